@@ -1,0 +1,168 @@
+//! The command line: clap definitions, and one function per command that calls the library.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::engine::{describe, Engine, RunOptions, Verdict};
+use crate::error::{Error, Result};
+use crate::kinds::Registry;
+use crate::pipeline::dag::DagFormat;
+use crate::pipeline::{self, Pipeline};
+
+#[derive(Debug, Parser)]
+#[command(name = "canary", version, about = "A reproducible research pipeline for English children's social care statistics")]
+pub struct Cli {
+    /// The pipeline file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "pipeline.yaml")]
+    pub file: PathBuf,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Override a param of pipeline.yaml, e.g. `--set model.alpha=0.5` (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring stages up to date (all, or the named ones and what they need).
+    Run {
+        stages: Vec<String>,
+        /// Run even stages whose cached outputs are valid.
+        #[arg(long)]
+        force: bool,
+        /// Say what would run and why, without running anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// How many stages may run at once (default: the number of cores).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// A folder holding copies of the sources (tried before the pipeline's `mirrors:`).
+        #[arg(long)]
+        mirror: Option<PathBuf>,
+    },
+    /// Say, per stage, whether it is up to date or why it will run.
+    Status { stages: Vec<String> },
+    /// Show the stage graph.
+    Dag {
+        #[arg(long, value_enum, default_value = "text")]
+        format: DagFormat,
+    },
+    /// Query the current outputs with SQL; every output table is registered by name.
+    Sql {
+        query: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SqlFormat,
+    },
+    /// Fill raw/ with the sources, from a mirror folder or their URLs, checking checksums.
+    Fetch {
+        #[arg(long)]
+        mirror: Option<PathBuf>,
+    },
+    /// Remove cached outputs no stage of the current lock uses, and stray files under out/.
+    Gc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Parse the command line and run; the exit code follows the contract in the README.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn overrides(set: &[String]) -> Result<Vec<(String, String)>> {
+    set.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| Error::usage(format!("`--set {s}` is not KEY=VALUE")).with_hint("write e.g. `--set model.alpha=0.5`"))
+        })
+        .collect()
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    let registry = Registry::builtin();
+    let load = || -> Result<Pipeline> { pipeline::load(&cli.file, &registry, &overrides(&cli.set)?) };
+    match cli.command {
+        Command::Run { stages, force, dry_run, jobs, mirror } => {
+            let p = load()?;
+            let engine = Engine::new(&p, &registry)?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            if jobs == 0 {
+                return Err(Error::usage("`--jobs` must be at least 1"));
+            }
+            engine.run(&RunOptions {
+                targets: stages,
+                force,
+                dry_run,
+                jobs,
+                quiet: cli.quiet,
+                mirror,
+            })?;
+            Ok(())
+        }
+        Command::Status { stages } => {
+            let p = load()?;
+            let engine = Engine::new(&p, &registry)?;
+            let plan = engine.plan(&stages, false)?;
+            let stale = plan.iter().filter(|(_, v)| *v != Verdict::UpToDate).count();
+            for (name, verdict) in &plan {
+                println!("{}", describe(name, verdict, false));
+            }
+            if !cli.quiet {
+                println!(
+                    "{}",
+                    if stale == 0 { "everything is up to date".to_string() } else { format!("{stale} of {} stages will run", plan.len()) }
+                );
+            }
+            Ok(())
+        }
+        Command::Dag { format } => {
+            let p = load()?;
+            print!("{}", pipeline::dag::render(&p, format));
+            Ok(())
+        }
+        Command::Sql { query, format } => {
+            let p = load()?;
+            crate::query::run(&p, &registry, &query, format)
+        }
+        Command::Fetch { mirror } => {
+            let p = load()?;
+            let n = crate::fetch::fetch_all(&p, mirror.as_ref(), cli.quiet)?;
+            if !cli.quiet {
+                println!("{n} fetched, {} sources verified", p.sources.len());
+            }
+            Ok(())
+        }
+        Command::Gc => {
+            let p = load()?;
+            let engine = Engine::new(&p, &registry)?;
+            let msg = engine.gc()?;
+            if !cli.quiet {
+                println!("{msg}");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! Running a pipeline: decide per stage whether its cached outputs still hold (and why not),
+//! run the stages that must run — independent ones in parallel —, write outputs atomically,
+//! and record what produced them in `pipeline.lock`.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Instant, SystemTime};
+
+pub mod cache;
+pub mod lock;
+pub mod progress;
+pub mod run_lock;
+
+use cache::{Cache, CacheKey, Entry, OutputRecord};
+use lock::{Lock, RunInfo, SourceRecord, StageRecord};
+use progress::Progress;
+
+use crate::error::{Error, Result};
+use crate::hash::HashCache;
+use crate::kinds::{Input, Registry, StageContext};
+use crate::pipeline::{Pipeline, Stage};
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stages to bring up to date (with what they depend on); empty for all.
+    pub targets: Vec<String>,
+    pub force: bool,
+    pub dry_run: bool,
+    pub jobs: usize,
+    pub quiet: bool,
+    /// Extra mirror folder for missing sources, tried first.
+    pub mirror: Option<PathBuf>,
+}
+
+/// What happened to a stage in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Ran,
+    UpToDate,
+    Restored,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub ran: Vec<String>,
+    pub up_to_date: Vec<String>,
+    pub restored: Vec<String>,
+}
+
+/// Why a stage would run, or that it would not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    UpToDate,
+    /// Outputs changed or went missing, but the cache holds the recorded ones.
+    Restore(Vec<String>),
+    Run(Vec<String>),
+    /// Depends on stages that will run; its own reasons, if any, follow.
+    AfterUpstream(Vec<String>, Vec<String>),
+}
+
+pub struct Engine<'a> {
+    pub pipeline: &'a Pipeline,
+    registry: &'a Registry,
+    cache: Cache,
+    hashes: HashCache,
+    previous: Option<Lock>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(pipeline: &'a Pipeline, registry: &'a Registry) -> Result<Self> {
+        let state = pipeline.state_dir();
+        Ok(Engine {
+            pipeline,
+            registry,
+            cache: Cache::new(&state),
+            hashes: HashCache::load(state.join("hashes.json")),
+            previous: Lock::read(&pipeline.lock_path())?,
+        })
+    }
+
+    fn selected(&self, targets: &[String]) -> Result<Vec<String>> {
+        for t in targets {
+            if !self.pipeline.stages.contains_key(t) {
+                let hint = crate::error::did_you_mean(t, self.pipeline.stages.keys().map(String::as_str))
+                    .unwrap_or_else(|| "`canary dag` lists the stages".to_string());
+                return Err(Error::usage(format!("there is no stage `{t}`")).with_hint(hint));
+            }
+        }
+        Ok(if targets.is_empty() {
+            self.pipeline.order.clone()
+        } else {
+            self.pipeline.upstream_closure(targets)
+        })
+    }
+
+    /// The content hash of every source the selected stages read, verified against
+    /// pipeline.yaml; missing ones are fetched from the mirrors first.
+    fn verify_sources(&self, stages: &[String], mirror: Option<&PathBuf>, progress: &Progress) -> Result<BTreeMap<String, String>> {
+        let mut needed: Vec<&str> = stages
+            .iter()
+            .flat_map(|s| self.pipeline.stages[s].inputs.iter())
+            .filter(|i| self.pipeline.sources.contains_key(*i))
+            .map(String::as_str)
+            .collect();
+        needed.sort();
+        needed.dedup();
+        let mut hashes = BTreeMap::new();
+        let mut errors = Vec::new();
+        let mirrors = crate::fetch::mirrors(self.pipeline, mirror);
+        let mut unfetchable: Vec<&str> = Vec::new();
+        for name in needed {
+            let src = &self.pipeline.sources[name];
+            if !src.path.exists() {
+                match crate::fetch::fetch_one(src, &mirrors) {
+                    Ok(how) => progress.line(&format!("  fetched   {name} ← {how}")),
+                    Err(e) => {
+                        if matches!(e, Error::Data { .. }) && src.url.is_none() {
+                            unfetchable.push(name);
+                        }
+                        errors.push(e);
+                        continue;
+                    }
+                }
+            }
+            match self.hashes.hash(&src.path)? {
+                Some(h) if h == src.sha256 => {
+                    hashes.insert(name.to_string(), h);
+                }
+                Some(h) => errors.push(Error::Checksum {
+                    source_name: name.to_string(),
+                    path: src.path.clone(),
+                    expected: src.sha256.clone(),
+                    actual: h,
+                }),
+                None => errors.push(Error::data(&src.path, format!("source `{name}` is missing"))),
+            }
+        }
+        // Many sources missing at once means no mirror was found: one message says so.
+        if unfetchable.len() > 3 {
+            let looked: Vec<String> = mirrors.iter().map(|m| m.display().to_string()).collect();
+            return Err(Error::data(
+                self.pipeline.root.join("raw"),
+                format!(
+                    "{} sources are missing and no mirror holds them ({}); mirrors looked in: {}",
+                    unfetchable.len(),
+                    unfetchable.join(", "),
+                    if looked.is_empty() { "none".to_string() } else { looked.join(", ") }
+                ),
+            )
+            .with_hint("give `--mirror DIR` or set CANARY_MIRROR to the folder holding the published files (../shared/data), or fix `mirrors:` in pipeline.yaml"));
+        }
+        match errors.len() {
+            0 => Ok(hashes),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Many(errors)),
+        }
+    }
+
+    fn key_for(&self, stage: &Stage, input_hashes: &BTreeMap<String, String>) -> (CacheKey, String) {
+        let kind = self.registry.get(&stage.kind).expect("validated kind");
+        let inputs = stage
+            .inputs
+            .iter()
+            .map(|i| (i.clone(), input_hashes.get(i).cloned().unwrap_or_default()))
+            .collect();
+        let files = stage
+            .files
+            .iter()
+            .map(|f| {
+                let sha = self.hashes.hash(&self.pipeline.root.join(f)).ok().flatten().unwrap_or_else(|| "missing".into());
+                (f.clone(), sha)
+            })
+            .collect();
+        let key = CacheKey::new(&stage.kind, kind.version(), &stage.params, stage.sql.as_deref(), inputs, files, &stage.tables);
+        let digest = key.digest();
+        (key, digest)
+    }
+
+    /// Compare a stage's would-be key with what the lock recorded last time: the reasons it
+    /// must run, in the user's terms.
+    fn why_changed(&self, stage: &Stage, key: &CacheKey) -> Vec<String> {
+        let Some(prev) = self.previous.as_ref().and_then(|l| l.stages.get(&stage.name)) else {
+            return vec!["it has not run before".to_string()];
+        };
+        let mut why = Vec::new();
+        if prev.kind != key.kind {
+            why.push(format!("its kind changed from `{}` to `{}`", prev.kind, key.kind));
+        } else if prev.kind_version != key.kind_version {
+            why.push(format!(
+                "kind `{}` changed from version {} to {}",
+                key.kind, prev.kind_version, key.kind_version
+            ));
+        }
+        let keys: std::collections::BTreeSet<&String> = prev.params.keys().chain(key.params.keys()).collect();
+        for k in keys {
+            match (prev.params.get(k), key.params.get(k)) {
+                (Some(a), Some(b)) if a != b => why.push(format!("param `{k}` changed from {a} to {b}")),
+                (None, Some(b)) => why.push(format!("param `{k}` was added ({b})")),
+                (Some(a), None) => why.push(format!("param `{k}` was removed (was {a})")),
+                _ => {}
+            }
+        }
+        if prev.sql_sha256 != key.sql_sha256 {
+            let what = match &stage.sql_file {
+                Some(f) => format!("its SQL file `{f}` changed"),
+                None => "its SQL text changed".to_string(),
+            };
+            why.push(what);
+        }
+        for (name, hash) in &key.inputs {
+            match prev.inputs.get(name) {
+                None => why.push(format!("input `{name}` was added")),
+                Some(old) if old != hash => {
+                    if let Some(src) = self.pipeline.sources.get(name) {
+                        why.push(format!("input file `{}` (source `{name}`) changed", src.rel_path));
+                    } else {
+                        why.push(format!("input stage `{name}` produced different output"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for name in prev.inputs.keys() {
+            if !key.inputs.contains_key(name) {
+                why.push(format!("input `{name}` was removed"));
+            }
+        }
+        for (path, hash) in &key.files {
+            if prev.files.get(path) != Some(hash) {
+                why.push(format!("file `{path}` changed"));
+            }
+        }
+        if why.is_empty() {
+            why.push("no cached result exists for its definition (the cache was cleared)".to_string());
+        }
+        why
+    }
+
+    /// Whether the entry's outputs are in place; Err lists what is wrong with them.
+    fn check_outputs(&self, entry: &Entry) -> Result<std::result::Result<(), Vec<String>>> {
+        let mut problems = Vec::new();
+        for o in &entry.outputs {
+            let path = self.pipeline.root.join(&o.path);
+            match self.hashes.hash(&path)? {
+                None => problems.push(format!("output `{}` is missing", o.path)),
+                Some(h) if h != o.sha256 => problems.push(format!("output `{}` was modified", o.path)),
+                _ => {}
+            }
+        }
+        Ok(if problems.is_empty() { Ok(()) } else { Err(problems) })
+    }
+
+    fn verdict(&self, stage: &Stage, key: &CacheKey, digest: &str, force: bool) -> Result<(Verdict, Option<Entry>)> {
+        if force {
+            return Ok((Verdict::Run(vec!["--force was given".into()]), None));
+        }
+        let Some(entry) = self.cache.get(digest) else {
+            return Ok((Verdict::Run(self.why_changed(stage, key)), None));
+        };
+        Ok(match self.check_outputs(&entry)? {
+            Ok(()) => (Verdict::UpToDate, Some(entry)),
+            Err(problems) => {
+                if entry.outputs.iter().all(|o| self.cache.has_object(&o.sha256)) {
+                    (Verdict::Restore(problems), Some(entry))
+                } else {
+                    (Verdict::Run(problems), None)
+                }
+            }
+        })
+    }
+
+    /// What `run` would do, stage by stage, without running anything.
+    pub fn plan(&self, targets: &[String], force: bool) -> Result<Vec<(String, Verdict)>> {
+        let selected = self.selected(targets)?;
+        let mut input_hashes: BTreeMap<String, String> = BTreeMap::new();
+        for (name, src) in &self.pipeline.sources {
+            match self.hashes.hash(&src.path)? {
+                Some(h) => input_hashes.insert(name.clone(), h),
+                None => input_hashes.insert(name.clone(), "missing".into()),
+            };
+        }
+        let mut will_run: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        for name in &selected {
+            let stage = &self.pipeline.stages[name];
+            let upstream: Vec<String> = stage.inputs.iter().filter(|i| will_run.contains(i)).cloned().collect();
+            let (key, digest) = self.key_for(stage, &input_hashes);
+            let never_ran = self.previous.as_ref().is_none_or(|l| !l.stages.contains_key(name));
+            let missing: Vec<String> = stage
+                .inputs
+                .iter()
+                .filter(|i| input_hashes.get(*i).is_some_and(|h| h == "missing"))
+                .map(|i| format!("source `{i}` is missing (`canary fetch` brings it)"))
+                .collect();
+            let verdict = if !missing.is_empty() {
+                Verdict::Run(missing)
+            } else if upstream.is_empty() || (never_ran && !force) {
+                let (v, entry) = self.verdict(stage, &key, &digest, force)?;
+                if let Some(e) = entry {
+                    input_hashes.insert(name.clone(), cache::outputs_hash(&e.outputs));
+                }
+                v
+            } else {
+                let own: Vec<String> = self
+                    .why_changed(stage, &key)
+                    .into_iter()
+                    .filter(|w| !upstream.iter().any(|u| w.contains(&format!("`{u}`"))) && !w.contains("cache was cleared"))
+                    .collect();
+                Verdict::AfterUpstream(upstream, own)
+            };
+            if !matches!(verdict, Verdict::UpToDate) {
+                will_run.push(name.clone());
+            }
+            out.push((name.clone(), verdict));
+        }
+        Ok(out)
+    }
+
+    pub fn run(&self, opts: &RunOptions) -> Result<Summary> {
+        let selected = self.selected(&opts.targets)?;
+        if opts.dry_run {
+            for (name, verdict) in self.plan(&opts.targets, opts.force)? {
+                println!("{}", describe(&name, &verdict, true));
+            }
+            return Ok(Summary::default());
+        }
+        let progress = Progress::new(opts.quiet, selected.len());
+        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| eprintln!("canary: {m}"))?;
+        remove_stale_temps(&self.pipeline.out_dir());
+        let started = Instant::now();
+
+        let mut input_hashes = self.verify_sources(&selected, opts.mirror.as_ref(), &progress)?;
+        let jobs = opts.jobs.max(1);
+        let mut records: BTreeMap<String, StageRecord> = BTreeMap::new();
+        let mut summary = Summary::default();
+        let mut failures: Vec<Error> = Vec::new();
+        let mut done: Vec<String> = Vec::new();
+        let mut running: Vec<String> = Vec::new();
+
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<(String, Result<(Action, StageRecord)>)>();
+            loop {
+                // Start every ready stage, in pipeline order, while there are free jobs and no
+                // failure: after a failure, running stages finish but nothing new starts.
+                while failures.is_empty() && running.len() < jobs {
+                    let next = selected.iter().find(|s| {
+                        !done.contains(s)
+                            && !running.contains(s)
+                            && self.pipeline.stages[*s]
+                                .inputs
+                                .iter()
+                                .all(|i| self.pipeline.sources.contains_key(i) || done.contains(i))
+                    });
+                    let Some(name) = next.cloned() else { break };
+                    let stage = &self.pipeline.stages[&name];
+                    let (key, digest) = self.key_for(stage, &input_hashes);
+                    running.push(name.clone());
+                    progress.started(&name, &stage.kind);
+                    let tx = tx.clone();
+                    let force = opts.force;
+                    scope.spawn(move || {
+                        let result = self.bring_up_to_date(stage, key, digest, force);
+                        let _ = tx.send((name, result));
+                    });
+                }
+                if running.is_empty() {
+                    break;
+                }
+                let Ok((name, result)) = rx.recv() else { break };
+                running.retain(|r| r != &name);
+                done.push(name.clone());
+                match result {
+                    Ok((action, record)) => {
+                        let kind = &record.kind;
+                        let line = match action {
+                            Action::Ran => {
+                                summary.ran.push(name.clone());
+                                let rows: usize = record.outputs.iter().map(|o| o.rows).sum();
+                                format!(
+                                    "  ran       {name} ({kind}) in {:.2}s, {rows} rows",
+                                    record.duration_ms as f64 / 1000.0
+                                )
+                            }
+                            Action::UpToDate => {
+                                summary.up_to_date.push(name.clone());
+                                format!("  cached    {name} ({kind})")
+                            }
+                            Action::Restored => {
+                                summary.restored.push(name.clone());
+                                format!("  restored  {name} ({kind}) from the cache")
+                            }
+                        };
+                        progress.finished(&name, &line);
+                        input_hashes.insert(name.clone(), cache::outputs_hash(&record.outputs));
+                        records.insert(name, record);
+                    }
+                    Err(e) => {
+                        progress.finished(&name, &format!("  FAILED    {name}"));
+                        failures.push(e.in_stage(&name));
+                    }
+                }
+            }
+        });
+        progress.done();
+
+        self.write_lock(records, &input_hashes)?;
+        self.hashes.save()?;
+        if !failures.is_empty() {
+            return Err(if failures.len() == 1 { failures.remove(0) } else { Error::Many(failures) });
+        }
+        if !opts.quiet {
+            println!(
+                "done: {} ran, {} up to date{} in {:.2}s",
+                summary.ran.len(),
+                summary.up_to_date.len(),
+                if summary.restored.is_empty() { String::new() } else { format!(", {} restored", summary.restored.len()) },
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(summary)
+    }
+
+    fn bring_up_to_date(&self, stage: &Stage, key: CacheKey, digest: String, force: bool) -> Result<(Action, StageRecord)> {
+        let (verdict, entry) = self.verdict(stage, &key, &digest, force)?;
+        match (verdict, entry) {
+            (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(&key, &digest, &e))),
+            (Verdict::Restore(_), Some(e)) => {
+                for o in &e.outputs {
+                    let path = self.pipeline.root.join(&o.path);
+                    if self.hashes.hash(&path)?.as_deref() != Some(o.sha256.as_str()) {
+                        if !self.cache.restore_object(&o.sha256, &path)? {
+                            return self.execute(stage, key, digest);
+                        }
+                        self.hashes.remember(&path, &o.sha256);
+                    }
+                }
+                Ok((Action::Restored, record(&key, &digest, &e)))
+            }
+            _ => self.execute(stage, key, digest),
+        }
+    }
+
+    /// Run the kind, write its tables atomically, then (only then) the cache entry.
+    fn execute(&self, stage: &Stage, key: CacheKey, digest: String) -> Result<(Action, StageRecord)> {
+        let kind = self.registry.get(&stage.kind).expect("validated kind");
+        let inputs = stage
+            .inputs
+            .iter()
+            .map(|i| {
+                let input = match self.pipeline.sources.get(i) {
+                    Some(src) => Input::Source { path: src.path.clone() },
+                    None => Input::Stage {
+                        tables: self.pipeline.output_paths(&self.pipeline.stages[i]),
+                    },
+                };
+                (i.clone(), input)
+            })
+            .collect();
+        let ctx = StageContext {
+            pipeline: self.pipeline,
+            stage,
+            inputs,
+        };
+        let started_at = SystemTime::now();
+        let t0 = Instant::now();
+        let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(&ctx))) {
+            Ok(r) => r?,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                return Err(Error::stage(&stage.name, format!("it panicked: {msg}"))
+                    .with_hint("this is a bug in canary's `".to_string() + &stage.kind + "` kind: please report it with the stage definition; earlier outputs are intact"));
+            }
+        };
+
+        // Match produced tables to declared ones.
+        let paths = self.pipeline.output_paths(stage);
+        let mut by_name: BTreeMap<Option<String>, crate::kinds::OutputTable> =
+            tables.into_iter().map(|t| (t.name.clone(), t)).collect();
+        let mut written = Vec::new();
+        let cleanup = |written: &Vec<(crate::table::Written, PathBuf, Option<String>, Vec<String>)>| {
+            for (w, _, _, _) in written {
+                let _ = std::fs::remove_file(&w.temp);
+            }
+        };
+        for (table, dest) in &paths {
+            let Some(t) = by_name.remove(table) else {
+                cleanup(&written);
+                return Err(Error::stage(
+                    &stage.name,
+                    format!("kind `{}` did not produce table `{}`", stage.kind, table.as_deref().unwrap_or(&stage.name)),
+                ));
+            };
+            match crate::table::write_temp(dest, &t.schema, &t.batches, t.ordered) {
+                Ok(w) => written.push((w, dest.clone(), table.clone(), crate::table::describe_schema(&t.schema))),
+                Err(e) => {
+                    cleanup(&written);
+                    return Err(e);
+                }
+            }
+        }
+        let mut outputs = Vec::new();
+        for (w, dest, table, schema) in &written {
+            crate::table::commit(&w.temp, dest)?;
+            self.hashes.remember(dest, &w.sha256);
+            self.cache.store_object(dest, &w.sha256)?;
+            outputs.push(OutputRecord {
+                table: table.clone(),
+                path: self.pipeline.relative(dest).to_string(),
+                sha256: w.sha256.clone(),
+                rows: w.rows,
+                bytes: w.bytes,
+                schema: schema.clone(),
+            });
+        }
+        let entry = Entry {
+            stage: stage.name.clone(),
+            key: digest.clone(),
+            definition: key.clone(),
+            outputs,
+            started: humantime::format_rfc3339_seconds(started_at).to_string(),
+            duration_ms: t0.elapsed().as_millis() as u64,
+        };
+        self.cache.put(&entry)?;
+        Ok((Action::Ran, record(&key, &digest, &entry)))
+    }
+
+    fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<()> {
+        // Stages not part of this run keep what the previous lock said about them.
+        if let Some(prev) = &self.previous {
+            for (name, r) in &prev.stages {
+                if self.pipeline.stages.contains_key(name) && !records.contains_key(name) {
+                    records.insert(name.clone(), r.clone());
+                }
+            }
+        }
+        let mut sources = BTreeMap::new();
+        for (name, src) in &self.pipeline.sources {
+            let sha = match input_hashes.get(name) {
+                Some(h) => h.clone(),
+                None => match self.previous.as_ref().and_then(|l| l.sources.get(name)) {
+                    Some(r) if r.sha256 == src.sha256 => r.sha256.clone(),
+                    _ => continue,
+                },
+            };
+            let bytes = std::fs::metadata(&src.path).map(|m| m.len()).unwrap_or(0);
+            sources.insert(
+                name.clone(),
+                SourceRecord {
+                    path: src.rel_path.clone(),
+                    sha256: sha,
+                    bytes,
+                },
+            );
+        }
+        let lock = Lock {
+            version: lock::LOCK_VERSION,
+            pipeline: self.pipeline.name.clone(),
+            run: RunInfo::current(&self.pipeline.root),
+            sources,
+            stages: records,
+        };
+        lock.write(&self.pipeline.lock_path())
+    }
+
+    pub fn gc(&self) -> Result<String> {
+        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| eprintln!("canary: {m}"))?;
+        let keep: Vec<String> = self
+            .previous
+            .as_ref()
+            .map(|l| l.stages.values().map(|r| r.key.clone()).collect())
+            .unwrap_or_default();
+        let (entries, objects, bytes) = self.cache.gc(&keep)?;
+        // Outputs of stages no longer in the pipeline.
+        let mut stray = 0;
+        let expected: Vec<PathBuf> = self
+            .pipeline
+            .stages
+            .values()
+            .flat_map(|s| self.pipeline.output_paths(s).into_iter().map(|(_, p)| p))
+            .collect();
+        for path in walk_files(&self.pipeline.out_dir()) {
+            if !expected.contains(&path) {
+                std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+                stray += 1;
+            }
+        }
+        Ok(format!(
+            "removed {entries} cache entries, {objects} cached outputs ({:.1} MB) and {stray} stray files under out/",
+            bytes as f64 / 1e6
+        ))
+    }
+}
+
+fn record(key: &CacheKey, digest: &str, e: &Entry) -> StageRecord {
+    StageRecord {
+        kind: key.kind.clone(),
+        kind_version: key.kind_version,
+        key: digest.to_string(),
+        params: key.params.clone(),
+        sql_sha256: key.sql_sha256.clone(),
+        inputs: key.inputs.clone(),
+        files: key.files.clone(),
+        outputs: e.outputs.clone(),
+        started: e.started.clone(),
+        duration_ms: e.duration_ms,
+    }
+}
+
+/// One line of `status` / `--dry-run`.
+pub fn describe(name: &str, v: &Verdict, dry: bool) -> String {
+    let will = if dry { "would run" } else { "will run" };
+    match v {
+        Verdict::UpToDate => format!("{name}: up to date"),
+        Verdict::Restore(why) => format!("{name}: {} from the cache, because {}", if dry { "would be restored" } else { "will be restored" }, why.join("; ")),
+        Verdict::Run(why) => format!("{name}: {will} because {}", why.join("; ")),
+        Verdict::AfterUpstream(up, own) => {
+            let mut s = format!(
+                "{name}: {will} because upstream stage{} {} will run",
+                if up.len() > 1 { "s" } else { "" },
+                up.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+            );
+            if !own.is_empty() {
+                s.push_str(&format!("; also {}", own.join("; ")));
+            }
+            s
+        }
+    }
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    for e in rd.filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Temp files left by a run that was killed mid-write. Only called under the run lock.
+fn remove_stale_temps(out: &std::path::Path) {
+    for p in walk_files(out) {
+        if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".tmp-")) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}

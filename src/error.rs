@@ -1,0 +1,310 @@
+//! The one error type. Every message is worded here, names the file, line or stage it is
+//! about, and ends with what the user can do next.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A place in a file the user wrote, with the text of that line so the message can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    /// The text of the line, for the `^^^` pointer.
+    pub text: Option<String>,
+    /// How many characters to underline.
+    pub width: usize,
+}
+
+impl Location {
+    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        Location {
+            file: file.into(),
+            line,
+            column,
+            text: None,
+            width: 1,
+        }
+    }
+}
+
+/// Everything that can go wrong, as data. `Display` writes the message; `exit_code` maps each
+/// to the CLI contract (1: a stage or its data failed, 2: the pipeline or the command is wrong).
+#[derive(Debug)]
+pub enum Error {
+    /// `pipeline.yaml` (or a YAML file it names) is invalid.
+    Pipeline {
+        message: String,
+        location: Option<Location>,
+        hint: Option<String>,
+    },
+    /// The command line is wrong.
+    Usage { message: String, hint: Option<String> },
+    /// A stage failed while running.
+    Stage {
+        stage: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// A source file's content is not what `pipeline.yaml` promises.
+    Checksum {
+        source_name: String,
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    /// A file could not be read or written.
+    Io {
+        action: String,
+        path: PathBuf,
+        source: std::io::Error,
+        hint: Option<String>,
+    },
+    /// Data read from a file is malformed.
+    Data {
+        file: PathBuf,
+        line: Option<usize>,
+        column: Option<String>,
+        message: String,
+        hint: Option<String>,
+    },
+    /// Several stages failed; each is reported.
+    Many(Vec<Error>),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn pipeline(message: impl Into<String>) -> Self {
+        Error::Pipeline {
+            message: message.into(),
+            location: None,
+            hint: None,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn stage(stage: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Stage {
+            stage: stage.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn io(action: impl Into<String>, path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            action: action.into(),
+            path: path.as_ref().to_path_buf(),
+            source,
+            hint: None,
+        }
+    }
+
+    pub fn data(file: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Data {
+            file: file.as_ref().to_path_buf(),
+            line: None,
+            column: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Attach or replace the "what to do" line.
+    pub fn with_hint(mut self, new: impl Into<String>) -> Self {
+        let new = Some(new.into());
+        match &mut self {
+            Error::Pipeline { hint, .. }
+            | Error::Usage { hint, .. }
+            | Error::Stage { hint, .. }
+            | Error::Io { hint, .. }
+            | Error::Data { hint, .. } => *hint = new,
+            Error::Checksum { .. } | Error::Many(_) => {}
+        }
+        self
+    }
+
+    pub fn at(mut self, loc: Option<Location>) -> Self {
+        if let Error::Pipeline { location, .. } = &mut self {
+            *location = loc;
+        }
+        self
+    }
+
+    /// Re-label an error raised inside a stage's run as that stage's failure, keeping its words.
+    pub fn in_stage(self, stage: &str) -> Self {
+        match self {
+            Error::Stage { .. } | Error::Many(_) => self,
+            other => {
+                let hint = other.hint().map(str::to_string);
+                let message = other.headline();
+                Error::Stage {
+                    stage: stage.to_string(),
+                    message,
+                    hint,
+                }
+            }
+        }
+    }
+
+    fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Pipeline { hint, .. }
+            | Error::Usage { hint, .. }
+            | Error::Stage { hint, .. }
+            | Error::Io { hint, .. }
+            | Error::Data { hint, .. } => hint.as_deref(),
+            Error::Checksum { .. } => Some(
+                "if the publisher re-issued the file on purpose, update `sha256` in pipeline.yaml; otherwise delete the file and run `canary fetch` again",
+            ),
+            Error::Many(_) => None,
+        }
+    }
+
+    /// The message without the hint or the location gutter.
+    pub fn headline(&self) -> String {
+        match self {
+            Error::Pipeline { message, .. } | Error::Usage { message, .. } => message.clone(),
+            Error::Stage { stage, message, .. } => format!("stage `{stage}` failed: {message}"),
+            Error::Checksum {
+                source_name,
+                path,
+                expected,
+                actual,
+            } => format!(
+                "source `{source_name}` ({}) has sha256 {actual}, but pipeline.yaml expects {expected}",
+                path.display()
+            ),
+            Error::Io {
+                action,
+                path,
+                source,
+                ..
+            } => format!("could not {action} `{}`: {source}", path.display()),
+            Error::Data {
+                file,
+                line,
+                column,
+                message,
+                ..
+            } => {
+                let mut s = file.display().to_string();
+                if let Some(l) = line {
+                    s.push_str(&format!(":{l}"));
+                }
+                if let Some(c) = column {
+                    s.push_str(&format!(" (column `{c}`)"));
+                }
+                format!("{s}: {message}")
+            }
+            Error::Many(errors) => format!("{} stages failed", errors.len()),
+        }
+    }
+
+    /// 1 when running failed (a stage, its data, the disk); 2 when what the user asked for is
+    /// invalid (the pipeline, the command line).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Pipeline { .. } | Error::Usage { .. } => 2,
+            Error::Many(errors) => errors.iter().map(Error::exit_code).max().unwrap_or(1),
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Error::Many(errors) = self {
+            for (i, e) in errors.iter().enumerate() {
+                if i > 0 {
+                    writeln!(f)?;
+                }
+                write!(f, "{e}")?;
+            }
+            return Ok(());
+        }
+        write!(f, "error: {}", self.headline())?;
+        if let Error::Pipeline {
+            location: Some(loc),
+            ..
+        } = self
+        {
+            write!(
+                f,
+                "\n  ——▶ {}:{}:{}",
+                loc.file.display(),
+                loc.line,
+                loc.column
+            )?;
+            if let Some(text) = &loc.text {
+                let num = loc.line.to_string();
+                let pad = " ".repeat(num.len());
+                write!(f, "\n{pad} |\n{num} | {text}\n{pad} | ")?;
+                write!(
+                    f,
+                    "{}{}",
+                    " ".repeat(loc.column.saturating_sub(1)),
+                    "^".repeat(loc.width.max(1))
+                )?;
+            }
+        }
+        if let Some(h) = self.hint() {
+            write!(f, "\n  = help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// "did you mean `x`?" — the closest candidate by edit distance, when it is close enough to be
+/// a plausible typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = strsim::levenshtein(word, c);
+        let limit = (word.len().max(c.len()) / 3).max(2);
+        if d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("refferals", ["referrals", "population"]).as_deref(),
+            Some("did you mean `referrals`?")
+        );
+        assert_eq!(did_you_mean("xyz", ["referrals"]), None);
+    }
+
+    #[test]
+    fn pipeline_error_points_at_the_column() {
+        let mut loc = Location::new("pipeline.yaml", 3, 14);
+        loc.text = Some("    inputs: [refs]".into());
+        loc.width = 4;
+        let e = Error::pipeline("unknown input `refs`")
+            .at(Some(loc))
+            .with_hint("did you mean `referrals`?");
+        let s = e.to_string();
+        assert!(s.contains("——▶ pipeline.yaml:3:14"), "{s}");
+        assert!(s.contains("3 |     inputs: [refs]"), "{s}");
+        assert!(s.contains("  |              ^^^^"), "{s}");
+        assert_eq!(e.exit_code(), 2);
+    }
+}

@@ -1,0 +1,158 @@
+//! Content hashes (SHA-256, so a reviewer can check any of them with `sha256sum`) and the
+//! stat snapshot that lets an unchanged file skip re-hashing.
+//!
+//! The snapshot keys on size, mtime, inode *and ctime*: a user can restore an mtime
+//! (`touch -d`), but not a ctime — the kernel sets it on every content or metadata change. So a
+//! content change with a restored mtime is still seen, while a file no one touched is not
+//! re-read. A bare `touch` changes the snapshot, forces a re-hash, and the hash then shows the
+//! content is the same: nothing re-runs.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stat {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Stat {
+    fn of(path: &Path) -> std::io::Result<Stat> {
+        let m = std::fs::metadata(path)?;
+        Ok(Stat {
+            size: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+            ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    stat: Stat,
+    sha256: String,
+}
+
+/// Hashes of files seen before, kept in `.canary/hashes.json`.
+pub struct HashCache {
+    file: PathBuf,
+    entries: Mutex<BTreeMap<PathBuf, Entry>>,
+    dirty: Mutex<bool>,
+}
+
+impl HashCache {
+    pub fn load(file: PathBuf) -> Self {
+        let entries = std::fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        HashCache {
+            file,
+            entries: Mutex::new(entries),
+            dirty: Mutex::new(false),
+        }
+    }
+
+    /// The file's SHA-256, from the snapshot when its stat is unchanged. None if it is missing.
+    pub fn hash(&self, path: &Path) -> Result<Option<String>> {
+        let stat = match Stat::of(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        if let Some(e) = self.lock().get(path) {
+            if e.stat == stat {
+                return Ok(Some(e.sha256.clone()));
+            }
+        }
+        let sha = sha256_file(path)?;
+        self.remember_stat(path, stat, &sha);
+        Ok(Some(sha))
+    }
+
+    /// Record a hash computed elsewhere (e.g. while writing the file).
+    pub fn remember(&self, path: &Path, sha256: &str) {
+        if let Ok(stat) = Stat::of(path) {
+            self.remember_stat(path, stat, sha256);
+        }
+    }
+
+    fn remember_stat(&self, path: &Path, stat: Stat, sha: &str) {
+        self.lock().insert(
+            path.to_path_buf(),
+            Entry {
+                stat,
+                sha256: sha.to_string(),
+            },
+        );
+        *self.dirty.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn save(&self) -> Result<()> {
+        if !*self.dirty.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Ok(());
+        }
+        let mut entries = self.lock().clone();
+        entries.retain(|p, _| p.exists());
+        let bytes = serde_json::to_vec(&entries).unwrap_or_default();
+        crate::table::write_atomic(&self.file, &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn content_change_with_restored_mtime_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.csv");
+        std::fs::write(&f, "x\n1\n").unwrap();
+        let t = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&f).unwrap().set_modified(t).unwrap();
+        let cache = HashCache::load(dir.path().join("h.json"));
+        let before = cache.hash(&f).unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&f, "x\n2\n").unwrap(); // same size
+        std::fs::File::options().write(true).open(&f).unwrap().set_modified(t).unwrap();
+        let after = cache.hash(&f).unwrap().unwrap();
+        assert_ne!(before, after);
+        assert_eq!(after, sha256_bytes(b"x\n2\n"));
+    }
+}

@@ -1,0 +1,351 @@
+//! `harmonise`: the tidy rows of the clean stages → the study's panel of indicators by LA and
+//! year, driven by the indicator dictionary (`stages/indicators.yaml`). Tables: the long panel
+//! (main), `wide` (one row per LA-year, one column per indicator), `definitions` (the
+//! dictionary as a table, with its breaks), and the data-quality evidence: `coverage`,
+//! `status_counts`, `reconciliation` (LA sums against each file's England row — a mismatch
+//! beyond the publisher's rounding fails the stage), `crosscheck` (overlap years from two
+//! sources), `unmapped` (rows that could not be keyed to an LA).
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use super::columns::{Column, TableBuilder, TableData};
+use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
+use crate::error::{Error, Result};
+use crate::harmonise::{self, quality, Dictionary, Options};
+use crate::pipeline::Stage;
+
+pub struct Harmonise;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "dictionary",
+        ty: ParamType::String,
+        required: true,
+        help: "the indicator dictionary (e.g. stages/indicators.yaml)",
+    },
+    ParamSpec {
+        name: "bind",
+        ty: ParamType::Any,
+        required: false,
+        help: "which pipeline sources make each source name of the dictionary, e.g. `{cin_census: [cin_2010, cin_2011]}`; a name not listed binds the source of the same name",
+    },
+    ParamSpec {
+        name: "exclude",
+        ty: ParamType::StringList,
+        required: false,
+        help: "LA codes (ONS or old 3-digit) left out; default City of London and Isles of Scilly, as in the study",
+    },
+    ParamSpec {
+        name: "geography",
+        ty: ParamType::String,
+        required: false,
+        help: "`as_published` (default): each row under the LA that published it; `boundaries`: moved onto the canonical year's LAs of `geography_changes`",
+    },
+    ParamSpec {
+        name: "geography_changes",
+        ty: ParamType::String,
+        required: false,
+        help: "the LA boundary changes (e.g. stages/geography.yaml), needed with `geography: boundaries`",
+    },
+    ParamSpec { name: "from_year", ty: ParamType::Integer, required: false, help: "first year of the panel (default 2010)" },
+    ParamSpec { name: "to_year", ty: ParamType::Integer, required: false, help: "last year of the panel (default 2025)" },
+    ParamSpec {
+        name: "strict",
+        ty: ParamType::Bool,
+        required: false,
+        help: "fail on a year no definition covers, instead of writing `no_definition` rows",
+    },
+];
+
+impl StageKind for Harmonise {
+    fn name(&self) -> &'static str {
+        "harmonise"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn describe(&self) -> &'static str {
+        "tidy rows → the LA × year panel of study indicators, defined in a YAML dictionary, with quality evidence"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        ["", "wide", "definitions", "coverage", "status_counts", "reconciliation", "crosscheck", "unmapped"]
+            .map(String::from)
+            .to_vec()
+    }
+    fn files(&self, stage: &Stage) -> Vec<String> {
+        ["dictionary", "geography_changes"]
+            .iter()
+            .filter_map(|p| stage.params.get(*p).and_then(|v| v.as_str()).map(str::to_string))
+            .collect()
+    }
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        match stage.params.get("geography").and_then(|v| v.as_str()) {
+            None | Some("as_published") => {}
+            Some("boundaries") => {
+                if !stage.params.contains_key("geography_changes") {
+                    return Err("`geography: boundaries` needs `geography_changes` (e.g. stages/geography.yaml)".into());
+                }
+            }
+            Some(other) => return Err(format!("param `geography` must be `as_published` or `boundaries`, not `{other}`")),
+        }
+        if let Some(b) = stage.params.get("bind") {
+            let ok = b.as_object().is_some_and(|m| m.values().all(|v| v.as_array().is_some_and(|a| a.iter().all(|s| s.is_string()))));
+            if !ok {
+                return Err("param `bind` must map each dictionary source name to a list of pipeline source names".into());
+            }
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
+        let dict_path = ctx.param_str("dictionary").unwrap_or_default();
+        let text = std::fs::read_to_string(ctx.pipeline.root.join(dict_path)).map_err(|e| Error::io("read", dict_path, e))?;
+        let dict = harmonise::load_dictionary(dict_path, &text).map_err(|e| {
+            ctx.fail(e.to_string()).with_hint(format!("fix `{dict_path}`; the error says which entry"))
+        })?;
+
+        // Pipeline source name → dictionary source name.
+        let mut alias: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(m) = ctx.param("bind").and_then(|v| v.as_object()) {
+            for (dict_name, list) in m {
+                for s in list.as_array().into_iter().flatten().filter_map(|s| s.as_str()) {
+                    alias.insert(s.to_string(), dict_name.clone());
+                }
+            }
+        }
+        // Inputs read in parallel; merged in input order, so the result does not depend on it.
+        let tables: Vec<Result<Vec<TidyRow>>> = ctx.stage.inputs.par_iter().map(|input| read_tidy(ctx, input)).collect();
+        let mut sources: BTreeMap<String, Vec<TidyRow>> = BTreeMap::new();
+        for table in tables {
+            for row in table? {
+                let key = alias.get(&row.source).cloned().unwrap_or_else(|| row.source.clone());
+                sources.entry(key).or_default().push(row);
+            }
+        }
+
+        // The reconciliation checks the files as published, before any row moves.
+        let mut recon_published = None;
+        let moved = match ctx.param_str("geography") {
+            Some("boundaries") => {
+                recon_published = Some(quality::reconcile(&dict, &sources));
+                let path = ctx.param_str("geography_changes").unwrap_or_default();
+                let text = std::fs::read_to_string(ctx.pipeline.root.join(path)).map_err(|e| Error::io("read", path, e))?;
+                let changes = crate::clean::geography::load_changes(path, &text)?;
+                Some(harmonise::boundaries::move_to_boundaries(&changes, &mut sources))
+            }
+            _ => None,
+        };
+
+        let mut options = Options::default();
+        if let Some(ex) = ctx.param("exclude").and_then(|v| v.as_array()) {
+            options.exclude = ex.iter().filter_map(|s| s.as_str().map(str::to_string)).collect();
+        }
+        let from = ctx.param_i64("from_year").map(|y| y as i32).unwrap_or(*options.years.start());
+        let to = ctx.param_i64("to_year").map(|y| y as i32).unwrap_or(*options.years.end());
+        options.years = from..=to;
+        options.strict = ctx.param("strict").and_then(|v| v.as_bool()).unwrap_or(false);
+
+        // The reconciliation is independent of the panel: computed alongside it.
+        let (panel_and_cross, recon) = rayon::join(
+            || harmonise::panel::harmonise_with_crosscheck(&dict, &sources, &options),
+            || match recon_published.take() {
+                Some(r) => r,
+                None => quality::reconcile(&dict, &sources),
+            },
+        );
+        let (mut h, cross) = panel_and_cross
+            .map_err(|e| ctx.fail(e.to_string()).with_hint(format!("the dictionary is `{dict_path}`")))?;
+        if let Some(m) = &moved {
+            // Say why a merged LA's value is missing: a measure it needs did not add up.
+            let partial: std::collections::BTreeSet<(&str, i32)> = m.partial.iter().map(|(c, y)| (c.as_str(), *y)).collect();
+            for r in &mut h.panel {
+                if r.value.is_none() && r.status == "not_available" && partial.contains(&(r.la_code.as_str(), r.year)) {
+                    r.status = harmonise::boundaries::NOT_HARMONISED.to_string();
+                }
+            }
+            h.unmapped.extend(m.set_aside.iter().cloned());
+        }
+        quality::check_reconciliation(&recon).map_err(|e| {
+            ctx.fail(e.to_string())
+                .with_hint("the LA rows do not add up to the file's England row beyond the publisher's rounding: check the file and the dictionary's `reconcile` entries")
+        })?;
+
+        let p = &h.panel;
+        let panel = TableBuilder::new()
+            .str("la_code", p.iter().map(|r| r.la_code.clone()).collect())
+            .opt_str("la_code_old", p.iter().map(|r| r.la_code_old.clone()).collect())
+            .str("la_name", p.iter().map(|r| r.la_name.clone()).collect())
+            .i32("year", p.iter().map(|r| r.year).collect())
+            .str("indicator", p.iter().map(|r| r.indicator.clone()).collect())
+            .f64("value", p.iter().map(|r| r.value).collect())
+            .str("status", p.iter().map(|r| r.status.clone()).collect())
+            .str("definition", p.iter().map(|r| r.definition.clone()).collect())
+            .build(None)?;
+
+        let w = &h.wide;
+        let mut wide = TableBuilder::new()
+            .str("la_code", w.rows.iter().map(|r| r.la_code.clone()).collect())
+            .opt_str("la_code_old", w.rows.iter().map(|r| r.la_code_old.clone()).collect())
+            .str("la_name", w.rows.iter().map(|r| r.la_name.clone()).collect())
+            .i32("year", w.rows.iter().map(|r| r.year).collect());
+        for (j, c) in w.columns.iter().enumerate() {
+            wide = wide.f64(c, w.rows.iter().map(|r| r.values.get(j).copied().flatten()).collect());
+        }
+
+        let cov = quality::coverage(&h);
+        let coverage = TableBuilder::new()
+            .str("indicator", cov.iter().map(|r| r.indicator.clone()).collect())
+            .i32("year", cov.iter().map(|r| r.year).collect())
+            .i64("n_las", cov.iter().map(|r| r.n_las as i64).collect())
+            .i64("n_values", cov.iter().map(|r| r.n_values as i64).collect())
+            .f64("share", cov.iter().map(|r| Some(r.share)).collect())
+            .build(Some("coverage"))?;
+        let sc = quality::status_counts(&h);
+        let status_counts = TableBuilder::new()
+            .str("indicator", sc.iter().map(|r| r.indicator.clone()).collect())
+            .str("status", sc.iter().map(|r| r.status.clone()).collect())
+            .i64("n", sc.iter().map(|r| r.n as i64).collect())
+            .build(Some("status_counts"))?;
+        let reconciliation = TableBuilder::new()
+            .str("file", recon.iter().map(|r| r.file.clone()).collect())
+            .i32("year", recon.iter().map(|r| r.year).collect())
+            .str("measure", recon.iter().map(|r| r.measure.clone()).collect())
+            .f64("england", recon.iter().map(|r| Some(r.england)).collect())
+            .f64("la_sum", recon.iter().map(|r| Some(r.la_sum)).collect())
+            .i64("n_las", recon.iter().map(|r| r.n_las as i64).collect())
+            .i64("n_suppressed", recon.iter().map(|r| r.n_suppressed as i64).collect())
+            .f64("difference", recon.iter().map(|r| Some(r.difference)).collect())
+            .f64("tolerance", recon.iter().map(|r| Some(r.tolerance)).collect())
+            .bool("ok", recon.iter().map(|r| Some(r.ok)).collect())
+            .build(Some("reconciliation"))?;
+        let crosscheck = TableBuilder::new()
+            .str("indicator", cross.iter().map(|r| r.indicator.clone()).collect())
+            .i32("year", cross.iter().map(|r| r.year).collect())
+            .str("la_code", cross.iter().map(|r| r.la_code.clone()).collect())
+            .str("panel_definition", cross.iter().map(|r| r.panel_definition.clone()).collect())
+            .f64("panel_value", cross.iter().map(|r| r.panel_value).collect())
+            .str("crosscheck_definition", cross.iter().map(|r| r.crosscheck_definition.clone()).collect())
+            .f64("crosscheck_value", cross.iter().map(|r| r.crosscheck_value).collect())
+            .f64("difference", cross.iter().map(|r| r.difference).collect())
+            .build(Some("crosscheck"))?;
+        let u = &h.unmapped;
+        let unmapped = TableBuilder::new()
+            .str("source", u.iter().map(|r| r.source.clone()).collect())
+            .i32("year", u.iter().map(|r| r.year).collect())
+            .opt_str("la_code_old", u.iter().map(|r| r.la_code_old.clone()).collect())
+            .opt_str("la_code", u.iter().map(|r| r.la_code.clone()).collect())
+            .str("la_name", u.iter().map(|r| r.la_name.clone()).collect())
+            .str("reason", u.iter().map(|r| r.reason.clone()).collect())
+            .build(Some("unmapped"))?;
+        Ok(vec![
+            panel,
+            wide.build(Some("wide"))?,
+            definitions_table(&dict)?,
+            coverage,
+            status_counts,
+            reconciliation,
+            crosscheck,
+            unmapped,
+        ])
+    }
+}
+
+fn definitions_table(dict: &Dictionary) -> Result<OutputTable> {
+    let mut rows: Vec<[Option<String>; 9]> = Vec::new();
+    let mut firsts: Vec<i32> = Vec::new();
+    let mut lasts: Vec<Option<i32>> = Vec::new();
+    for ind in &dict.indicators {
+        for d in &ind.definitions {
+            rows.push([
+                Some(ind.id.clone()),
+                Some(ind.label.clone()),
+                Some(format!("{:?}", ind.unit).to_lowercase()),
+                Some(snake(&format!("{:?}", ind.quadrant))),
+                Some(format!("{:?}", ind.role).to_lowercase()),
+                Some(d.years.to_string()),
+                Some(d.source.clone()),
+                Some(d.formula_text.clone()),
+                d.break_note.clone(),
+            ]);
+            firsts.push(d.years.first);
+            lasts.push(d.years.last);
+        }
+    }
+    let col = |i: usize| rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+    TableBuilder::new()
+        .opt_str("indicator", col(0))
+        .opt_str("label", col(1))
+        .opt_str("unit", col(2))
+        .opt_str("quadrant", col(3))
+        .opt_str("role", col(4))
+        .opt_str("years", col(5))
+        .i32("first_year", firsts)
+        .col("last_year", Column::I32(lasts), true)
+        .opt_str("source", col(6))
+        .opt_str("formula", col(7))
+        .opt_str("break", col(8))
+        .build(Some("definitions"))
+}
+
+/// `QualityOfEffort` → `quality_of_effort`.
+fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The main table of a clean stage, back as tidy rows.
+pub fn read_tidy(ctx: &StageContext, input: &str) -> Result<Vec<TidyRow>> {
+    let (schema, batches) = ctx.read_table(input, None)?;
+    let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
+    let mut source = t.strings("source")?;
+    let year = t.i64s("year")?;
+    let mut old = t.strings("la_code_old")?;
+    let mut code = t.strings("la_code")?;
+    let mut name = t.strings("la_name")?;
+    let level = t.strings("geography_level")?;
+    let mut measure = t.strings("measure")?;
+    let value = t.f64s("value")?;
+    let status = t.strings("status")?;
+    let mut rows = Vec::with_capacity(t.rows());
+    for i in 0..t.rows() {
+        let bad = |what: &str| ctx.fail(format!("input `{input}` row {} has no valid `{what}`", i + 1)).with_hint("the input must be a `clean.*` stage");
+        // Strings are moved out of the column vectors, not copied: these tables are large.
+        rows.push(TidyRow {
+            source: source[i].take().ok_or_else(|| bad("source"))?,
+            year: year[i].ok_or_else(|| bad("year"))? as i32,
+            la_code_old: old[i].take(),
+            la_code: code[i].take(),
+            la_name: name[i].take().unwrap_or_default(),
+            geography_level: match level[i].as_deref() {
+                Some("national") => GeographyLevel::National,
+                Some("regional") => GeographyLevel::Regional,
+                Some("local_authority") => GeographyLevel::LocalAuthority,
+                Some("other") => GeographyLevel::Other,
+                _ => return Err(bad("geography_level")),
+            },
+            measure: measure[i].take().ok_or_else(|| bad("measure"))?,
+            value: value[i],
+            status: match status[i].as_deref() {
+                Some("ok") => Status::Ok,
+                Some("suppressed") => Status::Suppressed,
+                Some("not_available") => Status::NotAvailable,
+                Some("not_applicable") => Status::NotApplicable,
+                Some("low") => Status::Low,
+                Some("blank") => Status::Blank,
+                _ => return Err(bad("status")),
+            },
+        });
+    }
+    Ok(rows)
+}

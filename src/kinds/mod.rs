@@ -1,0 +1,285 @@
+//! Stage kinds: what a stage of `pipeline.yaml` can do. Each kind implements [`StageKind`] and
+//! is listed in [`Registry::builtin`]; the engine knows nothing else about them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+use crate::pipeline::{Pipeline, Stage};
+
+pub mod clean;
+pub mod columns;
+pub mod compare;
+pub mod fit;
+pub mod harmonise;
+pub mod ofsted;
+pub mod report;
+pub mod sql;
+pub mod trend;
+
+/// The type a parameter must have. Checked at validation, so a typo'd value fails before
+/// anything runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Integer,
+    /// Integers are accepted too.
+    Number,
+    Bool,
+    StringList,
+    /// Any YAML value; the kind checks it itself.
+    Any,
+}
+
+impl ParamType {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ParamType::String => "a string",
+            ParamType::Integer => "an integer",
+            ParamType::Number => "a number",
+            ParamType::Bool => "true or false",
+            ParamType::StringList => "a list of strings",
+            ParamType::Any => "any value",
+        }
+    }
+
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value as J;
+        match self {
+            ParamType::String => v.is_string(),
+            ParamType::Integer => v.is_i64() || v.is_u64(),
+            ParamType::Number => v.is_number(),
+            ParamType::Bool => v.is_boolean(),
+            ParamType::StringList => matches!(v, J::Array(a) if a.iter().all(J::is_string)),
+            ParamType::Any => true,
+        }
+    }
+}
+
+/// One parameter a kind understands.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub required: bool,
+    pub help: &'static str,
+}
+
+/// A table a stage produced, before the engine writes it.
+pub struct OutputTable {
+    /// `None` for a single-table kind (written to `out/<stage>.parquet`).
+    pub name: Option<String>,
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Whether the rows already come in an order fixed by the inputs alone (file order,
+    /// sorted maps). Otherwise (SQL results) the engine sorts them by every column first.
+    pub ordered: bool,
+}
+
+/// An input as the running stage sees it.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A raw file, verified against its checksum.
+    Source { path: PathBuf },
+    /// The Parquet tables of an upstream stage: `(table name or None, path)`.
+    Stage { tables: Vec<(Option<String>, PathBuf)> },
+}
+
+/// Everything a kind may use while it runs. Kinds do not reach outside it: that is what makes
+/// the cache key (built from the same things) a complete description of the run.
+pub struct StageContext<'a> {
+    pub pipeline: &'a Pipeline,
+    pub stage: &'a Stage,
+    /// In the order the stage lists them.
+    pub inputs: Vec<(String, Input)>,
+}
+
+impl StageContext<'_> {
+    pub fn input(&self, name: &str) -> Result<&Input> {
+        self.inputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, i)| i)
+            .ok_or_else(|| {
+                Error::stage(&self.stage.name, format!("has no input named `{name}`"))
+                    .with_hint(format!("add `{name}` to the stage's `inputs` in pipeline.yaml"))
+            })
+    }
+
+    /// The path of a source input.
+    pub fn source_path(&self, name: &str) -> Result<&Path> {
+        match self.input(name)? {
+            Input::Source { path } => Ok(path),
+            Input::Stage { .. } => Err(Error::stage(
+                &self.stage.name,
+                format!("input `{name}` is a stage, but a raw source file is expected here"),
+            )),
+        }
+    }
+
+    /// Read one table of a stage input (`table` None for a single-table stage).
+    pub fn read_table(&self, name: &str, table: Option<&str>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        match self.input(name)? {
+            Input::Stage { tables } => {
+                let (_, path) = tables
+                    .iter()
+                    .find(|(t, _)| t.as_deref() == table)
+                    .ok_or_else(|| {
+                        let have: Vec<String> =
+                            tables.iter().filter_map(|(t, _)| t.clone()).collect();
+                        Error::stage(
+                            &self.stage.name,
+                            format!(
+                                "input `{name}` has no table `{}`; it has: {}",
+                                table.unwrap_or("(single)"),
+                                have.join(", ")
+                            ),
+                        )
+                    })?;
+                crate::table::read_parquet(path)
+            }
+            Input::Source { path } => read_source(name, path),
+        }
+    }
+
+    pub fn param(&self, name: &str) -> Option<&serde_json::Value> {
+        self.stage.params.get(name)
+    }
+
+    pub fn param_str(&self, name: &str) -> Option<&str> {
+        self.param(name).and_then(|v| v.as_str())
+    }
+
+    pub fn param_f64(&self, name: &str) -> Option<f64> {
+        self.param(name).and_then(|v| v.as_f64())
+    }
+
+    pub fn param_i64(&self, name: &str) -> Option<i64> {
+        self.param(name).and_then(|v| v.as_i64())
+    }
+
+    pub fn fail(&self, message: impl Into<String>) -> Error {
+        Error::stage(&self.stage.name, message)
+    }
+}
+
+/// A raw source as a table: Parquet directly, CSV through DataFusion's reader (the same type
+/// inference a `sql` stage gets).
+fn read_source(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !is_csv {
+        return crate::table::read_parquet(path);
+    }
+    let session = sql::session();
+    sql::runtime()?.block_on(async {
+        sql::register_file(&session, name, path).await?;
+        let df = session
+            .table(name)
+            .await
+            .map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
+        Ok((schema as SchemaRef, batches))
+    })
+}
+
+/// What a stage kind is. Implementations are stateless; one value serves every stage of the kind.
+pub trait StageKind: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Bump whenever a change to the implementation could change what the kind writes, so
+    /// outputs cached by the old implementation are not reused.
+    fn version(&self) -> u32;
+
+    fn describe(&self) -> &'static str;
+
+    fn params(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+
+    /// Whether params other than those in `params()` are allowed (the `sql` kind takes any
+    /// scalar for `${name}` substitution).
+    fn open_params(&self) -> bool {
+        false
+    }
+
+    /// Whether the kind reads `sql` / `sql_file`.
+    fn uses_sql(&self) -> bool {
+        false
+    }
+
+    /// The names of the tables the stage writes; empty for a single table `out/<stage>.parquet`.
+    /// `""` names the main table (`out/<stage>.parquet`, SQL name `<stage>`) beside others
+    /// (`out/<stage>/<t>.parquet`, SQL name `<stage>_<t>`).
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Further names `canary sql` knows a table by, `(table, alias)`: for a contract name that
+    /// the `<stage>_<table>` rule cannot give (the study's `cohort_members`).
+    fn sql_aliases(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Project files the stage reads besides its inputs (a dictionary, a crosswalk, templates),
+    /// relative to the project root. Their content is part of the cache key.
+    fn files(&self, _stage: &Stage) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Kind-specific validation beyond param types (e.g. inputs it needs).
+    fn check(&self, _stage: &Stage) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>>;
+}
+
+/// The kinds a pipeline may use, by name.
+pub struct Registry {
+    kinds: BTreeMap<&'static str, Arc<dyn StageKind>>,
+}
+
+impl Registry {
+    pub fn empty() -> Self {
+        Registry {
+            kinds: BTreeMap::new(),
+        }
+    }
+
+    /// Every kind canary ships.
+    pub fn builtin() -> Self {
+        let mut r = Registry::empty();
+        r.register(Arc::new(sql::Sql));
+        r.register(Arc::new(clean::CinCensus));
+        r.register(Arc::new(clean::Ees));
+        r.register(Arc::new(clean::Nomis));
+        r.register(Arc::new(clean::Deprivation));
+        r.register(Arc::new(clean::S251));
+        r.register(Arc::new(clean::Lait));
+        r.register(Arc::new(ofsted::Ofsted));
+        r.register(Arc::new(harmonise::Harmonise));
+        r.register(Arc::new(trend::Trend));
+        r.register(Arc::new(trend::Correlate));
+        r.register(Arc::new(fit::Fit));
+        r.register(Arc::new(compare::Compare));
+        r.register(Arc::new(report::Report));
+        r
+    }
+
+    pub fn register(&mut self, kind: Arc<dyn StageKind>) {
+        self.kinds.insert(kind.name(), kind);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn StageKind>> {
+        self.kinds.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.kinds.keys().copied()
+    }
+}

@@ -1,0 +1,143 @@
+//! The pipeline as the engine uses it: read from `pipeline.yaml` (`spec`), checked and resolved
+//! (`validate`), ordered (`dag`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub mod dag;
+pub mod spec;
+pub mod validate;
+
+pub use validate::load;
+
+/// A validated pipeline: every name resolves, the graph is acyclic, params are typed and
+/// `${…}` references are substituted.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The folder holding `pipeline.yaml`; every relative path is taken from here.
+    pub root: PathBuf,
+    pub file: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub mirrors: Vec<PathBuf>,
+    pub sources: BTreeMap<String, Source>,
+    pub stages: BTreeMap<String, Stage>,
+    /// Stages in dependency order; ties broken by name so every run schedules alike.
+    pub order: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub name: String,
+    /// As written in pipeline.yaml, relative to the project root.
+    pub rel_path: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub url: Option<String>,
+    pub landing_page: Option<String>,
+    pub publisher: Option<String>,
+    pub licence: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub name: String,
+    pub kind: String,
+    pub inputs: Vec<String>,
+    /// Resolved: `${name}` references replaced by the global params' values.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The SQL text, read from `sql_file` when given, with `${name}` substituted.
+    pub sql: Option<String>,
+    pub sql_file: Option<String>,
+    pub description: Option<String>,
+    /// Table names for multi-table kinds (`""` is the main table, `out/<stage>.parquet`);
+    /// empty for a single table.
+    pub tables: Vec<String>,
+    /// Project files the stage reads (relative paths), hashed into its cache key.
+    pub files: Vec<String>,
+}
+
+impl Pipeline {
+    pub fn out_dir(&self) -> PathBuf {
+        self.root.join("out")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".canary")
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        // A pipeline file other than pipeline.yaml gets its own lock beside it
+        // (pipelines/early_warning.yaml → pipelines/early_warning.lock).
+        self.file.with_extension("lock")
+    }
+
+    /// Where a stage's tables are written: `(table name or None, path)`.
+    pub fn output_paths(&self, stage: &Stage) -> Vec<(Option<String>, PathBuf)> {
+        let out = self.out_dir();
+        let main = out.join(format!("{}.parquet", stage.name));
+        if stage.tables.is_empty() {
+            return vec![(None, main)];
+        }
+        stage
+            .tables
+            .iter()
+            .map(|t| {
+                if t.is_empty() {
+                    (None, main.clone())
+                } else {
+                    (Some(t.clone()), out.join(&stage.name).join(format!("{t}.parquet")))
+                }
+            })
+            .collect()
+    }
+
+    /// The name `canary sql` registers a table under.
+    pub fn sql_table_name(stage: &str, table: Option<&str>) -> String {
+        match table {
+            None => stage.to_string(),
+            Some(t) => format!("{stage}_{t}"),
+        }
+    }
+
+    /// Stages that (transitively) depend on `name`.
+    pub fn downstream(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut frontier = vec![name.to_string()];
+        while let Some(n) = frontier.pop() {
+            for s in self.stages.values() {
+                if s.inputs.contains(&n) && !out.contains(&s.name) {
+                    out.push(s.name.clone());
+                    frontier.push(s.name.clone());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// `stage` and every stage it (transitively) depends on.
+    pub fn upstream_closure(&self, names: &[String]) -> Vec<String> {
+        let mut keep: Vec<String> = Vec::new();
+        let mut frontier: Vec<String> = names.to_vec();
+        while let Some(n) = frontier.pop() {
+            if keep.contains(&n) {
+                continue;
+            }
+            if let Some(s) = self.stages.get(&n) {
+                frontier.extend(s.inputs.iter().cloned());
+                keep.push(n);
+            }
+        }
+        self.order.iter().filter(|s| keep.contains(s)).cloned().collect()
+    }
+
+    pub fn relative<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, str> {
+        match path.strip_prefix(&self.root) {
+            Ok(p) => p.to_string_lossy(),
+            Err(_) => path.to_string_lossy(),
+        }
+    }
+}

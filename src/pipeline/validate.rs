@@ -1,0 +1,460 @@
+//! `PipelineSpec` (as typed) → `Pipeline` (as used): names, inputs, kinds, params, SQL files,
+//! cycles. Every error points at the line of `pipeline.yaml` it is about and suggests the
+//! nearest valid name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::spec::{self, PipelineSpec, SourceMap, Value};
+use super::{dag, Pipeline, Source, Stage};
+use crate::error::{did_you_mean, Error, Result};
+use crate::kinds::Registry;
+
+/// Read, parse and validate a pipeline file. `overrides` are `--set key=value` pairs that
+/// replace global params (a dotted key such as `model.predictor_year` names a nested map entry).
+pub fn load(file: &Path, registry: &Registry, overrides: &[(String, String)]) -> Result<Pipeline> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Error::pipeline(format!("cannot read the pipeline file `{}`: {e}", file.display()))
+            .with_hint("run canary in the folder holding pipeline.yaml, or name the file with `--file`")
+    })?;
+    let mut parsed = spec::parse(file, &text)?;
+    apply_overrides(&mut parsed, overrides)?;
+    let root = file
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let root = std::fs::canonicalize(&root).map_err(|e| Error::io("open the project folder", &root, e))?;
+    let file = root.join(file.file_name().unwrap_or_default());
+    Validator {
+        map: SourceMap::new(&file, &text),
+        registry,
+        root: &root,
+    }
+    .validate(parsed, &file)
+}
+
+fn apply_overrides(spec: &mut PipelineSpec, overrides: &[(String, String)]) -> Result<()> {
+    for (key, raw) in overrides {
+        let value = spec::parse_value(raw).map_err(|e| {
+            Error::usage(format!("`--set {key}={raw}`: the value is not valid YAML: {e}"))
+        })?;
+        let mut parts = key.split('.');
+        let first = parts.next().unwrap_or_default();
+        let Some(mut slot) = spec.params.get_mut(first) else {
+            let hint = did_you_mean(first, spec.params.keys().map(String::as_str))
+                .unwrap_or_else(|| "`--set` changes a param that pipeline.yaml already declares under `params:`".into());
+            return Err(Error::usage(format!("`--set {key}`: there is no param `{first}`")).with_hint(hint));
+        };
+        for part in parts {
+            let Value::Mapping(m) = slot else {
+                return Err(Error::usage(format!("`--set {key}`: `{part}` is inside a param that is not a mapping")));
+            };
+            let k = Value::String(part.to_string());
+            if !m.contains_key(&k) {
+                let names: Vec<String> = m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+                let hint = did_you_mean(part, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("the keys there are: {}", names.join(", ")));
+                return Err(Error::usage(format!("`--set {key}`: no key `{part}`")).with_hint(hint));
+            }
+            slot = m.get_mut(&k).expect("checked above");
+        }
+        *slot = value;
+    }
+    Ok(())
+}
+
+struct Validator<'a> {
+    map: SourceMap<'a>,
+    registry: &'a Registry,
+    root: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err(&self, message: String, keys: &[&str], hint: Option<String>) -> Error {
+        let e = Error::pipeline(message).at(self.map.key(keys));
+        match hint {
+            Some(h) => e.with_hint(h),
+            None => e,
+        }
+    }
+
+    fn validate(&self, spec: PipelineSpec, file: &Path) -> Result<Pipeline> {
+        let mut errors = Vec::new();
+        let params: BTreeMap<String, serde_json::Value> =
+            spec.params.iter().map(|(k, v)| (k.clone(), spec::to_json(v))).collect();
+
+        for name in spec.sources.keys().chain(spec.stages.keys()).chain(spec.params.keys()) {
+            if !is_identifier(name) {
+                let section = if spec.sources.contains_key(name) {
+                    "sources"
+                } else if spec.stages.contains_key(name) {
+                    "stages"
+                } else {
+                    "params"
+                };
+                errors.push(self.err(
+                    format!("`{name}` is not a valid name"),
+                    &[section, name],
+                    Some("names are lowercase letters, digits and `_`, starting with a letter: they become SQL table names".into()),
+                ));
+            }
+        }
+        for name in spec.stages.keys() {
+            if spec.sources.contains_key(name) {
+                errors.push(self.err(
+                    format!("`{name}` is both a source and a stage"),
+                    &["stages", name],
+                    Some("rename one of them: inputs refer to sources and stages by name".into()),
+                ));
+            }
+        }
+
+        let mut sources = BTreeMap::new();
+        for (name, s) in &spec.sources {
+            let sha = s.sha256.trim().to_ascii_lowercase();
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                errors.push(self.err(
+                    format!("source `{name}`: `sha256` must be 64 hexadecimal digits"),
+                    &["sources", name, "sha256"],
+                    Some("compute it with `sha256sum FILE`".into()),
+                ));
+            }
+            sources.insert(
+                name.clone(),
+                Source {
+                    name: name.clone(),
+                    rel_path: s.path.clone(),
+                    path: self.root.join(&s.path),
+                    sha256: sha,
+                    url: s.url.clone(),
+                    landing_page: s.landing_page.clone(),
+                    publisher: s.publisher.clone(),
+                    licence: s.licence.clone(),
+                    description: s.description.clone(),
+                },
+            );
+        }
+
+        let mut stages = BTreeMap::new();
+        for (name, s) in &spec.stages {
+            match self.stage(name, s, &spec, &params) {
+                Ok(stage) => {
+                    stages.insert(name.clone(), stage);
+                }
+                Err(mut es) => errors.append(&mut es),
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(if errors.len() == 1 { errors.remove(0) } else { Error::Many(errors) });
+        }
+
+        let order = dag::topological_order(&stages).map_err(|cycle| {
+            let first = cycle[0].clone();
+            let loc = cycle
+                .get(1)
+                .and_then(|next| self.map.item(&["stages", next, "inputs"], &first));
+            Error::pipeline(format!("the stages form a cycle: {}", cycle.join(" → ")))
+                .at(loc)
+                .with_hint("a stage cannot depend on its own output: remove one of these inputs")
+        })?;
+
+        let mirrors = spec.mirrors.iter().map(|m| self.root.join(m)).collect();
+        Ok(Pipeline {
+            root: self.root.to_path_buf(),
+            file: file.to_path_buf(),
+            name: spec.name,
+            description: spec.description,
+            params,
+            mirrors,
+            sources,
+            stages,
+            order,
+        })
+    }
+
+    fn stage(
+        &self,
+        name: &str,
+        s: &spec::StageSpec,
+        spec: &PipelineSpec,
+        globals: &BTreeMap<String, serde_json::Value>,
+    ) -> std::result::Result<Stage, Vec<Error>> {
+        let mut errors = Vec::new();
+        let Some(kind) = self.registry.get(&s.kind) else {
+            let hint = did_you_mean(&s.kind, self.registry.names()).unwrap_or_else(|| {
+                format!("the kinds are: {}", self.registry.names().collect::<Vec<_>>().join(", "))
+            });
+            let loc = self.map.item(&["stages", name, "kind"], &s.kind);
+            return Err(vec![Error::pipeline(format!("stage `{name}` has unknown kind `{}`", s.kind))
+                .at(loc)
+                .with_hint(hint)]);
+        };
+
+        let mut seen = BTreeSet::new();
+        for input in &s.inputs {
+            if !seen.insert(input) {
+                errors.push(
+                    Error::pipeline(format!("stage `{name}` lists input `{input}` twice"))
+                        .at(self.map.item(&["stages", name, "inputs"], input))
+                        .with_hint("list each input once"),
+                );
+            } else if !spec.sources.contains_key(input) && !spec.stages.contains_key(input) {
+                let names = spec.sources.keys().chain(spec.stages.keys()).map(String::as_str);
+                let hint = did_you_mean(input, names)
+                    .unwrap_or_else(|| "inputs name a source (under `sources:`) or another stage".into());
+                errors.push(
+                    Error::pipeline(format!("stage `{name}` has unknown input `{input}`"))
+                        .at(self.map.item(&["stages", name, "inputs"], input))
+                        .with_hint(hint),
+                );
+            }
+        }
+
+        // Params: resolve `${global}` references, then check names and types against the kind.
+        let mut params = BTreeMap::new();
+        for (key, value) in &s.params {
+            match resolve_refs(&spec::to_json(value), globals) {
+                Ok(v) => {
+                    params.insert(key.clone(), v);
+                }
+                Err(missing) => {
+                    let hint = did_you_mean(&missing, globals.keys().map(String::as_str))
+                        .unwrap_or_else(|| "declare it under the top-level `params:`".into());
+                    errors.push(
+                        Error::pipeline(format!("stage `{name}`: param `{key}` refers to `${{{missing}}}`, which is not a global param"))
+                            .at(self.map.item(&["stages", name, "params", key], &missing))
+                            .with_hint(hint),
+                    );
+                }
+            }
+        }
+        for p in kind.params() {
+            match params.get(p.name) {
+                None if p.required => errors.push(self.err(
+                    format!("stage `{name}` (kind `{}`) needs param `{}`: {}", s.kind, p.name, p.help),
+                    &["stages", name],
+                    Some(format!("add `{}:` ({}) under the stage's `params:`", p.name, p.ty.describe())),
+                )),
+                Some(v) if !p.ty.accepts(v) => errors.push(self.err(
+                    format!(
+                        "stage `{name}`: param `{}` must be {}, but it is {}",
+                        p.name,
+                        p.ty.describe(),
+                        spec::type_name(&s.params[p.name])
+                    ),
+                    &["stages", name, "params", p.name],
+                    Some(format!("`{}`: {}", p.name, p.help)),
+                )),
+                _ => {}
+            }
+        }
+        for (key, value) in &s.params {
+            if kind.params().iter().any(|p| p.name == key) {
+                continue;
+            }
+            if kind.open_params() {
+                if matches!(value, Value::Sequence(_) | Value::Mapping(_)) {
+                    errors.push(self.err(
+                        format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(value)),
+                        &["stages", name, "params", key],
+                        Some("params of a `sql` stage are substituted into the SQL text as `${name}`: give a single value".into()),
+                    ));
+                }
+            } else {
+                let hint = did_you_mean(key, kind.params().iter().map(|p| p.name)).unwrap_or_else(|| {
+                    format!(
+                        "kind `{}` takes: {}",
+                        s.kind,
+                        kind.params().iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    )
+                });
+                errors.push(self.err(
+                    format!("stage `{name}`: kind `{}` has no param `{key}`", s.kind),
+                    &["stages", name, "params", key],
+                    Some(hint),
+                ));
+            }
+        }
+
+        let mut sql = None;
+        if kind.uses_sql() {
+            match (&s.sql, &s.sql_file) {
+                (Some(_), Some(_)) => errors.push(self.err(
+                    format!("stage `{name}` has both `sql` and `sql_file`"),
+                    &["stages", name, "sql_file"],
+                    Some("keep one of them".into()),
+                )),
+                (None, None) => errors.push(self.err(
+                    format!("stage `{name}` (kind `{}`) needs `sql` or `sql_file`", s.kind),
+                    &["stages", name],
+                    Some("add `sql: SELECT …` or `sql_file: stages/NAME.sql`".into()),
+                )),
+                (Some(text), None) => sql = Some(text.clone()),
+                (None, Some(f)) => {
+                    let path: PathBuf = self.root.join(f);
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => sql = Some(text),
+                        Err(e) => errors.push(self.err(
+                            format!("stage `{name}`: cannot read `sql_file` {f}: {e}"),
+                            &["stages", name, "sql_file"],
+                            Some("the path is relative to the folder holding pipeline.yaml (e.g. `stages/NAME.sql`)".into()),
+                        )),
+                    }
+                }
+            }
+            if let Some(text) = &sql {
+                let mut scope = globals.clone();
+                scope.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+                match substitute(text, &scope) {
+                    Ok(t) => sql = Some(t),
+                    Err(missing) => {
+                        let hint = did_you_mean(&missing, scope.keys().map(String::as_str))
+                            .unwrap_or_else(|| "declare it under the stage's or the top-level `params:`".into());
+                        errors.push(self.err(
+                            format!("stage `{name}`: the SQL refers to `${{{missing}}}`, which is not a param"),
+                            &["stages", name, if s.sql.is_some() { "sql" } else { "sql_file" }],
+                            Some(hint),
+                        ));
+                    }
+                }
+            }
+        } else if s.sql.is_some() || s.sql_file.is_some() {
+            errors.push(self.err(
+                format!("stage `{name}`: kind `{}` does not take SQL", s.kind),
+                &["stages", name, if s.sql.is_some() { "sql" } else { "sql_file" }],
+                Some("use kind `sql` for a SQL stage, or remove the SQL".into()),
+            ));
+        }
+
+        let mut stage = Stage {
+            name: name.to_string(),
+            kind: s.kind.clone(),
+            inputs: s.inputs.clone(),
+            params,
+            sql,
+            sql_file: s.sql_file.clone(),
+            description: s.description.clone(),
+            tables: Vec::new(),
+            files: Vec::new(),
+        };
+        if errors.is_empty() {
+            if let Err(message) = kind.check(&stage) {
+                errors.push(self.err(format!("stage `{name}`: {message}"), &["stages", name], None));
+            }
+            stage.tables = kind.tables(&stage);
+            stage.files = kind.files(&stage);
+            for f in &stage.files {
+                if !self.root.join(f).is_file() {
+                    let loc = self.map.item(&["stages", name, "params"], f);
+                    errors.push(
+                        Error::pipeline(format!("stage `{name}` reads `{f}`, which does not exist"))
+                            .at(loc.or_else(|| self.map.key(&["stages", name])))
+                            .with_hint("the path is relative to the folder holding pipeline.yaml"),
+                    );
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(stage)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Replace a string that is exactly `${name}` by the global's value (keeping its type), and
+/// `${name}` inside longer strings by its text. Err carries the unknown name.
+fn resolve_refs(
+    v: &serde_json::Value,
+    globals: &BTreeMap<String, serde_json::Value>,
+) -> std::result::Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::String(s) => {
+            if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+                if !name.contains('}') {
+                    return lookup(name, globals).cloned().ok_or_else(|| name.to_string());
+                }
+            }
+            J::String(substitute(s, globals)?)
+        }
+        J::Array(items) => J::Array(items.iter().map(|i| resolve_refs(i, globals)).collect::<std::result::Result<_, _>>()?),
+        J::Object(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| Ok((k.clone(), resolve_refs(v, globals)?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// A dotted name reaches into nested maps: `${model.alpha}`.
+fn lookup<'a>(name: &str, scope: &'a BTreeMap<String, serde_json::Value>) -> Option<&'a serde_json::Value> {
+    let mut parts = name.split('.');
+    let mut v = scope.get(parts.next()?)?;
+    for p in parts {
+        v = v.get(p)?;
+    }
+    Some(v)
+}
+
+/// Substitute `${name}` in text with the value's plain text (strings unquoted). `$${` escapes.
+pub fn substitute(text: &str, scope: &BTreeMap<String, serde_json::Value>) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        if rest[..i].ends_with('$') {
+            out.push_str(&rest[..i - 1]);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[i..]);
+            return Ok(out);
+        };
+        let name = after[..end].trim();
+        let value = lookup(name, scope).ok_or_else(|| name.to_string())?;
+        match value {
+            serde_json::Value::String(s) => out.push_str(s),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn substitution_keeps_types_and_escapes() {
+        let scope: BTreeMap<String, serde_json::Value> =
+            [("year".to_string(), json!(2012)), ("m".to_string(), json!({"a": 0.5}))].into();
+        assert_eq!(substitute("where year = ${year}", &scope).unwrap(), "where year = 2012");
+        assert_eq!(substitute("a=${m.a} $${x}", &scope).unwrap(), "a=0.5 ${x}");
+        assert_eq!(substitute("${nope}", &scope).unwrap_err(), "nope");
+        assert_eq!(resolve_refs(&json!("${year}"), &scope).unwrap(), json!(2012));
+    }
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("panel_wide"));
+        assert!(!is_identifier("Panel"));
+        assert!(!is_identifier("1x"));
+        assert!(!is_identifier("a-b"));
+    }
+}

@@ -1,0 +1,217 @@
+//! Reading and writing the Parquet tables stages exchange. Writing is where determinism is
+//! made: rows sorted by every column, one batch, fixed writer settings, no timestamps — so the
+//! same rows give the same bytes whatever the scheduling was.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+
+use crate::error::{Error, Result};
+
+/// Written into every file instead of the library's own string, so a dependency update that
+/// only changes that string does not change the bytes.
+const CREATED_BY: &str = "canary";
+
+/// Put rows in one canonical order: every sortable column, left to right, nulls first.
+pub fn canonical_sort(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let batch = concat_batches(schema, batches)
+        .map_err(|e| Error::data("<output>", format!("cannot combine output batches: {e}")))?;
+    if batch.num_rows() < 2 {
+        return Ok(batch);
+    }
+    let columns: Vec<SortColumn> = batch
+        .columns()
+        .iter()
+        .filter(|c| sortable(c.data_type()))
+        .map(|c: &ArrayRef| SortColumn {
+            values: Arc::clone(c),
+            options: Some(SortOptions {
+                descending: false,
+                nulls_first: true,
+            }),
+        })
+        .collect();
+    if columns.is_empty() {
+        return Ok(batch);
+    }
+    let indices = lexsort_to_indices(&columns, None)
+        .map_err(|e| Error::data("<output>", format!("cannot sort output rows: {e}")))?;
+    take_record_batch(&batch, &indices).map_err(|e| Error::data("<output>", format!("cannot reorder output rows: {e}")))
+}
+
+fn sortable(t: &DataType) -> bool {
+    t.is_primitive()
+        || matches!(
+            t,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean | DataType::Binary | DataType::LargeBinary
+        )
+}
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_writer_version(WriterVersion::PARQUET_1_0)
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(CREATED_BY.to_string())
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build()
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub temp: PathBuf,
+    pub rows: usize,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Write one table to a temporary file beside `dest`, fsynced; `commit` renames it into place.
+/// Nothing is visible at `dest` until then, so a failure leaves the old file untouched.
+pub fn write_temp(dest: &Path, schema: &SchemaRef, batches: &[RecordBatch], ordered: bool) -> Result<Written> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::io("create the output folder", dir, e).with_hint("check that the project folder is writable")
+    })?;
+    let sorted = if ordered {
+        concat_batches(schema, batches).map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?
+    } else {
+        canonical_sort(schema, batches)?
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".parquet")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the output folder is writable and the disk is not full"))?;
+    let (file, temp) = tmp.keep().map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
+    let result = (|| -> Result<()> {
+        let mut w = ArrowWriter::try_new(&file, Arc::clone(schema), Some(writer_properties()))
+            .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
+        w.write(&sorted).map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
+        w.close().map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+        file.sync_all().map_err(|e| Error::io("flush", &temp, e))?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    set_readable(&temp);
+    let sha256 = crate::hash::sha256_file(&temp)?;
+    let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
+    Ok(Written {
+        temp,
+        rows: sorted.num_rows(),
+        bytes,
+        sha256,
+    })
+}
+
+/// Temporary files are created owner-only; outputs are ordinary files others may read.
+fn set_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+}
+
+/// Move a temporary file into place and make the rename durable.
+pub fn commit(temp: &Path, dest: &Path) -> Result<()> {
+    std::fs::rename(temp, dest).map_err(|e| Error::io("move the finished output to", dest, e))?;
+    if let Some(dir) = dest.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Write bytes atomically (temp file, fsync, rename): for the lock and cache entries.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the folder is writable"))?;
+    tmp.write_all(bytes).map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io("flush", tmp.path(), e))?;
+    set_readable(tmp.path());
+    tmp.persist(dest).map_err(|e| Error::io("replace", dest, e.error))?;
+    Ok(())
+}
+
+pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let file = File::open(path).map_err(|e| {
+        Error::io("open the table", path, e).with_hint("run the stage that writes it (`canary run`)")
+    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
+    let schema = Arc::clone(builder.schema());
+    let reader = builder
+        .with_batch_size(65536)
+        .build()
+        .map_err(|e| Error::data(path, format!("cannot read Parquet: {e}")))?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::data(path, format!("cannot read Parquet: {e}")))?;
+    Ok((schema, batches))
+}
+
+/// A schema as the lock records it: `name: type` per column, nullable marked with `?`.
+pub fn describe_schema(schema: &SchemaRef) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}{}", f.name(), f.data_type(), if f.is_nullable() { "?" } else { "" }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    fn batch(ids: Vec<i64>, names: Vec<Option<&str>>, v: Vec<f64>) -> (SchemaRef, RecordBatch) {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("v", DataType::Float64, false),
+        ]));
+        let b = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(names)),
+                Arc::new(Float64Array::from(v)),
+            ],
+        )
+        .unwrap();
+        (schema, b)
+    }
+
+    #[test]
+    fn same_rows_in_any_order_give_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (schema, a) = batch(vec![2, 1, 3], vec![Some("b"), None, Some("c")], vec![0.5, 1.5, 2.5]);
+        let (_, b1) = batch(vec![3], vec![Some("c")], vec![2.5]);
+        let (_, b2) = batch(vec![1, 2], vec![None, Some("b")], vec![1.5, 0.5]);
+        let w1 = write_temp(&dir.path().join("a.parquet"), &schema, &[a], false).unwrap();
+        let w2 = write_temp(&dir.path().join("b.parquet"), &schema, &[b1, b2], false).unwrap();
+        assert_eq!(w1.sha256, w2.sha256);
+        assert_eq!(w1.rows, 3);
+        commit(&w1.temp, &dir.path().join("a.parquet")).unwrap();
+        let (_, back) = read_parquet(&dir.path().join("a.parquet")).unwrap();
+        let ids: Vec<i64> = back[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec();
+        assert_eq!(ids, vec![1, 2, 3]);
+    }
+}

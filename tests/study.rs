@@ -1,0 +1,116 @@
+//! The study pipeline end to end on the published files in `../shared/data` (skipped, loudly,
+//! when the folder is absent): fetch from the mirror, clean, harmonise, statistics — then the
+//! numbers a reviewer would check by hand.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+
+use common::{copy_dir, Project};
+
+fn mirror() -> Option<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if d.is_dir() {
+        Some(std::fs::canonicalize(d).unwrap())
+    } else {
+        eprintln!("\n*** SKIPPED: ../shared/data is absent; the study pipeline was not run on the published files ***\n");
+        None
+    }
+}
+
+/// A copy of the project's own pipeline, stages and dictionaries in a temp dir.
+fn study_project() -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("pipeline.yaml"), dir.path().join("pipeline.yaml")).unwrap();
+    copy_dir(&root.join("stages"), &dir.path().join("stages"));
+    copy_dir(&root.join("reports/templates"), &dir.path().join("reports/templates"));
+    std::fs::copy(root.join("reports/published_results.yaml"), dir.path().join("reports/published_results.yaml")).unwrap();
+    Project { dir }
+}
+
+fn csv(p: &Project, query: &str) -> String {
+    p.canary(&["sql", query, "--format", "csv"]).ok().stdout
+}
+
+#[test]
+fn the_study_runs_on_the_published_files() {
+    let Some(mirror) = mirror() else { return };
+    let p = study_project();
+    let m = mirror.to_string_lossy().to_string();
+    let run = p.canary(&["run", "--mirror", &m]).ok();
+    assert!(run.stdout.contains("fetched   cin_2010"), "{}", run.stdout);
+    assert!(run.stdout.contains("ran       panel (harmonise)"), "{}", run.stdout);
+
+    // Raw files landed read-only and verified.
+    let raw = p.path("raw/cin_census/2012-13/SFR45-2013ud.csv");
+    assert!(std::fs::metadata(&raw).unwrap().permissions().readonly());
+
+    // 150 LAs in 2013 after excluding City of London and the Isles of Scilly.
+    assert_eq!(csv(&p, "select count(distinct la_code) n from panel where year = 2013"), "n\n150\n");
+    assert_eq!(
+        csv(&p, "select count(*) n from panel where la_code in ('E09000001', 'E06000053')"),
+        "n\n0\n"
+    );
+    // Every reconciliation of LA sums with England rows holds, England's referrals among them.
+    assert_eq!(csv(&p, "select count(*) n from panel_reconciliation where not ok"), "n\n0\n");
+    assert_eq!(
+        csv(&p, "select england, la_sum from panel_reconciliation where file = 'cin_census' and year = 2010 and measure = 'Referrals0910'"),
+        "england,la_sum\n603700.0,603713.0\n"
+    );
+    // % of initial assessments within 10 working days, 2011-12, from the duration bands:
+    // SFR27-2012ud.csv line 4, Camden: (same day + 1-5 + 6-10 days) = 1597 of 1782.
+    let camden = csv(&p, "select value from panel where year = 2012 and la_code = 'E09000007' and indicator = 'ia_within_10_days_pct'");
+    let v: f64 = camden.lines().nth(1).unwrap().parse().unwrap();
+    assert!((v - 100.0 * 1597.0 / 1782.0).abs() < 1e-9, "{camden}");
+    // The wide panel has one row per LA-year and a column per indicator.
+    assert_eq!(
+        csv(&p, "select count(*) n from panel_wide where year = 2012"),
+        "n\n150\n"
+    );
+    assert!(csv(&p, "select re_referrals_pct from panel_wide limit 1").starts_with("re_referrals_pct\n"));
+    // Ofsted: Birmingham's CPI of 2012 was inadequate.
+    let bham = csv(&p, "select count(*) n from ofsted where la_code_old = '330' and grade = 4 and published like '2012-%'");
+    assert_ne!(bham, "n\n0\n", "{bham}");
+
+    // The statistics' tables exist where `canary sql` expects them.
+    let t = csv(&p, "select n from trends where indicator = 'referrals_rate' and year = 2010");
+    assert_eq!(t, "n\n150\n");
+    let pairs = csv(&p, "select sign from correlations_summary where x = 're_referrals_pct' and y = 'referrals_rate'");
+    assert_eq!(pairs, "sign\n+\n");
+    let coefs = csv(&p, "select count(*) n from model_coefficients");
+    assert_eq!(coefs, "n\n40\n", "every predictor listed at both lambdas, with the intercept");
+    assert_eq!(csv(&p, "select count(*) n from model_design"), "n\n150\n");
+    assert!(csv(&p, "select count(*) n from cohorts").starts_with("n\n"));
+
+    // Nothing changed: nothing runs.
+    let again = p.canary(&["run", "--mirror", &m]).ok();
+    assert!(again.stdout.contains("done: 0 ran, 13 up to date"), "{}", again.stdout);
+
+    // The report: both forms, the study's sections, nothing fetched from the network.
+    let html = p.read("reports/report.html");
+    for section in ["id=\"figure-2\"", "id=\"figure-3\"", "id=\"table-2\"", "id=\"table-3\"", "id=\"stage-model\"", "<svg"] {
+        assert!(html.contains(section), "report.html lacks {section}");
+    }
+    for attr in ["src=\"http", "href=\"http", "url(http"] {
+        assert!(!html.contains(attr), "report.html refers to the network: {attr}");
+    }
+    let md = p.read("reports/report.md");
+    assert!(md.contains("![Figure 3](figures/figure3.svg)"), "{md}");
+    assert!(p.path("reports/figures/figure3.svg").is_file());
+
+    // On 2024 boundaries: Bournemouth (837) and Poole (836) are summed into BCP (E06000058);
+    // its 2012 referral rate is recomputed from the summed counts and populations of
+    // SFR27-2012ud.csv (Referrals1112 4653, Mid2011Pop0-17 61000); a published percentage
+    // cannot be summed and is marked; split LAs are set aside and listed.
+    p.canary(&["run", "panel", "--set", "panel.geography=boundaries", "--mirror", &m]).ok();
+    let bcp = csv(&p, "select indicator, value, status from panel where year = 2012 and la_code = 'E06000058' and indicator in ('referrals_rate', 're_referrals_pct') order by indicator");
+    let rows: Vec<&str> = bcp.lines().collect();
+    assert!(rows[1].starts_with("re_referrals_pct,,not_harmonised"), "{bcp}");
+    let v: f64 = rows[2].split(',').nth(1).unwrap().parse().unwrap();
+    assert!((v - 4653.0 / 61000.0 * 10000.0).abs() < 1e-9, "{bcp}");
+    assert_eq!(csv(&p, "select count(*) n from panel where la_code in ('E06000028', 'E06000029')"), "n\n0\n");
+    let split = csv(&p, "select count(*) n from panel_unmapped where reason like 'split later (northamptonshire_2021)%'");
+    assert_ne!(split, "n\n0\n", "{split}");
+    assert_eq!(csv(&p, "select count(*) n from panel_reconciliation where not ok"), "n\n0\n");
+}

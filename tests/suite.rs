@@ -1,0 +1,21 @@
+//! canary's integration tests, linked into one test binary.
+//!
+//! Each file beside this one is a module of it. One binary instead of one per file because
+//! every binary links the whole of DataFusion: sixteen of them filled the CI machine's disk
+//! and spent most of its time linking.
+
+mod common;
+
+mod clean_dfe_fixtures;
+mod clean_dfe_real_files;
+mod clean_real_deprivation;
+mod clean_real_geography;
+mod clean_real_ofsted;
+mod clean_real_s251;
+mod engine_cli;
+mod engine_lib;
+mod fetch;
+mod harmonise_real;
+mod r_live;
+mod stats_kinds;
+mod study;
