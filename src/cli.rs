@@ -64,6 +64,28 @@ pub enum Command {
     },
     /// Remove cached outputs no stage of the current lock uses, and stray files under out/.
     Gc,
+    /// Re-derive every output from the published files in a fresh temporary workspace and
+    /// compare it with the lock (or RO-Crate): a verdict per stage and table.
+    Verify {
+        /// The lock to verify against (default: the pipeline's pipeline.lock).
+        #[arg(long, conflicts_with = "crate_file")]
+        lock: Option<PathBuf>,
+        /// Verify against an RO-Crate's checksums instead (reports/ro-crate-metadata.json).
+        #[arg(long = "crate", value_name = "FILE")]
+        crate_file: Option<PathBuf>,
+        /// How many stages may run at once (default: the number of cores).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Accept numeric cells that differ by at most this much (absolute or relative).
+        #[arg(long)]
+        tolerance: Option<f64>,
+        /// Also add the verdict to the report as its "Verification" section.
+        #[arg(long)]
+        report: bool,
+        /// A folder holding copies of the sources (tried before the pipeline's `mirrors:`).
+        #[arg(long)]
+        mirror: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,6 +176,37 @@ fn dispatch(cli: Cli) -> Result<()> {
                 println!("{n} fetched, {} sources verified", p.sources.len());
             }
             Ok(())
+        }
+        Command::Verify { lock, crate_file, jobs, tolerance, report, mirror } => {
+            let p = load()?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            if let Some(t) = tolerance {
+                if !(t >= 0.0 && t.is_finite()) {
+                    return Err(Error::usage(format!("`--tolerance {t}` must be a finite number ≥ 0")).with_hint("e.g. `--tolerance 1e-9`"));
+                }
+            }
+            if !cli.quiet {
+                eprintln!("canary: re-deriving every output in a fresh workspace (this runs the whole pipeline)…");
+            }
+            let verdict = crate::verify::verify(
+                &p,
+                &registry,
+                &overrides(&cli.set)?,
+                &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, quiet: cli.quiet },
+            )?;
+            print!("{}", if cli.quiet { format!("{}\n", verdict.summary()) } else { verdict.render_text() });
+            if report {
+                for f in crate::verify::write_report_section(&p, &verdict)? {
+                    if !cli.quiet {
+                        println!("wrote {}", p.relative(&f));
+                    }
+                }
+            }
+            if verdict.ok() {
+                Ok(())
+            } else {
+                Err(Error::Unverified(verdict.summary()))
+            }
         }
         Command::Gc => {
             let p = load()?;

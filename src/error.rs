@@ -72,6 +72,8 @@ pub enum Error {
     },
     /// Several stages failed; each is reported.
     Many(Vec<Error>),
+    /// `canary verify` found outputs that differ from the record (the verdict says which).
+    Unverified(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -128,7 +130,7 @@ impl Error {
             | Error::Stage { hint, .. }
             | Error::Io { hint, .. }
             | Error::Data { hint, .. } => *hint = new,
-            Error::Checksum { .. } | Error::Many(_) => {}
+            Error::Checksum { .. } | Error::Many(_) | Error::Unverified(_) => {}
         }
         self
     }
@@ -167,6 +169,7 @@ impl Error {
                 "if the publisher re-issued the file on purpose, update `sha256` in pipeline.yaml; otherwise delete the file and run `canary fetch` again",
             ),
             Error::Many(_) => None,
+            Error::Unverified(_) => Some("the verdict above names each difference and its cause; `canary run` brings the outputs up to date with today's definition"),
         }
     }
 
@@ -207,6 +210,7 @@ impl Error {
                 format!("{s}: {message}")
             }
             Error::Many(errors) => format!("{} stages failed", errors.len()),
+            Error::Unverified(summary) => summary.clone(),
         }
     }
 

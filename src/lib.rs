@@ -17,6 +17,7 @@ pub mod query;
 pub mod report;
 pub mod stats;
 pub mod table;
+pub mod verify;
 
 pub use error::{Error, Result};
 

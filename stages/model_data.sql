@@ -1,6 +1,6 @@
 -- The study's model rows: every LA's indicators in the predictor year (from the wide panel)
 -- and its outcome, 1 when a headline Ofsted judgement published in the outcome window was
--- "inadequate" (grade 4).
+-- "inadequate" (grade 4). The window is `2012..2013` (calendar years, inclusive) or one year.
 SELECT w.*,
        CASE WHEN o.la_code IS NULL THEN 0 ELSE 1 END AS inadequate
 FROM panel_wide w
@@ -9,6 +9,8 @@ LEFT JOIN (
     FROM ofsted
     WHERE grade = 4
       AND headline
-      AND published BETWEEN '${outcome_from}-01-01' AND '${outcome_to}-12-31'
+      AND published BETWEEN split_part('${outcome_window}', '..', 1) || '-01-01'
+                        AND COALESCE(NULLIF(split_part('${outcome_window}', '..', 2), ''),
+                                     split_part('${outcome_window}', '..', 1)) || '-12-31'
 ) o ON o.la_code = w.la_code
 WHERE w.year = ${predictor_year}

@@ -85,7 +85,7 @@ fn the_study_runs_on_the_published_files() {
 
     // Nothing changed: nothing runs.
     let again = p.canary(&["run", "--mirror", &m]).ok();
-    assert!(again.stdout.contains("done: 0 ran, 13 up to date"), "{}", again.stdout);
+    assert!(again.stdout.contains("done: 0 ran, 16 up to date"), "{}", again.stdout);
 
     // The report: both forms, the study's sections, nothing fetched from the network.
     let html = p.read("reports/report.html");
@@ -98,6 +98,12 @@ fn the_study_runs_on_the_published_files() {
     let md = p.read("reports/report.md");
     assert!(md.contains("![Figure 3](figures/figure3.svg)"), "{md}");
     assert!(p.path("reports/figures/figure3.svg").is_file());
+    assert!(p.read("reports/ro-crate-metadata.json").contains("https://w3id.org/ro/wfrun/workflow/0.5"));
+
+    // A reviewer's re-derivation from the published files agrees byte for byte (issue 6).
+    let v = p.canary(&["verify", "--mirror", &m]).ok();
+    assert!(v.stdout.contains("byte for byte"), "{}", v.stdout);
+    assert!(!v.stdout.contains("DIFFERS"), "{}", v.stdout);
 
     // On 2024 boundaries: Bournemouth (837) and Poole (836) are summed into BCP (E06000058);
     // its 2012 referral rate is recomputed from the summed counts and populations of

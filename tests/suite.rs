@@ -19,3 +19,5 @@ mod harmonise_real;
 mod r_live;
 mod stats_kinds;
 mod study;
+mod report;
+mod verify;

@@ -111,7 +111,7 @@ impl Cache {
         self.dir.join("entries").join(format!("{key}.json"))
     }
 
-    fn object_path(&self, sha256: &str) -> PathBuf {
+    pub fn object_path(&self, sha256: &str) -> PathBuf {
         self.dir.join("objects").join(&sha256[..2]).join(sha256)
     }
 

@@ -259,6 +259,16 @@ impl<'a> Engine<'a> {
         let Some(entry) = self.cache.get(digest) else {
             return Ok((Verdict::Run(self.why_changed(stage, key)), None));
         };
+        let kind = self.registry.get(&stage.kind).expect("validated kind");
+        let missing_side: Vec<String> = kind
+            .side_outputs(stage)
+            .into_iter()
+            .filter(|f| !self.pipeline.root.join(f).is_file())
+            .map(|f| format!("`{f}` is missing"))
+            .collect();
+        if !missing_side.is_empty() {
+            return Ok((Verdict::Run(missing_side), None));
+        }
         Ok(match self.check_outputs(&entry)? {
             Ok(()) => (Verdict::UpToDate, Some(entry)),
             Err(problems) => {
@@ -360,8 +370,9 @@ impl<'a> Engine<'a> {
                     progress.started(&name, &stage.kind);
                     let tx = tx.clone();
                     let force = opts.force;
+                    let upstream = records.clone();
                     scope.spawn(move || {
-                        let result = self.bring_up_to_date(stage, key, digest, force);
+                        let result = self.bring_up_to_date(stage, key, digest, force, upstream);
                         let _ = tx.send((name, result));
                     });
                 }
@@ -405,8 +416,18 @@ impl<'a> Engine<'a> {
         });
         progress.done();
 
-        self.write_lock(records, &input_hashes)?;
+        let ran_reports: Vec<String> = selected
+            .iter()
+            .filter(|s| self.pipeline.stages[*s].kind == "report" && records.contains_key(*s))
+            .cloned()
+            .collect();
+        let lock = self.write_lock(records, &input_hashes)?;
         self.hashes.save()?;
+        // The run as an RO-Crate beside each report: written from the lock, like the lock a
+        // record of the run rather than a cached output.
+        for r in &ran_reports {
+            crate::report::rocrate::write(self.pipeline, &lock, r)?;
+        }
         if !failures.is_empty() {
             return Err(if failures.len() == 1 { failures.remove(0) } else { Error::Many(failures) });
         }
@@ -422,7 +443,14 @@ impl<'a> Engine<'a> {
         Ok(summary)
     }
 
-    fn bring_up_to_date(&self, stage: &Stage, key: CacheKey, digest: String, force: bool) -> Result<(Action, StageRecord)> {
+    fn bring_up_to_date(
+        &self,
+        stage: &Stage,
+        key: CacheKey,
+        digest: String,
+        force: bool,
+        upstream: BTreeMap<String, StageRecord>,
+    ) -> Result<(Action, StageRecord)> {
         let (verdict, entry) = self.verdict(stage, &key, &digest, force)?;
         match (verdict, entry) {
             (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(&key, &digest, &e))),
@@ -431,19 +459,25 @@ impl<'a> Engine<'a> {
                     let path = self.pipeline.root.join(&o.path);
                     if self.hashes.hash(&path)?.as_deref() != Some(o.sha256.as_str()) {
                         if !self.cache.restore_object(&o.sha256, &path)? {
-                            return self.execute(stage, key, digest);
+                            return self.execute(stage, key, digest, upstream);
                         }
                         self.hashes.remember(&path, &o.sha256);
                     }
                 }
                 Ok((Action::Restored, record(&key, &digest, &e)))
             }
-            _ => self.execute(stage, key, digest),
+            _ => self.execute(stage, key, digest, upstream),
         }
     }
 
     /// Run the kind, write its tables atomically, then (only then) the cache entry.
-    fn execute(&self, stage: &Stage, key: CacheKey, digest: String) -> Result<(Action, StageRecord)> {
+    fn execute(
+        &self,
+        stage: &Stage,
+        key: CacheKey,
+        digest: String,
+        upstream: BTreeMap<String, StageRecord>,
+    ) -> Result<(Action, StageRecord)> {
         let kind = self.registry.get(&stage.kind).expect("validated kind");
         let inputs = stage
             .inputs
@@ -462,6 +496,7 @@ impl<'a> Engine<'a> {
             pipeline: self.pipeline,
             stage,
             inputs,
+            upstream,
         };
         let started_at = SystemTime::now();
         let t0 = Instant::now();
@@ -530,7 +565,7 @@ impl<'a> Engine<'a> {
         Ok((Action::Ran, record(&key, &digest, &entry)))
     }
 
-    fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<()> {
+    fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<Lock> {
         // Stages not part of this run keep what the previous lock said about them.
         if let Some(prev) = &self.previous {
             for (name, r) in &prev.stages {
@@ -565,7 +600,8 @@ impl<'a> Engine<'a> {
             sources,
             stages: records,
         };
-        lock.write(&self.pipeline.lock_path())
+        lock.write(&self.pipeline.lock_path())?;
+        Ok(lock)
     }
 
     pub fn gc(&self) -> Result<String> {

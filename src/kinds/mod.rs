@@ -14,10 +14,12 @@ use crate::pipeline::{Pipeline, Stage};
 pub mod clean;
 pub mod columns;
 pub mod compare;
+pub mod early_warning;
 pub mod fit;
 pub mod harmonise;
 pub mod ofsted;
 pub mod report;
+pub mod scorecards;
 pub mod sql;
 pub mod trend;
 
@@ -96,6 +98,20 @@ pub struct StageContext<'a> {
     pub stage: &'a Stage,
     /// In the order the stage lists them.
     pub inputs: Vec<(String, Input)>,
+    /// What the lock will record for every stage finished before this one started (its key,
+    /// input hashes, outputs, duration): the provenance a report shows. Not part of the cache
+    /// key, so a kind must only print it where run-specific details belong.
+    pub upstream: std::collections::BTreeMap<String, crate::engine::lock::StageRecord>,
+}
+
+impl StageContext<'_> {
+    /// Whether a stage input has a table of that name (kinds with optional inputs ask first).
+    pub fn has_table(&self, name: &str, table: Option<&str>) -> bool {
+        match self.input(name) {
+            Ok(Input::Stage { tables }) => tables.iter().any(|(t, _)| t.as_deref() == table),
+            _ => false,
+        }
+    }
 }
 
 impl StageContext<'_> {
@@ -236,6 +252,12 @@ pub trait StageKind: Send + Sync {
         Ok(())
     }
 
+    /// Files the kind writes outside `out/` (a report's pages): when one is missing the
+    /// stage runs again, though its tables are cached.
+    fn side_outputs(&self, _stage: &Stage) -> Vec<String> {
+        Vec::new()
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>>;
 }
 
@@ -267,7 +289,9 @@ impl Registry {
         r.register(Arc::new(trend::Correlate));
         r.register(Arc::new(fit::Fit));
         r.register(Arc::new(compare::Compare));
+        r.register(Arc::new(early_warning::EarlyWarning));
         r.register(Arc::new(report::Report));
+        r.register(Arc::new(scorecards::Scorecards));
         r
     }
 

@@ -983,7 +983,9 @@ pub fn dag(d: &Dag) -> String {
             let g = groups.iter().position(|g| *g == nd.group).unwrap_or(0);
             let col = PALETTE[g % 8];
             let (x, y) = pos[i];
-            w!(o, r#"<a href="{}">"#, esc(&format!("#stage-{}", nd.name)));
+            // Sources are described in the report's data section, stages in its appendix.
+            let anchor = if nd.kind == "source" { "source" } else { "stage" };
+            w!(o, r#"<a href="{}">"#, esc(&format!("#{anchor}-{}", nd.name)));
             w!(o, "<title>{} ({}, {})</title>", esc(&nd.name), esc(&nd.kind), esc(&nd.group));
             w!(
                 o,

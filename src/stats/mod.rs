@@ -3,6 +3,7 @@
 //! (`tests/golden/`, made by `tests/r/*.R`).
 
 pub mod distributions;
+pub mod early_warning;
 pub mod glmnet;
 pub mod quantile;
 pub mod rank;

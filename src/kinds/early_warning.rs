@@ -1,0 +1,300 @@
+//! `early_warning`: the study's question asked again on new years and answered out of time.
+//! At each origin year `t` an elastic net (as `fit`, cv.glmnet's lambda.min) is fitted on the
+//! LA-years whose outcome was known by then (`year + horizon <= t`) and tested on the LAs of
+//! year `t`; a naive baseline (flag the LAs whose last judgement was inadequate or requires
+//! improvement) is tested beside it. The numerics are in `stats::early_warning`.
+//!
+//! Input: one table of LA-years with the predictors, the 0/1 outcome (null while its window is
+//! still open) and the baseline's score. Tables: `evaluation` (per origin and model: sensitivity,
+//! specificity, PPV, AUC with a bootstrap interval), `coefficients` (per origin) and
+//! `predictions` (per origin and LA, with a forecast for `forecast_year` when given).
+
+use super::columns::{TableBuilder, TableData};
+use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use crate::error::Result;
+use crate::pipeline::Stage;
+use crate::stats::early_warning::{assess, bootstrap_probabilities, rolling_origin, OriginModel};
+use crate::stats::glmnet::BinomialParams;
+
+pub struct EarlyWarning;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "predictors", ty: ParamType::StringList, required: true, help: "the lead-indicator columns" },
+    ParamSpec { name: "outcome", ty: ParamType::String, required: true, help: "the 0/1 outcome column (null while its window is open)" },
+    ParamSpec { name: "origins", ty: ParamType::String, required: true, help: "origin years tested, `2018..2023`" },
+    ParamSpec { name: "horizon", ty: ParamType::Integer, required: true, help: "years after t the outcome window spans (t+1 ..= t+horizon)" },
+    ParamSpec { name: "baseline", ty: ParamType::String, required: true, help: "the naive baseline's score column (the last judgement's grade, 1-4)" },
+    ParamSpec { name: "baseline_cut", ty: ParamType::Number, required: false, help: "the baseline flags scores at or above this (default 3: requires improvement or worse)" },
+    ParamSpec { name: "id", ty: ParamType::String, required: false, help: "the LA column (default `la_code`)" },
+    ParamSpec { name: "year", ty: ParamType::String, required: false, help: "the predictor-year column (default `year`)" },
+    ParamSpec { name: "alpha", ty: ParamType::Number, required: true, help: "elastic-net mixing: 1 lasso, 0 ridge" },
+    ParamSpec { name: "nfolds", ty: ParamType::Integer, required: false, help: "cross-validation folds (default 10)" },
+    ParamSpec { name: "seed", ty: ParamType::Integer, required: true, help: "seed for the folds and the bootstrap" },
+    ParamSpec { name: "threshold", ty: ParamType::Any, required: false, help: "probability above which an LA is flagged: a number (default 0.5, the study's), or `prevalence` (the training rows' rate of the outcome)" },
+    ParamSpec { name: "bootstrap", ty: ParamType::Integer, required: false, help: "bootstrap resamples for the AUC interval (default 2000)" },
+    ParamSpec { name: "level", ty: ParamType::Number, required: false, help: "the interval's coverage (default 0.95)" },
+    ParamSpec { name: "forecast_year", ty: ParamType::Integer, required: false, help: "also predict this year's LAs from every outcome known (for the scorecards)" },
+    ParamSpec { name: "forecast_bootstrap", ty: ParamType::Integer, required: false, help: "refits on resampled rows behind each forecast's interval (default 200)" },
+];
+
+/// `2018..2023` (inclusive) or a single year.
+pub fn parse_years(s: &str) -> std::result::Result<Vec<i64>, String> {
+    let bad = || format!("`{s}` is not a year range: write `2018..2023` or a single year");
+    match s.split_once("..") {
+        Some((a, b)) => {
+            let (a, b): (i64, i64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            if a > b {
+                return Err(bad());
+            }
+            Ok((a..=b).collect())
+        }
+        None => Ok(vec![s.trim().parse().map_err(|_| bad())?]),
+    }
+}
+
+impl StageKind for EarlyWarning {
+    fn name(&self) -> &'static str {
+        "early_warning"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn describe(&self) -> &'static str {
+        "rolling-origin, out-of-time evaluation of an early-warning elastic net against a naive baseline"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        ["evaluation", "coefficients", "predictions"].map(String::from).to_vec()
+    }
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        if let Some(o) = stage.params.get("origins").and_then(|v| v.as_str()) {
+            parse_years(o).map_err(|e| format!("param `origins`: {e}"))?;
+        }
+        if stage.params.get("horizon").and_then(|v| v.as_i64()).is_some_and(|h| h < 1) {
+            return Err("param `horizon` must be at least 1 year".into());
+        }
+        match stage.params.get("threshold") {
+            None => {}
+            Some(v) if v.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t)) || v.as_str() == Some("prevalence") => {}
+            Some(v) => return Err(format!("param `threshold` must be a probability or `prevalence`, not {v}")),
+        }
+        if stage.inputs.len() != 1 {
+            return Err("an `early_warning` stage reads one table of LA-years (a SQL stage builds it)".into());
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
+        let input = &ctx.stage.inputs[0];
+        let (schema, batches) = ctx.read_table(input, None)?;
+        let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
+        let predictors: Vec<String> = ctx
+            .param("predictors")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let ids = t.strings(ctx.param_str("id").unwrap_or("la_code"))?;
+        let years = t.i64s(ctx.param_str("year").unwrap_or("year"))?;
+        let outcome = t.f64s(ctx.param_str("outcome").unwrap_or_default())?;
+        let baseline = t.f64s(ctx.param_str("baseline").unwrap_or_default())?;
+        let cols: Vec<Vec<Option<f64>>> = predictors.iter().map(|p| t.f64s(p)).collect::<Result<_>>()?;
+        let horizon = ctx.param_i64("horizon").unwrap_or(1);
+        let origins = parse_years(ctx.param_str("origins").unwrap_or_default()).map_err(|e| ctx.fail(e))?;
+        let cut = ctx.param_f64("baseline_cut").unwrap_or(3.0);
+        let fixed_threshold = ctx.param_f64("threshold");
+        let nfolds = ctx.param_i64("nfolds").unwrap_or(10).max(3) as usize;
+        let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
+        let b = ctx.param_i64("bootstrap").unwrap_or(2000).max(0) as usize;
+        let level = ctx.param_f64("level").unwrap_or(0.95);
+        let params = BinomialParams { alpha: ctx.param_f64("alpha").unwrap_or(1.0), ..BinomialParams::default() };
+
+        // Rows in (year, LA) order so that folds and bootstrap draws do not depend on the input's.
+        let mut order: Vec<usize> = (0..t.rows()).filter(|&i| years[i].is_some() && ids[i].is_some()).collect();
+        order.sort_by(|&a, &b| (years[a], &ids[a]).cmp(&(years[b], &ids[b])));
+        for &i in &order {
+            if let Some(y) = outcome[i] {
+                if y != 0.0 && y != 1.0 {
+                    return Err(ctx.fail(format!("outcome must be 0, 1 or null, but {} in {} has {y}", ids[i].as_deref().unwrap_or("?"), years[i].unwrap_or(0))));
+                }
+            }
+        }
+        let row_years: Vec<i64> = order.iter().map(|&i| years[i].unwrap_or(0)).collect();
+        let labelled: Vec<bool> = order.iter().map(|&i| outcome[i].is_some()).collect();
+        let x_of = |rows: &[usize]| -> Vec<Vec<Option<f64>>> { rows.iter().map(|&r| cols.iter().map(|c| c[order[r]]).collect()).collect() };
+
+        let mut ev = Evaluation::default();
+        let mut coef = (Vec::new(), Vec::new(), Vec::new());
+        let mut pred = Predictions::default();
+        let mut splits = rolling_origin(&row_years, &labelled, &origins, horizon);
+        if let Some(f) = ctx.param_i64("forecast_year") {
+            if !origins.contains(&f) {
+                // Every known outcome is fitted for the forecast: none of its own year is known.
+                let mut s = rolling_origin(&row_years, &labelled, &[f], 0).remove(0);
+                s.train.retain(|&i| row_years[i] < f);
+                splits.push(s);
+            }
+        }
+        for split in &splits {
+            let window = format!("{}..{}", split.origin + 1, split.origin + horizon);
+            let ys: Vec<f64> = split.train.iter().map(|&r| outcome[order[r]].unwrap_or(0.0)).collect();
+            if split.test.is_empty() || ys.iter().all(|v| *v == 0.0) || ys.iter().all(|v| *v == 1.0) {
+                return Err(ctx.fail(format!(
+                    "origin {}: {} training rows with {} positive and {} test rows — too few to fit",
+                    split.origin,
+                    ys.len(),
+                    ys.iter().filter(|v| **v == 1.0).count(),
+                    split.test.len()
+                ))
+                .with_hint("choose later origins or a longer panel (param `origins`), or check the outcome column"));
+            }
+            let threshold = fixed_threshold.unwrap_or_else(|| {
+                if ctx.param_str("threshold") == Some("prevalence") {
+                    ys.iter().sum::<f64>() / ys.len() as f64
+                } else {
+                    0.5
+                }
+            });
+            let model = OriginModel::fit(&x_of(&split.train), &ys, &params, nfolds, seed)
+                .map_err(|e| ctx.fail(format!("origin {}: the elastic net could not be fitted: {e}", split.origin)))?;
+            for (j, term) in std::iter::once("(Intercept)".to_string()).chain(predictors.iter().cloned()).enumerate() {
+                coef.0.push(split.origin);
+                coef.1.push(term);
+                coef.2.push(Some(model.coefficients[j]));
+            }
+            let probs = model.predict(&x_of(&split.test));
+            // The forecast carries an interval: what a scorecard shows beside the probability.
+            let is_forecast = ctx.param_i64("forecast_year") == Some(split.origin);
+            let intervals = if is_forecast {
+                let fb = ctx.param_i64("forecast_bootstrap").unwrap_or(200).max(0) as usize;
+                bootstrap_probabilities(&model, &x_of(&split.train), &ys, &x_of(&split.test), &params, fb, seed, level)
+            } else {
+                vec![None; split.test.len()]
+            };
+            let observed: Vec<Option<f64>> = split.test.iter().map(|&r| outcome[order[r]]).collect();
+            let base: Vec<f64> = split.test.iter().map(|&r| baseline[order[r]].unwrap_or(0.0)).collect();
+            for (k, &r) in split.test.iter().enumerate() {
+                pred.origin.push(split.origin);
+                pred.la.push(ids[order[r]].clone().unwrap_or_default());
+                pred.observed.push(observed[k].map(|v| v as i64));
+                pred.probability.push(Some(probs[k]));
+                pred.lo.push(intervals[k].map(|c| c.0));
+                pred.hi.push(intervals[k].map(|c| c.1));
+                pred.flagged.push(Some(probs[k] > threshold));
+                pred.baseline.push(Some(base[k] >= cut));
+            }
+            // Only LAs whose outcome is known are assessed.
+            let known: Vec<usize> = (0..split.test.len()).filter(|&k| observed[k].is_some()).collect();
+            if known.is_empty() {
+                continue;
+            }
+            let positive: Vec<bool> = known.iter().map(|&k| observed[k] == Some(1.0)).collect();
+            let seed_o = seed ^ (split.origin as u64).wrapping_mul(0x9E37_79B9);
+            for (name, scores, flags) in [
+                ("canary", known.iter().map(|&k| probs[k]).collect::<Vec<_>>(), known.iter().map(|&k| probs[k] > threshold).collect::<Vec<_>>()),
+                ("baseline", known.iter().map(|&k| base[k]).collect(), known.iter().map(|&k| base[k] >= cut).collect()),
+            ] {
+                let a = assess(&scores, &flags, &positive, b, seed_o, level);
+                ev.push(split.origin, &window, name, split.train.len(), Some(if name == "canary" { threshold } else { cut }), &a);
+            }
+        }
+        let evaluation = ev.build()?;
+        let coefficients = TableBuilder::new()
+            .i64("origin_year", coef.0)
+            .str("term", coef.1)
+            .f64("coefficient", coef.2)
+            .build(Some("coefficients"))?;
+        let predictions = TableBuilder::new()
+            .i64("origin_year", pred.origin)
+            .str("la_code", pred.la)
+            .col("observed", super::columns::Column::I64(pred.observed), true)
+            .f64("probability", pred.probability)
+            .f64("probability_lo", pred.lo)
+            .f64("probability_hi", pred.hi)
+            .bool("flagged", pred.flagged)
+            .bool("baseline_flagged", pred.baseline)
+            .build(Some("predictions"))?;
+        Ok(vec![evaluation, coefficients, predictions])
+    }
+}
+
+#[derive(Default)]
+struct Predictions {
+    origin: Vec<i64>,
+    la: Vec<String>,
+    observed: Vec<Option<i64>>,
+    probability: Vec<Option<f64>>,
+    lo: Vec<Option<f64>>,
+    hi: Vec<Option<f64>>,
+    flagged: Vec<Option<bool>>,
+    baseline: Vec<Option<bool>>,
+}
+
+#[derive(Default)]
+struct Evaluation {
+    origin: Vec<i64>,
+    window: Vec<String>,
+    model: Vec<String>,
+    n_train: Vec<i64>,
+    cut: Vec<Option<f64>>,
+    n_test: Vec<i64>,
+    positives: Vec<i64>,
+    flagged: Vec<i64>,
+    sensitivity: Vec<Option<f64>>,
+    specificity: Vec<Option<f64>>,
+    ppv: Vec<Option<f64>>,
+    auc: Vec<Option<f64>>,
+    auc_lo: Vec<Option<f64>>,
+    auc_hi: Vec<Option<f64>>,
+}
+
+impl Evaluation {
+    fn push(&mut self, origin: i64, window: &str, model: &str, n_train: usize, cut: Option<f64>, a: &crate::stats::early_warning::Assessment) {
+        self.cut.push(cut);
+        self.origin.push(origin);
+        self.window.push(window.to_string());
+        self.model.push(model.to_string());
+        self.n_train.push(n_train as i64);
+        self.n_test.push(a.n as i64);
+        self.positives.push(a.positives as i64);
+        self.flagged.push(a.flagged as i64);
+        self.sensitivity.push(a.sensitivity);
+        self.specificity.push(a.specificity);
+        self.ppv.push(a.ppv);
+        self.auc.push(a.auc);
+        self.auc_lo.push(a.auc_lo);
+        self.auc_hi.push(a.auc_hi);
+    }
+
+    fn build(self) -> Result<OutputTable> {
+        TableBuilder::new()
+            .i64("origin_year", self.origin)
+            .str("outcome_window", self.window)
+            .str("model", self.model)
+            .i64("n_train", self.n_train)
+            .f64("flag_at", self.cut)
+            .i64("n_test", self.n_test)
+            .i64("positives", self.positives)
+            .i64("flagged", self.flagged)
+            .f64("sensitivity", self.sensitivity)
+            .f64("specificity", self.specificity)
+            .f64("ppv", self.ppv)
+            .f64("auc", self.auc)
+            .f64("auc_lo", self.auc_lo)
+            .f64("auc_hi", self.auc_hi)
+            .build(Some("evaluation"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_ranges() {
+        assert_eq!(parse_years("2018..2020"), Ok(vec![2018, 2019, 2020]));
+        assert_eq!(parse_years("2019"), Ok(vec![2019]));
+        assert!(parse_years("2020..2018").is_err());
+        assert!(parse_years("2018-2020").unwrap_err().contains("2018..2023"));
+    }
+}

@@ -1,0 +1,343 @@
+//! `scorecards`: one page per LA with its lead indicators over time against its DfE statistical
+//! neighbours and England (median and IQR bands), flags where it moves outside its
+//! neighbours' range, its Ofsted history and the early-warning model's forecast with its
+//! interval — the lead indicators an improvement board reviews (seeds 001, 003). Pages are
+//! static HTML (charts inline) and Markdown (the numbers as tables), at
+//! `<out_dir>/<la_code>.html` with an index; each carries the study's caution.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::columns::{TableBuilder, TableData};
+use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use crate::error::{Error, Result};
+use crate::pipeline::Stage;
+use crate::report::charts;
+
+pub struct Scorecards;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "indicators", ty: ParamType::StringList, required: true, help: "the lead indicators shown, in order" },
+    ParamSpec { name: "neighbours", ty: ParamType::String, required: true, help: "the source holding the DfE statistical neighbour groups (CSV)" },
+    ParamSpec { name: "from_year", ty: ParamType::Integer, required: false, help: "the first year shown (default: the panel's first)" },
+    ParamSpec { name: "forecast_year", ty: ParamType::Integer, required: false, help: "the early-warning forecast shown (default: the latest origin)" },
+    ParamSpec { name: "templates", ty: ParamType::String, required: true, help: "the folder holding scorecard.html.tera and scorecard.md.tera" },
+    ParamSpec { name: "out_dir", ty: ParamType::String, required: true, help: "where the pages are written (reports/scorecards)" },
+];
+
+/// The study's caution, on every page.
+pub const CAUTION: &str = "These indicators only point to where to look: they do not prove that a service has a problem, and a value outside the neighbours' range can have good reasons. Read them with the LA's own context.";
+
+impl StageKind for Scorecards {
+    fn name(&self) -> &'static str {
+        "scorecards"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn describe(&self) -> &'static str {
+        "a page per LA: lead indicators against statistical neighbours and England, Ofsted history, the model's forecast"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn files(&self, stage: &Stage) -> Vec<String> {
+        match stage.params.get("templates").and_then(|v| v.as_str()) {
+            Some(t) => vec![format!("{t}/scorecard.html.tera"), format!("{t}/scorecard.md.tera")],
+            None => vec![],
+        }
+    }
+    fn side_outputs(&self, stage: &Stage) -> Vec<String> {
+        let dir = stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports/scorecards");
+        vec![format!("{dir}/index.html"), format!("{dir}/index.md")]
+    }
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        for i in ["panel", "ofsted", "early_warning"] {
+            if !stage.inputs.iter().any(|x| x == i) {
+                return Err(format!("a `scorecards` stage reads `panel`, `ofsted`, `early_warning` and the neighbours source; `{i}` is missing from its inputs"));
+            }
+        }
+        if let Some(n) = stage.params.get("neighbours").and_then(|v| v.as_str()) {
+            if !stage.inputs.iter().any(|x| x == n) {
+                return Err(format!("param `neighbours` names `{n}`, which is not among the stage's inputs"));
+            }
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
+        let root = &ctx.pipeline.root;
+        let out_dir = root.join(ctx.param_str("out_dir").unwrap_or("reports/scorecards"));
+        let templates = root.join(ctx.param_str("templates").unwrap_or("reports/templates"));
+        let indicators: Vec<String> = ctx
+            .param("indicators")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let table = |input: &str, t: Option<&str>| -> Result<TableData> {
+            let (s, b) = ctx.read_table(input, t)?;
+            TableData::new(&format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)), s, &b)
+        };
+
+        // The panel: values by indicator, LA and year; names and old codes of the latest year.
+        let panel = table("panel", None)?;
+        let (p_la, p_old, p_name, p_year, p_ind, p_val) =
+            (panel.strings("la_code")?, panel.strings("la_code_old")?, panel.strings("la_name")?, panel.i64s("year")?, panel.strings("indicator")?, panel.f64s("value")?);
+        let from_year = ctx.param_i64("from_year").unwrap_or(i64::MIN);
+        let wanted: BTreeSet<&String> = indicators.iter().collect();
+        let mut values: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new(); // (indicator, la) → year → value
+        let mut names: BTreeMap<String, (i64, String, Option<String>)> = BTreeMap::new(); // la → (year, name, old code)
+        let mut years: BTreeSet<i64> = BTreeSet::new();
+        for i in 0..panel.rows() {
+            let (Some(la), Some(y)) = (&p_la[i], p_year[i]) else { continue };
+            if names.get(la).is_none_or(|(yy, _, _)| y >= *yy) {
+                names.insert(la.clone(), (y, p_name[i].clone().unwrap_or_default(), p_old[i].clone()));
+            }
+            let (Some(ind), Some(v)) = (&p_ind[i], p_val[i]) else { continue };
+            if y < from_year || !wanted.contains(ind) || !v.is_finite() {
+                continue;
+            }
+            years.insert(y);
+            values.entry((ind.clone(), la.clone())).or_default().insert(y, v);
+        }
+        let by_old: BTreeMap<String, String> = names.iter().filter_map(|(la, (_, _, old))| Some((old.clone()?, la.clone()))).collect();
+        let labels = indicator_labels(ctx)?;
+
+        // Statistical neighbours, by old code.
+        let ncode = ctx.param_str("neighbours").unwrap_or("neighbours");
+        let neighbours = read_neighbours(ctx.source_path(ncode)?)?;
+
+        // Ofsted history and the model's predictions.
+        let of = table("ofsted", None)?;
+        let (o_la, o_pub, o_fw, o_j, o_grade, o_head) = (of.strings("la_code")?, of.strings("published")?, of.strings("framework")?, of.strings("judgement")?, of.i64s("grade")?, of.strings("headline")?);
+        let mut history: BTreeMap<String, Vec<(String, String, String, Option<i64>)>> = BTreeMap::new();
+        for i in 0..of.rows() {
+            if o_head[i].as_deref() != Some("true") {
+                continue;
+            }
+            if let Some(la) = &o_la[i] {
+                history.entry(la.clone()).or_default().push((
+                    o_pub[i].clone().unwrap_or_default(),
+                    o_fw[i].clone().unwrap_or_default(),
+                    o_j[i].clone().unwrap_or_default(),
+                    o_grade[i],
+                ));
+            }
+        }
+        let pr = table("early_warning", Some("predictions"))?;
+        let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) =
+            (pr.i64s("origin_year")?, pr.strings("la_code")?, pr.i64s("observed")?, pr.f64s("probability")?, pr.f64s("probability_lo")?, pr.f64s("probability_hi")?, pr.strings("flagged")?);
+        let latest = r_origin.iter().flatten().max().copied();
+        let forecast_year = ctx.param_i64("forecast_year").or(latest);
+        let mut predictions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for i in 0..pr.rows() {
+            let Some(la) = &r_la[i] else { continue };
+            predictions.entry(la.clone()).or_default().push(json!({
+                "origin": r_origin[i], "observed": r_obs[i], "forecast": r_origin[i] == forecast_year,
+                "probability": pct(r_p[i]), "lo": pct(r_lo[i]), "hi": pct(r_hi[i]), "flagged": r_flag[i].as_deref() == Some("true"),
+            }));
+        }
+
+        let tera = templates_for(ctx, &templates)?;
+        let mut written: Vec<(String, String, String)> = Vec::new();
+        let mut index: Vec<Value> = Vec::new();
+        let years: Vec<i64> = years.into_iter().collect();
+        for (la, (_, name, old)) in &names {
+            let group: Vec<String> = old
+                .as_ref()
+                .and_then(|o| neighbours.get(o))
+                .map(|ns| ns.iter().filter_map(|n| by_old.get(n).cloned()).collect())
+                .unwrap_or_default();
+            let group_names: Vec<String> = group.iter().map(|g| names.get(g).map(|n| n.1.clone()).unwrap_or_default()).collect();
+            let mut cards = Vec::new();
+            let mut flag_count = 0;
+            for ind in &indicators {
+                let own = values.get(&(ind.clone(), la.clone()));
+                let mut rows = Vec::new();
+                let (mut own_pts, mut nb_pts, mut en_pts) = (Vec::new(), Vec::new(), Vec::new());
+                let mut flags = Vec::new();
+                for &y in &years {
+                    let nb: Vec<f64> = group.iter().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
+                    let all: Vec<f64> = names.keys().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
+                    let v = own.and_then(|m| m.get(&y)).copied();
+                    let five = |x: &[f64]| (!x.is_empty()).then(|| crate::stats::quantile::five_number(x));
+                    let (nf, ef) = (five(&nb), five(&all));
+                    let outside = match (v, nb.len() >= 3) {
+                        (Some(v), true) => {
+                            let (lo, hi) = nb.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+                            (v < lo || v > hi).then(|| format!("{y}: {} is {} its neighbours' range ({}–{})", num(v), if v < lo { "below" } else { "above" }, num(lo), num(hi)))
+                        }
+                        _ => None,
+                    };
+                    if let Some(f) = &outside {
+                        flags.push(f.clone());
+                    }
+                    own_pts.push(charts::TrendPoint { year: y as i32, median: v.unwrap_or(f64::NAN), q1: f64::NAN, q3: f64::NAN });
+                    if let Some(f) = &nf {
+                        nb_pts.push(charts::TrendPoint { year: y as i32, median: f.median, q1: f.q1, q3: f.q3 });
+                    }
+                    if let Some(f) = &ef {
+                        en_pts.push(charts::TrendPoint { year: y as i32, median: f.median, q1: f.q1, q3: f.q3 });
+                    }
+                    rows.push(json!({
+                        "year": y, "value": v.map(num), "outside": outside.is_some(),
+                        "neighbours": nf.as_ref().map(|f| format!("{} ({}–{})", num(f.median), num(f.q1), num(f.q3))),
+                        "england": ef.as_ref().map(|f| format!("{} ({}–{})", num(f.median), num(f.q1), num(f.q3))),
+                    }));
+                }
+                flag_count += flags.len();
+                let (label, unit) = labels.get(ind).cloned().unwrap_or_else(|| (ind.clone(), String::new()));
+                let svg = charts::trend_chart(&charts::TrendChart {
+                    title: label.clone(),
+                    x_label: "year (ending 31 March)".into(),
+                    y_label: unit,
+                    series: vec![
+                        charts::TrendSeries { name: name.clone(), points: own_pts },
+                        charts::TrendSeries { name: "statistical neighbours (median)".into(), points: nb_pts },
+                        charts::TrendSeries { name: "England (median)".into(), points: en_pts },
+                    ],
+                    breaks: vec![],
+                    width: 460.0,
+                    height: 300.0,
+                });
+                cards.push(json!({"indicator": ind, "label": label, "svg": svg, "rows": rows, "flags": flags}));
+            }
+            let mut hist = history.get(la).cloned().unwrap_or_default();
+            hist.sort();
+            let preds = predictions.get(la).cloned().unwrap_or_default();
+            let forecast = preds.iter().find(|p| p["forecast"] == true).cloned();
+            let context = json!({
+                "la_code": la, "la_name": name, "la_code_old": old,
+                "neighbours": group.iter().zip(&group_names).map(|(c, n)| json!({"code": c, "name": n})).collect::<Vec<_>>(),
+                "indicators": cards, "flag_count": flag_count,
+                "ofsted": hist.iter().map(|h| json!({"published": h.0, "framework": h.1, "judgement": h.2, "grade": h.3})).collect::<Vec<_>>(),
+                "predictions": preds, "forecast": forecast, "forecast_year": forecast_year,
+                "caution": CAUTION, "pipeline": ctx.pipeline.name,
+            });
+            let tctx = tera::Context::from_value(context).map_err(|e| ctx.fail(format!("scorecard context: {e}")))?;
+            for (tpl, ext) in [("scorecard.html.tera", "html"), ("scorecard.md.tera", "md")] {
+                let text = tera.render(tpl, &tctx).map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
+                let dest = out_dir.join(format!("{la}.{ext}"));
+                crate::table::write_atomic(&dest, text.as_bytes())?;
+                written.push((la.clone(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
+            }
+            index.push(json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}));
+        }
+        index.sort_by(|a, b| a["la_name"].as_str().cmp(&b["la_name"].as_str()));
+        for (file, text) in [("index.html", index_html(&index, forecast_year)), ("index.md", index_md(&index, forecast_year))] {
+            let dest = out_dir.join(file);
+            crate::table::write_atomic(&dest, text.as_bytes())?;
+            written.push((String::new(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
+        }
+        Ok(vec![TableBuilder::new()
+            .str("la_code", written.iter().map(|w| w.0.clone()).collect())
+            .str("path", written.iter().map(|w| w.1.clone()).collect())
+            .str("sha256", written.iter().map(|w| w.2.clone()).collect())
+            .build(None)?])
+    }
+}
+
+fn pct(v: Option<f64>) -> Option<String> {
+    v.map(|x| format!("{:.0}%", 100.0 * x))
+}
+
+fn num(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Labels and units of the indicators, from the panel's definitions when it has them.
+fn indicator_labels(ctx: &StageContext) -> Result<BTreeMap<String, (String, String)>> {
+    let mut out = BTreeMap::new();
+    if !ctx.has_table("panel", Some("definitions")) {
+        return Ok(out);
+    }
+    let (s, b) = ctx.read_table("panel", Some("definitions"))?;
+    let d = TableData::new("`panel_definitions`", s, &b)?;
+    let (ind, label, unit) = (d.strings("indicator")?, d.strings("label")?, d.strings("unit")?);
+    for i in 0..d.rows() {
+        if let Some(id) = &ind[i] {
+            let u = match unit[i].as_deref().unwrap_or("") {
+                "pct" => "%".to_string(),
+                "rate_per_10k" => "per 10,000 children".to_string(),
+                "gbp_per_child" => "£ per child".to_string(),
+                other => other.to_string(),
+            };
+            out.entry(id.clone()).or_insert((label[i].clone().unwrap_or_else(|| id.clone()), u));
+        }
+    }
+    Ok(out)
+}
+
+/// The DfE statistical neighbour groups: old 3-digit LA number → its ten neighbours, closest
+/// first. The file's current groupings win over its "Old SNs" table of pre-reorganisation LAs.
+pub fn read_neighbours(path: &std::path::Path) -> Result<BTreeMap<String, Vec<String>>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let label = path.display().to_string();
+    let groups = crate::clean::geography::parse_stat_neighbours("statistical_neighbours", &label, &bytes)?;
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for g in groups.iter().filter(|g| !g.old_grouping).chain(groups.iter().filter(|g| g.old_grouping)) {
+        out.entry(g.la_code_old.clone()).or_insert_with(|| g.neighbours.iter().map(|n| n.0.clone()).collect());
+    }
+    Ok(out)
+}
+
+fn templates_for(ctx: &StageContext, dir: &std::path::Path) -> Result<tera::Tera> {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![".html.tera"]);
+    for name in ["scorecard.html.tera", "scorecard.md.tera"] {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read the template", &path, e))?;
+        tera.add_raw_template(name, &text).map_err(|e| ctx.fail(format!("template `{}`: {e}", path.display())))?;
+    }
+    Ok(tera)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn index_html(index: &[Value], forecast_year: Option<i64>) -> String {
+    let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Scorecards: every LA</title>\n<style>body { font-family: system-ui, sans-serif; max-width: 900px; margin: 2em auto; padding: 0 1em; } table { border-collapse: collapse; } th, td { border: 1px solid #bbb; padding: 0.2em 0.5em; text-align: left; } td.num { text-align: right; }</style>\n</head>\n<body>\n<h1>Scorecards: every LA</h1>\n");
+    s.push_str(&format!("<p>{}</p>\n<p><a href=\"../report.html#early-warning\">The early-warning evaluation</a></p>\n", esc(CAUTION)));
+    s.push_str(&format!("<table>\n<tr><th>LA</th><th>code</th><th>indicators outside the neighbours' range (year-values)</th><th>forecast {}</th></tr>\n", forecast_year.map(|y| y.to_string()).unwrap_or_default()));
+    for e in index {
+        let la = e["la_code"].as_str().unwrap_or_default();
+        let f = e["forecast"]["probability"].as_str().unwrap_or("—");
+        s.push_str(&format!(
+            "<tr><td><a href=\"{la}.html\">{}</a></td><td>{la}</td><td class=\"num\">{}</td><td class=\"num\">{f}</td></tr>\n",
+            esc(e["la_name"].as_str().unwrap_or_default()),
+            e["flags"]
+        ));
+    }
+    s.push_str("</table>\n</body>\n</html>\n");
+    s
+}
+
+fn index_md(index: &[Value], forecast_year: Option<i64>) -> String {
+    let mut s = format!("# Scorecards: every LA\n\n{CAUTION}\n\n| LA | code | indicators outside the neighbours' range | forecast {} |\n| --- | --- | ---: | ---: |\n", forecast_year.map(|y| y.to_string()).unwrap_or_default());
+    for e in index {
+        let la = e["la_code"].as_str().unwrap_or_default();
+        s.push_str(&format!("| [{}]({la}.md) | {la} | {} | {} |\n", e["la_name"].as_str().unwrap_or_default(), e["flags"], e["forecast"]["probability"].as_str().unwrap_or("—")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbours_file_current_groupings() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sn.csv");
+        std::fs::write(&p, "\u{feff}LA num,LA Name,LA number,GOInd,GOReg,SN1,SNP,SN2,SNP,SN3,SNP,SN4,SNP,SN5,SNP,SN6,SNP,SN7,SNP,SN8,SNP,SN9,SNP,SN10,SNP,\n202,Camden,202,3,London (Inner),213,Very Close,205,Close,207,Close,206,Close,212,Somewhat close,352,Not Close,203,Not Close,870,Not Close,309,Not Close,302,Not Close,\n").unwrap();
+        let n = read_neighbours(&p).unwrap();
+        assert_eq!(n["202"], vec!["213", "205", "207", "206", "212", "352", "203", "870", "309", "302"]);
+        std::fs::write(&p, "LA num,LA Name\n202,Camden\n").unwrap();
+        assert!(read_neighbours(&p).unwrap_err().to_string().contains("SN1"));
+    }
+}

@@ -1,0 +1,612 @@
+//! `canary verify`: re-derive every output in a fresh workspace and compare it with what the
+//! lock (or the RO-Crate) records — a verdict a hand-edited lock cannot fake.
+//!
+//! The workspace is a temporary folder holding copies of the project files stages read
+//! (pipeline.yaml, SQL, YAML dictionaries, templates); sources are fetched into it again from
+//! the mirrors or URLs, checksums checked, and every stage runs from scratch (no cache). The
+//! project's own folders are only read.
+//!
+//! Each output gets one verdict:
+//! * `identical` — the re-derived bytes hash as recorded, and the file on disk (when there is
+//!   one) is the recorded file;
+//! * `equal within T` — same schema and rows, every numeric cell within the tolerance
+//!   (`|a - b| <= T` or `|a - b| <= T * max(|a|, |b|)`), every other cell equal;
+//! * `differs` — with its cause, found by comparing the recorded definition with today's
+//!   (param, SQL, project file, source, kind version), or by what disagrees (the lock's hash
+//!   against the file on disk and the re-derivation), and how the tables differ.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::engine::lock::{Lock, StageRecord};
+use crate::engine::{Engine, RunOptions};
+use crate::error::{Error, Result};
+use crate::kinds::Registry;
+use crate::pipeline::Pipeline;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to compare against: a lock file (default `pipeline.lock`) or an RO-Crate.
+    pub lock: Option<PathBuf>,
+    pub crate_file: Option<PathBuf>,
+    pub jobs: usize,
+    pub tolerance: Option<f64>,
+    pub mirror: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Identical,
+    WithinTolerance(f64),
+    Differs,
+}
+
+/// One row of the verdict table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub stage: String,
+    pub table: String,
+    pub recorded: Option<String>,
+    pub rederived: Option<String>,
+    pub status: Status,
+    /// Why it differs, and how.
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub rows: Vec<Row>,
+    pub against: String,
+    pub seconds: f64,
+    pub date: String,
+    pub run: crate::engine::lock::RunInfo,
+}
+
+impl Verdict {
+    pub fn ok(&self) -> bool {
+        self.rows.iter().all(|r| r.status != Status::Differs)
+    }
+
+    pub fn summary(&self) -> String {
+        let n = self.rows.len();
+        let identical = self.rows.iter().filter(|r| r.status == Status::Identical).count();
+        let within = self.rows.iter().filter(|r| matches!(r.status, Status::WithinTolerance(_))).count();
+        let differ = n - identical - within;
+        if differ == 0 {
+            format!(
+                "verified: all {n} outputs re-derived from the published files match {}{} ({:.1} s)",
+                self.against,
+                if within > 0 { format!(" ({identical} identical, {within} equal within the tolerance)") } else { " byte for byte".to_string() },
+                self.seconds
+            )
+        } else {
+            format!("NOT verified: {differ} of {n} outputs differ from {} ({identical} identical, {within} within the tolerance)", self.against)
+        }
+    }
+
+    /// The verdict as a plain-text table, then the details of what differs.
+    pub fn render_text(&self) -> String {
+        let short = |h: &Option<String>| h.as_deref().map(|h| h.chars().take(12).collect::<String>()).unwrap_or_else(|| "—".into());
+        let mut rows: Vec<[String; 5]> = vec![["stage".into(), "table".into(), "recorded".into(), "re-derived".into(), "verdict".into()]];
+        for r in &self.rows {
+            rows.push([r.stage.clone(), r.table.clone(), short(&r.recorded), short(&r.rederived), r.status_text()]);
+        }
+        let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+        let mut out = String::new();
+        for r in &rows {
+            let line: Vec<String> = (0..5).map(|i| format!("{:<w$}", r[i], w = widths[i])).collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        for r in self.rows.iter().filter(|r| !r.details.is_empty()) {
+            out.push_str(&format!("\n{} / {}:\n", r.stage, r.table));
+            for d in &r.details {
+                out.push_str(&format!("  - {d}\n"));
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+}
+
+impl Row {
+    pub fn status_text(&self) -> String {
+        match self.status {
+            Status::Identical => "identical".into(),
+            Status::WithinTolerance(t) => format!("equal within {t:e}"),
+            Status::Differs => "DIFFERS".into(),
+        }
+    }
+}
+
+/// What was recorded for one output (or source).
+struct Recorded {
+    stage: String,
+    table: String,
+    path: String,
+    sha256: String,
+}
+
+pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, String)], opts: &Options) -> Result<Verdict> {
+    let t0 = Instant::now();
+    let (recorded, lock, against) = recorded(pipeline, opts)?;
+
+    // The workspace: project files only, then the sources fetched afresh.
+    let work = tempfile::Builder::new()
+        .prefix("canary-verify-")
+        .tempdir()
+        .map_err(|e| Error::io("create a temporary workspace in", std::env::temp_dir(), e))?;
+    let root = work.path();
+    let mut files: Vec<String> = vec![pipeline.relative(&pipeline.file).to_string()];
+    for s in pipeline.stages.values() {
+        files.extend(s.files.iter().cloned());
+        files.extend(s.sql_file.iter().cloned());
+    }
+    files.sort();
+    files.dedup();
+    for f in &files {
+        let from = pipeline.root.join(f);
+        let to = root.join(f);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        std::fs::copy(&from, &to).map_err(|e| Error::io("copy into the verify workspace", &from, e))?;
+    }
+    let mirrors = crate::fetch::mirrors(pipeline, opts.mirror.as_ref());
+    for src in pipeline.sources.values() {
+        let mut fresh = src.clone();
+        fresh.path = root.join(&src.rel_path);
+        match crate::fetch::fetch_one(&fresh, &mirrors) {
+            Ok(_) => {}
+            // A source no mirror or URL holds (a project's own data file): take the project's
+            // copy, which must still pass its checksum.
+            Err(Error::Data { .. }) if src.url.is_none() && src.path.is_file() => {
+                let bytes = std::fs::read(&src.path).map_err(|e| Error::io("read", &src.path, e))?;
+                let actual = crate::hash::sha256_bytes(&bytes);
+                if actual != src.sha256 {
+                    return Err(Error::Checksum { source_name: src.name.clone(), path: src.path.clone(), expected: src.sha256.clone(), actual });
+                }
+                crate::table::write_atomic(&fresh.path, &bytes)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    let file_name = pipeline.file.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("pipeline.yaml"));
+    let rel_file = pipeline.relative(&pipeline.file).to_string();
+    let fresh = crate::pipeline::load(&root.join(if rel_file.is_empty() { file_name } else { PathBuf::from(rel_file) }), registry, overrides)?;
+    let engine = Engine::new(&fresh, registry)?;
+    engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true, mirror: None })?;
+    let derived = Lock::read(&fresh.lock_path())?.ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
+    let project_cache = crate::engine::cache::Cache::new(&pipeline.state_dir());
+
+    let mut rows = Vec::new();
+    for rec in &recorded {
+        if rec.stage == "(source)" {
+            let now = derived.sources.get(&rec.table).map(|s| s.sha256.clone());
+            let mut row = Row { stage: rec.stage.clone(), table: rec.table.clone(), recorded: Some(rec.sha256.clone()), rederived: now.clone(), status: Status::Identical, details: vec![] };
+            if now.as_deref() != Some(rec.sha256.as_str()) {
+                row.status = Status::Differs;
+                row.details.push(format!("source `{}` ({}) changed since the run: fetched now with a different SHA-256", rec.table, rec.path));
+            }
+            rows.push(row);
+            continue;
+        }
+        let new_rec = derived.stages.get(&rec.stage);
+        let new_out = new_rec.and_then(|r| r.outputs.iter().find(|o| o.path == rec.path));
+        let rederived = new_out.map(|o| o.sha256.clone());
+        let on_disk_path = pipeline.root.join(&rec.path);
+        let on_disk = if on_disk_path.is_file() { Some(crate::hash::sha256_file(&on_disk_path)?) } else { None };
+        let mut row = Row { stage: rec.stage.clone(), table: rec.table.clone(), recorded: Some(rec.sha256.clone()), rederived: rederived.clone(), status: Status::Identical, details: vec![] };
+        let disk_ok = on_disk.as_ref().is_none_or(|h| *h == rec.sha256);
+        if rederived.as_deref() == Some(rec.sha256.as_str()) && disk_ok {
+            rows.push(row);
+            continue;
+        }
+        // Why: the definition then and now, then which of the three hashes disagree.
+        if let (Some(then), Some(now)) = (lock.as_ref().and_then(|l| l.stages.get(&rec.stage)), new_rec) {
+            row.details.extend(causes(pipeline, &rec.stage, then, now));
+        }
+        match (&on_disk, &rederived) {
+            (Some(d), Some(n)) if d != &rec.sha256 && d == n => row.details.push(format!(
+                "the record was edited: `{}` on disk and its re-derivation agree, the record says otherwise",
+                rec.path
+            )),
+            (Some(d), _) if d != &rec.sha256 => row.details.push(format!("`{}` on disk was modified after the run: it no longer matches the record", rec.path)),
+            _ => {}
+        }
+        if rederived.is_none() {
+            row.details.push("the re-derivation did not produce this output".into());
+        }
+        // How: cell by cell — a modified file on disk against its re-derivation, otherwise the
+        // recorded bytes (still on disk, or kept in the project's cache) against it.
+        let cached = project_cache.object_path(&rec.sha256);
+        let compare_with = if on_disk.is_some() {
+            Some(on_disk_path.clone())
+        } else {
+            cached.is_file().then_some(cached)
+        };
+        let mut within = false;
+        match (&compare_with, &new_out) {
+            (Some(old), Some(_)) => {
+                let diff = diff_tables(old, &fresh.root.join(&rec.path), opts.tolerance)?;
+                row.details.extend(diff.lines.clone());
+                within = diff.within_tolerance && disk_ok && rederived.is_some();
+            }
+            (None, Some(_)) => row.details.push("the recorded output is neither on disk nor in the cache, so only hashes can be compared".into()),
+            _ => {}
+        }
+        row.status = match (within, opts.tolerance) {
+            (true, Some(t)) => {
+                row.details.retain(|d| !d.starts_with("the record"));
+                Status::WithinTolerance(t)
+            }
+            _ => Status::Differs,
+        };
+        if row.details.is_empty() {
+            row.details.push("the outputs differ though nothing in the definition changed: the computation is not deterministic (please report it)".into());
+        }
+        rows.push(row);
+    }
+    // Outputs the re-derivation made that the record does not know.
+    for (stage, r) in &derived.stages {
+        for o in &r.outputs {
+            if !recorded.iter().any(|x| x.path == o.path) {
+                rows.push(Row {
+                    stage: stage.clone(),
+                    table: o.table.clone().unwrap_or_else(|| stage.clone()),
+                    recorded: None,
+                    rederived: Some(o.sha256.clone()),
+                    status: Status::Differs,
+                    details: vec![format!("`{}` is not in {against}: the stage is new or the record is incomplete", o.path)],
+                });
+            }
+        }
+    }
+    Ok(Verdict {
+        rows,
+        against,
+        seconds: t0.elapsed().as_secs_f64(),
+        date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        run: crate::engine::lock::RunInfo::current(&pipeline.root),
+    })
+}
+
+/// The outputs (and sources) the lock or crate records, in pipeline order.
+fn recorded(pipeline: &Pipeline, opts: &Options) -> Result<(Vec<Recorded>, Option<Lock>, String)> {
+    let mut out = Vec::new();
+    if let Some(c) = &opts.crate_file {
+        let text = std::fs::read_to_string(c).map_err(|e| Error::io("read the RO-Crate", c, e))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::data(c, format!("not JSON: {e}")))?;
+        let parent = c.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let crate_dir = std::fs::canonicalize(parent).map_err(|e| Error::io("open the RO-Crate's folder", parent, e))?;
+        let sums = crate::report::rocrate::checksums(&json);
+        let project_rel = |id: &str| -> Option<String> {
+            let abs = normalise(&crate_dir.join(id));
+            let root = normalise(&pipeline.root);
+            abs.strip_prefix(&root).ok().map(|p| p.to_string_lossy().replace('\\', "/"))
+        };
+        let by_path: BTreeMap<String, String> = sums.iter().filter_map(|(id, sha)| Some((project_rel(id)?, sha.clone()))).collect();
+        for (name, src) in &pipeline.sources {
+            if let Some(sha) = by_path.get(&src.rel_path) {
+                out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: src.rel_path.clone(), sha256: sha.clone() });
+            }
+        }
+        for name in &pipeline.order {
+            for (table, path) in pipeline.output_paths(&pipeline.stages[name]) {
+                let rel = pipeline.relative(&path).to_string();
+                if let Some(sha) = by_path.get(&rel) {
+                    out.push(Recorded { stage: name.clone(), table: table.unwrap_or_else(|| name.clone()), path: rel, sha256: sha.clone() });
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::data(c, "the RO-Crate records no output of this pipeline").with_hint("give the crate written beside this pipeline's report"));
+        }
+        // The crate carries no definitions; the lock beside the pipeline, if any, names causes.
+        return Ok((out, Lock::read(&pipeline.lock_path())?, format!("the RO-Crate `{}`", c.display())));
+    }
+    let path = opts.lock.clone().unwrap_or_else(|| pipeline.lock_path());
+    let lock = Lock::read(&path)?.ok_or_else(|| {
+        Error::data(&path, "there is no lock to verify against").with_hint("run `canary run` first, or name a lock with `--lock FILE`")
+    })?;
+    for (name, s) in &lock.sources {
+        out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: s.path.clone(), sha256: s.sha256.clone() });
+    }
+    for name in &pipeline.order {
+        if let Some(r) = lock.stages.get(name) {
+            for o in &r.outputs {
+                out.push(Recorded { stage: name.clone(), table: o.table.clone().unwrap_or_else(|| name.clone()), path: o.path.clone(), sha256: o.sha256.clone() });
+            }
+        }
+    }
+    Ok((out, Some(lock), format!("the lock `{}`", pipeline.relative(&path))))
+}
+
+fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// What changed in a stage's definition between the recorded run and today.
+fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecord) -> Vec<String> {
+    let mut why = Vec::new();
+    if then.kind != now.kind {
+        why.push(format!("its kind changed from `{}` to `{}`", then.kind, now.kind));
+    } else if then.kind_version != now.kind_version {
+        why.push(format!("canary's `{}` kind changed from version {} to {}", now.kind, then.kind_version, now.kind_version));
+    }
+    let keys: std::collections::BTreeSet<&String> = then.params.keys().chain(now.params.keys()).collect();
+    for k in keys {
+        match (then.params.get(k), now.params.get(k)) {
+            (Some(a), Some(b)) if a != b => why.push(format!("param `{k}` changed since the run, from {a} to {b}")),
+            (None, Some(b)) => why.push(format!("param `{k}` was added since the run ({b})")),
+            (Some(a), None) => why.push(format!("param `{k}` was removed since the run (was {a})")),
+            _ => {}
+        }
+    }
+    if then.sql_sha256 != now.sql_sha256 {
+        why.push(match pipeline.stages.get(stage).and_then(|s| s.sql_file.clone()) {
+            Some(f) => format!("its SQL file `{f}` changed since the run"),
+            None => "its SQL changed since the run".into(),
+        });
+    }
+    for (f, h) in &now.files {
+        if then.files.get(f) != Some(h) {
+            why.push(format!("project file `{f}` changed since the run"));
+        }
+    }
+    for (i, h) in &now.inputs {
+        if then.inputs.get(i).is_some_and(|old| old != h) {
+            why.push(match pipeline.sources.get(i) {
+                Some(s) => format!("source `{i}` ({}) changed since the run", s.rel_path),
+                None => format!("its input stage `{i}` now produces different output"),
+            });
+        }
+    }
+    why
+}
+
+const SECTION_START: &str = "<!-- run-specific --><!-- canary verify -->";
+const SECTION_END: &str = "<!-- /canary verify --><!-- /run-specific -->";
+
+/// Put the verdict into every report of the pipeline as its "Verification" section, replacing
+/// an earlier one. The section sits in a run-specific block, so the report's content hash —
+/// which `verify` itself checks — does not change; the RO-Crate is rewritten with the new
+/// file hashes.
+pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let lock = Lock::read(&pipeline.lock_path())?;
+    for stage in pipeline.stages.values().filter(|s| s.kind == "report") {
+        let dir = pipeline.root.join(stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports"));
+        for (file, section, anchor) in [("report.html", html_section(verdict), "</body>"), ("report.md", md_section(verdict), "")] {
+            let path = dir.join(file);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                return Err(Error::data(&path, "the report is missing").with_hint("run `canary run` first: the verdict is added to its report"));
+            };
+            let mut text = match (text.find(SECTION_START), text.find(SECTION_END)) {
+                (Some(a), Some(b)) if b > a => format!("{}{}", &text[..a], &text[b + SECTION_END.len()..]),
+                _ => text,
+            };
+            // No newline outside the markers: with the block masked, the report is byte for
+            // byte what the `report` stage wrote.
+            let block = format!("{SECTION_START}\n{section}{SECTION_END}");
+            match (anchor.is_empty(), text.rfind(anchor)) {
+                (false, Some(at)) => text.insert_str(at, &block),
+                _ => text.push_str(&block),
+            }
+            crate::table::write_atomic(&path, text.as_bytes())?;
+            written.push(path);
+        }
+        if let Some(l) = &lock {
+            written.push(crate::report::rocrate::write(pipeline, l, &stage.name)?);
+        }
+    }
+    if written.is_empty() {
+        return Err(Error::usage("`--report` adds the verdict to the pipeline's report, but the pipeline has no `report` stage"));
+    }
+    Ok(written)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn header(v: &Verdict) -> String {
+    format!(
+        "Re-derived from the published files on {} by canary {} (DataFusion {}, Arrow {}) on {}/{}{}, against {}, in {:.1} s.",
+        v.date,
+        v.run.canary_version,
+        v.run.datafusion_version,
+        v.run.arrow_version,
+        v.run.host_os,
+        v.run.host_arch,
+        v.run.git_commit.as_ref().map(|c| format!(", git commit {c}{}", if v.run.git_dirty == Some(true) { " (with uncommitted changes)" } else { "" })).unwrap_or_default(),
+        v.against,
+        v.seconds
+    )
+}
+
+fn html_section(v: &Verdict) -> String {
+    let mut s = String::from("<h2 id=\"verification\">Verification</h2>\n");
+    s.push_str(&format!("<p>{}</p>\n<p><b>{}</b></p>\n", escape(&header(v)), escape(&v.summary())));
+    s.push_str("<div class=\"scroll\"><table>\n<tr><th>stage</th><th>table</th><th>recorded</th><th>re-derived</th><th>verdict</th></tr>\n");
+    for r in &v.rows {
+        let h = |x: &Option<String>| x.as_deref().map(|h| h.chars().take(16).collect::<String>()).unwrap_or_else(|| "—".into());
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}{}</td></tr>\n",
+            escape(&r.stage),
+            escape(&r.table),
+            h(&r.recorded),
+            h(&r.rederived),
+            escape(&r.status_text()),
+            if r.details.is_empty() { String::new() } else { format!("<ul>{}</ul>", r.details.iter().map(|d| format!("<li>{}</li>", escape(d))).collect::<String>()) }
+        ));
+    }
+    s.push_str("</table></div>\n");
+    s
+}
+
+fn md_section(v: &Verdict) -> String {
+    let mut s = format!("## Verification\n\n{}\n\n**{}**\n\n| stage | table | recorded | re-derived | verdict |\n| --- | --- | --- | --- | --- |\n", header(v), v.summary());
+    for r in &v.rows {
+        let h = |x: &Option<String>| x.as_deref().map(|h| format!("`{}`", h.chars().take(16).collect::<String>())).unwrap_or_else(|| "—".into());
+        let details = if r.details.is_empty() { String::new() } else { format!(": {}", r.details.join("; ")) };
+        s.push_str(&format!("| {} | {} | {} | {} | {}{} |\n", r.stage, r.table, h(&r.recorded), h(&r.rederived), r.status_text(), details.replace('|', "\\|")));
+    }
+    s.push('\n');
+    s
+}
+
+pub struct TableDiff {
+    pub lines: Vec<String>,
+    /// Same schema and rows, and every difference numeric and within the tolerance.
+    pub within_tolerance: bool,
+}
+
+/// How two Parquet tables differ: schema, rows, and per column the cells that differ with the
+/// largest absolute and relative difference.
+pub fn diff_tables(recorded: &Path, rederived: &Path, tolerance: Option<f64>) -> Result<TableDiff> {
+    let (sa, ba) = crate::table::read_parquet(recorded)?;
+    let (sb, bb) = crate::table::read_parquet(rederived)?;
+    let mut lines = Vec::new();
+    let (fa, fb) = (crate::table::describe_schema(&sa), crate::table::describe_schema(&sb));
+    if fa != fb {
+        let gone: Vec<&String> = fa.iter().filter(|c| !fb.contains(c)).collect();
+        let new: Vec<&String> = fb.iter().filter(|c| !fa.contains(c)).collect();
+        lines.push(format!(
+            "schema differs: recorded has {} the re-derivation lacks; the re-derivation has {} the record lacks",
+            if gone.is_empty() { "no column".to_string() } else { gone.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ") },
+            if new.is_empty() { "no column".to_string() } else { new.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ") },
+        ));
+    }
+    let concat = |s: &datafusion::arrow::datatypes::SchemaRef, b: &[RecordBatch]| -> Result<RecordBatch> {
+        datafusion::arrow::compute::concat_batches(s, b).map_err(|e| Error::data(recorded, e.to_string()))
+    };
+    let (a, b) = (concat(&sa, &ba)?, concat(&sb, &bb)?);
+    if a.num_rows() != b.num_rows() {
+        lines.push(format!("row count differs: recorded {}, re-derived {}", a.num_rows(), b.num_rows()));
+    }
+    let mut within = fa == fb && a.num_rows() == b.num_rows();
+    let n = a.num_rows().min(b.num_rows());
+    for field in sa.fields() {
+        let Ok(j) = sb.index_of(field.name()) else { continue };
+        let (ca, cb) = (a.column(sa.index_of(field.name()).unwrap_or(0)), b.column(j));
+        let (cells, max_abs, max_rel, numeric, all_within) = diff_column(ca, cb, n, tolerance)?;
+        if cells > 0 {
+            within &= all_within;
+            let mut l = format!("column `{}`: {cells} of {n} cells differ", field.name());
+            if numeric {
+                l.push_str(&format!("; largest difference {max_abs:e} absolute, {max_rel:e} relative"));
+            }
+            lines.push(l);
+        }
+    }
+    Ok(TableDiff { lines, within_tolerance: within && tolerance.is_some() })
+}
+
+/// Cells that differ, the largest absolute and relative difference among them, whether the
+/// column is numeric, and whether every difference is within the tolerance (never, without
+/// one or for text).
+fn diff_column(a: &ArrayRef, b: &ArrayRef, n: usize, tolerance: Option<f64>) -> Result<(usize, f64, f64, bool, bool)> {
+    let numeric = a.data_type().is_numeric() && b.data_type().is_numeric();
+    let err = |e: datafusion::arrow::error::ArrowError| Error::data("verify", e.to_string());
+    if numeric {
+        let (fa, fb) = (cast(a, &DataType::Float64).map_err(err)?, cast(b, &DataType::Float64).map_err(err)?);
+        let fa = fa.as_any().downcast_ref::<datafusion::arrow::array::Float64Array>().expect("cast to f64");
+        let fb = fb.as_any().downcast_ref::<datafusion::arrow::array::Float64Array>().expect("cast to f64");
+        let (mut cells, mut max_abs, mut max_rel, mut beyond) = (0, 0.0f64, 0.0f64, 0);
+        for i in 0..n {
+            let (x, y) = (fa.is_valid(i).then(|| fa.value(i)), fb.is_valid(i).then(|| fb.value(i)));
+            match (x, y) {
+                (Some(x), Some(y)) if x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()) => {
+                    cells += 1;
+                    let d = (x - y).abs();
+                    let rel = d / x.abs().max(y.abs());
+                    max_abs = max_abs.max(d);
+                    max_rel = max_rel.max(rel);
+                    if tolerance.is_none_or(|t| !(d <= t || rel <= t)) {
+                        beyond += 1;
+                    }
+                }
+                (None, None) => {}
+                (Some(_), Some(_)) => {}
+                _ => {
+                    cells += 1;
+                    beyond += 1;
+                    max_abs = f64::INFINITY;
+                    max_rel = f64::INFINITY;
+                }
+            }
+        }
+        return Ok((cells, max_abs, max_rel, true, tolerance.is_some() && beyond == 0));
+    }
+    let (sa, sb) = (cast(a, &DataType::Utf8).map_err(err)?, cast(b, &DataType::Utf8).map_err(err)?);
+    let sa = sa.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().expect("cast to utf8");
+    let sb = sb.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().expect("cast to utf8");
+    let cells = (0..n)
+        .filter(|&i| (sa.is_valid(i).then(|| sa.value(i))) != (sb.is_valid(i).then(|| sb.value(i))))
+        .count();
+    Ok((cells, 0.0, 0.0, false, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, StringArray};
+    use std::sync::Arc;
+
+    fn write(dir: &Path, name: &str, v: Vec<f64>, s: Vec<&str>) -> PathBuf {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false), Field::new("v", DataType::Float64, false)]));
+        let b = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(s)), Arc::new(Float64Array::from(v))]).unwrap();
+        let dest = dir.join(name);
+        let w = crate::table::write_temp(&dest, &schema, &[b], true).unwrap();
+        crate::table::commit(&w.temp, &dest).unwrap();
+        dest
+    }
+
+    #[test]
+    fn differences_are_counted_per_column_and_judged_against_the_tolerance() {
+        let d = tempfile::tempdir().unwrap();
+        let a = write(d.path(), "a.parquet", vec![1.0, 2.0, 3.0], vec!["x", "y", "z"]);
+        let b = write(d.path(), "b.parquet", vec![1.0, 2.0 + 1e-12, 3.5], vec!["x", "y", "z"]);
+        let diff = diff_tables(&a, &b, None).unwrap();
+        assert_eq!(diff.lines.len(), 1, "{:?}", diff.lines);
+        assert!(diff.lines[0].starts_with("column `v`: 2 of 3 cells differ; largest difference 5e-1 absolute"), "{}", diff.lines[0]);
+        assert!(!diff.within_tolerance);
+        // 0.5 is beyond 1e-9; only the 1e-12 difference is within it.
+        assert!(!diff_tables(&a, &b, Some(1e-9)).unwrap().within_tolerance);
+        let c = write(d.path(), "c.parquet", vec![1.0, 2.0 + 1e-12, 3.0], vec!["x", "y", "z"]);
+        assert!(diff_tables(&a, &c, Some(1e-9)).unwrap().within_tolerance);
+        let e = write(d.path(), "e.parquet", vec![1.0, 2.0, 3.0], vec!["x", "Y", "z"]);
+        let diff = diff_tables(&a, &e, Some(1e-9)).unwrap();
+        assert_eq!(diff.lines, vec!["column `s`: 1 of 3 cells differ".to_string()]);
+        assert!(!diff.within_tolerance, "a text difference is never within a tolerance");
+        let f = write(d.path(), "f.parquet", vec![1.0, 2.0], vec!["x", "y"]);
+        assert!(diff_tables(&a, &f, None).unwrap().lines.iter().any(|l| l == "row count differs: recorded 3, re-derived 2"));
+    }
+
+    #[test]
+    fn paths_are_normalised_without_touching_the_disk() {
+        assert_eq!(normalise(Path::new("/p/reports/../out/x.parquet")), PathBuf::from("/p/out/x.parquet"));
+    }
+}
