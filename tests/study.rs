@@ -100,6 +100,23 @@ fn the_study_runs_on_the_published_files() {
     assert!(p.path("reports/figures/figure3.svg").is_file());
     assert!(p.read("reports/ro-crate-metadata.json").contains("https://w3id.org/ro/wfrun/workflow/0.5"));
 
+    // New years (issue 7): the out-of-time evaluation, five origins, both models; a scorecard
+    // per LA against its statistical neighbours, with the study's caution and no network.
+    assert_eq!(csv(&p, "select count(*) n from early_warning_evaluation"), "n\n10\n");
+    assert_eq!(
+        csv(&p, "select count(*) n from early_warning_evaluation where n_test < 150 or auc is null or auc_lo > auc or auc_hi < auc"),
+        "n\n0\n"
+    );
+    let bham = p.read("reports/scorecards/E08000025.html");
+    for want in ["Birmingham", "Sandwell", "Social worker vacancy rate", "only point to where to look", "<svg", "Ofsted judgements"] {
+        assert!(bham.contains(want), "Birmingham's scorecard lacks {want}");
+    }
+    let doc = scraper::Html::parse_document(&bham);
+    assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+    assert!(!bham.contains("href=\"http") && !bham.contains("src=\"http"));
+    assert!(p.read("reports/scorecards/index.html").contains("href=\"E08000025.html\""));
+    assert!(html.contains("id=\"early-warning\"") && html.contains("Beside the 2016 result"));
+
     // A reviewer's re-derivation from the published files agrees byte for byte (issue 6).
     let v = p.canary(&["verify", "--mirror", &m]).ok();
     assert!(v.stdout.contains("byte for byte"), "{}", v.stdout);

@@ -12,6 +12,7 @@ mod clean_real_deprivation;
 mod clean_real_geography;
 mod clean_real_ofsted;
 mod clean_real_s251;
+mod early_warning;
 mod engine_cli;
 mod engine_lib;
 mod fetch;
