@@ -22,6 +22,9 @@ pub struct Cli {
     /// Override a param of pipeline.yaml, e.g. `--set model.alpha=0.5` (repeatable).
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Apply a named set of params from the pipeline's `profiles:` (before any `--set`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -125,7 +128,7 @@ fn overrides(set: &[String]) -> Result<Vec<(String, String)>> {
 
 fn dispatch(cli: Cli) -> Result<()> {
     let registry = Registry::builtin();
-    let load = || -> Result<Pipeline> { pipeline::load(&cli.file, &registry, &overrides(&cli.set)?) };
+    let load = || -> Result<Pipeline> { pipeline::load_profile(&cli.file, &registry, cli.profile.as_deref(), &overrides(&cli.set)?) };
     match cli.command {
         Command::Run { stages, force, dry_run, jobs, mirror } => {
             let p = load()?;
@@ -192,7 +195,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 &p,
                 &registry,
                 &overrides(&cli.set)?,
-                &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, quiet: cli.quiet },
+                &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, quiet: cli.quiet, profile: cli.profile.clone() },
             )?;
             print!("{}", if cli.quiet { format!("{}\n", verdict.summary()) } else { verdict.render_text() });
             if report {

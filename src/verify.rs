@@ -39,6 +39,8 @@ pub struct Options {
     pub tolerance: Option<f64>,
     pub mirror: Option<PathBuf>,
     pub quiet: bool,
+    /// The `--profile` the run used: the re-derivation applies it too.
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,7 +185,12 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
 
     let file_name = pipeline.file.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("pipeline.yaml"));
     let rel_file = pipeline.relative(&pipeline.file).to_string();
-    let fresh = crate::pipeline::load(&root.join(if rel_file.is_empty() { file_name } else { PathBuf::from(rel_file) }), registry, overrides)?;
+    let fresh = crate::pipeline::load_profile(
+        &root.join(if rel_file.is_empty() { file_name } else { PathBuf::from(rel_file) }),
+        registry,
+        opts.profile.as_deref(),
+        overrides,
+    )?;
     let engine = Engine::new(&fresh, registry)?;
     engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true, mirror: None })?;
     let derived = Lock::read(&fresh.lock_path())?.ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;

@@ -431,3 +431,21 @@ fn usage_errors_exit_2() {
     let r = p.canary(&["-f", "missing.yaml", "run"]).fails(2);
     assert!(r.stderr.contains("missing.yaml"), "{}", r.stderr);
 }
+
+#[test]
+fn a_profile_applies_its_params_before_set() {
+    let p = Project::from_fixture("engine");
+    p.edit("pipeline.yaml", "sources:", "profiles:\n  later:\n    min_year: 2024\n    size: 3\nsources:");
+    p.canary(&["run", "-q", "--profile", "later"]).ok();
+    let n = p.canary(&["sql", "select n from counter", "--format", "csv"]).ok().stdout;
+    assert_eq!(n, "n\n3\n");
+    let years = p.canary(&["sql", "select min(year) y from recent", "--format", "csv"]).ok().stdout;
+    assert_eq!(years, "y\n2024\n");
+    // `--set` wins over the profile; the lock records the values used.
+    p.canary(&["run", "-q", "--profile", "later", "--set", "size=5"]).ok();
+    assert!(p.read("pipeline.lock").contains("since: 2024"), "{}", p.read("pipeline.lock"));
+    let n = p.canary(&["sql", "select n from counter", "--format", "csv"]).ok().stdout;
+    assert_eq!(n, "n\n5\n");
+    let bad = p.canary(&["run", "--profile", "latter"]).fails(2);
+    assert!(bad.stderr.contains("no such profile") && bad.stderr.contains("did you mean `later`?"), "{}", bad.stderr);
+}

@@ -32,7 +32,7 @@ impl StageKind for Fit {
         "fit"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn describe(&self) -> &'static str {
         "binomial elastic net with cross-validated lambda, matching R glmnet / cv.glmnet"
@@ -85,10 +85,17 @@ impl StageKind for Fit {
         let mut order: Vec<usize> = (0..t.rows()).collect();
         order.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
 
+        // A predictor with no value at all cannot be imputed or fitted: say which.
+        for (p, c) in predictors.iter().zip(&columns) {
+            if !c.iter().any(|v| v.is_some_and(f64::is_finite)) {
+                return Err(ctx.fail(format!("predictor `{p}` has no value in any row of `{input}`"))
+                    .with_hint("remove it from the stage's `predictors`, or choose a year the indicator is published for"));
+            }
+        }
         let medians: Vec<f64> = columns
             .iter()
             .map(|c| {
-                let v: Vec<f64> = c.iter().flatten().copied().collect();
+                let v: Vec<f64> = c.iter().flatten().copied().filter(|v| v.is_finite()).collect();
                 crate::stats::quantile::median(&v)
             })
             .collect();

@@ -34,6 +34,8 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "out_dir", ty: ParamType::String, required: true, help: "where the report is written (reports)" },
     ParamSpec { name: "predictor_year", ty: ParamType::Integer, required: false, help: "the model's predictor year, stated beside its results" },
     ParamSpec { name: "outcome_window", ty: ParamType::String, required: false, help: "the model's outcome window (`2012..2013`), stated beside its results" },
+    ParamSpec { name: "cohorts_from", ty: ParamType::Integer, required: false, help: "the cohorts' first year, stated beside Table 3" },
+    ParamSpec { name: "cohorts_to", ty: ParamType::Integer, required: false, help: "the cohorts' last year, stated beside Table 3" },
 ];
 
 impl StageKind for Report {
@@ -41,7 +43,7 @@ impl StageKind for Report {
         "report"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn describe(&self) -> &'static str {
         "the study report in HTML and Markdown, the paper's values beside ours"
@@ -224,6 +226,27 @@ impl StageKind for Report {
         for (i, row) in values.iter_mut().enumerate() {
             row[i] = 1.0;
         }
+        // Figure 3 proper: each indicator's correlation with re-referrals, and its years
+        // significant (the heatmap above shows every pair).
+        const FOCUS: &str = "re_referrals_pct";
+        let mut with_focus: Vec<(String, f64, i64)> = (0..cs.rows())
+            .filter_map(|i| {
+                let (x, y) = (s_x[i].as_deref()?, s_y[i].as_deref()?);
+                let other = if x == FOCUS { y } else if y == FOCUS { x } else { return None };
+                Some((other.to_string(), s_rho[i]?, s_sig[i].unwrap_or(0)))
+            })
+            .filter(|t| t.1.is_finite())
+            .collect();
+        with_focus.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let figure3_focus = (!with_focus.is_empty()).then(|| {
+            charts::bar_chart(&charts::BarChart {
+                title: "Correlation with re-referrals (median over years; years significant)".into(),
+                x_label: "median Spearman rho with % re-referrals".into(),
+                bars: with_focus.iter().map(|(n, r, k)| charts::Bar { label: format!("{n} ({k})"), value: *r }).collect(),
+                decimals: 2,
+                plot_width: 0.0,
+            })
+        });
         // The pairs the paper found, and whether we find them too.
         let figure3_paper: Vec<Value> = published["correlations"]["found"]
             .as_array()
@@ -431,6 +454,7 @@ impl StageKind for Report {
             "dag": dag.clone(),
             "figure2_paper": figure2_paper,
             "figure3_paper": figure3_paper,
+            "figure3_focus": figure3_focus.clone(),
             "model_vs_paper": model_vs_paper,
             "table3_paper": table3_paper,
             "run": run,
@@ -439,6 +463,10 @@ impl StageKind for Report {
             "window": {
                 "predictor_year": ctx.param_i64("predictor_year"),
                 "outcome_window": ctx.param_str("outcome_window").map(|w| w.replace("..", "–")),
+                "cohorts": match (ctx.param_i64("cohorts_from"), ctx.param_i64("cohorts_to")) {
+                    (Some(a), Some(b)) => Some(format!("{a}–{b}")),
+                    _ => None,
+                },
             },
         });
         let tera_ctx = tera::Context::from_value(context).map_err(|e| ctx.fail(format!("report context: {e}")))?;
@@ -469,6 +497,9 @@ impl StageKind for Report {
             write(&format!("figures/figure2_{}.svg", i + 1), f["svg"].as_str().unwrap_or_default().as_bytes())?;
         }
         write("figures/figure3.svg", figure3.as_bytes())?;
+        if let Some(f) = &figure3_focus {
+            write("figures/figure3_rereferrals.svg", f.as_bytes())?;
+        }
         write("figures/cv_curve.svg", cv.as_bytes())?;
         write("figures/dag.svg", dag.as_bytes())?;
 

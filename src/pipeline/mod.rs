@@ -8,7 +8,7 @@ pub mod dag;
 pub mod spec;
 pub mod validate;
 
-pub use validate::load;
+pub use validate::{load, load_profile};
 
 /// A validated pipeline: every name resolves, the graph is acyclic, params are typed and
 /// `${…}` references are substituted.

@@ -29,6 +29,10 @@ pub struct PipelineSpec {
     pub sources: BTreeMap<String, SourceSpec>,
     #[serde(default)]
     pub stages: BTreeMap<String, StageSpec>,
+    /// Named sets of param values (`model.predictor_year: 2019`), chosen with `--profile`:
+    /// another configuration of the same stages, applied before any `--set`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

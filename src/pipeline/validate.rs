@@ -13,11 +13,36 @@ use crate::kinds::Registry;
 /// Read, parse and validate a pipeline file. `overrides` are `--set key=value` pairs that
 /// replace global params (a dotted key such as `model.predictor_year` names a nested map entry).
 pub fn load(file: &Path, registry: &Registry, overrides: &[(String, String)]) -> Result<Pipeline> {
+    load_profile(file, registry, None, overrides)
+}
+
+/// As [`load`], with the params of a named profile of the pipeline's `profiles:` applied first.
+pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, overrides: &[(String, String)]) -> Result<Pipeline> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Error::pipeline(format!("cannot read the pipeline file `{}`: {e}", file.display()))
             .with_hint("run canary in the folder holding pipeline.yaml, or name the file with `--file`")
     })?;
     let mut parsed = spec::parse(file, &text)?;
+    if let Some(name) = profile {
+        let Some(values) = parsed.profiles.get(name).cloned() else {
+            let hint = did_you_mean(name, parsed.profiles.keys().map(String::as_str)).unwrap_or_else(|| {
+                if parsed.profiles.is_empty() {
+                    "the pipeline declares no `profiles:`".to_string()
+                } else {
+                    format!("its profiles are: {}", parsed.profiles.keys().cloned().collect::<Vec<_>>().join(", "))
+                }
+            });
+            return Err(Error::usage(format!("`--profile {name}`: {} has no such profile", file.display())).with_hint(hint));
+        };
+        let as_text: Vec<(String, String)> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), spec::to_yaml(v).trim_end().to_string()))
+            .collect();
+        apply_overrides(&mut parsed, &as_text).map_err(|e| match e {
+            Error::Usage { message, hint } => Error::Usage { message: format!("profile `{name}`: {}", message.replace("`--set ", "`")), hint },
+            other => other,
+        })?;
+    }
     apply_overrides(&mut parsed, overrides)?;
     let root = file
         .parent()
