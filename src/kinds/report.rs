@@ -43,7 +43,7 @@ impl StageKind for Report {
         "report"
     }
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn describe(&self) -> &'static str {
         "the study report in HTML and Markdown, the paper's values beside ours"
@@ -661,11 +661,12 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
     }
 }
 
-fn unit_label(unit: &str) -> String {
+/// An axis title for a dictionary unit.
+pub fn unit_label(unit: &str) -> String {
     match unit {
         "pct" => "%".into(),
-        "rate_per_10k" => "per 10,000 children aged 0-17".into(),
-        "gbp_per_child" => "£ per child".into(),
+        "rateper10k" | "rate_per_10k" => "per 10,000 children aged 0-17".into(),
+        "gbpperchild" | "gbp_per_child" => "£ per child".into(),
         "count" => "count".into(),
         "ratio" => "ratio".into(),
         "score" => "score".into(),

@@ -34,7 +34,7 @@ impl StageKind for Scorecards {
         "scorecards"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn describe(&self) -> &'static str {
         "a page per LA: lead indicators against statistical neighbours and England, Ofsted history, the model's forecast"
@@ -260,12 +260,7 @@ fn indicator_labels(ctx: &StageContext) -> Result<BTreeMap<String, (String, Stri
     let (ind, label, unit) = (d.strings("indicator")?, d.strings("label")?, d.strings("unit")?);
     for i in 0..d.rows() {
         if let Some(id) = &ind[i] {
-            let u = match unit[i].as_deref().unwrap_or("") {
-                "pct" => "%".to_string(),
-                "rate_per_10k" => "per 10,000 children".to_string(),
-                "gbp_per_child" => "£ per child".to_string(),
-                other => other.to_string(),
-            };
+            let u = super::report::unit_label(unit[i].as_deref().unwrap_or(""));
             out.entry(id.clone()).or_insert((label[i].clone().unwrap_or_else(|| id.clone()), u));
         }
     }
