@@ -353,6 +353,21 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
+/// The global params used in a stage's SQL whose values differ: "param `size` changed from 10
+/// to 12", one line each.
+pub fn sql_param_changes(
+    then: &BTreeMap<String, serde_json::Value>,
+    now: &BTreeMap<String, serde_json::Value>,
+) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = then.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| match (then.get(k), now.get(k)) {
+            (Some(a), Some(b)) if a != b => Some(format!("param `{k}` changed from {a} to {b}")),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What changed in a stage's definition between the recorded run and today.
 fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecord) -> Vec<String> {
     let mut why = Vec::new();
@@ -371,10 +386,15 @@ fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecor
         }
     }
     if then.sql_sha256 != now.sql_sha256 {
-        why.push(match pipeline.stages.get(stage).and_then(|s| s.sql_file.clone()) {
-            Some(f) => format!("its SQL file `{f}` changed since the run"),
-            None => "its SQL changed since the run".into(),
-        });
+        let through = sql_param_changes(&then.sql_params, &now.sql_params);
+        if through.is_empty() {
+            why.push(match pipeline.stages.get(stage).and_then(|s| s.sql_file.clone()) {
+                Some(f) => format!("its SQL file `{f}` changed since the run"),
+                None => "its SQL changed since the run".into(),
+            });
+        } else {
+            why.extend(through.into_iter().map(|t| format!("{t} since the run, changing its SQL")));
+        }
     }
     for (f, h) in &now.files {
         if then.files.get(f) != Some(h) {

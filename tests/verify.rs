@@ -101,12 +101,12 @@ fn a_changed_param_differs() {
     assert!(v.stdout.contains("param `since` changed since the run, from 2023 to 2024"), "{}", v.stdout);
     assert!(v.stdout.contains("row count differs: recorded 6, re-derived 3"), "{}", v.stdout);
     assert!(line(&v.stdout, "la").ends_with("identical"), "{}", v.stdout);
-    // A global param used in SQL changes the SQL text, and says so.
+    // A global param used in SQL changes the SQL text: the param is named.
     let p = verified();
     p.edit("pipeline.yaml", "size: 10", "size: 12");
     let v = p.canary(&["verify"]).fails(1);
     assert!(line(&v.stdout, "counter").ends_with("DIFFERS"), "{}", v.stdout);
-    assert!(v.stdout.contains("its SQL changed since the run"), "{}", v.stdout);
+    assert!(v.stdout.contains("param `size` changed from 10 to 12 since the run, changing its SQL"), "{}", v.stdout);
     assert!(v.stdout.contains("column `n`: 1 of 1 cells differ; largest difference 2e0 absolute"), "{}", v.stdout);
 }
 

@@ -53,6 +53,9 @@ pub struct StageRecord {
     pub params: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql_sha256: Option<String>,
+    /// Global params substituted into the SQL, with their values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sql_params: BTreeMap<String, serde_json::Value>,
     /// Input name → content hash.
     pub inputs: BTreeMap<String, String>,
     /// Project files the stage read (path → SHA-256).

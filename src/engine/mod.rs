@@ -203,11 +203,15 @@ impl<'a> Engine<'a> {
             }
         }
         if prev.sql_sha256 != key.sql_sha256 {
-            let what = match &stage.sql_file {
-                Some(f) => format!("its SQL file `{f}` changed"),
-                None => "its SQL text changed".to_string(),
-            };
-            why.push(what);
+            let through = crate::verify::sql_param_changes(&prev.sql_params, &stage.sql_params);
+            if through.is_empty() {
+                why.push(match &stage.sql_file {
+                    Some(f) => format!("its SQL file `{f}` changed"),
+                    None => "its SQL text changed".to_string(),
+                });
+            } else {
+                why.extend(through.into_iter().map(|t| format!("{t} (used in its SQL)")));
+            }
         }
         for (name, hash) in &key.inputs {
             match prev.inputs.get(name) {
@@ -453,7 +457,7 @@ impl<'a> Engine<'a> {
     ) -> Result<(Action, StageRecord)> {
         let (verdict, entry) = self.verdict(stage, &key, &digest, force)?;
         match (verdict, entry) {
-            (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(&key, &digest, &e))),
+            (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(stage, &key, &digest, &e))),
             (Verdict::Restore(_), Some(e)) => {
                 for o in &e.outputs {
                     let path = self.pipeline.root.join(&o.path);
@@ -464,7 +468,7 @@ impl<'a> Engine<'a> {
                         self.hashes.remember(&path, &o.sha256);
                     }
                 }
-                Ok((Action::Restored, record(&key, &digest, &e)))
+                Ok((Action::Restored, record(stage, &key, &digest, &e)))
             }
             _ => self.execute(stage, key, digest, upstream),
         }
@@ -562,7 +566,7 @@ impl<'a> Engine<'a> {
             duration_ms: t0.elapsed().as_millis() as u64,
         };
         self.cache.put(&entry)?;
-        Ok((Action::Ran, record(&key, &digest, &entry)))
+        Ok((Action::Ran, record(stage, &key, &digest, &entry)))
     }
 
     fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<Lock> {
@@ -633,8 +637,9 @@ impl<'a> Engine<'a> {
     }
 }
 
-fn record(key: &CacheKey, digest: &str, e: &Entry) -> StageRecord {
+fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord {
     StageRecord {
+        sql_params: stage.sql_params.clone(),
         kind: key.kind.clone(),
         kind_version: key.kind_version,
         key: digest.to_string(),

@@ -123,6 +123,7 @@ mod tests {
                 params: Default::default(),
                 sql: None,
                 sql_file: None,
+                sql_params: Default::default(),
                 description: None,
                 tables: vec![],
                 files: vec![],

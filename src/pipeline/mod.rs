@@ -51,6 +51,9 @@ pub struct Stage {
     /// The SQL text, read from `sql_file` when given, with `${name}` substituted.
     pub sql: Option<String>,
     pub sql_file: Option<String>,
+    /// Global params the SQL refers to (`${size}`), with their values: recorded in the lock so
+    /// a changed SQL text can be traced to the param that changed it.
+    pub sql_params: BTreeMap<String, serde_json::Value>,
     pub description: Option<String>,
     /// Table names for multi-table kinds (`""` is the main table, `out/<stage>.parquet`);
     /// empty for a single table.

@@ -304,6 +304,7 @@ impl Validator<'_> {
         }
 
         let mut sql = None;
+        let mut sql_params = BTreeMap::new();
         if kind.uses_sql() {
             match (&s.sql, &s.sql_file) {
                 (Some(_), Some(_)) => errors.push(self.err(
@@ -333,7 +334,19 @@ impl Validator<'_> {
                 let mut scope = globals.clone();
                 scope.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
                 match substitute(text, &scope) {
-                    Ok(t) => sql = Some(t),
+                    Ok(t) => {
+                        // The global params the SQL names (its own params are recorded already):
+                        // what `status` and `verify` name when the SQL text changes through them.
+                        for r in references(text) {
+                            let top = r.split('.').next().unwrap_or_default();
+                            if !params.contains_key(top) {
+                                if let Some(v) = lookup(&r, &globals) {
+                                    sql_params.insert(r, v.clone());
+                                }
+                            }
+                        }
+                        sql = Some(t)
+                    }
                     Err(missing) => {
                         let hint = did_you_mean(&missing, scope.keys().map(String::as_str))
                             .unwrap_or_else(|| "declare it under the stage's or the top-level `params:`".into());
@@ -360,6 +373,7 @@ impl Validator<'_> {
             params,
             sql,
             sql_file: s.sql_file.clone(),
+            sql_params,
             description: s.description.clone(),
             tables: Vec::new(),
             files: Vec::new(),
@@ -431,6 +445,23 @@ fn lookup<'a>(name: &str, scope: &'a BTreeMap<String, serde_json::Value>) -> Opt
     Some(v)
 }
 
+/// The names `${name}` refers to in text, in order, without repeats (`$${` is an escape).
+pub fn references(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let escaped = rest[..i].ends_with('$');
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else { break };
+        let name = after[..end].trim().to_string();
+        if !escaped && !out.contains(&name) {
+            out.push(name);
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
 /// Substitute `${name}` in text with the value's plain text (strings unquoted). `$${` escapes.
 pub fn substitute(text: &str, scope: &BTreeMap<String, serde_json::Value>) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(text.len());
@@ -463,6 +494,11 @@ pub fn substitute(text: &str, scope: &BTreeMap<String, serde_json::Value>) -> st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_lists_each_name_once_and_skips_escapes() {
+        assert_eq!(references("a ${x} b ${ y.z } ${x} $${not} ${w"), vec!["x".to_string(), "y.z".to_string()]);
+    }
     use serde_json::json;
 
     #[test]
