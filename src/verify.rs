@@ -25,7 +25,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::engine::lock::{Lock, StageRecord};
-use crate::engine::{Engine, RunOptions};
+use crate::engine::{param_changes, Engine, RunOptions};
 use crate::error::{Error, Result};
 use crate::kinds::Registry;
 use crate::pipeline::Pipeline;
@@ -353,21 +353,6 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
-/// The global params used in a stage's SQL whose values differ: "param `size` changed from 10
-/// to 12", one line each.
-pub fn sql_param_changes(
-    then: &BTreeMap<String, serde_json::Value>,
-    now: &BTreeMap<String, serde_json::Value>,
-) -> Vec<String> {
-    let keys: std::collections::BTreeSet<&String> = then.keys().chain(now.keys()).collect();
-    keys.into_iter()
-        .filter_map(|k| match (then.get(k), now.get(k)) {
-            (Some(a), Some(b)) if a != b => Some(format!("param `{k}` changed from {a} to {b}")),
-            _ => None,
-        })
-        .collect()
-}
-
 /// What changed in a stage's definition between the recorded run and today.
 fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecord) -> Vec<String> {
     let mut why = Vec::new();
@@ -376,17 +361,9 @@ fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecor
     } else if then.kind_version != now.kind_version {
         why.push(format!("canary's `{}` kind changed from version {} to {}", now.kind, then.kind_version, now.kind_version));
     }
-    let keys: std::collections::BTreeSet<&String> = then.params.keys().chain(now.params.keys()).collect();
-    for k in keys {
-        match (then.params.get(k), now.params.get(k)) {
-            (Some(a), Some(b)) if a != b => why.push(format!("param `{k}` changed since the run, from {a} to {b}")),
-            (None, Some(b)) => why.push(format!("param `{k}` was added since the run ({b})")),
-            (Some(a), None) => why.push(format!("param `{k}` was removed since the run (was {a})")),
-            _ => {}
-        }
-    }
+    why.extend(param_changes(&then.params, &now.params).into_iter().map(|c| format!("{c} since the run")));
     if then.sql_sha256 != now.sql_sha256 {
-        let through = sql_param_changes(&then.sql_params, &now.sql_params);
+        let through = param_changes(&then.sql_params, &now.sql_params);
         if through.is_empty() {
             why.push(match pipeline.stages.get(stage).and_then(|s| s.sql_file.clone()) {
                 Some(f) => format!("its SQL file `{f}` changed since the run"),

@@ -98,7 +98,7 @@ fn a_changed_param_differs() {
     p.edit("pipeline.yaml", "min_year: 2023", "min_year: 2024");
     let v = p.canary(&["verify"]).fails(1);
     assert!(line(&v.stdout, "recent").ends_with("DIFFERS"), "{}", v.stdout);
-    assert!(v.stdout.contains("param `since` changed since the run, from 2023 to 2024"), "{}", v.stdout);
+    assert!(v.stdout.contains("param `since` changed from 2023 to 2024 since the run"), "{}", v.stdout);
     assert!(v.stdout.contains("row count differs: recorded 6, re-derived 3"), "{}", v.stdout);
     assert!(line(&v.stdout, "la").ends_with("identical"), "{}", v.stdout);
     // A global param used in SQL changes the SQL text: the param is named.

@@ -193,17 +193,9 @@ impl<'a> Engine<'a> {
                 key.kind, prev.kind_version, key.kind_version
             ));
         }
-        let keys: std::collections::BTreeSet<&String> = prev.params.keys().chain(key.params.keys()).collect();
-        for k in keys {
-            match (prev.params.get(k), key.params.get(k)) {
-                (Some(a), Some(b)) if a != b => why.push(format!("param `{k}` changed from {a} to {b}")),
-                (None, Some(b)) => why.push(format!("param `{k}` was added ({b})")),
-                (Some(a), None) => why.push(format!("param `{k}` was removed (was {a})")),
-                _ => {}
-            }
-        }
+        why.extend(param_changes(&prev.params, &key.params));
         if prev.sql_sha256 != key.sql_sha256 {
-            let through = crate::verify::sql_param_changes(&prev.sql_params, &stage.sql_params);
+            let through = param_changes(&prev.sql_params, &stage.sql_params);
             if through.is_empty() {
                 why.push(match &stage.sql_file {
                     Some(f) => format!("its SQL file `{f}` changed"),
@@ -635,6 +627,23 @@ impl<'a> Engine<'a> {
             bytes as f64 / 1e6
         ))
     }
+}
+
+/// How two sets of params differ, one line per param: "param `k` changed from a to b", "was
+/// added (b)", "was removed (was a)". `status` and `verify` both say it this way.
+pub fn param_changes(
+    then: &BTreeMap<String, serde_json::Value>,
+    now: &BTreeMap<String, serde_json::Value>,
+) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = then.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| match (then.get(k), now.get(k)) {
+            (Some(a), Some(b)) if a != b => Some(format!("param `{k}` changed from {a} to {b}")),
+            (None, Some(b)) => Some(format!("param `{k}` was added ({b})")),
+            (Some(a), None) => Some(format!("param `{k}` was removed (was {a})")),
+            _ => None,
+        })
+        .collect()
 }
 
 fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord {
