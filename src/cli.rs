@@ -195,7 +195,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 &p,
                 &registry,
                 &overrides(&cli.set)?,
-                &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, quiet: cli.quiet, profile: cli.profile.clone() },
+                &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, profile: cli.profile.clone() },
             )?;
             print!("{}", if cli.quiet { format!("{}\n", verdict.summary()) } else { verdict.render_text() });
             if report {

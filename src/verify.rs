@@ -38,7 +38,6 @@ pub struct Options {
     pub jobs: usize,
     pub tolerance: Option<f64>,
     pub mirror: Option<PathBuf>,
-    pub quiet: bool,
     /// The `--profile` the run used: the re-derivation applies it too.
     pub profile: Option<String>,
 }
@@ -253,10 +252,7 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
             _ => {}
         }
         row.status = match (within, opts.tolerance) {
-            (true, Some(t)) => {
-                row.details.retain(|d| !d.starts_with("the record"));
-                Status::WithinTolerance(t)
-            }
+            (true, Some(t)) => Status::WithinTolerance(t),
             _ => Status::Differs,
         };
         if row.details.is_empty() {
