@@ -100,6 +100,7 @@ impl StageKind for Scorecards {
             years.insert(y);
             values.entry((ind.clone(), la.clone())).or_default().insert(y, v);
         }
+        let years: Vec<i64> = years.into_iter().collect();
         let by_old: BTreeMap<String, String> = names.iter().filter_map(|(la, (_, _, old))| Some((old.clone()?, la.clone()))).collect();
         let labels = indicator_labels(ctx)?;
 
@@ -138,10 +139,20 @@ impl StageKind for Scorecards {
             }));
         }
 
+        // England: every LA's values, once per indicator and year.
+        let mut england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber> = BTreeMap::new();
+        for ind in &indicators {
+            for &y in &years {
+                let all: Vec<f64> = names.keys().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
+                if !all.is_empty() {
+                    england.insert((ind.clone(), y), crate::stats::quantile::five_number(&all));
+                }
+            }
+        }
+
         let tera = templates_for(ctx, &templates)?;
         let mut written: Vec<(String, String, String)> = Vec::new();
         let mut index: Vec<Value> = Vec::new();
-        let years: Vec<i64> = years.into_iter().collect();
         for (la, (_, name, old)) in &names {
             let group: Vec<String> = old
                 .as_ref()
@@ -158,10 +169,9 @@ impl StageKind for Scorecards {
                 let mut flags = Vec::new();
                 for &y in &years {
                     let nb: Vec<f64> = group.iter().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
-                    let all: Vec<f64> = names.keys().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
                     let v = own.and_then(|m| m.get(&y)).copied();
-                    let five = |x: &[f64]| (!x.is_empty()).then(|| crate::stats::quantile::five_number(x));
-                    let (nf, ef) = (five(&nb), five(&all));
+                    let nf = (!nb.is_empty()).then(|| crate::stats::quantile::five_number(&nb));
+                    let ef = england.get(&(ind.clone(), y));
                     let outside = match (v, nb.len() >= 3) {
                         (Some(v), true) => {
                             let (lo, hi) = nb.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
