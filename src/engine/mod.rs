@@ -412,17 +412,13 @@ impl<'a> Engine<'a> {
         });
         progress.done();
 
-        let ran_reports: Vec<String> = selected
-            .iter()
-            .filter(|s| self.pipeline.stages[*s].kind == "report" && records.contains_key(*s))
-            .cloned()
-            .collect();
+        let finished: Vec<String> = selected.iter().filter(|s| records.contains_key(*s)).cloned().collect();
         let lock = self.write_lock(records, &input_hashes)?;
         self.hashes.save()?;
-        // The run as an RO-Crate beside each report: written from the lock, like the lock a
-        // record of the run rather than a cached output.
-        for r in &ran_reports {
-            crate::report::rocrate::write(self.pipeline, &lock, r)?;
+        for name in &finished {
+            let stage = &self.pipeline.stages[name];
+            let kind = self.registry.get(&stage.kind).expect("validated kind");
+            kind.after_run(self.pipeline, stage, &lock).map_err(|e| e.in_stage(name))?;
         }
         if !failures.is_empty() {
             return Err(if failures.len() == 1 { failures.remove(0) } else { Error::Many(failures) });

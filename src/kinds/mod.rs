@@ -258,6 +258,12 @@ pub trait StageKind: Send + Sync {
         Vec::new()
     }
 
+    /// Called once the run's lock is written, for each selected stage that finished: where a
+    /// kind records something about the whole run (the report's RO-Crate). Not cached.
+    fn after_run(&self, _pipeline: &Pipeline, _stage: &Stage, _lock: &crate::engine::lock::Lock) -> Result<()> {
+        Ok(())
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>>;
 }
 

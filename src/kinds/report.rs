@@ -66,6 +66,11 @@ impl StageKind for Report {
         let dir = stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports");
         vec![format!("{dir}/report.html"), format!("{dir}/report.md")]
     }
+    /// The run as an RO-Crate beside the report: written from the lock, like the lock a record
+    /// of the run rather than a cached output.
+    fn after_run(&self, pipeline: &crate::pipeline::Pipeline, stage: &Stage, lock: &crate::engine::lock::Lock) -> Result<()> {
+        crate::report::rocrate::write(pipeline, lock, &stage.name).map(|_| ())
+    }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         for i in INPUTS {
             if !stage.inputs.iter().any(|x| x == i) {
