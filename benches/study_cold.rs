@@ -1,8 +1,8 @@
-//! The study's data stages on the published files, cold: a fresh project folder with empty
-//! raw/ and no cache, `canary run panel ofsted` (fetch from the mirror → clean → harmonise),
-//! then the no-op re-run. Goal: cold under 5 s on this 2-core machine.
+//! The study's data stages on the published files, cold: a fresh project folder holding the
+//! checkout's raw/ and no cache, `canary run panel ofsted` (verify checksums → clean →
+//! harmonise), then the no-op re-run. Goal: cold under 5 s on this 2-core machine.
 //!
-//! `cargo bench --bench study_cold` (needs ../shared/data beside the checkout)
+//! `cargo bench --bench study_cold`
 
 use std::path::Path;
 use std::process::Command;
@@ -22,23 +22,17 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mirror = root.join("../shared/data");
-    if !mirror.is_dir() {
-        eprintln!("../shared/data is absent: nothing to measure");
-        return;
-    }
-    let mirror = std::fs::canonicalize(mirror).unwrap();
     let mut cold = Vec::new();
     let mut noop = Vec::new();
     for _ in 0..3 {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(root.join("pipeline.yaml"), dir.path().join("pipeline.yaml")).unwrap();
         copy_dir(&root.join("stages"), &dir.path().join("stages"));
+        copy_dir(&root.join("raw"), &dir.path().join("raw"));
         let run = || {
             let t = Instant::now();
             let out = Command::new(env!("CARGO_BIN_EXE_canary"))
-                .args(["run", "panel", "ofsted", "-q", "--mirror"])
-                .arg(&mirror)
+                .args(["run", "panel", "ofsted", "-q"])
                 .current_dir(dir.path())
                 .output()
                 .unwrap();
@@ -51,7 +45,7 @@ fn main() {
     cold.sort_by(f64::total_cmp);
     noop.sort_by(f64::total_cmp);
     println!(
-        "fetch + clean + harmonise, cold: median {:.2} s (min {:.2}, max {:.2}, 3 runs); no-op re-run: median {:.1} ms",
+        "checksums + clean + harmonise, cold: median {:.2} s (min {:.2}, max {:.2}, 3 runs); no-op re-run: median {:.1} ms",
         cold[1], cold[0], cold[2], noop[1] * 1e3
     );
 }

@@ -43,9 +43,6 @@ pub enum Command {
         /// How many stages may run at once (default: the number of cores).
         #[arg(short, long)]
         jobs: Option<usize>,
-        /// A folder holding copies of the sources (tried before the pipeline's `mirrors:`).
-        #[arg(long)]
-        mirror: Option<PathBuf>,
     },
     /// Say, per stage, whether it is up to date or why it will run.
     Status { stages: Vec<String> },
@@ -130,7 +127,7 @@ fn dispatch(cli: Cli) -> Result<()> {
     let registry = Registry::builtin();
     let load = || -> Result<Pipeline> { pipeline::load_profile(&cli.file, &registry, cli.profile.as_deref(), &overrides(&cli.set)?) };
     match cli.command {
-        Command::Run { stages, force, dry_run, jobs, mirror } => {
+        Command::Run { stages, force, dry_run, jobs } => {
             let p = load()?;
             let engine = Engine::new(&p, &registry)?;
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -143,7 +140,6 @@ fn dispatch(cli: Cli) -> Result<()> {
                 dry_run,
                 jobs,
                 quiet: cli.quiet,
-                mirror,
             })?;
             Ok(())
         }

@@ -1,7 +1,8 @@
 //! Filling `raw/` with the published files: copied from a mirror folder (the same relative path
 //! under the mirror as under `raw/`) or downloaded from the publisher's URL, always checked
-//! against the sha256 in pipeline.yaml before it lands. A verified file is never overwritten;
-//! raw files are made read-only.
+//! against the sha256 in pipeline.yaml before it lands. This is the only code that writes
+//! into `raw/`, and only where a file is missing: a present file is never overwritten, whether
+//! it is verified or differs (then the error says so). Files land read-only.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -44,6 +45,12 @@ impl std::fmt::Display for Fetched {
             Fetched::Downloaded(u) => write!(f, "{u}"),
         }
     }
+}
+
+/// The bytes of a source's file in the project, if it is there and passes its checksum.
+pub fn verified_copy(src: &Source) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(&src.path).ok()?;
+    (crate::hash::sha256_bytes(&bytes) == src.sha256).then_some(bytes)
 }
 
 /// Make one source present and verified.

@@ -2,9 +2,9 @@
 //! lock (or the RO-Crate) records — a verdict a hand-edited lock cannot fake.
 //!
 //! The workspace is a temporary folder holding copies of the project files stages read
-//! (pipeline.yaml, SQL, YAML dictionaries, templates); sources are fetched into it again from
-//! the mirrors or URLs, checksums checked, and every stage runs from scratch (no cache). The
-//! project's own folders are only read.
+//! (pipeline.yaml, SQL, YAML dictionaries, templates); sources are copied into it from the
+//! project's `raw/` when they pass their checksums (else fetched from a mirror or URL), and
+//! every stage runs from scratch (no cache). The project's own folders are only read.
 //!
 //! Each output gets one verdict:
 //! * `identical` — the re-derived bytes hash as recorded, and the file on disk (when there is
@@ -162,23 +162,17 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         }
         std::fs::copy(&from, &to).map_err(|e| Error::io("copy into the verify workspace", &from, e))?;
     }
+    // Sources: the project's committed copy when it still passes its checksum (the published
+    // bytes, whoever holds them), otherwise fetched afresh from a mirror or the source's URL.
     let mirrors = crate::fetch::mirrors(pipeline, opts.mirror.as_ref());
     for src in pipeline.sources.values() {
         let mut fresh = src.clone();
         fresh.path = root.join(&src.rel_path);
-        match crate::fetch::fetch_one(&fresh, &mirrors) {
-            Ok(_) => {}
-            // A source no mirror or URL holds (a project's own data file): take the project's
-            // copy, which must still pass its checksum.
-            Err(Error::Data { .. }) if src.url.is_none() && src.path.is_file() => {
-                let bytes = std::fs::read(&src.path).map_err(|e| Error::io("read", &src.path, e))?;
-                let actual = crate::hash::sha256_bytes(&bytes);
-                if actual != src.sha256 {
-                    return Err(Error::Checksum { source_name: src.name.clone(), path: src.path.clone(), expected: src.sha256.clone(), actual });
-                }
-                crate::table::write_atomic(&fresh.path, &bytes)?;
+        match crate::fetch::verified_copy(src) {
+            Some(bytes) => crate::table::write_atomic(&fresh.path, &bytes)?,
+            None => {
+                crate::fetch::fetch_one(&fresh, &mirrors)?;
             }
-            Err(e) => return Err(e),
         }
     }
 
@@ -191,7 +185,7 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         overrides,
     )?;
     let engine = Engine::new(&fresh, registry)?;
-    engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true, mirror: None })?;
+    engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true })?;
     let derived = Lock::read(&fresh.lock_path())?.ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
     let project_cache = crate::engine::cache::Cache::new(&pipeline.state_dir());
 

@@ -72,18 +72,22 @@ fn a_download_with_the_wrong_checksum_never_lands() {
 }
 
 #[test]
-fn copies_from_a_mirror_and_run_fetches_missing_sources() {
+fn copies_from_a_mirror_and_run_never_writes_raw() {
     let sha = canary::hash::sha256_bytes(BODY);
     let mirror = mirror_holding(BODY);
     let p = Project { dir: tempfile::tempdir().unwrap() };
     p.write("pipeline.yaml", &pipeline(&sha, None));
-    // No mirror: a clear error saying what to do.
-    let r = p.canary(&["run"]).fails(1);
-    assert!(r.stderr.contains("source `data` is missing") && r.stderr.contains("--mirror"), "{}", r.stderr);
-    // CANARY_MIRROR names one; `run` fetches before running.
+    // `run` does not fetch, even with a mirror named: it says what is missing and what to do.
     let out = p.command(&["run"]).env("CANARY_MIRROR", mirror.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("source `data` is missing") && stderr.contains("canary fetch"), "{stderr}");
+    assert!(!p.path("raw/published/data.csv").exists());
+    // `fetch` copies it from the mirror CANARY_MIRROR names; then `run` runs.
+    let out = p.command(&["fetch"]).env("CANARY_MIRROR", mirror.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("fetched   data"));
+    p.canary(&["run"]).ok();
     assert_eq!(p.canary(&["sql", "select n from rows", "--format", "csv"]).ok().stdout, "n\n2\n");
 }
 

@@ -19,6 +19,7 @@ mod fetch;
 mod harmonise_real;
 mod r_live;
 mod stats_kinds;
+mod build;
 mod study;
 mod report;
 mod verify;

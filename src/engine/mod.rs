@@ -30,8 +30,6 @@ pub struct RunOptions {
     pub dry_run: bool,
     pub jobs: usize,
     pub quiet: bool,
-    /// Extra mirror folder for missing sources, tried first.
-    pub mirror: Option<PathBuf>,
 }
 
 /// What happened to a stage in a run.
@@ -96,8 +94,8 @@ impl<'a> Engine<'a> {
     }
 
     /// The content hash of every source the selected stages read, verified against
-    /// pipeline.yaml; missing ones are fetched from the mirrors first.
-    fn verify_sources(&self, stages: &[String], mirror: Option<&PathBuf>, progress: &Progress) -> Result<BTreeMap<String, String>> {
+    /// pipeline.yaml. A missing source is an error: only `canary fetch` writes into `raw/`.
+    fn verify_sources(&self, stages: &[String]) -> Result<BTreeMap<String, String>> {
         let mut needed: Vec<&str> = stages
             .iter()
             .flat_map(|s| self.pipeline.stages[s].inputs.iter())
@@ -108,22 +106,9 @@ impl<'a> Engine<'a> {
         needed.dedup();
         let mut hashes = BTreeMap::new();
         let mut errors = Vec::new();
-        let mirrors = crate::fetch::mirrors(self.pipeline, mirror);
-        let mut unfetchable: Vec<&str> = Vec::new();
+        let mut missing: Vec<&str> = Vec::new();
         for name in needed {
             let src = &self.pipeline.sources[name];
-            if !src.path.exists() {
-                match crate::fetch::fetch_one(src, &mirrors) {
-                    Ok(how) => progress.line(&format!("  fetched   {name} ← {how}")),
-                    Err(e) => {
-                        if matches!(e, Error::Data { .. }) && src.url.is_none() {
-                            unfetchable.push(name);
-                        }
-                        errors.push(e);
-                        continue;
-                    }
-                }
-            }
             match self.hashes.hash(&src.path)? {
                 Some(h) if h == src.sha256 => {
                     hashes.insert(name.to_string(), h);
@@ -134,22 +119,21 @@ impl<'a> Engine<'a> {
                     expected: src.sha256.clone(),
                     actual: h,
                 }),
-                None => errors.push(Error::data(&src.path, format!("source `{name}` is missing"))),
+                None => missing.push(name),
             }
         }
-        // Many sources missing at once means no mirror was found: one message says so.
-        if unfetchable.len() > 3 {
-            let looked: Vec<String> = mirrors.iter().map(|m| m.display().to_string()).collect();
-            return Err(Error::data(
-                self.pipeline.root.join("raw"),
-                format!(
-                    "{} sources are missing and no mirror holds them ({}); mirrors looked in: {}",
-                    unfetchable.len(),
-                    unfetchable.join(", "),
-                    if looked.is_empty() { "none".to_string() } else { looked.join(", ") }
+        if !missing.is_empty() {
+            let first = &self.pipeline.sources[missing[0]];
+            let what = if missing.len() == 1 {
+                format!("source `{}` is missing", missing[0])
+            } else {
+                format!("{} sources are missing: {}", missing.len(), missing.join(", "))
+            };
+            errors.push(
+                Error::data(&first.path, what).with_hint(
+                    "`canary fetch` brings missing sources from a mirror folder (`--mirror DIR`, CANARY_MIRROR, or `mirrors:` in pipeline.yaml) or their `url`, checking each against its sha256",
                 ),
-            )
-            .with_hint("give `--mirror DIR` or set CANARY_MIRROR to the folder holding the published files (../shared/data), or fix `mirrors:` in pipeline.yaml"));
+            );
         }
         match errors.len() {
             0 => Ok(hashes),
@@ -337,7 +321,7 @@ impl<'a> Engine<'a> {
         remove_stale_temps(&self.pipeline.out_dir());
         let started = Instant::now();
 
-        let mut input_hashes = self.verify_sources(&selected, opts.mirror.as_ref(), &progress)?;
+        let mut input_hashes = self.verify_sources(&selected)?;
         let jobs = opts.jobs.max(1);
         let mut records: BTreeMap<String, StageRecord> = BTreeMap::new();
         let mut summary = Summary::default();

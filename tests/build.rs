@@ -1,0 +1,41 @@
+//! The build itself: the release binary and the benches share DataFusion's artefacts.
+//!
+//! `cargo bench` compiles with the dev-dependencies, `cargo build --release` without; when a
+//! dev-dependency turns on a feature of a crate DataFusion also uses, cargo builds that crate
+//! twice and DataFusion with it (half an hour on two cores). `Cargo.toml` pins such features in
+//! `[dependencies]`; this test fails when a new one appears, naming it.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// `name version features` for every crate of the graph, as `cargo tree` prints them.
+fn features(edges: &str) -> BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "--locked", "-e", edges, "--prefix", "none", "-f", "{p} {f}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn dev_dependencies_change_no_feature_of_a_shared_crate() {
+    let release = features("normal,build");
+    let with_dev = features("normal,build,dev");
+    let name_version = |l: &str| l.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    let shared: BTreeSet<String> = release.iter().map(|l| name_version(l)).collect();
+    let changed: Vec<&String> = with_dev
+        .iter()
+        .filter(|l| shared.contains(&name_version(l)) && !release.contains(*l))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "dev-dependencies change the features of crates the release build shares, so `cargo bench` \
+         would rebuild them (and DataFusion): {changed:?}; pin those features in Cargo.toml's [dependencies]"
+    );
+}
