@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::engine::{describe, Engine, RunOptions, Verdict};
+use crate::engine::{status_lines, Engine, RunOptions, Verdict};
 use crate::error::{Error, Result};
 use crate::kinds::Registry;
 use crate::pipeline::dag::DagFormat;
@@ -25,6 +25,9 @@ pub struct Cli {
     /// Apply a named set of params from the pipeline's `profiles:` (before any `--set`).
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    /// List every cell of a sweep (`matrix:`), not one line per sweep.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -140,6 +143,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 dry_run,
                 jobs,
                 quiet: cli.quiet,
+                verbose: cli.verbose,
             })?;
             Ok(())
         }
@@ -148,8 +152,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             let engine = Engine::new(&p, &registry)?;
             let plan = engine.plan(&stages, false)?;
             let stale = plan.iter().filter(|(_, v)| *v != Verdict::UpToDate).count();
-            for (name, verdict) in &plan {
-                println!("{}", describe(name, verdict, false));
+            for line in status_lines(&p, &plan, false, cli.verbose) {
+                println!("{line}");
             }
             if !cli.quiet {
                 println!(

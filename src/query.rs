@@ -20,6 +20,10 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
         let mut registered = 0;
         for name in &p.order {
             let stage = &p.stages[name];
+            // A sweep's cells are seen through its stacked tables.
+            if stage.parent().is_some() {
+                continue;
+            }
             let aliases = registry.get(&stage.kind).map(|k| k.sql_aliases()).unwrap_or_default();
             for (table, path) in p.output_paths(stage) {
                 if path.is_file() {

@@ -2,7 +2,7 @@
 //! run the stages that must run — independent ones in parallel —, write outputs atomically,
 //! and record what produced them in `pipeline.lock`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -20,7 +20,7 @@ use progress::Progress;
 use crate::error::{Error, Result};
 use crate::hash::HashCache;
 use crate::kinds::{Input, Registry, StageContext};
-use crate::pipeline::{Pipeline, Stage};
+use crate::pipeline::{Pipeline, Stage, Sweep};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     pub jobs: usize,
     pub quiet: bool,
+    /// List every cell of a sweep, not one line per sweep.
+    pub verbose: bool,
 }
 
 /// What happened to a stage in a run.
@@ -271,11 +273,11 @@ impl<'a> Engine<'a> {
                 None => input_hashes.insert(name.clone(), "missing".into()),
             };
         }
-        let mut will_run: Vec<String> = Vec::new();
+        let mut will_run: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
         for name in &selected {
             let stage = &self.pipeline.stages[name];
-            let upstream: Vec<String> = stage.inputs.iter().filter(|i| will_run.contains(i)).cloned().collect();
+            let upstream: Vec<String> = stage.inputs.iter().filter(|i| will_run.contains(*i)).cloned().collect();
             let (key, digest) = self.key_for(stage, &input_hashes);
             let never_ran = self.previous.as_ref().is_none_or(|l| !l.stages.contains_key(name));
             let missing: Vec<String> = stage
@@ -301,7 +303,7 @@ impl<'a> Engine<'a> {
                 Verdict::AfterUpstream(upstream, own)
             };
             if !matches!(verdict, Verdict::UpToDate) {
-                will_run.push(name.clone());
+                will_run.insert(name.clone());
             }
             out.push((name.clone(), verdict));
         }
@@ -311,8 +313,9 @@ impl<'a> Engine<'a> {
     pub fn run(&self, opts: &RunOptions) -> Result<Summary> {
         let selected = self.selected(&opts.targets)?;
         if opts.dry_run {
-            for (name, verdict) in self.plan(&opts.targets, opts.force)? {
-                println!("{}", describe(&name, &verdict, true));
+            let plan = self.plan(&opts.targets, opts.force)?;
+            for line in status_lines(self.pipeline, &plan, true, opts.verbose) {
+                println!("{line}");
             }
             return Ok(Summary::default());
         }
@@ -326,66 +329,86 @@ impl<'a> Engine<'a> {
         let mut records: BTreeMap<String, StageRecord> = BTreeMap::new();
         let mut summary = Summary::default();
         let mut failures: Vec<Error> = Vec::new();
-        let mut done: Vec<String> = Vec::new();
-        let mut running: Vec<String> = Vec::new();
+
+        // The graph by index, built once: how many selected inputs each stage still waits for,
+        // and who waits for it. Ready stages start in pipeline order (the BTreeSet of indices).
+        let index: HashMap<&str, usize> = selected.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+        let mut waiting: Vec<usize> = vec![0; selected.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); selected.len()];
+        for (i, name) in selected.iter().enumerate() {
+            for input in &self.pipeline.stages[name].inputs {
+                if let Some(&j) = index.get(input.as_str()) {
+                    waiting[i] += 1;
+                    dependents[j].push(i);
+                }
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..selected.len()).filter(|i| waiting[*i] == 0).collect();
+        let mut sweeps: HashMap<String, SweepTally> = HashMap::new();
 
         std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<(String, Result<(Action, StageRecord)>)>();
+            let (tx, rx) = mpsc::channel::<(usize, Result<(Action, StageRecord)>)>();
+            let mut running = 0usize;
             loop {
-                // Start every ready stage, in pipeline order, while there are free jobs and no
-                // failure: after a failure, running stages finish but nothing new starts.
-                while failures.is_empty() && running.len() < jobs {
-                    let next = selected.iter().find(|s| {
-                        !done.contains(s)
-                            && !running.contains(s)
-                            && self.pipeline.stages[*s]
-                                .inputs
-                                .iter()
-                                .all(|i| self.pipeline.sources.contains_key(i) || done.contains(i))
-                    });
-                    let Some(name) = next.cloned() else { break };
-                    let stage = &self.pipeline.stages[&name];
+                // Start ready stages while there are free jobs and no failure: after a failure,
+                // running stages finish but nothing new starts.
+                while failures.is_empty() && running < jobs {
+                    let Some(i) = ready.pop_first() else { break };
+                    let name = &selected[i];
+                    let stage = &self.pipeline.stages[name];
                     let (key, digest) = self.key_for(stage, &input_hashes);
-                    running.push(name.clone());
-                    progress.started(&name, &stage.kind);
+                    running += 1;
+                    if opts.verbose || stage.parent().is_none() {
+                        progress.started(name, &stage.kind);
+                    }
                     let tx = tx.clone();
                     let force = opts.force;
-                    let upstream = records.clone();
+                    let kind = self.registry.get(&stage.kind).expect("validated kind");
+                    let upstream = if kind.needs_upstream() { records.clone() } else { BTreeMap::new() };
                     scope.spawn(move || {
                         let result = self.bring_up_to_date(stage, key, digest, force, upstream);
-                        let _ = tx.send((name, result));
+                        let _ = tx.send((i, result));
                     });
                 }
-                if running.is_empty() {
+                if running == 0 {
                     break;
                 }
-                let Ok((name, result)) = rx.recv() else { break };
-                running.retain(|r| r != &name);
-                done.push(name.clone());
+                let Ok((i, result)) = rx.recv() else { break };
+                running -= 1;
+                let name = selected[i].clone();
+                let stage = &self.pipeline.stages[&name];
                 match result {
                     Ok((action, record)) => {
-                        let kind = &record.kind;
-                        let line = match action {
-                            Action::Ran => {
-                                summary.ran.push(name.clone());
-                                let rows: usize = record.outputs.iter().map(|o| o.rows).sum();
-                                format!(
-                                    "  ran       {name} ({kind}) in {:.2}s, {rows} rows",
-                                    record.duration_ms as f64 / 1000.0
-                                )
+                        let line = finished_line(&name, &action, &record);
+                        match &action {
+                            Action::Ran => summary.ran.push(name.clone()),
+                            Action::UpToDate => summary.up_to_date.push(name.clone()),
+                            Action::Restored => summary.restored.push(name.clone()),
+                        }
+                        match (stage.parent(), &stage.sweep) {
+                            // A cell: counted in its sweep's line, printed alone with --verbose.
+                            (Some(parent), _) => {
+                                sweeps.entry(parent.to_string()).or_default().add(&action, record.duration_ms);
+                                if opts.verbose {
+                                    progress.finished(&name, &line);
+                                } else {
+                                    progress.tick();
+                                }
                             }
-                            Action::UpToDate => {
-                                summary.up_to_date.push(name.clone());
-                                format!("  cached    {name} ({kind})")
+                            (None, Some(Sweep::Stack { cells, .. })) => {
+                                let tally = sweeps.remove(&name).unwrap_or_default();
+                                progress.finished(&name, &format!("{line}; {}", tally.describe(*cells)));
                             }
-                            Action::Restored => {
-                                summary.restored.push(name.clone());
-                                format!("  restored  {name} ({kind}) from the cache")
-                            }
-                        };
-                        progress.finished(&name, &line);
+                            _ => progress.finished(&name, &line),
+                        }
                         input_hashes.insert(name.clone(), cache::outputs_hash(&record.outputs));
                         records.insert(name, record);
+                        for &d in &dependents[i] {
+                            waiting[d] -= 1;
+                            if waiting[d] == 0 {
+                                ready.insert(d);
+                            }
+                        }
                     }
                     Err(e) => {
                         progress.finished(&name, &format!("  FAILED    {name}"));
@@ -640,6 +663,113 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
         started: e.started.clone(),
         duration_ms: e.duration_ms,
     }
+}
+
+/// The line a finished stage prints.
+fn finished_line(name: &str, action: &Action, record: &StageRecord) -> String {
+    let kind = &record.kind;
+    match action {
+        Action::Ran => {
+            let rows: usize = record.outputs.iter().map(|o| o.rows).sum();
+            format!("  ran       {name} ({kind}) in {:.2}s, {rows} rows", record.duration_ms as f64 / 1000.0)
+        }
+        Action::UpToDate => format!("  cached    {name} ({kind})"),
+        Action::Restored => format!("  restored  {name} ({kind}) from the cache"),
+    }
+}
+
+/// What the cells of one sweep did in a run.
+#[derive(Debug, Default)]
+struct SweepTally {
+    ran: usize,
+    cached: usize,
+    restored: usize,
+    ms: u64,
+}
+
+impl SweepTally {
+    fn add(&mut self, action: &Action, ms: u64) {
+        match action {
+            Action::Ran => {
+                self.ran += 1;
+                self.ms += ms;
+            }
+            Action::UpToDate => self.cached += 1,
+            Action::Restored => self.restored += 1,
+        }
+    }
+
+    fn describe(&self, cells: usize) -> String {
+        let mut parts = vec![format!("{} ran", thousands(self.ran)), format!("{} up to date", thousands(self.cached))];
+        if self.restored > 0 {
+            parts.push(format!("{} restored", thousands(self.restored)));
+        }
+        format!("{} cells: {}", thousands(cells), parts.join(", "))
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The lines of `status` / `--dry-run`: one per stage, and one per sweep (its cells summed up,
+/// with the reasons they will run) unless `verbose` lists every cell.
+pub fn status_lines(p: &Pipeline, plan: &[(String, Verdict)], dry: bool, verbose: bool) -> Vec<String> {
+    let mut cells: HashMap<&str, Vec<&Verdict>> = HashMap::new();
+    let mut out = Vec::new();
+    for (name, verdict) in plan {
+        let stage = &p.stages[name];
+        if let Some(parent) = stage.parent() {
+            cells.entry(parent).or_default().push(verdict);
+            if verbose {
+                out.push(describe(name, verdict, dry));
+            }
+            continue;
+        }
+        let Some(Sweep::Stack { cells: n, .. }) = &stage.sweep else {
+            out.push(describe(name, verdict, dry));
+            continue;
+        };
+        let mine = cells.remove(name.as_str()).unwrap_or_default();
+        let fresh = mine.iter().filter(|v| ***v == Verdict::UpToDate).count();
+        let mut why: BTreeMap<String, usize> = BTreeMap::new();
+        for v in &mine {
+            let reasons = match v {
+                Verdict::UpToDate => continue,
+                Verdict::Restore(r) => r.iter().map(|r| format!("restored: {r}")).collect(),
+                Verdict::Run(r) => r.clone(),
+                Verdict::AfterUpstream(up, own) => {
+                    let mut r = vec![format!("upstream {} will run", up.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "))];
+                    r.extend(own.iter().cloned());
+                    r
+                }
+            };
+            for r in reasons {
+                // A cell's reasons name the cell; the sweep's line counts them together.
+                *why.entry(r.replace(&format!("`{name}["), &format!("`{name}[…")).to_string()).or_insert(0) += 1;
+            }
+        }
+        let will = if dry { "would run" } else { "will run" };
+        let mut line = format!("{name}: {} cells, {} up to date", thousands(*n), thousands(fresh));
+        if fresh < mine.len() {
+            let reasons: Vec<String> = why.iter().map(|(r, k)| format!("{} because {r}", thousands(*k))).collect();
+            line.push_str(&format!(", {} {will} ({})", thousands(mine.len() - fresh), reasons.join("; ")));
+        }
+        if *verdict != Verdict::UpToDate {
+            line.push_str(&format!("; its stacked tables {will}"));
+        }
+        out.push(line);
+    }
+    out
 }
 
 /// One line of `status` / `--dry-run`.

@@ -73,6 +73,13 @@ impl Progress {
         self.line(text);
     }
 
+    /// A stage finished without a line of its own (a cell of a sweep).
+    pub fn tick(&self) {
+        if let Progress::Bars { overall, .. } = self {
+            overall.inc(1);
+        }
+    }
+
     pub fn done(&self) {
         if let Progress::Bars { overall, multi, .. } = self {
             overall.finish_and_clear();

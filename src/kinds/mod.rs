@@ -21,6 +21,7 @@ pub mod ofsted;
 pub mod report;
 pub mod scorecards;
 pub mod sql;
+pub mod stack;
 pub mod trend;
 
 /// The type a parameter must have. Checked at validation, so a typo'd value fails before
@@ -99,8 +100,9 @@ pub struct StageContext<'a> {
     /// In the order the stage lists them.
     pub inputs: Vec<(String, Input)>,
     /// What the lock will record for every stage finished before this one started (its key,
-    /// input hashes, outputs, duration): the provenance a report shows. Not part of the cache
-    /// key, so a kind must only print it where run-specific details belong.
+    /// input hashes, outputs, duration): the provenance a report shows. Filled only for kinds
+    /// that ask for it ([`StageKind::needs_upstream`]). Not part of the cache key, so a kind
+    /// must only print it where run-specific details belong.
     pub upstream: std::collections::BTreeMap<String, crate::engine::lock::StageRecord>,
 }
 
@@ -258,6 +260,13 @@ pub trait StageKind: Send + Sync {
         Vec::new()
     }
 
+    /// Whether the kind reads [`StageContext::upstream`] (the report's provenance appendix).
+    /// Only such kinds are handed the finished stages' records, which keeps a run of
+    /// thousands of stages from copying them for every stage it starts.
+    fn needs_upstream(&self) -> bool {
+        false
+    }
+
     /// Called once the run's lock is written, for each selected stage that finished: where a
     /// kind records something about the whole run (the report's RO-Crate). Not cached.
     fn after_run(&self, _pipeline: &Pipeline, _stage: &Stage, _lock: &crate::engine::lock::Lock) -> Result<()> {
@@ -298,6 +307,7 @@ impl Registry {
         r.register(Arc::new(early_warning::EarlyWarning));
         r.register(Arc::new(report::Report));
         r.register(Arc::new(scorecards::Scorecards));
+        r.register(Arc::new(stack::Stack));
         r
     }
 

@@ -42,6 +42,9 @@ impl StageKind for Report {
     fn name(&self) -> &'static str {
         "report"
     }
+    fn needs_upstream(&self) -> bool {
+        true
+    }
     fn version(&self) -> u32 {
         4
     }

@@ -127,6 +127,7 @@ mod tests {
                 description: None,
                 tables: vec![],
                 files: vec![],
+                sweep: None,
             },
         )
     }

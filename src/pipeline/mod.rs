@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub mod dag;
+pub mod matrix;
 pub mod spec;
 pub mod validate;
 
 pub use validate::{load, load_profile};
+
+/// The kind of the stage that stacks a sweep's cells (the engine's own; not declarable).
+pub const STACK_KIND: &str = "stack";
 
 /// A validated pipeline: every name resolves, the graph is acyclic, params are typed and
 /// `${…}` references are substituted.
@@ -60,6 +64,28 @@ pub struct Stage {
     pub tables: Vec<String>,
     /// Project files the stage reads (relative paths), hashed into its cache key.
     pub files: Vec<String>,
+    /// The stage's part in a parameter sweep (`matrix:`), if any.
+    pub sweep: Option<Sweep>,
+}
+
+/// A stage with `matrix:` becomes one stage per cell and a stacking stage under the stage's
+/// own name, which is what downstream stages, `canary sql` and the report read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sweep {
+    /// One combination of the matrix's values. `values` in the matrix's (sorted) param order.
+    Cell { parent: String, key: String, values: Vec<(String, serde_json::Value)> },
+    /// The cells' tables stacked; `params` are the swept params, in column order.
+    Stack { params: Vec<String>, cells: usize },
+}
+
+impl Stage {
+    /// The sweep a cell belongs to.
+    pub fn parent(&self) -> Option<&str> {
+        match &self.sweep {
+            Some(Sweep::Cell { parent, .. }) => Some(parent),
+            _ => None,
+        }
+    }
 }
 
 impl Pipeline {
@@ -79,8 +105,12 @@ impl Pipeline {
 
     /// Where a stage's tables are written: `(table name or None, path)`.
     pub fn output_paths(&self, stage: &Stage) -> Vec<(Option<String>, PathBuf)> {
-        let out = self.out_dir();
-        let main = out.join(format!("{}.parquet", stage.name));
+        // A cell's tables live in its sweep's `.cells` folder, named by the cell's values.
+        let (out, base) = match &stage.sweep {
+            Some(Sweep::Cell { parent, key, .. }) => (self.out_dir().join(format!("{parent}.cells")), key.as_str()),
+            _ => (self.out_dir(), stage.name.as_str()),
+        };
+        let main = out.join(format!("{base}.parquet"));
         if stage.tables.is_empty() {
             return vec![(None, main)];
         }
@@ -91,7 +121,7 @@ impl Pipeline {
                 if t.is_empty() {
                     (None, main.clone())
                 } else {
-                    (Some(t.clone()), out.join(&stage.name).join(format!("{t}.parquet")))
+                    (Some(t.clone()), out.join(base).join(format!("{t}.parquet")))
                 }
             })
             .collect()

@@ -33,6 +33,24 @@ pub struct PipelineSpec {
     /// another configuration of the same stages, applied before any `--set`.
     #[serde(default)]
     pub profiles: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Engine settings, each with a default.
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+/// How the engine runs this pipeline. Every field has a default, so the section is optional.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The largest sweep a stage's `matrix:` may make (the product of its lists' lengths): a
+    /// typo such as `seed: 1..100000` is an error instead of a run that never ends.
+    pub max_matrix_cells: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { max_matrix_cells: 10_000 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -67,6 +85,11 @@ pub struct StageSpec {
     pub sql_file: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// A parameter sweep: param name → a list of values or an integer range `a..b`
+    /// (inclusive). The stage runs once per combination (a cell); downstream stages read the
+    /// cells' tables stacked, with the swept params as leading columns.
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Value>,
 }
 
 /// Parse the text of a pipeline file. Syntax errors and unknown keys come back pointing at
@@ -191,6 +214,11 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         }
         Value::Tagged(t) => to_json(&t.value),
     }
+}
+
+/// The YAML value of a JSON one (a matrix value set as a cell's param).
+pub fn from_json(v: &serde_json::Value) -> Value {
+    serde_yaml::to_value(v).unwrap_or(Value::Null)
 }
 
 /// A short name for a value's type, for error messages.

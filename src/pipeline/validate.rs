@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::spec::{self, PipelineSpec, SourceMap, Value};
-use super::{dag, Pipeline, Source, Stage};
+use super::{dag, matrix, Pipeline, Source, Stage, Sweep};
 use crate::error::{did_you_mean, Error, Result};
 use crate::kinds::Registry;
 
@@ -163,10 +163,21 @@ impl Validator<'_> {
 
         let mut stages = BTreeMap::new();
         for (name, s) in &spec.stages {
-            match self.stage(name, s, &spec, &params) {
-                Ok(stage) => {
-                    stages.insert(name.clone(), stage);
-                }
+            if s.kind == super::STACK_KIND {
+                errors.push(self.err(
+                    format!("stage `{name}`: kind `{}` is the engine's own, for the tables of a sweep", s.kind),
+                    &["stages", name, "kind"],
+                    Some("declare `matrix:` on the stage to sweep instead".into()),
+                ));
+                continue;
+            }
+            let made = if s.matrix.is_empty() {
+                self.stage(name, name, s, &spec, &params).map(|st| vec![st])
+            } else {
+                self.sweep(name, s, &spec, &params)
+            };
+            match made {
+                Ok(list) => stages.extend(list.into_iter().map(|st| (st.name.clone(), st))),
                 Err(mut es) => errors.append(&mut es),
             }
         }
@@ -199,9 +210,108 @@ impl Validator<'_> {
         })
     }
 
+    /// A stage with `matrix:`: one stage per cell, each validated as the stage with the cell's
+    /// values among its params, and a stacking stage under the stage's own name.
+    fn sweep(
+        &self,
+        name: &str,
+        s: &spec::StageSpec,
+        spec: &PipelineSpec,
+        globals: &BTreeMap<String, serde_json::Value>,
+    ) -> std::result::Result<Vec<Stage>, Vec<Error>> {
+        let Some(kind) = self.registry.get(&s.kind) else {
+            return self.stage(name, name, s, spec, globals).map(|st| vec![st]);
+        };
+        let mut errors = Vec::new();
+        let mut axes = Vec::new();
+        for (param, v) in &s.matrix {
+            let at = ["stages", name, "matrix", param.as_str()];
+            let declared = kind.params().iter().find(|p| p.name == param);
+            if declared.is_none() && !kind.open_params() {
+                let hint = did_you_mean(param, kind.params().iter().map(|p| p.name)).unwrap_or_else(|| {
+                    format!("kind `{}` takes: {}", s.kind, kind.params().iter().map(|p| p.name).collect::<Vec<_>>().join(", "))
+                });
+                errors.push(self.err(format!("stage `{name}`: `matrix:` sweeps `{param}`, which kind `{}` has no param of", s.kind), &at, Some(hint)));
+                continue;
+            }
+            if s.params.contains_key(param) {
+                errors.push(self.err(
+                    format!("stage `{name}`: param `{param}` is both in `params:` and in `matrix:`"),
+                    &at,
+                    Some("a swept param takes its values from the matrix: remove it from `params:`".into()),
+                ));
+            }
+            match matrix::axis(param, v) {
+                Ok(axis) => {
+                    if let Some(p) = declared {
+                        if let Some(bad) = axis.values.iter().find(|v| !p.ty.accepts(v)) {
+                            errors.push(
+                                Error::pipeline(format!("stage `{name}`: matrix value {bad} of `{param}` must be {}", p.ty.describe()))
+                                    .at(self.map.item(&at, &matrix::render(bad)).or_else(|| self.map.key(&at)))
+                                    .with_hint(format!("`{param}`: {}", p.help)),
+                            );
+                        }
+                    }
+                    axes.push(axis);
+                }
+                Err(e) => errors.push(self.err(format!("stage `{name}`: matrix param `{param}`: {e}"), &at, None)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let cap = spec.settings.max_matrix_cells;
+        let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+        match matrix::size(&axes) {
+            Some(n) if n <= cap => {}
+            n => {
+                let total = n.map(|n| n.to_string()).unwrap_or_else(|| "more than 2^64".into());
+                return Err(vec![self.err(
+                    format!("stage `{name}`: its matrix makes {} = {total} cells, more than the cap of {cap}", sizes.join(" × ")),
+                    &["stages", name, "matrix"],
+                    Some("shorten a list or a range, or raise `settings: {max_matrix_cells: N}` in pipeline.yaml".into()),
+                )]);
+            }
+        }
+        let mut stages = Vec::new();
+        for values in matrix::cells(&axes) {
+            let mut cell_spec = s.clone();
+            cell_spec.matrix.clear();
+            for (k, v) in &values {
+                cell_spec.params.insert(k.clone(), spec::from_json(v));
+            }
+            let cell = matrix::cell_name(name, &values);
+            let mut stage = self.stage(&cell, name, &cell_spec, spec, globals)?;
+            stage.sweep = Some(Sweep::Cell { parent: name.to_string(), key: matrix::cell_key(&values), values });
+            stages.push(stage);
+        }
+        let first = &stages[0];
+        let stack = Stage {
+            name: name.to_string(),
+            kind: super::STACK_KIND.to_string(),
+            inputs: stages.iter().map(|c| c.name.clone()).collect(),
+            params: BTreeMap::from([(
+                "matrix".to_string(),
+                serde_json::Value::Object(axes.iter().map(|a| (a.param.clone(), serde_json::Value::Array(a.values.clone()))).collect()),
+            )]),
+            sql: None,
+            sql_file: None,
+            sql_params: BTreeMap::new(),
+            description: s.description.clone(),
+            tables: first.tables.clone(),
+            files: Vec::new(),
+            sweep: Some(Sweep::Stack { params: axes.iter().map(|a| a.param.clone()).collect(), cells: stages.len() }),
+        };
+        stages.push(stack);
+        Ok(stages)
+    }
+
+    /// Validate one stage. `at` is the stage's key in pipeline.yaml, where errors point: the
+    /// stage's own name, or for a cell of a sweep the swept stage's.
     fn stage(
         &self,
         name: &str,
+        at: &str,
         s: &spec::StageSpec,
         spec: &PipelineSpec,
         globals: &BTreeMap<String, serde_json::Value>,
@@ -211,7 +321,7 @@ impl Validator<'_> {
             let hint = did_you_mean(&s.kind, self.registry.names()).unwrap_or_else(|| {
                 format!("the kinds are: {}", self.registry.names().collect::<Vec<_>>().join(", "))
             });
-            let loc = self.map.item(&["stages", name, "kind"], &s.kind);
+            let loc = self.map.item(&["stages", at, "kind"], &s.kind);
             return Err(vec![Error::pipeline(format!("stage `{name}` has unknown kind `{}`", s.kind))
                 .at(loc)
                 .with_hint(hint)]);
@@ -222,7 +332,7 @@ impl Validator<'_> {
             if !seen.insert(input) {
                 errors.push(
                     Error::pipeline(format!("stage `{name}` lists input `{input}` twice"))
-                        .at(self.map.item(&["stages", name, "inputs"], input))
+                        .at(self.map.item(&["stages", at, "inputs"], input))
                         .with_hint("list each input once"),
                 );
             } else if !spec.sources.contains_key(input) && !spec.stages.contains_key(input) {
@@ -231,7 +341,7 @@ impl Validator<'_> {
                     .unwrap_or_else(|| "inputs name a source (under `sources:`) or another stage".into());
                 errors.push(
                     Error::pipeline(format!("stage `{name}` has unknown input `{input}`"))
-                        .at(self.map.item(&["stages", name, "inputs"], input))
+                        .at(self.map.item(&["stages", at, "inputs"], input))
                         .with_hint(hint),
                 );
             }
@@ -249,7 +359,7 @@ impl Validator<'_> {
                         .unwrap_or_else(|| "declare it under the top-level `params:`".into());
                     errors.push(
                         Error::pipeline(format!("stage `{name}`: param `{key}` refers to `${{{missing}}}`, which is not a global param"))
-                            .at(self.map.item(&["stages", name, "params", key], &missing))
+                            .at(self.map.item(&["stages", at, "params", key], &missing))
                             .with_hint(hint),
                     );
                 }
@@ -259,7 +369,7 @@ impl Validator<'_> {
             match params.get(p.name) {
                 None if p.required => errors.push(self.err(
                     format!("stage `{name}` (kind `{}`) needs param `{}`: {}", s.kind, p.name, p.help),
-                    &["stages", name],
+                    &["stages", at],
                     Some(format!("add `{}:` ({}) under the stage's `params:`", p.name, p.ty.describe())),
                 )),
                 Some(v) if !p.ty.accepts(v) => errors.push(self.err(
@@ -269,7 +379,7 @@ impl Validator<'_> {
                         p.ty.describe(),
                         spec::type_name(&s.params[p.name])
                     ),
-                    &["stages", name, "params", p.name],
+                    &["stages", at, "params", p.name],
                     Some(format!("`{}`: {}", p.name, p.help)),
                 )),
                 _ => {}
@@ -283,7 +393,7 @@ impl Validator<'_> {
                 if matches!(value, Value::Sequence(_) | Value::Mapping(_)) {
                     errors.push(self.err(
                         format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(value)),
-                        &["stages", name, "params", key],
+                        &["stages", at, "params", key],
                         Some("params of a `sql` stage are substituted into the SQL text as `${name}`: give a single value".into()),
                     ));
                 }
@@ -297,7 +407,7 @@ impl Validator<'_> {
                 });
                 errors.push(self.err(
                     format!("stage `{name}`: kind `{}` has no param `{key}`", s.kind),
-                    &["stages", name, "params", key],
+                    &["stages", at, "params", key],
                     Some(hint),
                 ));
             }
@@ -309,12 +419,12 @@ impl Validator<'_> {
             match (&s.sql, &s.sql_file) {
                 (Some(_), Some(_)) => errors.push(self.err(
                     format!("stage `{name}` has both `sql` and `sql_file`"),
-                    &["stages", name, "sql_file"],
+                    &["stages", at, "sql_file"],
                     Some("keep one of them".into()),
                 )),
                 (None, None) => errors.push(self.err(
                     format!("stage `{name}` (kind `{}`) needs `sql` or `sql_file`", s.kind),
-                    &["stages", name],
+                    &["stages", at],
                     Some("add `sql: SELECT …` or `sql_file: stages/NAME.sql`".into()),
                 )),
                 (Some(text), None) => sql = Some(text.clone()),
@@ -324,7 +434,7 @@ impl Validator<'_> {
                         Ok(text) => sql = Some(text),
                         Err(e) => errors.push(self.err(
                             format!("stage `{name}`: cannot read `sql_file` {f}: {e}"),
-                            &["stages", name, "sql_file"],
+                            &["stages", at, "sql_file"],
                             Some("the path is relative to the folder holding pipeline.yaml (e.g. `stages/NAME.sql`)".into()),
                         )),
                     }
@@ -352,7 +462,7 @@ impl Validator<'_> {
                             .unwrap_or_else(|| "declare it under the stage's or the top-level `params:`".into());
                         errors.push(self.err(
                             format!("stage `{name}`: the SQL refers to `${{{missing}}}`, which is not a param"),
-                            &["stages", name, if s.sql.is_some() { "sql" } else { "sql_file" }],
+                            &["stages", at, if s.sql.is_some() { "sql" } else { "sql_file" }],
                             Some(hint),
                         ));
                     }
@@ -361,7 +471,7 @@ impl Validator<'_> {
         } else if s.sql.is_some() || s.sql_file.is_some() {
             errors.push(self.err(
                 format!("stage `{name}`: kind `{}` does not take SQL", s.kind),
-                &["stages", name, if s.sql.is_some() { "sql" } else { "sql_file" }],
+                &["stages", at, if s.sql.is_some() { "sql" } else { "sql_file" }],
                 Some("use kind `sql` for a SQL stage, or remove the SQL".into()),
             ));
         }
@@ -377,19 +487,20 @@ impl Validator<'_> {
             description: s.description.clone(),
             tables: Vec::new(),
             files: Vec::new(),
+            sweep: None,
         };
         if errors.is_empty() {
             if let Err(message) = kind.check(&stage) {
-                errors.push(self.err(format!("stage `{name}`: {message}"), &["stages", name], None));
+                errors.push(self.err(format!("stage `{name}`: {message}"), &["stages", at], None));
             }
             stage.tables = kind.tables(&stage);
             stage.files = kind.files(&stage);
             for f in &stage.files {
                 if !self.root.join(f).is_file() {
-                    let loc = self.map.item(&["stages", name, "params"], f);
+                    let loc = self.map.item(&["stages", at, "params"], f);
                     errors.push(
                         Error::pipeline(format!("stage `{name}` reads `{f}`, which does not exist"))
-                            .at(loc.or_else(|| self.map.key(&["stages", name])))
+                            .at(loc.or_else(|| self.map.key(&["stages", at])))
                             .with_hint("the path is relative to the folder holding pipeline.yaml"),
                     );
                 }
