@@ -21,4 +21,5 @@ mod r_live;
 mod stats_kinds;
 mod study;
 mod report;
+mod tools;
 mod verify;
