@@ -18,6 +18,7 @@ mod engine_lib;
 mod fetch;
 mod harmonise_real;
 mod r_live;
+mod raw_files;
 mod stats_kinds;
 mod study;
 mod report;
