@@ -1,21 +1,14 @@
-//! Integration tests over the real IoD upper-tier workbooks (skipped, loudly, when absent).
+//! Integration tests over the real IoD upper-tier workbooks the study reads (`raw/deprivation/`).
 use canary::clean::deprivation::*;
 use canary::clean::tidy::Status;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-fn data(rel: &str) -> Option<(String, Vec<u8>)> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some((p.display().to_string(), b)),
-        Err(_) => { eprintln!("!!!!! SKIPPED: real data file {} not found — this test checked nothing", p.display()); None }
-    }
-}
+use crate::common::raw;
 
 #[test]
 fn iod_2015_and_2019() {
     for (rel, year, n_la) in [("deprivation/imd-2015.xlsx", 2015, 152), ("deprivation/imd-2019.xlsx", 2019, 151)] {
-        let Some((f, b)) = data(rel) else { return };
+        let (f, b) = raw(rel);
         let rows = parse_iod_upper_tier("iod", &f, &b, year).unwrap();
         let las: BTreeSet<_> = rows.iter().map(|r| r.la_code.clone().unwrap()).collect();
         let measures: BTreeSet<_> = rows.iter().map(|r| r.measure.clone()).collect();

@@ -1,61 +1,90 @@
-//! Integration tests over the real geography files (skipped, loudly, when absent).
+//! Integration tests over the real geography files: the statistical neighbours and the
+//! provider lookup the study reads (committed under `raw/`), and excerpts of the LA code list
+//! and the LTLA-UTLA lookups, which the study does not read (`tests/fixtures/published/`,
+//! copied byte for byte from the published files; see the README there).
+use crate::common::{excerpt, raw};
+
 use canary::clean::geography::*;
 use canary::clean::tidy::GeographyLevel;
 use std::path::PathBuf;
-
-fn data(rel: &str) -> Option<(String, Vec<u8>)> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some((p.display().to_string(), b)),
-        Err(_) => { eprintln!("!!!!! SKIPPED: real data file {} not found — this test checked nothing", p.display()); None }
-    }
-}
 
 fn yaml() -> GeographyChanges {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/geography.yaml");
     load_changes("stages/geography.yaml", &std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// Excerpt of `geography/la_code_list.xlsx` (LAIT's LA code list, 171 rows): its header,
+/// rows 2-6, England (row 160), the first region (161) and `1000` (172), renumbered 1-9.
 #[test]
 fn code_list() {
-    let Some((f, b)) = data("geography/la_code_list.xlsx") else { return };
+    let (f, b) = excerpt("geography/la_code_list.xlsx");
     let rows = parse_la_code_list("la_codes", &f, &b).unwrap();
-    let las: Vec<_> = rows.iter().filter(|r| r.geography_level == GeographyLevel::LocalAuthority).collect();
-    eprintln!("la_code_list: {} rows, {} LAs", rows.len(), las.len());
-    assert_eq!(rows.len(), 171);
+    let codes: Vec<&str> = rows.iter().map(|r| r.la_code_old.as_str()).collect();
+    assert_eq!(codes, ["301", "302", "370", "800", "822", "970", "980", "1000"]);
     let bed = rows.iter().find(|r| r.la_code_old == "822").unwrap();
     assert_eq!((bed.la_name.as_str(), bed.la_type.as_deref(), bed.row), ("Bedford Borough", Some("UA"), 6));
-    assert_eq!(rows.iter().find(|r| r.la_code_old == "970").unwrap().geography_level, GeographyLevel::National);
+    assert_eq!(bed.region.as_deref(), Some("East of England"));
+    // England and the regions print `NA` for region and type.
+    let eng = rows.iter().find(|r| r.la_code_old == "970").unwrap();
+    assert_eq!((eng.geography_level, eng.region.as_deref(), eng.la_type.as_deref()), (GeographyLevel::National, None, None));
+    assert_eq!(rows.iter().find(|r| r.la_code_old == "980").unwrap().geography_level, GeographyLevel::Regional);
+    let gone = rows.iter().find(|r| r.la_code_old == "1000").unwrap();
+    assert_eq!((gone.la_name.as_str(), gone.geography_level), ("England (discontinued)", GeographyLevel::Other));
+    assert_eq!(rows.iter().filter(|r| r.geography_level == GeographyLevel::LocalAuthority).count(), 5);
+}
+
+/// Excerpts of the ONS LTLA-UTLA lookups of April 2021 and April 2023 (UTF-8 with a BOM).
+#[test]
+fn ltla_utla_lookups() {
+    let (f, b) = excerpt("geography/ltla-utla-lookup.csv");
+    let l21 = parse_ltla_utla("ltla21", &f, &b).unwrap();
+    let (f, b) = excerpt("geography/LTLA-UTLA_Apr23_Lookup_England-Wales.csv");
+    let l23 = parse_ltla_utla("ltla23", &f, &b).unwrap();
+    assert_eq!((l21.len(), l23.len()), (5, 6));
+    assert!(l21.iter().all(|r| r.vintage == 2021) && l23.iter().all(|r| r.vintage == 2023));
+    // the BOM is not part of the first column's name, so `FID` / `LTLA23CD` were found
+    assert_eq!((l21[0].ltla_code.as_str(), l23[0].ltla_code.as_str()), ("E06000001", "E06000001"));
+    assert!(l21.iter().any(|r| r.utla_code == "E10000006" && r.utla_name == "Cumbria" && r.ltla_name == "Carlisle"));
+    assert!(l23.iter().any(|r| r.utla_code == "E06000063" && r.utla_name == "Cumberland"));
+    // Welsh rows carry Welsh names in a column of their own; the English name is kept.
+    let w = l23.iter().find(|r| r.ltla_code == "W06000001").unwrap();
+    assert_eq!((w.ltla_name.as_str(), w.utla_name.as_str()), ("Isle of Anglesey", "Isle of Anglesey"));
 }
 
 #[test]
-fn lookups_neighbours_regions() {
-    let Some((f, b)) = data("geography/ltla-utla-lookup.csv") else { return };
-    let l21 = parse_ltla_utla("ltla21", &f, &b).unwrap();
-    let (f, b) = data("geography/LTLA-UTLA_Apr23_Lookup_England-Wales.csv").unwrap();
-    let l23 = parse_ltla_utla("ltla23", &f, &b).unwrap();
-    eprintln!("ltla-utla 2021: {} rows, 2023: {} rows", l21.len(), l23.len());
-    assert_eq!((l21[0].vintage, l23[0].vintage), (2021, 2023));
-    assert!(l23.iter().any(|r| r.utla_code == "E06000063" && r.utla_name == "Cumberland"));
-    assert!(l21.iter().any(|r| r.utla_code == "E10000006" && r.ltla_name == "Carlisle"));
-
-    let (f, b) = data("geography/New_Statistical_Neighbour_Groupings_April_2021.csv").unwrap();
+fn statistical_neighbours() {
+    let (f, b) = raw("geography/New_Statistical_Neighbour_Groupings_April_2021.csv");
     let sn = parse_stat_neighbours("sn", &f, &b).unwrap();
-    eprintln!("stat neighbours: {} current + {} old groupings", sn.iter().filter(|s| !s.old_grouping).count(), sn.iter().filter(|s| s.old_grouping).count());
+    let current = sn.iter().filter(|s| !s.old_grouping).count();
+    let old = sn.iter().filter(|s| s.old_grouping).count();
+    eprintln!("stat neighbours: {current} current + {old} old groupings");
     let camden = sn.iter().find(|s| s.la_code_old == "202").unwrap();
     assert_eq!(camden.neighbours[0], ("213".to_string(), "Very Close".to_string()));
     assert_eq!(camden.neighbours.len(), 10);
     assert!(sn.iter().any(|s| s.la_code_old == "835" && s.old_grouping && s.la_name == "Dorset (Pre LG)"));
+    assert!(sn.iter().all(|s| s.neighbours.len() == 10), "every LA has ten neighbours");
+}
 
-    let (f, b) = data("geography/ofsted_region_mapping_corrections.csv").unwrap();
+/// Excerpt of `geography/ofsted_region_mapping_corrections.csv` (60 rows).
+#[test]
+fn region_corrections() {
+    let (f, b) = excerpt("geography/ofsted_region_mapping_corrections.csv");
     let rc = parse_region_corrections("rc", &f, &b).unwrap();
-    assert_eq!(rc.len(), 60);
-    assert_eq!(rc[0].region, "Outer London");
+    let got: Vec<(&str, &str, usize)> = rc.iter().map(|r| (r.la_name.as_str(), r.region.as_str(), r.line)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Barking and Dagenham", "Outer London", 2),
+            ("Barnet", "Outer London", 3),
+            ("Barnsley", "Yorkshire and The Humber", 4),
+            ("York", "Yorkshire and The Humber", 5)
+        ]
+    );
 }
 
 #[test]
 fn yaml_agrees_with_files_and_harmonises() {
-    let Some((f, b)) = data("geography/Provider_data_lookup.csv") else { return };
+    let (f, b) = raw("geography/Provider_data_lookup.csv");
     let prov = parse_provider_lookup("prov", &f, &b).unwrap();
     let g = yaml();
     // every successor that still exists is in the provider lookup with the same pair of codes

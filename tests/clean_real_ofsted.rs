@@ -1,34 +1,28 @@
-//! Integration tests over the real Ofsted files (skipped, loudly, when absent).
+//! Integration tests over the real Ofsted files the study reads (`raw/ofsted/`).
 use canary::clean::ofsted::*;
 use std::path::PathBuf;
 
-fn data(rel: &str) -> Option<(String, Vec<u8>)> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some((p.display().to_string(), b)),
-        Err(_) => { eprintln!("!!!!! SKIPPED: real data file {} not found — this test checked nothing", p.display()); None }
-    }
-}
+use crate::common::raw;
 
 fn find<'a>(js: &'a [Judgement], name: &str, fw: Framework, aspect: &str, published: &str) -> &'a Judgement {
     js.iter().find(|j| la_key(&j.la_name) == la_key(name) && j.framework == fw && j.aspect == aspect && j.published == published)
         .unwrap_or_else(|| panic!("no judgement {name} {fw:?} {aspect} {published}"))
 }
 
-fn all() -> Option<(Parsed, Parsed, Parsed)> {
-    let (f23, b23) = data("ofsted/Childrens_social_care_in_England_2023_underlying_data.ods")?;
-    let (f25, b25) = data("ofsted/LA_Inspection_Outcomes_as_at_31_March_2025.ods")?;
-    let (fc, bc) = data("ofsted/ofsted_csc_ilacs_history.csv")?;
-    Some((
+fn all() -> (Parsed, Parsed, Parsed) {
+    let (f23, b23) = raw("ofsted/Childrens_social_care_in_England_2023_underlying_data.ods");
+    let (f25, b25) = raw("ofsted/LA_Inspection_Outcomes_as_at_31_March_2025.ods");
+    let (fc, bc) = raw("ofsted/ofsted_csc_ilacs_history.csv");
+    (
         parse_underlying_2023("ofsted_2023", &f23, &b23).unwrap(),
         parse_outcomes_2025("ofsted_2025", &f25, &b25).unwrap(),
         parse_ilacs_csv("ofsted_csv", &fc, &bc).unwrap(),
-    ))
+    )
 }
 
 #[test]
 fn hand_checked_judgements() {
-    let Some((p23, p25, pc)) = all() else { return };
+    let (p23, p25, pc) = all();
     eprintln!("2023: {} judgements, skipped {:?}", p23.judgements.len(), p23.skip_counts());
     eprintln!("2025: {} judgements, skipped {:?}", p25.judgements.len(), p25.skip_counts());
     eprintln!("csv : {} judgements, skipped {:?}", pc.judgements.len(), pc.skip_counts());
@@ -73,7 +67,7 @@ fn hand_checked_judgements() {
 
 #[test]
 fn merged_and_outcome() {
-    let Some((p23, p25, pc)) = all() else { return };
+    let (p23, p25, pc) = all();
     let (js, rep) = merge(vec![p25, p23, pc]);
     eprintln!("merge: read {:?} kept {:?} merged {} conflicts {} date mismatches {}", rep.read, rep.kept, rep.merged, rep.conflicts.len(), rep.date_mismatches.len());
     for c in rep.date_mismatches.iter().take(20) { eprintln!("  date: kept {} | dropped {}", c.0, c.1); }
@@ -90,23 +84,41 @@ fn merged_and_outcome() {
     assert!(js.iter().any(|j| j.framework == Framework::Ilacs && j.published.as_str() > "2025-06-30"));
 }
 
+/// The scraped CSV only adds judgements the official files do not yet hold: every judgement
+/// kept from it after the merge was published after the latest one of the 2025 ODS, and every
+/// ILACS judgement of the 2023 ODS is in the 2025 ODS (so none is kept from the 2023 file).
 #[test]
 fn csv_only_judgements_are_recent() {
-    let Some((p23, p25, pc)) = all() else { return };
+    let (p23, p25, pc) = all();
+    let latest_2025 = p25.judgements.iter().map(|j| j.published.clone()).max().unwrap();
+    let n_csv = pc.judgements.len();
     let (js, _) = merge(vec![p25, p23, pc]);
-    let early: Vec<String> = js.iter().filter(|j| j.source_file.ends_with(".csv") && j.published.as_str() <= "2025-06-30")
-        .map(|j| format!("{} {} {} {}", j.la_name, j.published, j.aspect, j.judgement_label)).collect();
-    eprintln!("CSV-only judgements published by 2025-06-30: {}\n{}", early.len(), early.join("\n"));
-    let ilacs23: Vec<String> = js.iter().filter(|j| j.source_file.contains("2023_underlying") && j.framework == Framework::Ilacs)
-        .map(|j| format!("{} {} {} {}", j.la_name, j.published, j.aspect, j.judgement_label)).collect();
-    eprintln!("2023-ODS ILACS judgements not in the 2025 file: {}\n{}", ilacs23.len(), ilacs23.join("\n"));
+    let csv_only: Vec<&Judgement> = js.iter().filter(|j| j.source_file.ends_with(".csv")).collect();
+    let early: Vec<String> = csv_only
+        .iter()
+        .filter(|j| j.published <= latest_2025)
+        .map(|j| format!("{} {} {} {}", j.la_name, j.published, j.aspect, j.judgement_label))
+        .collect();
+    eprintln!("2025 ODS: latest published {latest_2025}; {} of the CSV's {n_csv} judgements kept from it", csv_only.len());
+    assert!(!csv_only.is_empty() && csv_only.len() < n_csv, "{} of {n_csv}", csv_only.len());
+    assert!(early.is_empty(), "CSV-only judgements published by {latest_2025}:\n{}", early.join("\n"));
+    assert!(csv_only.iter().all(|j| j.framework == Framework::Ilacs));
+    // Newcastle upon Tyne's ILACS published 2025-06-25 (overall effectiveness good) is one.
+    let n = find(&js, "newcastle upon tyne", Framework::Ilacs, ASPECT_OVERALL, "2025-06-25");
+    assert!(n.source_file.ends_with(".csv") && n.grade == Some(2), "{n:?}");
+    let ilacs23: Vec<String> = js
+        .iter()
+        .filter(|j| j.source_file.contains("2023_underlying") && j.framework == Framework::Ilacs)
+        .map(|j| format!("{} {} {} {}", j.la_name, j.published, j.aspect, j.judgement_label))
+        .collect();
+    assert!(ilacs23.is_empty(), "2023-ODS ILACS judgements not in the 2025 file:\n{}", ilacs23.join("\n"));
 }
 
 #[test]
 fn codes_from_geography() {
     use canary::clean::geography::*;
-    let Some((p23, p25, pc)) = all() else { return };
-    let Some((f, b)) = data("geography/Provider_data_lookup.csv") else { return };
+    let (p23, p25, pc) = all();
+    let (f, b) = raw("geography/Provider_data_lookup.csv");
     let prov = parse_provider_lookup("prov", &f, &b).unwrap();
     let g = load_changes("stages/geography.yaml", &std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/geography.yaml")).unwrap()).unwrap();
     let (mut js, _) = merge(vec![p25, p23, pc]);

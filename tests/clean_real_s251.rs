@@ -1,15 +1,9 @@
-//! Integration tests over the real s251 outturn CSVs (skipped, loudly, when absent).
+//! Integration tests over the real s251 outturn CSVs the study reads (`raw/spending/`).
 use canary::clean::s251::*;
 use canary::clean::tidy::Status;
 use std::path::PathBuf;
 
-fn data(rel: &str) -> Option<(String, Vec<u8>)> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some((p.display().to_string(), b)),
-        Err(_) => { eprintln!("!!!!! SKIPPED: real data file {} not found — this test checked nothing", p.display()); None }
-    }
-}
+use crate::common::raw;
 
 const FILES: [&str; 6] = ["0809", "0910", "1011", "1112", "1213", "1314"];
 
@@ -18,7 +12,7 @@ fn all_years_parse_and_crosswalk() {
     let cw = load_crosswalk("stages/s251_crosswalk.yaml", &std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/s251_crosswalk.yaml")).unwrap()).unwrap();
     for f in FILES {
         let rel = format!("spending/s251_outturn_{f}.csv");
-        let Some((label, bytes)) = data(&rel) else { return };
+        let (label, bytes) = raw(&rel);
         let year = year_from_file_name(&rel).unwrap();
         let cells = parse_s251("s251", &label, &bytes, year).unwrap();
         let las: std::collections::BTreeSet<_> = cells.iter().map(|c| c.la_code_old.clone()).collect();
@@ -35,14 +29,14 @@ fn cw_rows(cw: &Crosswalk, label: &str, cells: &[S251Cell]) -> Vec<canary::clean
 
 #[test]
 fn hand_checked_values() {
-    let Some((label, bytes)) = data("spending/s251_outturn_0809.csv") else { return };
+    let (label, bytes) = raw("spending/s251_outturn_0809.csv");
     let c = parse_s251("s251", &label, &bytes, 2009).unwrap();
     // Birmingham (330) 2008-09 line 47 total incl. CERA, net: 158,191,559.1 (£)
     let b = c.iter().find(|x| x.la_code_old == "330" && x.line_no == 47 && x.column == "NET Current Expenditure (m)").unwrap();
     assert_eq!(b.value, Some(158191559.1));
     // pre-2009 counties are present: Bedfordshire 820, Cheshire 875
     assert!(c.iter().any(|x| x.la_code_old == "820") && c.iter().any(|x| x.la_code_old == "875"));
-    let Some((label, bytes)) = data("spending/s251_outturn_1314.csv") else { return };
+    let (label, bytes) = raw("spending/s251_outturn_1314.csv");
     let c = parse_s251("s251", &label, &bytes, 2014).unwrap();
     let b = c.iter().find(|x| x.la_code_old == "330" && x.line_no == 18 && x.column == "NetCurrentExpenditure").unwrap();
     assert_eq!((b.value, b.description.as_str()), (Some(38714967.0), "Social work (includes LA functions in relation to child protection)"));

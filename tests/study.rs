@@ -1,28 +1,20 @@
-//! The study pipeline end to end on the published files in `../shared/data` (skipped, loudly,
-//! when the folder is absent): fetch from the mirror, clean, harmonise, statistics — then the
-//! numbers a reviewer would check by hand.
+//! The study pipeline end to end on the published files committed under `raw/`: clean,
+//! harmonise, statistics, report — then the numbers a reviewer would check by hand. No mirror
+//! is given: the project's own `raw/` holds every source.
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{copy_dir, Project};
 
-fn mirror() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if d.is_dir() {
-        Some(std::fs::canonicalize(d).unwrap())
-    } else {
-        eprintln!("\n*** SKIPPED: ../shared/data is absent; the study pipeline was not run on the published files ***\n");
-        None
-    }
-}
-
-/// A copy of the project's own pipeline, stages and dictionaries in a temp dir.
+/// A copy of the project's own pipeline, published files (`raw/`), stages and dictionaries in
+/// a temp dir.
 fn study_project() -> Project {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(root.join("pipeline.yaml"), dir.path().join("pipeline.yaml")).unwrap();
+    copy_dir(&root.join("raw"), &dir.path().join("raw"));
     copy_dir(&root.join("stages"), &dir.path().join("stages"));
     copy_dir(&root.join("reports/templates"), &dir.path().join("reports/templates"));
     std::fs::copy(root.join("reports/published_results.yaml"), dir.path().join("reports/published_results.yaml")).unwrap();
@@ -35,16 +27,13 @@ fn csv(p: &Project, query: &str) -> String {
 
 #[test]
 fn the_study_runs_on_the_published_files() {
-    let Some(mirror) = mirror() else { return };
     let p = study_project();
-    let m = mirror.to_string_lossy().to_string();
-    let run = p.canary(&["run", "--mirror", &m]).ok();
-    assert!(run.stdout.contains("fetched   cin_2010"), "{}", run.stdout);
+    let before = p.tree("raw");
+    let run = p.canary(&["run"]).ok();
+    assert!(!run.stdout.contains("fetched"), "nothing is fetched: raw/ holds every source\n{}", run.stdout);
     assert!(run.stdout.contains("ran       panel (harmonise)"), "{}", run.stdout);
-
-    // Raw files landed read-only and verified.
-    let raw = p.path("raw/cin_census/2012-13/SFR45-2013ud.csv");
-    assert!(std::fs::metadata(&raw).unwrap().permissions().readonly());
+    // The published files are read, never written.
+    assert!(p.tree("raw") == before, "canary run changed a file under raw/");
 
     // 150 LAs in 2013 after excluding City of London and the Isles of Scilly.
     assert_eq!(csv(&p, "select count(distinct la_code) n from panel where year = 2013"), "n\n150\n");
@@ -84,7 +73,7 @@ fn the_study_runs_on_the_published_files() {
     assert!(csv(&p, "select count(*) n from cohorts").starts_with("n\n"));
 
     // Nothing changed: nothing runs.
-    let again = p.canary(&["run", "--mirror", &m]).ok();
+    let again = p.canary(&["run"]).ok();
     assert!(again.stdout.contains("done: 0 ran, 16 up to date"), "{}", again.stdout);
 
     // The report: both forms, the study's sections, nothing fetched from the network.
@@ -118,7 +107,7 @@ fn the_study_runs_on_the_published_files() {
     assert!(html.contains("id=\"early-warning\"") && html.contains("Beside the 2016 result"));
 
     // A reviewer's re-derivation from the published files agrees byte for byte (issue 6).
-    let v = p.canary(&["verify", "--mirror", &m]).ok();
+    let v = p.canary(&["verify"]).ok();
     assert!(v.stdout.contains("byte for byte"), "{}", v.stdout);
     assert!(!v.stdout.contains("DIFFERS"), "{}", v.stdout);
 
@@ -126,7 +115,7 @@ fn the_study_runs_on_the_published_files() {
     // its 2012 referral rate is recomputed from the summed counts and populations of
     // SFR27-2012ud.csv (Referrals1112 4653, Mid2011Pop0-17 61000); a published percentage
     // cannot be summed and is marked; split LAs are set aside and listed.
-    p.canary(&["run", "panel", "--set", "panel.geography=boundaries", "--mirror", &m]).ok();
+    p.canary(&["run", "panel", "--set", "panel.geography=boundaries"]).ok();
     let bcp = csv(&p, "select indicator, value, status from panel where year = 2012 and la_code = 'E06000058' and indicator in ('referrals_rate', 're_referrals_pct') order by indicator");
     let rows: Vec<&str> = bcp.lines().collect();
     assert!(rows[1].starts_with("re_referrals_pct,,not_harmonised"), "{bcp}");
@@ -136,4 +125,5 @@ fn the_study_runs_on_the_published_files() {
     let split = csv(&p, "select count(*) n from panel_unmapped where reason like 'split later (northamptonshire_2021)%'");
     assert_ne!(split, "n\n0\n", "{split}");
     assert_eq!(csv(&p, "select count(*) n from panel_reconciliation where not ok"), "n\n0\n");
+    assert!(p.tree("raw") == before, "a run changed a file under raw/");
 }

@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn fixture_xlsx() {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clean/iod_tiny.xlsx");
-        let Ok(b) = std::fs::read(&p) else { eprintln!("!!!!! SKIPPED: fixture {} missing (run tests/fixtures/make_fixtures.py)", p.display()); return };
+        let b = std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}; regenerate it with `python3 tests/fixtures/clean/make_fixtures.py`", p.display()));
         let rows = parse_iod_upper_tier("iod", "iod_tiny.xlsx", &b, 2019).unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].measure, "idaci_average_score");

@@ -766,16 +766,14 @@ mod tests {
 mod fixture_tests {
     use super::*;
 
-    fn fixture(name: &str) -> Option<Vec<u8>> {
+    fn fixture(name: &str) -> Vec<u8> {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clean").join(name);
-        let r = std::fs::read(&p).ok();
-        if r.is_none() { eprintln!("!!!!! SKIPPED: fixture {} missing (run tests/fixtures/make_fixtures.py)", p.display()); }
-        r
+        std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}; regenerate it with `python3 tests/fixtures/clean/make_fixtures.py`", p.display()))
     }
 
     #[test]
     fn ods_2023_layout() {
-        let Some(b) = fixture("ofsted_2023_tiny.ods") else { return };
+        let b = fixture("ofsted_2023_tiny.ods");
         let p = parse_underlying_2023("o", "ofsted_2023_tiny.ods", &b).unwrap();
         let js = &p.judgements;
         assert_eq!(js.len(), 8, "{js:#?}");
@@ -790,7 +788,7 @@ mod fixture_tests {
 
     #[test]
     fn csv_layout() {
-        let Some(b) = fixture("ofsted_ilacs_tiny.csv") else { return };
+        let b = fixture("ofsted_ilacs_tiny.csv");
         let p = parse_ilacs_csv("o", "ofsted_ilacs_tiny.csv", &b).unwrap();
         assert_eq!(p.judgements.len(), 9);
         let c = p.skip_counts();

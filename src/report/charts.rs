@@ -1327,11 +1327,13 @@ mod tests {
         all_ok(&dag(&single), &["#stage-a&amp;b"]);
     }
 
-    /// Writes sample SVGs when CHARTS_SAMPLES_DIR is set.
+    /// Writes a sample of each chart, well-formed, into CHARTS_SAMPLES_DIR when it is set
+    /// (to look at them), else into a temporary folder.
     #[test]
     fn write_samples() {
-        let Ok(dir) = std::env::var("CHARTS_SAMPLES_DIR") else { return };
-        let dir = std::path::Path::new(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::env::var_os("CHARTS_SAMPLES_DIR").map_or_else(|| tmp.path().to_path_buf(), std::path::PathBuf::from);
+        let dir = dir.as_path();
         std::fs::create_dir_all(dir).unwrap();
         let charts: Vec<TrendChart> = (0..4).map(|i| sample_trend(&format!("Indicator {i}"), 1 + i % 2)).collect();
         let files = [
@@ -1345,7 +1347,10 @@ mod tests {
             ("empty.svg", trend_chart(&TrendChart::default())),
         ];
         for (n, s) in files {
-            std::fs::write(dir.join(n), s).unwrap();
+            check_xml(&s);
+            assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{n}");
+            std::fs::write(dir.join(n), &s).unwrap();
+            assert_eq!(std::fs::read_to_string(dir.join(n)).unwrap(), s, "{n}");
         }
     }
 }

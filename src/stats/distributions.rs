@@ -428,10 +428,12 @@ mod tests {
     fn golden_vs_r() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/golden/stats_distributions.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("!!! SKIPPED: golden file {} not found", path.display());
-            return;
-        };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "golden file {}: {e}; regenerate it with `Rscript tests/r/make_stats_golden.R` from the crate root",
+                path.display()
+            )
+        });
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let (mut max_norm, mut max_t) = (0.0f64, 0.0f64);
         let cases = doc["cases"].as_array().unwrap();

@@ -440,14 +440,6 @@ mod tests {
         }
     }
 
-    fn alt_of(s: &str) -> Alternative {
-        match s {
-            "less" => Alternative::Less,
-            "greater" => Alternative::Greater,
-            _ => Alternative::TwoSided,
-        }
-    }
-
     #[test]
     fn exact_counts_are_permutation_counts() {
         let t = exact_s_counts();
@@ -467,67 +459,72 @@ mod tests {
         }
     }
 
+    /// One case per p-value branch of R's cor.test (t with ties, Edgeworth at n = 10, exact
+    /// at n = 9), each alternative, and the branch reported.
     #[test]
-    fn oracle_fixtures() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/oracle/r_cor_test_spearman/fixtures.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("!!! SKIPPED: oracle {} not found", path.display());
-            return;
-        };
+    fn golden_cor_test_branches() {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stats_cor_test.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "golden file {}: {e}; regenerate it with `Rscript tests/r/make_stats_golden.R` from the crate root",
+                path.display()
+            )
+        });
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-        for case in doc["cases"].as_array().unwrap() {
-            let x: Vec<f64> = case["x"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
-            let y: Vec<f64> = case["y"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
-            let alt = alt_of(case["alternative"].as_str().unwrap_or("two.sided"));
-            let t = cor_test_spearman(&x, &y, alt).unwrap();
-            let e = &case["expected"];
-            // The oracle holds R's printed (rounded) output: compare at its precision.
-            // Within half a unit of the last printed digit.
-            let close = |got: f64, want: &serde_json::Value| {
-                let w = want.as_f64().unwrap();
-                let printed = want.to_string();
-                let mantissa = printed.split(['e', 'E']).next().unwrap();
-                let digits = mantissa
-                    .trim_start_matches(['-', '0', '.'])
-                    .chars()
-                    .filter(char::is_ascii_digit)
-                    .count() as i32;
-                let half_ulp = 0.5 * 10f64.powi(w.abs().log10().floor() as i32 - digits + 1);
-                assert!(
-                    (got - w).abs() <= half_ulp,
-                    "{}: got {got}, R printed {printed}",
-                    case["name"]
-                );
+        let cases = doc["cases"].as_array().unwrap();
+        let mut branches = Vec::new();
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let x = num_vec(&case["x"]);
+            let y = num_vec(&case["y"]);
+            let method = match case["branch"].as_str().unwrap() {
+                "t" => SpearmanMethod::TDistribution,
+                "edgeworth" => SpearmanMethod::Edgeworth,
+                "exact" => SpearmanMethod::Exact,
+                b => panic!("{name}: branch {b}"),
             };
-            if !e["rho"].is_null() {
-                close(t.rho, &e["rho"]);
+            branches.push(method);
+            for (alt, key) in [
+                (Alternative::TwoSided, "p_two_sided"),
+                (Alternative::Less, "p_less"),
+                (Alternative::Greater, "p_greater"),
+            ] {
+                let t = cor_test_spearman(&x, &y, alt).unwrap();
+                assert_eq!(t.method, method, "{name} {key}");
+                assert_eq!(t.n, case["n"].as_u64().unwrap() as usize, "{name}");
+                let rho = case["rho"].as_f64().unwrap();
+                let s = case["S"].as_f64().unwrap();
+                let p = case[key].as_f64().unwrap();
+                assert!((t.rho - rho).abs() <= 1e-12, "{name}: rho {} vs R {rho}", t.rho);
+                assert!(
+                    (t.s - s).abs() <= 1e-9 * s.abs().max(1.0),
+                    "{name}: S {} vs R {s}",
+                    t.s
+                );
+                assert!(
+                    rel(t.p_value, p) <= 1e-9,
+                    "{name} {key}: p {:e} vs R {p:e}",
+                    t.p_value
+                );
             }
-            if !e["S"].is_null() {
-                close(t.s, &e["S"]);
-            }
-            close(t.p_value, &e["p"]);
         }
+        assert_eq!(
+            branches,
+            [SpearmanMethod::TDistribution, SpearmanMethod::Edgeworth, SpearmanMethod::Exact]
+        );
     }
 
     #[test]
     fn golden_vs_r() {
         let path =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stats_spearman.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("!!! SKIPPED: golden file {} not found", path.display());
-            return;
-        };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "golden file {}: {e}; regenerate it with `Rscript tests/r/make_stats_golden.R` from the crate root",
+                path.display()
+            )
+        });
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let (mut max_rho, mut max_p, mut count) = (0.0f64, 0.0f64, 0);
         let (mut n_zero, mut min_p) = (0, f64::INFINITY);
@@ -580,10 +577,12 @@ mod tests {
     #[test]
     fn golden_prho_vs_r() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stats_prho.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("!!! SKIPPED: golden file {} not found", path.display());
-            return;
-        };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "golden file {}: {e}; regenerate it with `Rscript tests/r/make_stats_golden.R` from the crate root",
+                path.display()
+            )
+        });
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let mut max_p = 0.0f64;
         let cases = doc["cases"].as_array().unwrap();

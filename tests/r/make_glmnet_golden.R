@@ -137,3 +137,100 @@ lim$cases <- lapply(names(cases), function(nm) {
   list(case = nm, args = cases[[nm]], path = r)
 })
 write_case(lim, "limits")
+
+# --- 5. the variety of a reference suite of binomial paths ---------------------
+# Lasso, elastic net, ridge, a short path, a tiny lambda.min.ratio and a user lambda
+# sequence on one n = 200, p = 20 data set; then correlated predictors, an imbalanced
+# outcome, p > n and a constant column, each on its own data.
+set.seed(2016)
+n <- 200; p <- 20
+x <- round(matrix(rnorm(n * p), n, p), 8)
+eta <- 0.15 + x[, 1] - 0.8 * x[, 2] + 0.6 * x[, 3] - 0.4 * x[, 4] + 0.3 * x[, 5]
+y <- rbinom(n, 1, plogis(eta))
+cases <- list(
+  lasso = list(alpha = 1),
+  enet_a050 = list(alpha = 0.5),
+  ridge_a0 = list(alpha = 0),
+  nlambda30 = list(alpha = 1, nlambda = 30),
+  lmr_1e5 = list(alpha = 1, lambda.min.ratio = 1e-5),
+  user_lambda = list(alpha = 1, lambda = exp(seq(log(0.2), log(0.002), length.out = 30)))
+)
+obj <- inputs(x, y, list(alpha = 1))
+obj$positives <- sum(y)
+obj$cases <- lapply(names(cases), function(nm)
+  list(case = nm, args = cases[[nm]], path = path_case(x, y, cases[[nm]])))
+write_case(obj, "n200_p20_paths")
+# cv.glmnet with 8 fixed folds on the same data, for three type.measure values
+foldid <- sample(rep(1:8, length = n))
+obj <- inputs(x, y, list(alpha = 1))
+obj$foldid0 <- foldid - 1
+obj$cv <- lapply(c("deviance", "class", "mse"),
+                 function(m) cv_case(x, y, foldid, m, list(alpha = 1)))
+write_case(obj, "n200_p20_cv8")
+
+# strongly correlated predictors (pairwise correlation about 0.8), n = 150, p = 30
+set.seed(2017)
+n <- 150; p <- 30
+z <- rnorm(n)
+x <- round(sapply(1:p, function(j) 2 * z + rnorm(n)), 8)
+y <- rbinom(n, 1, plogis(0.5 * x[, 1] - 0.5 * x[, 7] + 0.3 * x[, 12]))
+args <- list(alpha = 1)
+write_case(c(inputs(x, y, args), list(positives = sum(y), path = path_case(x, y, args))),
+           "correlated_n150_p30")
+
+# an imbalanced outcome (about 10% positives), n = 200, p = 15
+set.seed(2018)
+n <- 200; p <- 15
+x <- round(matrix(rnorm(n * p), n, p), 8)
+y <- rbinom(n, 1, plogis(-2.6 + 0.9 * x[, 1] + 0.6 * x[, 2] - 0.5 * x[, 3]))
+write_case(c(inputs(x, y, args), list(positives = sum(y), path = path_case(x, y, args))),
+           "imbalanced_n200_p15")
+
+# more predictors than rows (default lambda.min.ratio 0.01), n = 80, p = 150
+set.seed(2019)
+n <- 80; p <- 150
+x <- round(matrix(rnorm(n * p), n, p), 4)
+y <- rbinom(n, 1, plogis(x[, 1] - x[, 2] + 0.7 * x[, 3] + 0.5 * x[, 10]))
+write_case(c(inputs(x, y, args), list(positives = sum(y), path = path_case(x, y, args))),
+           "p_gt_n_n80_p150")
+
+# a constant column (the fifth), n = 200, p = 20
+set.seed(2020)
+n <- 200; p <- 20
+x <- round(matrix(rnorm(n * p), n, p), 8)
+x[, 5] <- 1.5
+y <- rbinom(n, 1, plogis(0.2 + x[, 1] - 0.7 * x[, 2] + 0.5 * x[, 6]))
+write_case(c(inputs(x, y, args), list(positives = sum(y), path = path_case(x, y, args))),
+           "constant_column_n200_p20")
+
+# --- 6. a tiny data set whose path stops early, with link predictions -------------
+# n = 10, p = 6, whole numbers 1..100; glmnet warns about a class with fewer than 8 rows.
+set.seed(2021)
+n <- 10; p <- 6
+x <- matrix(as.numeric(sample(1:100, n * p, replace = TRUE)), n, p)
+y <- c(0, 1, 1, 1, 0, 1, 1, 0, 1, 1)
+fit <- suppressWarnings(glmnet(x, y, family = "binomial"))
+obj <- inputs(x, y, list())
+obj$path <- suppressWarnings(path_case(x, y, list()))
+link <- predict(fit, newx = x, type = "link")
+at <- c(16, min(62, length(fit$lambda)))
+obj$predict_link <- lapply(at, function(l) list(lambda_index0 = l - 1, link = unname(link[, l])))
+write_case(obj, "tiny_n10_p6")
+
+# --- 7. assess.glmnet on a held-out set --------------------------------------------
+# glmnet(x[1:70, ], y[1:70], nlambda = 5) assessed on rows 71-100: deviance, class,
+# auc, mse, mae at each of the 5 lambdas.
+set.seed(2022)
+n <- 100; p <- 30
+x <- round(matrix(rnorm(n * p), n, p), 8)
+y <- rbinom(n, 1, plogis(0.3 + x[, 1:5] %*% c(1, -0.8, 0.6, 0.5, -0.4)))
+itrain <- 1:70
+args <- list(nlambda = 5)
+fit <- do.call(glmnet, c(list(x = x[itrain, ], y = y[itrain], family = "binomial"), args))
+a <- assess.glmnet(fit, newx = x[-itrain, ], newy = y[-itrain])
+obj <- inputs(x, y, args)
+obj$train_n <- length(itrain)
+obj$assess <- list(deviance = unname(as.vector(a$deviance)), class = unname(as.vector(a$class)),
+                   auc = unname(as.vector(a$auc)), mse = unname(as.vector(a$mse)),
+                   mae = unname(as.vector(a$mae)))
+write_case(obj, "assess_n100_p30")

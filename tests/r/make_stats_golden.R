@@ -185,3 +185,23 @@ for (df in c(1, 2, 3, 6, 10, 48, 148, 1298, 1e5, 5e5))
     for (lower in c(TRUE, FALSE))
       dist[[length(dist) + 1]] <- list(f = "pt", x = t, df = df, lower = lower, p = pt(t, df, lower.tail = lower))
 write_golden("distributions", "R pnorm(x, lower.tail) and pt(x, df, lower.tail)", dist)
+
+# ---------------------------------------------------------------- cor.test: one case per branch
+# Each of the three ways R's cor.test(method = "spearman") computes its p-value, on data
+# drawn here: ties (t approximation with n - 2 df), n = 10 without ties (AS 89 Edgeworth
+# series) and n = 9 without ties (AS 89 exact enumeration), the last one-sided as well.
+# Kept apart from the cases above (and seeded on its own) so that adding it changed none
+# of them. `branch` names the method the Rust port must report.
+set.seed(20160131)
+ct_cases <- list()
+x <- round(rnorm(8, 100, 2)); y <- round(260 + 4 * (x - 100) + rnorm(8, sd = 3))
+ct_cases[[1]] <- c(sp_case("ties_n8", x, y), branch = "t")
+x <- sample(1:10); y <- as_ranks(0.6 * x + rnorm(10, sd = 3))
+ct_cases[[2]] <- c(sp_case("noties_n10", x, y), branch = "edgeworth")
+x <- round(rnorm(9, 48, 5), 1); y <- round(0.15 * x + rnorm(9, sd = 0.9), 1)
+ct_cases[[3]] <- c(sp_case("noties_n9", x, y), branch = "exact")
+for (cs in ct_cases) {
+  stopifnot(anyDuplicated(cs$x) > 0 || anyDuplicated(cs$y) > 0 || cs$branch != "t")
+  stopifnot(cs$branch == "t" || (!anyDuplicated(cs$x) && !anyDuplicated(cs$y)))
+}
+write_golden("cor_test", "R cor.test(x, y, method = 'spearman', alternative = ...): one case per p-value branch (t with ties, Edgeworth n = 10, exact n = 9)", ct_cases)
