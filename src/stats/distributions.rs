@@ -1,5 +1,6 @@
 //! Distribution functions needed by the rank tests: the standard normal CDF,
-//! Student's t CDF and the regularised incomplete beta function behind it.
+//! Student's t CDF and the regularised incomplete beta function behind it; and the
+//! standard normal quantile, for the logistic regression's Wald intervals.
 //!
 //! Everything here is implemented from the published algorithms (no third-party
 //! numerical crate), because the p-values must match R far into the tails
@@ -18,6 +19,8 @@
 //! * Student t: `P(T <= -|t|) = I_{df/(df+t^2)}(df/2, 1/2) / 2`
 //!   (A&S 26.7.1 with 26.5.27) for every df (R 4.2's `pt` does not switch to
 //!   a normal approximation for large df either).
+//! * normal quantile (for the Wald intervals of `glm`): Wichura (1988), Algorithm AS 241
+//!   (PPND16), as R's `qnorm`.
 
 /// Which tail(s) a test's p-value refers to, as R's `alternative =` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -337,6 +340,138 @@ pub fn pt(t: f64, df: f64, lower_tail: bool) -> f64 {
         near
     } else {
         far
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Normal quantile (added with the logistic regression of `glm.rs`, for its Wald intervals).
+
+/// Standard normal quantile `Phi^{-1}(p)` (`lower_tail = true`) or `Phi^{-1}(1 - p)`, as R's
+/// `qnorm(p, lower.tail = lower_tail)`: `-Inf`/`Inf` at the ends, NaN outside `[0, 1]`.
+///
+/// Reference: M. J. Wichura (1988), "Algorithm AS 241: The percentage points of the normal
+/// distribution", *Applied Statistics* 37(3):477-484 (PPND16, "accurate to about 1 part in
+/// 10^16"), with the coefficients and branch structure of R 4.2's `src/nmath/qnorm.c`:
+/// a rational function of `r = 0.180625 - q^2` for `|q| = |p - 1/2| <= 0.425`, otherwise of
+/// `r = sqrt(-ln min(p, 1 - p))` on `r <= 5` and `r > 5`. The complement `1 - p` is formed
+/// as R forms it (`0.5 - p + 0.5`), so both tails give R's values to the last bits.
+// The coefficients are kept with their published digits.
+#[allow(clippy::excessive_precision)]
+pub fn qnorm(p: f64, lower_tail: bool) -> f64 {
+    if p.is_nan() || !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    // The boundaries: p = 0 is -Inf in the lower tail, +Inf in the upper one.
+    if p == 0.0 {
+        return if lower_tail {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+    }
+    if p == 1.0 {
+        return if lower_tail {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        };
+    }
+    // p_ is the lower-tail probability and `comp` its complement, as R's R_DT_qIv and
+    // R_DT_CIv (for log_p = FALSE).
+    let (p_, comp) = if lower_tail {
+        (p, 0.5 - p + 0.5)
+    } else {
+        (0.5 - p + 0.5, p)
+    };
+    let q = p_ - 0.5;
+    if q.abs() <= 0.425 {
+        let r = 0.180625 - q * q;
+        return q
+            * (((((((r * 2509.0809287301226727 + 33430.575583588128105) * r
+                + 67265.770927008700853)
+                * r
+                + 45921.953931549871457)
+                * r
+                + 13731.693765509461125)
+                * r
+                + 1971.5909503065514427)
+                * r
+                + 133.14166789178437745)
+                * r
+                + 3.387132872796366608)
+            / (((((((r * 5226.495278852854561 + 28729.085735721942674) * r
+                + 39307.89580009271061)
+                * r
+                + 21213.794301586595867)
+                * r
+                + 5394.1960214247511077)
+                * r
+                + 687.1870074920579083)
+                * r
+                + 42.313330701600911252)
+                * r
+                + 1.0);
+    }
+    // r = min(p, 1 - p) < 0.075, then r = sqrt(-ln r).
+    let r = if q > 0.0 { comp } else { p_ };
+    let mut r = (-r.ln()).sqrt();
+    let val = if r <= 5.0 {
+        r -= 1.6;
+        (((((((r * 7.7454501427834140764e-4 + 0.0227238449892691845833) * r
+            + 0.24178072517745061177)
+            * r
+            + 1.27045825245236838258)
+            * r
+            + 3.64784832476320460504)
+            * r
+            + 5.7694972214606914055)
+            * r
+            + 4.6303378461565452959)
+            * r
+            + 1.42343711074968357734)
+            / (((((((r * 1.05075007164441684324e-9 + 5.475938084995344946e-4) * r
+                + 0.0151986665636164571966)
+                * r
+                + 0.14810397642748007459)
+                * r
+                + 0.68976733498510000455)
+                * r
+                + 1.6763848301838038494)
+                * r
+                + 2.05319162663775882187)
+                * r
+                + 1.0)
+    } else {
+        r -= 5.0;
+        (((((((r * 2.01033439929228813265e-7 + 2.71155556874348757815e-5) * r
+            + 0.0012426609473880784386)
+            * r
+            + 0.026532189526576123093)
+            * r
+            + 0.29656057182850489123)
+            * r
+            + 1.7848265399172913358)
+            * r
+            + 5.4637849111641143699)
+            * r
+            + 6.6579046435011037772)
+            / (((((((r * 2.04426310338993978564e-15 + 1.4215117583164458887e-7) * r
+                + 1.8463183175100546818e-5)
+                * r
+                + 7.868691311456132591e-4)
+                * r
+                + 0.0148753612908506148525)
+                * r
+                + 0.13692988092273580531)
+                * r
+                + 0.59983220655588793769)
+                * r
+                + 1.0)
+    };
+    if q < 0.0 {
+        -val
+    } else {
+        val
     }
 }
 

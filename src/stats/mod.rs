@@ -4,6 +4,7 @@
 
 pub mod distributions;
 pub mod early_warning;
+pub mod glm;
 pub mod glmnet;
 pub mod quantile;
 pub mod rank;
