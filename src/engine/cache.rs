@@ -70,6 +70,9 @@ pub struct OutputRecord {
     pub sha256: String,
     pub rows: usize,
     pub bytes: u64,
+    /// `name: type` per column. The lock leaves it out for a sweep's cells, whose tables all
+    /// have the schema of their stacked table (recorded once, there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schema: Vec<String>,
 }
 

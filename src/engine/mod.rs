@@ -659,7 +659,11 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
         sql_sha256: key.sql_sha256.clone(),
         inputs: key.inputs.clone(),
         files: key.files.clone(),
-        outputs: e.outputs.clone(),
+        outputs: e
+            .outputs
+            .iter()
+            .map(|o| OutputRecord { schema: if stage.parent().is_some() { Vec::new() } else { o.schema.clone() }, ..o.clone() })
+            .collect(),
         started: e.started.clone(),
         duration_ms: e.duration_ms,
     }

@@ -5,6 +5,10 @@
 //! change from the baseline year to the next, the share of LAs where it rose, each group's
 //! baseline median and IQR — and, beyond the paper, a Wilcoxon rank-sum test (as R's
 //! `wilcox.test`) of the difference between the groups' changes.
+//!
+//! Two versions are always written, each saying which rule made it: the study's (the chosen
+//! fit, probability above the threshold) and a stated fallback for when that rule predicts no
+//! LA — the fit at the paper's sparsity, flagging LAs whose risk exceeds the prevalence.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +31,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "choice", ty: ParamType::String, required: false, help: "which coefficients: `lambda.min` (default) or `lambda.1se`" },
     ParamSpec { name: "threshold", ty: ParamType::Number, required: false, help: "probability above which an LA is predicted inadequate (default 0.5)" },
     ParamSpec { name: "indicators", ty: ParamType::StringList, required: false, help: "indicators to compare (default: all in the panel)" },
+    ParamSpec { name: "fallback_choice", ty: ParamType::String, required: false, help: "the fit the fallback cohorts use, flagging LAs above the outcome's prevalence (default `paper_sparsity`)" },
 ];
 
 impl StageKind for Compare {
@@ -34,7 +39,7 @@ impl StageKind for Compare {
         "compare"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn describe(&self) -> &'static str {
         "cohorts of LAs predicted inadequate, judged inadequate or not: change in each indicator the year after"
@@ -43,7 +48,7 @@ impl StageKind for Compare {
         PARAMS
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
-        vec![String::new(), "members".into()]
+        ["", "members", "fallback", "fallback_members"].map(String::from).to_vec()
     }
     fn sql_aliases(&self) -> Vec<(String, String)> {
         vec![("members".into(), "cohort_members".into())]
@@ -62,93 +67,162 @@ impl StageKind for Compare {
         let to = ctx.param_i64("to_year").unwrap_or(0) as i32;
         let choice = ctx.param_str("choice").unwrap_or("lambda.min");
         let threshold = ctx.param_f64("threshold").unwrap_or(0.5);
-
-        // Coefficients.
         let model = ctx.param_str("model").unwrap_or_default();
-        let (s, b) = ctx.read_table(model, Some("coefficients"))?;
-        let coefs = TableData::new(&format!("`{model}_coefficients`"), s, &b)?;
-        let (terms, choices, values) = (coefs.strings("term")?, coefs.strings("choice")?, coefs.f64s("coefficient")?);
-        let mut intercept = 0.0;
-        let mut beta: BTreeMap<String, f64> = BTreeMap::new();
-        for i in 0..coefs.rows() {
-            if choices[i].as_deref() != Some(choice) {
-                continue;
-            }
-            match terms[i].as_deref() {
-                Some("(Intercept)") => intercept = values[i].unwrap_or(0.0),
-                Some(t) => {
-                    beta.insert(t.to_string(), values[i].unwrap_or(0.0));
-                }
-                None => {}
-            }
-        }
-        if beta.is_empty() {
-            return Err(ctx.fail(format!("`{model}_coefficients` has no coefficients for choice `{choice}`")));
-        }
-
-        // Panel: (la, year, indicator) → value; names.
-        let panel_name = ctx.param_str("panel").unwrap_or_default();
-        let (s, b) = ctx.read_table(panel_name, None)?;
-        let panel = TableData::new(&format!("`{panel_name}`"), s, &b)?;
-        let (las, years, inds, vals) = (panel.strings("la_code")?, panel.i64s("year")?, panel.strings("indicator")?, panel.f64s("value")?);
-        let names = if panel.has("la_name") { panel.strings("la_name")? } else { vec![None; panel.rows()] };
-        let mut value: BTreeMap<(String, i32, String), f64> = BTreeMap::new();
-        let mut la_name: BTreeMap<String, String> = BTreeMap::new();
-        let mut all_indicators: BTreeSet<String> = BTreeSet::new();
-        for i in 0..panel.rows() {
-            let (Some(la), Some(y), Some(ind)) = (&las[i], years[i], &inds[i]) else { continue };
-            all_indicators.insert(ind.clone());
-            if let Some(n) = &names[i] {
-                la_name.entry(la.clone()).or_insert_with(|| n.clone());
-            }
-            if let Some(v) = vals[i].filter(|v| v.is_finite()) {
-                value.insert((la.clone(), y as i32, ind.clone()), v);
-            }
-        }
+        let coefs = read_coefficients(ctx, model)?;
+        let panel = Panel::read(ctx, ctx.param_str("panel").unwrap_or_default())?;
         let indicators: Vec<String> = match ctx.param("indicators").and_then(|v| v.as_array()) {
             Some(a) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
-            None => all_indicators.into_iter().collect(),
+            None => panel.indicators.iter().cloned().collect(),
         };
+        let judged = judged_inadequate(ctx, ctx.param_str("ofsted").unwrap_or_default(), from, to)?;
+        let window = Window { from, to, indicators: &indicators, panel: &panel, judged: &judged };
 
-        // Judged inadequate in the window: a headline judgement graded 4, published within it.
-        let ofsted_name = ctx.param_str("ofsted").unwrap_or_default();
-        let (s, b) = ctx.read_table(ofsted_name, None)?;
-        let of = TableData::new(&format!("`{ofsted_name}`"), s, &b)?;
-        let (ocodes, opub, ograde) = (of.strings("la_code")?, of.strings("published")?, of.i64s("grade")?);
-        let headline = if of.has("headline") { of.strings("headline")? } else { vec![Some("true".into()); of.rows()] };
-        let mut judged: BTreeMap<String, String> = BTreeMap::new();
-        let (wfrom, wto) = (format!("{from:04}-01-01"), format!("{to:04}-12-31"));
-        for i in 0..of.rows() {
-            let (Some(code), Some(date), Some(4)) = (&ocodes[i], &opub[i], ograde[i]) else { continue };
-            if headline[i].as_deref() != Some("true") || date < &wfrom || date > &wto {
-                continue;
-            }
-            let e = judged.entry(code.clone()).or_insert_with(|| date.clone());
-            if date < e {
-                *e = date.clone();
+        let Some((intercept, beta)) = coefs.get(choice) else {
+            return Err(ctx.fail(format!("`{model}_coefficients` has no coefficients for choice `{choice}`")));
+        };
+        let primary = window.cohorts(&format!("{choice}, probability > {threshold}"), *intercept, beta, threshold);
+        // The stated fallback: the fit at the paper's sparsity, flagging LAs whose predicted
+        // risk exceeds the outcome's prevalence (the rule the early-warning evaluation uses).
+        let fallback_choice = ctx.param_str("fallback_choice").unwrap_or("paper_sparsity");
+        let fallback = match (coefs.get(fallback_choice), model_prevalence(ctx, model)?) {
+            (Some((a0, b)), Some(prev)) => window.cohorts(&format!("{fallback_choice}, probability > prevalence {prev:.4}"), *a0, b, prev),
+            _ => Cohorts { rule: format!("none: `{model}` has no `{fallback_choice}` fit"), members: Vec::new(), rows: Vec::new() },
+        };
+        Ok(vec![
+            primary.table(from, to, None)?,
+            primary.members_table(&panel, "members")?,
+            fallback.table(from, to, Some("fallback"))?,
+            fallback.members_table(&panel, "fallback_members")?,
+        ])
+    }
+}
+
+/// Intercept and coefficients per choice (`lambda.min`, `lambda.1se`, `paper_sparsity`).
+fn read_coefficients(ctx: &StageContext, model: &str) -> Result<BTreeMap<String, (f64, BTreeMap<String, f64>)>> {
+    let (s, b) = ctx.read_table(model, Some("coefficients"))?;
+    let coefs = TableData::new(&format!("`{model}_coefficients`"), s, &b)?;
+    let (terms, choices, values) = (coefs.strings("term")?, coefs.strings("choice")?, coefs.f64s("coefficient")?);
+    let mut out: BTreeMap<String, (f64, BTreeMap<String, f64>)> = BTreeMap::new();
+    for i in 0..coefs.rows() {
+        let (Some(choice), Some(term)) = (&choices[i], &terms[i]) else { continue };
+        let entry = out.entry(choice.clone()).or_default();
+        match term.as_str() {
+            "(Intercept)" => entry.0 = values[i].unwrap_or(0.0),
+            t => {
+                entry.1.insert(t.to_string(), values[i].unwrap_or(0.0));
             }
         }
+    }
+    Ok(out)
+}
 
-        // Each LA's first year predicted inadequate.
-        let every_la: BTreeSet<String> = value.keys().map(|(la, _, _)| la.clone()).collect();
-        struct Member {
-            la: String,
-            year: i32,
-            probability: f64,
-            group: &'static str,
-            judged: Option<String>,
+/// The share of LAs the model saw judged inadequate, from its summary (None without one).
+fn model_prevalence(ctx: &StageContext, model: &str) -> Result<Option<f64>> {
+    if !ctx.has_table(model, Some("summary")) {
+        return Ok(None);
+    }
+    let (s, b) = ctx.read_table(model, Some("summary"))?;
+    let t = TableData::new(&format!("`{model}_summary`"), s, &b)?;
+    let (n, pos) = (t.i64s("n")?, t.i64s("n_positive")?);
+    Ok(match (n.first().copied().flatten(), pos.first().copied().flatten()) {
+        (Some(n), Some(p)) if n > 0 => Some(p as f64 / n as f64),
+        _ => None,
+    })
+}
+
+/// The long panel as a lookup: (la, year, indicator) → value.
+struct Panel {
+    value: BTreeMap<(String, i32, String), f64>,
+    la_name: BTreeMap<String, String>,
+    indicators: BTreeSet<String>,
+}
+
+impl Panel {
+    fn read(ctx: &StageContext, name: &str) -> Result<Panel> {
+        let (s, b) = ctx.read_table(name, None)?;
+        let panel = TableData::new(&format!("`{name}`"), s, &b)?;
+        let (las, years, inds, vals) = (panel.strings("la_code")?, panel.i64s("year")?, panel.strings("indicator")?, panel.f64s("value")?);
+        let names = if panel.has("la_name") { panel.strings("la_name")? } else { vec![None; panel.rows()] };
+        let mut p = Panel { value: BTreeMap::new(), la_name: BTreeMap::new(), indicators: BTreeSet::new() };
+        for i in 0..panel.rows() {
+            let (Some(la), Some(y), Some(ind)) = (&las[i], years[i], &inds[i]) else { continue };
+            p.indicators.insert(ind.clone());
+            if let Some(n) = &names[i] {
+                p.la_name.entry(la.clone()).or_insert_with(|| n.clone());
+            }
+            if let Some(v) = vals[i].filter(|v| v.is_finite()) {
+                p.value.insert((la.clone(), y as i32, ind.clone()), v);
+            }
         }
-        let mut members: Vec<Member> = Vec::new();
-        for la in &every_la {
-            for year in from..=to {
+        Ok(p)
+    }
+}
+
+/// LAs judged inadequate in the window: a headline judgement graded 4, published within it,
+/// with the date of the first such judgement.
+fn judged_inadequate(ctx: &StageContext, name: &str, from: i32, to: i32) -> Result<BTreeMap<String, String>> {
+    let (s, b) = ctx.read_table(name, None)?;
+    let of = TableData::new(&format!("`{name}`"), s, &b)?;
+    let (codes, published, grades) = (of.strings("la_code")?, of.strings("published")?, of.i64s("grade")?);
+    let headline = if of.has("headline") { of.strings("headline")? } else { vec![Some("true".into()); of.rows()] };
+    let mut judged: BTreeMap<String, String> = BTreeMap::new();
+    let (wfrom, wto) = (format!("{from:04}-01-01"), format!("{to:04}-12-31"));
+    for i in 0..of.rows() {
+        let (Some(code), Some(date), Some(4)) = (&codes[i], &published[i], grades[i]) else { continue };
+        if headline[i].as_deref() != Some("true") || date < &wfrom || date > &wto {
+            continue;
+        }
+        let e = judged.entry(code.clone()).or_insert_with(|| date.clone());
+        if date < e {
+            *e = date.clone();
+        }
+    }
+    Ok(judged)
+}
+
+struct Window<'a> {
+    from: i32,
+    to: i32,
+    indicators: &'a [String],
+    panel: &'a Panel,
+    judged: &'a BTreeMap<String, String>,
+}
+
+struct Member {
+    la: String,
+    year: i32,
+    probability: f64,
+    group: &'static str,
+    judged: Option<String>,
+}
+
+/// One version of Table 3: the rule that made the groups, who is in them, and per indicator
+/// each group's change the year after.
+struct Cohorts {
+    rule: String,
+    members: Vec<Member>,
+    rows: Vec<(String, [GroupStats; 2], Option<(f64, f64)>)>,
+}
+
+impl Window<'_> {
+    fn cohorts(&self, rule: &str, intercept: f64, beta: &BTreeMap<String, f64>, threshold: f64) -> Cohorts {
+        let members = self.members(intercept, beta, threshold);
+        let rows = self.indicators.iter().map(|ind| self.changes(&members, ind)).collect();
+        Cohorts { rule: rule.to_string(), members, rows }
+    }
+
+    /// Each LA's first year predicted inadequate (probability above the threshold).
+    fn members(&self, intercept: f64, beta: &BTreeMap<String, f64>, threshold: f64) -> Vec<Member> {
+        let every_la: BTreeSet<&String> = self.panel.value.keys().map(|(la, _, _)| la).collect();
+        let mut members = Vec::new();
+        for la in every_la {
+            for year in self.from..=self.to {
                 let mut eta = intercept;
                 let mut complete = true;
-                for (term, b) in &beta {
-                    match value.get(&(la.clone(), year, term.clone())) {
+                for (term, b) in beta {
+                    match self.panel.value.get(&(la.clone(), year, term.clone())) {
                         Some(v) => eta += b * v,
-                        None => {
-                            complete = *b == 0.0 && complete;
-                        }
+                        None => complete = *b == 0.0 && complete,
                     }
                 }
                 if !complete {
@@ -156,55 +230,58 @@ impl StageKind for Compare {
                 }
                 let p = 1.0 / (1.0 + (-eta).exp());
                 if p > threshold {
-                    let j = judged.get(la).cloned();
-                    members.push(Member {
-                        la: la.clone(),
-                        year,
-                        probability: p,
-                        group: if j.is_some() { "B" } else { "A" },
-                        judged: j,
-                    });
+                    let judged = self.judged.get(la).cloned();
+                    let group = if judged.is_some() { "B" } else { "A" };
+                    members.push(Member { la: la.clone(), year, probability: p, group, judged });
                     break;
                 }
             }
         }
+        members
+    }
 
-        // Per indicator and group: changes from the baseline year to the next.
-        let mut rows: Vec<(String, [GroupStats; 2], Option<(f64, f64)>)> = Vec::new();
-        for ind in &indicators {
-            let mut stats: [GroupStats; 2] = Default::default();
-            let mut changes: [Vec<f64>; 2] = Default::default();
-            for (g, group) in ["A", "B"].iter().enumerate() {
-                let mut base = Vec::new();
-                for m in members.iter().filter(|m| m.group == *group) {
-                    let v0 = value.get(&(m.la.clone(), m.year, ind.clone()));
-                    if let Some(v0) = v0 {
-                        base.push(*v0);
-                    }
-                    if let (Some(v0), Some(v1)) = (v0, value.get(&(m.la.clone(), m.year + 1, ind.clone()))) {
-                        changes[g].push(v1 - v0);
-                    }
+    /// Per group: the change from the baseline year to the next.
+    fn changes(&self, members: &[Member], ind: &str) -> (String, [GroupStats; 2], Option<(f64, f64)>) {
+        let mut stats: [GroupStats; 2] = Default::default();
+        let mut changes: [Vec<f64>; 2] = Default::default();
+        let value = |la: &str, year: i32| self.panel.value.get(&(la.to_string(), year, ind.to_string())).copied();
+        for (g, group) in ["A", "B"].iter().enumerate() {
+            let mine: Vec<&Member> = members.iter().filter(|m| m.group == *group).collect();
+            let mut base = Vec::new();
+            for m in &mine {
+                let v0 = value(&m.la, m.year);
+                base.extend(v0);
+                if let (Some(v0), Some(v1)) = (v0, value(&m.la, m.year + 1)) {
+                    changes[g].push(v1 - v0);
                 }
-                let c = &changes[g];
-                let f = five_number(&base);
-                stats[g] = GroupStats {
-                    n: c.len() as i64,
-                    median_change: (!c.is_empty()).then(|| crate::stats::quantile::median(c)),
-                    pct_rise: (!c.is_empty()).then(|| 100.0 * c.iter().filter(|d| **d > 0.0).count() as f64 / c.len() as f64),
-                    baseline: (f.n > 0).then_some((f.median, f.q1, f.q3)),
-                };
             }
-            let w = wilcox_test(&changes[0], &changes[1], Alternative::TwoSided).map(|t| (t.w, t.p_value));
-            rows.push((ind.clone(), stats, w));
+            let c = &changes[g];
+            let f = five_number(&base);
+            stats[g] = GroupStats {
+                members: mine.len() as i64,
+                n: c.len() as i64,
+                median_change: (!c.is_empty()).then(|| crate::stats::quantile::median(c)),
+                pct_rise: (!c.is_empty()).then(|| 100.0 * c.iter().filter(|d| **d > 0.0).count() as f64 / c.len() as f64),
+                baseline: (f.n > 0).then_some((f.median, f.q1, f.q3)),
+            };
         }
+        let w = wilcox_test(&changes[0], &changes[1], Alternative::TwoSided).map(|t| (t.w, t.p_value));
+        (ind.to_string(), stats, w)
+    }
+}
 
+impl Cohorts {
+    fn table(&self, from: i32, to: i32, name: Option<&str>) -> Result<OutputTable> {
+        let rows = &self.rows;
         let g = |i: usize, f: fn(&GroupStats) -> Option<f64>| rows.iter().map(|r| f(&r.1[i])).collect::<Vec<_>>();
         let mut t = TableBuilder::new()
             .str("indicator", rows.iter().map(|r| r.0.clone()).collect())
+            .str("rule", vec![self.rule.clone(); rows.len()])
             .i32("from_year", vec![from; rows.len()])
             .i32("to_year", vec![to; rows.len()]);
         for (i, p) in ["a", "b"].iter().enumerate() {
             t = t
+                .i64(&format!("{p}_members"), rows.iter().map(|r| r.1[i].members).collect())
                 .i64(&format!("{p}_n"), rows.iter().map(|r| r.1[i].n).collect())
                 .f64(&format!("{p}_median_change"), g(i, |s| s.median_change))
                 .f64(&format!("{p}_pct_rise"), g(i, |s| s.pct_rise))
@@ -212,24 +289,29 @@ impl StageKind for Compare {
                 .f64(&format!("{p}_baseline_q1"), g(i, |s| s.baseline.map(|b| b.1)))
                 .f64(&format!("{p}_baseline_q3"), g(i, |s| s.baseline.map(|b| b.2)));
         }
-        let cohorts = t
-            .f64("wilcoxon_w", rows.iter().map(|r| r.2.map(|w| w.0)).collect())
+        t.f64("wilcoxon_w", rows.iter().map(|r| r.2.map(|w| w.0)).collect())
             .f64("wilcoxon_p", rows.iter().map(|r| r.2.map(|w| w.1)).collect())
-            .build(None)?;
-        let members_t = TableBuilder::new()
-            .str("la_code", members.iter().map(|m| m.la.clone()).collect())
-            .opt_str("la_name", members.iter().map(|m| la_name.get(&m.la).cloned()).collect())
-            .str("cohort", members.iter().map(|m| m.group.to_string()).collect())
-            .i32("first_predicted_year", members.iter().map(|m| m.year).collect())
-            .f64("probability", members.iter().map(|m| Some(m.probability)).collect())
-            .opt_str("judged_inadequate", members.iter().map(|m| m.judged.clone()).collect())
-            .build(Some("members"))?;
-        Ok(vec![cohorts, members_t])
+            .build(name)
+    }
+
+    fn members_table(&self, panel: &Panel, name: &str) -> Result<OutputTable> {
+        let m = &self.members;
+        TableBuilder::new()
+            .str("la_code", m.iter().map(|m| m.la.clone()).collect())
+            .opt_str("la_name", m.iter().map(|m| panel.la_name.get(&m.la).cloned()).collect())
+            .str("cohort", m.iter().map(|m| m.group.to_string()).collect())
+            .str("rule", vec![self.rule.clone(); m.len()])
+            .i32("first_predicted_year", m.iter().map(|m| m.year).collect())
+            .f64("probability", m.iter().map(|m| Some(m.probability)).collect())
+            .opt_str("judged_inadequate", m.iter().map(|m| m.judged.clone()).collect())
+            .build(Some(name))
     }
 }
 
 #[derive(Default, Clone)]
 struct GroupStats {
+    /// LAs in the group; `n` of them have the indicator in both years.
+    members: i64,
     n: i64,
     median_change: Option<f64>,
     pct_rise: Option<f64>,

@@ -16,6 +16,7 @@ pub mod columns;
 pub mod compare;
 pub mod early_warning;
 pub mod fit;
+pub mod glm;
 pub mod harmonise;
 pub mod ofsted;
 pub mod report;
@@ -303,6 +304,7 @@ impl Registry {
         r.register(Arc::new(trend::Trend));
         r.register(Arc::new(trend::Correlate));
         r.register(Arc::new(fit::Fit));
+        r.register(Arc::new(glm::Glm));
         r.register(Arc::new(compare::Compare));
         r.register(Arc::new(early_warning::EarlyWarning));
         r.register(Arc::new(report::Report));

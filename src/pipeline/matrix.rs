@@ -7,8 +7,6 @@
 
 use serde_json::Value as J;
 
-use super::spec::{to_json, Value};
-
 /// One swept param and its values, in the order written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
@@ -41,20 +39,16 @@ impl std::fmt::Display for AxisError {
     }
 }
 
-/// Parse one matrix entry.
-pub fn axis(param: &str, v: &Value) -> Result<Axis, AxisError> {
+/// Parse one matrix entry (as canonical JSON, `${param}` references already resolved).
+pub fn axis(param: &str, v: &J) -> Result<Axis, AxisError> {
     let values: Vec<J> = match v {
-        Value::Sequence(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                if matches!(item, Value::Sequence(_) | Value::Mapping(_)) {
-                    return Err(AxisError::NotScalar(i));
-                }
-                out.push(to_json(item));
+        J::Array(items) => {
+            if let Some(i) = items.iter().position(|item| item.is_array() || item.is_object()) {
+                return Err(AxisError::NotScalar(i));
             }
-            out
+            items.clone()
         }
-        Value::String(s) if s.contains("..") => range(s)?,
+        J::String(s) if s.contains("..") => range(s)?,
         _ => return Err(AxisError::NotAList),
     };
     if values.is_empty() {
@@ -137,8 +131,8 @@ pub fn cell_key(values: &[(String, J)]) -> String {
 mod tests {
     use super::*;
 
-    fn yaml(s: &str) -> Value {
-        serde_yaml::from_str(s).unwrap()
+    fn yaml(s: &str) -> J {
+        super::super::spec::to_json(&serde_yaml::from_str(s).unwrap())
     }
 
     #[test]

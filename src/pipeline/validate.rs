@@ -241,7 +241,17 @@ impl Validator<'_> {
                     Some("a swept param takes its values from the matrix: remove it from `params:`".into()),
                 ));
             }
-            match matrix::axis(param, v) {
+            // A whole entry may name a global param (`seed: ${model.sweep_seeds}`), so a profile
+            // or `--set` can change a sweep's size.
+            let resolved = match resolve_refs(&spec::to_json(v), globals) {
+                Ok(r) => r,
+                Err(missing) => {
+                    let hint = did_you_mean(&missing, globals.keys().map(String::as_str)).unwrap_or_else(|| "declare it under the top-level `params:`".into());
+                    errors.push(self.err(format!("stage `{name}`: matrix param `{param}` refers to `${{{missing}}}`, which is not a global param"), &at, Some(hint)));
+                    continue;
+                }
+            };
+            match matrix::axis(param, &resolved) {
                 Ok(axis) => {
                     if let Some(p) = declared {
                         if let Some(bad) = axis.values.iter().find(|v| !p.ty.accepts(v)) {

@@ -2,6 +2,7 @@
 //! with the formula or published algorithm it implements and tested against R's numbers
 //! (`tests/golden/`, made by `tests/r/*.R`).
 
+pub mod classification;
 pub mod distributions;
 pub mod early_warning;
 pub mod glm;

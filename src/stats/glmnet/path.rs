@@ -351,6 +351,20 @@ pub(super) fn lambda_interp(lambda: &[f64], s: f64) -> (usize, usize, f64) {
 }
 
 impl Path {
+    /// For each predictor, the first path step (0-based) at which its coefficient is non-zero:
+    /// the order in which the lasso lets predictors in. None for one that never enters.
+    pub fn entry_steps(&self) -> Vec<Option<usize>> {
+        let p = self.beta.first().map_or(0, |b| b.len());
+        (0..p).map(|j| self.beta.iter().position(|b| b[j] != 0.0)).collect()
+    }
+
+    /// The step with the largest lambda (the sparsest fit) that has exactly `k` non-zero
+    /// predictors; when no step has exactly `k` (two entered at once), the first step with more.
+    /// None when the path never reaches `k`.
+    pub fn sparsest_with(&self, k: usize) -> Option<usize> {
+        self.df.iter().position(|d| *d == k).or_else(|| self.df.iter().position(|d| *d > k))
+    }
+
     /// Number of lambdas.
     pub fn len(&self) -> usize {
         self.lambda.len()

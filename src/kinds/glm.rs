@@ -1,0 +1,121 @@
+//! `glm`: an unpenalised logistic regression, as R's `glm(family = binomial)` fits it, of an
+//! outcome on named predictors — the direct test of a published model's terms. It reads a
+//! `fit` stage's design table, so it is fitted on the same LAs and values as the elastic net.
+//!
+//! One row per term: estimate, standard error, Wald 95% interval (R's `confint.default`) and
+//! p value. The summary adds the deviances, and the AUC of the fitted probabilities with a
+//! stratified percentile bootstrap interval (the LAs resampled, the fit kept: it says how
+//! well these probabilities rank these LAs, not how a refitted model would do elsewhere).
+
+use super::columns::{Column, TableBuilder, TableData};
+use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use crate::error::Result;
+use crate::pipeline::Stage;
+use crate::stats::early_warning::{auc, bootstrap_auc};
+use crate::stats::glm::logistic;
+
+pub struct Glm;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "table", ty: ParamType::String, required: false, help: "the input's table to fit (default `design`, a `fit` stage's rows and values)" },
+    ParamSpec { name: "outcome", ty: ParamType::String, required: false, help: "the 0/1 outcome column (default `outcome`)" },
+    ParamSpec { name: "predictors", ty: ParamType::StringList, required: true, help: "the predictor columns" },
+    ParamSpec { name: "skip_absent", ty: ParamType::Bool, required: false, help: "leave out predictors the table does not have, and list them in the summary (default false: an error)" },
+    ParamSpec { name: "bootstrap", ty: ParamType::Integer, required: false, help: "bootstrap resamples for the AUC interval (default 2000)" },
+    ParamSpec { name: "seed", ty: ParamType::Integer, required: false, help: "seed of the bootstrap (default 1)" },
+];
+
+impl StageKind for Glm {
+    fn name(&self) -> &'static str {
+        "glm"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn describe(&self) -> &'static str {
+        "unpenalised logistic regression of an outcome on named predictors, as R's glm(family = binomial)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        vec![String::new(), "summary".into()]
+    }
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        if stage.inputs.len() != 1 {
+            return Err("needs exactly one input (a `fit` stage, or a table with the outcome and predictors)".into());
+        }
+        if stage.params.get("bootstrap").and_then(|v| v.as_i64()).is_some_and(|b| b < 1) {
+            return Err("param `bootstrap` must be at least 1".into());
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
+        let input = &ctx.stage.inputs[0];
+        let table = ctx.param_str("table").unwrap_or("design");
+        let (schema, batches) = if ctx.has_table(input, Some(table)) {
+            ctx.read_table(input, Some(table))?
+        } else {
+            ctx.read_table(input, None)?
+        };
+        let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
+        let outcome_col = ctx.param_str("outcome").unwrap_or("outcome");
+        let wanted: Vec<String> = ctx
+            .param("predictors")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let skip = ctx.param("skip_absent").and_then(|v| v.as_bool()).unwrap_or(false);
+        let (used, left_out): (Vec<String>, Vec<String>) = wanted.iter().cloned().partition(|p| t.has(p) || !skip);
+        if used.is_empty() {
+            return Err(ctx.fail(format!("none of the predictors {} is a column of `{input}`", wanted.join(", "))));
+        }
+        let y = t.f64s(outcome_col)?;
+        let cols: Vec<Vec<Option<f64>>> = used.iter().map(|p| t.f64s(p)).collect::<Result<_>>()?;
+        // Complete rows only (a `fit` design has none missing; another table may).
+        let rows: Vec<usize> = (0..t.rows()).filter(|&i| y[i].is_some() && cols.iter().all(|c| c[i].is_some_and(f64::is_finite))).collect();
+        let yv: Vec<f64> = rows.iter().map(|&i| y[i].unwrap_or_default()).collect();
+        let x: Vec<Vec<f64>> = cols.iter().map(|c| rows.iter().map(|&i| c[i].unwrap_or_default()).collect()).collect();
+        let names: Vec<&str> = used.iter().map(String::as_str).collect();
+        let fit = logistic(&x, &yv, &names).map_err(|e| {
+            ctx.fail(format!("the logistic regression could not be fitted: {e}"))
+                .with_hint(format!("check the rows of `{input}`: `canary sql` shows them"))
+        })?;
+
+        let terms = &fit.terms;
+        let term_table = TableBuilder::new()
+            .str("term", terms.iter().map(|t| t.name.clone()).collect())
+            .f64("estimate", terms.iter().map(|t| Some(t.estimate)).collect())
+            .f64("std_error", terms.iter().map(|t| Some(t.std_error)).collect())
+            .f64("conf_low", terms.iter().map(|t| Some(t.ci_lower)).collect())
+            .f64("conf_high", terms.iter().map(|t| Some(t.ci_upper)).collect())
+            .f64("z_value", terms.iter().map(|t| Some(t.z_value)).collect())
+            .f64("p_value", terms.iter().map(|t| Some(t.p_value)).collect())
+            .build(None)?;
+
+        let positive: Vec<bool> = yv.iter().map(|v| *v == 1.0).collect();
+        let b = ctx.param_i64("bootstrap").unwrap_or(2000) as usize;
+        let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
+        let interval = bootstrap_auc(&fit.fitted, &positive, b, seed, 0.95);
+        let warnings: Vec<String> = fit.warnings.iter().map(|w| w.to_string()).collect();
+        let summary = TableBuilder::new()
+            .i64("n", vec![rows.len() as i64])
+            .i64("n_dropped", vec![(t.rows() - rows.len()) as i64])
+            .i64("n_positive", vec![positive.iter().filter(|p| **p).count() as i64])
+            .str("predictors", vec![used.join(", ")])
+            .str("left_out", vec![left_out.join(", ")])
+            .f64("deviance", vec![Some(fit.deviance)])
+            .f64("null_deviance", vec![Some(fit.null_deviance)])
+            .f64("aic", vec![Some(fit.aic)])
+            .i64("iterations", vec![fit.iterations as i64])
+            .bool("converged", vec![Some(fit.converged)])
+            .str("warnings", vec![warnings.join("; ")])
+            .f64("auc", vec![auc(&fit.fitted, &positive)])
+            .f64("auc_low", vec![interval.map(|i| i.0)])
+            .f64("auc_high", vec![interval.map(|i| i.1)])
+            .col("bootstrap", Column::I64(vec![Some(b as i64)]), false)
+            .col("seed", Column::I64(vec![Some(seed as i64)]), false)
+            .build(Some("summary"))?;
+        Ok(vec![term_table, summary])
+    }
+}
