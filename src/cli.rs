@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::console::outln;
 use crate::engine::{status_lines, Engine, RunOptions, Verdict};
 use crate::error::{Error, Result};
 use crate::kinds::Registry;
@@ -100,19 +101,30 @@ pub enum SqlFormat {
 
 /// Parse the command line and run; the exit code follows the contract in the README.
 pub fn main() -> i32 {
+    crate::console::install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
+            // `--help` and `--version` exit 0 unless their text could not be written.
+            return match e.print() {
+                Ok(()) => e.exit_code(),
+                Err(_) => e.exit_code().max(1),
+            };
         }
     };
-    match dispatch(cli) {
+    let code = match dispatch(cli) {
         Ok(()) => 0,
+        // stdout's reader went away (`| head`): end quietly, as SIGPIPE would.
+        Err(e) if crate::console::is_broken_pipe(&e) => 141,
         Err(e) => {
-            eprintln!("{e}");
+            crate::console::errln(&e.to_string());
             e.exit_code()
         }
+    };
+    if code == 0 && crate::console::stderr_failed() {
+        1
+    } else {
+        code
     }
 }
 
@@ -153,20 +165,16 @@ fn dispatch(cli: Cli) -> Result<()> {
             let plan = engine.plan(&stages, false)?;
             let stale = plan.iter().filter(|(_, v)| *v != Verdict::UpToDate).count();
             for line in status_lines(&p, &plan, false, cli.verbose) {
-                println!("{line}");
+                outln(&line)?;
             }
             if !cli.quiet {
-                println!(
-                    "{}",
-                    if stale == 0 { "everything is up to date".to_string() } else { format!("{stale} of {} stages will run", plan.len()) }
-                );
+                outln(&if stale == 0 { "everything is up to date".to_string() } else { format!("{stale} of {} stages will run", plan.len()) })?;
             }
             Ok(())
         }
         Command::Dag { format } => {
             let p = load()?;
-            print!("{}", pipeline::dag::render(&p, format));
-            Ok(())
+            crate::console::out(&pipeline::dag::render(&p, format))
         }
         Command::Sql { query, format } => {
             let p = load()?;
@@ -176,7 +184,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let p = load()?;
             let n = crate::fetch::fetch_all(&p, mirror.as_ref(), cli.quiet)?;
             if !cli.quiet {
-                println!("{n} fetched, {} sources verified", p.sources.len());
+                outln(&format!("{n} fetched, {} sources verified", p.sources.len()))?;
             }
             Ok(())
         }
@@ -189,7 +197,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
             }
             if !cli.quiet {
-                eprintln!("canary: re-deriving every output in a fresh workspace (this runs the whole pipeline)…");
+                crate::console::errln("canary: re-deriving every output in a fresh workspace (this runs the whole pipeline)…");
             }
             let verdict = crate::verify::verify(
                 &p,
@@ -197,11 +205,11 @@ fn dispatch(cli: Cli) -> Result<()> {
                 &overrides(&cli.set)?,
                 &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, profile: cli.profile.clone() },
             )?;
-            print!("{}", if cli.quiet { format!("{}\n", verdict.summary()) } else { verdict.render_text() });
+            crate::console::out(&if cli.quiet { format!("{}\n", verdict.summary()) } else { verdict.render_text() })?;
             if report {
                 for f in crate::verify::write_report_section(&p, &verdict)? {
                     if !cli.quiet {
-                        println!("wrote {}", p.relative(&f));
+                        outln(&format!("wrote {}", p.relative(&f)))?;
                     }
                 }
             }
@@ -216,7 +224,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let engine = Engine::new(&p, &registry)?;
             let msg = engine.gc()?;
             if !cli.quiet {
-                println!("{msg}");
+                outln(&msg)?;
             }
             Ok(())
         }

@@ -4,7 +4,6 @@
 //! into `raw/`, and only where a file is missing: a present file is never overwritten, whether
 //! it is verified or differs (then the error says so). Files land read-only.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
@@ -146,18 +145,17 @@ pub fn fetch_all(p: &Pipeline, cli_mirror: Option<&PathBuf>, quiet: bool) -> Res
     let mirrors = mirrors(p, cli_mirror);
     let mut errors = Vec::new();
     let mut fetched = 0;
-    let mut out = std::io::stdout().lock();
     for src in p.sources.values() {
         match fetch_one(src, &mirrors) {
             Ok(Fetched::AlreadyVerified) => {
                 if !quiet {
-                    let _ = writeln!(out, "  verified  {} ({})", src.name, src.rel_path);
+                    crate::console::outln(&format!("  verified  {} ({})", src.name, src.rel_path))?;
                 }
             }
             Ok(how) => {
                 fetched += 1;
                 if !quiet {
-                    let _ = writeln!(out, "  fetched   {} ← {how}", src.name);
+                    crate::console::outln(&format!("  fetched   {} ← {how}", src.name))?;
                 }
             }
             Err(e) => errors.push(e),

@@ -6,6 +6,7 @@
 
 pub mod clean;
 pub mod cli;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod fetch;

@@ -2,8 +2,6 @@
 //! registered under its stage name (a multi-table stage's tables as `<stage>_<table>`).
 //! Numbers print in full precision, so what a reviewer copies is what the file holds.
 
-use std::io::Write;
-
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
@@ -53,14 +51,12 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
         Ok::<_, Error>((schema, batches))
     })?;
     let (schema, batches) = batches;
-    let mut out = std::io::stdout().lock();
     let rendered = match format {
         SqlFormat::Table => render_table(&schema, &batches),
         SqlFormat::Csv => render_csv(&schema, &batches),
         SqlFormat::Json => render_json(&schema, &batches),
     }?;
-    out.write_all(rendered.as_bytes()).map_err(|e| Error::io("write", "<stdout>", e))?;
-    Ok(())
+    crate::console::out(&rendered)
 }
 
 fn cells(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>> {

@@ -315,12 +315,12 @@ impl<'a> Engine<'a> {
         if opts.dry_run {
             let plan = self.plan(&opts.targets, opts.force)?;
             for line in status_lines(self.pipeline, &plan, true, opts.verbose) {
-                println!("{line}");
+                crate::console::outln(&line)?;
             }
             return Ok(Summary::default());
         }
         let progress = Progress::new(opts.quiet, selected.len());
-        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| eprintln!("canary: {m}"))?;
+        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| crate::console::errln(&format!("canary: {m}")))?;
         remove_stale_temps(&self.pipeline.out_dir());
         let started = Instant::now();
 
@@ -385,21 +385,29 @@ impl<'a> Engine<'a> {
                             Action::UpToDate => summary.up_to_date.push(name.clone()),
                             Action::Restored => summary.restored.push(name.clone()),
                         }
-                        match (stage.parent(), &stage.sweep) {
+                        let printed = match (stage.parent(), &stage.sweep) {
                             // A cell: counted in its sweep's line, printed alone with --verbose.
                             (Some(parent), _) => {
                                 sweeps.entry(parent.to_string()).or_default().add(&action, record.duration_ms);
                                 if opts.verbose {
-                                    progress.finished(&name, &line);
+                                    progress.finished(&name, &line)
                                 } else {
                                     progress.tick();
+                                    Ok(())
                                 }
                             }
                             (None, Some(Sweep::Stack { cells, .. })) => {
                                 let tally = sweeps.remove(&name).unwrap_or_default();
-                                progress.finished(&name, &format!("{line}; {}", tally.describe(*cells)));
+                                progress.finished(&name, &format!("{line}; {}", tally.describe(*cells)))
                             }
                             _ => progress.finished(&name, &line),
+                        };
+                        // Output that cannot be written stops the run as a failed stage does:
+                        // what runs finishes and is recorded, nothing new starts.
+                        if let Err(e) = printed {
+                            if failures.is_empty() {
+                                failures.push(e);
+                            }
                         }
                         input_hashes.insert(name.clone(), cache::outputs_hash(&record.outputs));
                         records.insert(name, record);
@@ -411,7 +419,7 @@ impl<'a> Engine<'a> {
                         }
                     }
                     Err(e) => {
-                        progress.finished(&name, &format!("  FAILED    {name}"));
+                        let _ = progress.finished(&name, &format!("  FAILED    {name}"));
                         failures.push(e.in_stage(&name));
                     }
                 }
@@ -431,13 +439,13 @@ impl<'a> Engine<'a> {
             return Err(if failures.len() == 1 { failures.remove(0) } else { Error::Many(failures) });
         }
         if !opts.quiet {
-            println!(
+            crate::console::outln(&format!(
                 "done: {} ran, {} up to date{} in {:.2}s",
                 summary.ran.len(),
                 summary.up_to_date.len(),
                 if summary.restored.is_empty() { String::new() } else { format!(", {} restored", summary.restored.len()) },
                 started.elapsed().as_secs_f64()
-            );
+            ))?;
         }
         Ok(summary)
     }
@@ -604,7 +612,7 @@ impl<'a> Engine<'a> {
     }
 
     pub fn gc(&self) -> Result<String> {
-        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| eprintln!("canary: {m}"))?;
+        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| crate::console::errln(&format!("canary: {m}")))?;
         let keep: Vec<String> = self
             .previous
             .as_ref()

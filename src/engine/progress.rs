@@ -39,14 +39,14 @@ impl Progress {
         }
     }
 
-    /// A line that stays (above the bars on a terminal).
-    pub fn line(&self, text: &str) {
+    /// A line that stays (above the bars on a terminal). Err when stdout cannot be written.
+    pub fn line(&self, text: &str) -> crate::Result<()> {
         match self {
-            Progress::Quiet => {}
-            Progress::Plain => println!("{text}"),
-            Progress::Bars { multi, .. } => {
-                let _ = multi.println(text);
-            }
+            Progress::Quiet => Ok(()),
+            Progress::Plain => crate::console::outln(text),
+            Progress::Bars { multi, .. } => multi
+                .println(text)
+                .map_err(|e| crate::Error::io("write to", crate::console::STDOUT, e)),
         }
     }
 
@@ -63,14 +63,14 @@ impl Progress {
         }
     }
 
-    pub fn finished(&self, stage: &str, text: &str) {
+    pub fn finished(&self, stage: &str, text: &str) -> crate::Result<()> {
         if let Progress::Bars { running, overall, .. } = self {
             if let Some(bar) = running.lock().unwrap_or_else(|p| p.into_inner()).remove(stage) {
                 bar.finish_and_clear();
             }
             overall.inc(1);
         }
-        self.line(text);
+        self.line(text)
     }
 
     /// A stage finished without a line of its own (a cell of a sweep).
