@@ -66,6 +66,10 @@ pub fn fetch_one(src: &Source, mirrors: &[PathBuf]) -> Result<Fetched> {
             actual,
         });
     }
+    if src.external {
+        return Err(Error::data(&src.path, format!("source `{}` is external (`external: true`) and missing", src.name))
+            .with_hint("canary writes nothing outside the project: put the file there yourself, or move it under `raw/` and drop `external: true`"));
+    }
     let mut tried = Vec::new();
     for m in mirrors {
         let candidate = m.join(mirror_relative(src));

@@ -22,7 +22,13 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The SHA-256 of a file's content. Only regular files are read: a named pipe would block
+/// the read forever and a device never ends, so those are errors, found before opening.
 pub fn sha256_file(path: &Path) -> Result<String> {
+    if let Some(what) = crate::pipeline::paths::not_regular(path) {
+        return Err(Error::data(path, format!("is {what}, not a regular file"))
+            .with_hint("canary reads only regular files: replace it with the file itself"));
+    }
     let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -64,7 +70,30 @@ struct Entry {
     sha256: String,
 }
 
-/// Hashes of files seen before, kept in `.canary/hashes.json`.
+/// Bump when the file's layout or meaning changes: an older file is then ignored whole.
+const FORMAT: u32 = 2;
+
+/// `.canary/hashes.json` as written: the entries with the format and a checksum of them, so
+/// a damaged or hand-edited file is noticed and ignored (every file is hashed again), never
+/// trusted.
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    format: u32,
+    /// SHA-256 of the entries' JSON.
+    checksum: String,
+    entries: BTreeMap<PathBuf, Entry>,
+}
+
+fn entries_checksum(entries: &BTreeMap<PathBuf, Entry>) -> String {
+    sha256_bytes(&serde_json::to_vec(entries).unwrap_or_default())
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Hashes of files seen before, kept in `.canary/hashes.json`. An entry is used only when the
+/// file's stat matches it, its hash is a well-formed SHA-256 and the file's checksum holds.
 pub struct HashCache {
     file: PathBuf,
     entries: Mutex<BTreeMap<PathBuf, Entry>>,
@@ -75,7 +104,9 @@ impl HashCache {
     pub fn load(file: PathBuf) -> Self {
         let entries = std::fs::read(&file)
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
+            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
+            .filter(|c| c.format == FORMAT && c.checksum == entries_checksum(&c.entries))
+            .map(|c| c.entries.into_iter().filter(|(_, e)| is_sha256(&e.sha256)).collect())
             .unwrap_or_default();
         HashCache {
             file,
@@ -99,6 +130,30 @@ impl HashCache {
         let sha = sha256_file(path)?;
         self.remember_stat(path, stat, &sha);
         Ok(Some(sha))
+    }
+
+    /// The file's SHA-256 read from the file itself, whatever the snapshot says (and the
+    /// snapshot updated). Used before a mismatch is reported, so that a wrong snapshot can
+    /// never blame an intact file.
+    pub fn rehash(&self, path: &Path) -> Result<Option<String>> {
+        let stat = match Stat::of(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        let sha = sha256_file(path)?;
+        self.remember_stat(path, stat, &sha);
+        Ok(Some(sha))
+    }
+
+    /// The file's SHA-256 when it is `expected`; otherwise read again from the file before
+    /// the caller reports a difference.
+    pub fn hash_expecting(&self, path: &Path, expected: &str) -> Result<Option<String>> {
+        match self.hash(path)? {
+            Some(h) if h == expected => Ok(Some(h)),
+            Some(_) => self.rehash(path),
+            None => Ok(None),
+        }
     }
 
     /// Record a hash computed elsewhere (e.g. while writing the file).
@@ -129,7 +184,8 @@ impl HashCache {
         }
         let mut entries = self.lock().clone();
         entries.retain(|p, _| p.exists());
-        let bytes = serde_json::to_vec(&entries).unwrap_or_default();
+        let file = CacheFile { format: FORMAT, checksum: entries_checksum(&entries), entries };
+        let bytes = serde_json::to_vec(&file).unwrap_or_default();
         crate::table::write_atomic(&self.file, &bytes)
     }
 }

@@ -388,7 +388,13 @@ const SECTION_END: &str = "<!-- /canary verify --><!-- /run-specific -->";
 /// file hashes.
 pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    let lock = Lock::read(&pipeline.lock_path())?;
+    // The lock file keeps no host or git state: the crate takes the last run's from the run log.
+    let lock = Lock::read(&pipeline.lock_path())?.map(|mut l| {
+        if let Some(run) = crate::engine::lock::RunLog::last_run_info(&pipeline.state_dir()) {
+            l.run = run;
+        }
+        l
+    });
     for stage in pipeline.stages.values().filter(|s| s.kind == "report") {
         let dir = pipeline.root.join(stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports"));
         for (file, section, anchor) in [("report.html", html_section(verdict), "</body>"), ("report.md", md_section(verdict), "")] {

@@ -43,7 +43,6 @@ fn outputs_and_lock_are_written() {
         "pipeline: engine_fixture",
         "datafusion_version:",
         "arrow_version:",
-        "host_os:",
         "path: out/summary.parquet",
         "rows: 2",
         "sql_sha256:",

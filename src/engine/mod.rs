@@ -69,14 +69,20 @@ pub struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
+    /// A lock that cannot be read is treated as absent, with a warning on stderr: the cache
+    /// decides what runs, the lock only names reasons, so no command is blocked by it.
     pub fn new(pipeline: &'a Pipeline, registry: &'a Registry) -> Result<Self> {
         let state = pipeline.state_dir();
+        let (previous, warning) = Lock::read_or_warn(&pipeline.lock_path());
+        if let Some(w) = warning {
+            crate::console::errln(&format!("canary: {w}"));
+        }
         Ok(Engine {
             pipeline,
             registry,
             cache: Cache::new(&state),
             hashes: HashCache::load(state.join("hashes.json")),
-            previous: Lock::read(&pipeline.lock_path())?,
+            previous,
         })
     }
 
@@ -111,7 +117,7 @@ impl<'a> Engine<'a> {
         let mut missing: Vec<&str> = Vec::new();
         for name in needed {
             let src = &self.pipeline.sources[name];
-            match self.hashes.hash(&src.path)? {
+            match self.hashes.hash_expecting(&src.path, &src.sha256)? {
                 Some(h) if h == src.sha256 => {
                     hashes.insert(name.to_string(), h);
                 }
@@ -225,7 +231,7 @@ impl<'a> Engine<'a> {
         let mut problems = Vec::new();
         for o in &entry.outputs {
             let path = self.pipeline.root.join(&o.path);
-            match self.hashes.hash(&path)? {
+            match self.hashes.hash_expecting(&path, &o.sha256)? {
                 None => problems.push(format!("output `{}` is missing", o.path)),
                 Some(h) if h != o.sha256 => problems.push(format!("output `{}` was modified", o.path)),
                 _ => {}
@@ -268,7 +274,7 @@ impl<'a> Engine<'a> {
         let selected = self.selected(targets)?;
         let mut input_hashes: BTreeMap<String, String> = BTreeMap::new();
         for (name, src) in &self.pipeline.sources {
-            match self.hashes.hash(&src.path)? {
+            match self.hashes.hash_expecting(&src.path, &src.sha256)? {
                 Some(h) => input_hashes.insert(name.clone(), h),
                 None => input_hashes.insert(name.clone(), "missing".into()),
             };
@@ -323,6 +329,7 @@ impl<'a> Engine<'a> {
         let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| crate::console::errln(&format!("canary: {m}")))?;
         remove_stale_temps(&self.pipeline.out_dir());
         let started = Instant::now();
+        let started_at = SystemTime::now();
 
         let mut input_hashes = self.verify_sources(&selected)?;
         let jobs = opts.jobs.max(1);
@@ -345,6 +352,8 @@ impl<'a> Engine<'a> {
         }
         let mut ready: BTreeSet<usize> = (0..selected.len()).filter(|i| waiting[*i] == 0).collect();
         let mut sweeps: HashMap<String, SweepTally> = HashMap::new();
+        // What each stage did in this run, for the run log.
+        let mut this_run: BTreeMap<String, lock::RunStage> = BTreeMap::new();
 
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::channel::<(usize, Result<(Action, StageRecord)>)>();
@@ -380,6 +389,7 @@ impl<'a> Engine<'a> {
                 match result {
                     Ok((action, record)) => {
                         let line = finished_line(&name, &action, &record);
+                        this_run.insert(name.clone(), run_stage(&action, &record));
                         match &action {
                             Action::Ran => summary.ran.push(name.clone()),
                             Action::UpToDate => summary.up_to_date.push(name.clone()),
@@ -419,6 +429,7 @@ impl<'a> Engine<'a> {
                         }
                     }
                     Err(e) => {
+                        this_run.insert(name.clone(), lock::RunStage { action: "failed".into(), started: None, duration_ms: None });
                         let _ = progress.finished(&name, &format!("  FAILED    {name}"));
                         failures.push(e.in_stage(&name));
                     }
@@ -430,6 +441,23 @@ impl<'a> Engine<'a> {
         let finished: Vec<String> = selected.iter().filter(|s| records.contains_key(*s)).cloned().collect();
         let lock = self.write_lock(records, &input_hashes)?;
         self.hashes.save()?;
+        let log = lock::RunRecord {
+            started: humantime::format_rfc3339_seconds(started_at).to_string(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            targets: opts.targets.clone(),
+            force: opts.force,
+            ok: failures.is_empty(),
+            git_commit: lock.run.git_commit.clone(),
+            git_dirty: lock.run.git_dirty,
+            host_os: lock.run.host_os.clone(),
+            host_arch: lock.run.host_arch.clone(),
+            canary_version: lock.run.canary_version.clone(),
+            stages: this_run,
+        };
+        if let Err(e) = lock::RunLog::append(&self.pipeline.state_dir(), &log) {
+            // The run log is a diary, not a record the outputs depend on.
+            crate::console::errln(&format!("canary: warning: the run log was not written: {}", e.headline()));
+        }
         for name in &finished {
             let stage = &self.pipeline.stages[name];
             let kind = self.registry.get(&stage.kind).expect("validated kind");
@@ -573,11 +601,21 @@ impl<'a> Engine<'a> {
     }
 
     fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<Lock> {
-        // Stages not part of this run keep what the previous lock said about them.
         if let Some(prev) = &self.previous {
             for (name, r) in &prev.stages {
-                if self.pipeline.stages.contains_key(name) && !records.contains_key(name) {
-                    records.insert(name.clone(), r.clone());
+                match records.get_mut(name) {
+                    // Stages not part of this run keep what the previous lock said about them.
+                    None if self.pipeline.stages.contains_key(name) => {
+                        records.insert(name.clone(), r.clone());
+                    }
+                    // A stage that ran again and made the same outputs keeps the times of the
+                    // run that first made them, so a run that changes nothing changes no byte
+                    // of the lock (this run's times are in the run log).
+                    Some(now) if now.same_outputs(r) => {
+                        now.started = r.started.clone();
+                        now.duration_ms = r.duration_ms;
+                    }
+                    _ => {}
                 }
             }
         }
@@ -597,6 +635,7 @@ impl<'a> Engine<'a> {
                     path: src.rel_path.clone(),
                     sha256: sha,
                     bytes,
+                    external: src.external,
                 },
             );
         }
@@ -613,11 +652,14 @@ impl<'a> Engine<'a> {
 
     pub fn gc(&self) -> Result<String> {
         let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| crate::console::errln(&format!("canary: {m}")))?;
-        let keep: Vec<String> = self
+        // What the lock records, and what the pipeline as it stands would use: so a missing or
+        // damaged lock never makes gc throw away the current outputs' cache.
+        let mut keep: Vec<String> = self
             .previous
             .as_ref()
             .map(|l| l.stages.values().map(|r| r.key.clone()).collect())
             .unwrap_or_default();
+        keep.extend(self.current_keys());
         let (entries, objects, bytes) = self.cache.gc(&keep)?;
         // Outputs of stages no longer in the pipeline.
         let mut stray = 0;
@@ -637,6 +679,34 @@ impl<'a> Engine<'a> {
             "removed {entries} cache entries, {objects} cached outputs ({:.1} MB) and {stray} stray files under out/",
             bytes as f64 / 1e6
         ))
+    }
+}
+
+impl Engine<'_> {
+    /// The cache key every stage would have now, following cached outputs downstream.
+    fn current_keys(&self) -> Vec<String> {
+        let mut input_hashes: BTreeMap<String, String> = BTreeMap::new();
+        for (name, src) in &self.pipeline.sources {
+            let h = self.hashes.hash_expecting(&src.path, &src.sha256).ok().flatten().unwrap_or_else(|| "missing".into());
+            input_hashes.insert(name.clone(), h);
+        }
+        let mut keys = Vec::new();
+        for name in &self.pipeline.order {
+            let (_, digest) = self.key_for(&self.pipeline.stages[name], &input_hashes);
+            if let Some(e) = self.cache.get(&digest) {
+                input_hashes.insert(name.clone(), cache::outputs_hash(&e.outputs));
+            }
+            keys.push(digest);
+        }
+        keys
+    }
+}
+
+fn run_stage(action: &Action, record: &StageRecord) -> lock::RunStage {
+    match action {
+        Action::Ran => lock::RunStage { action: "ran".into(), started: Some(record.started.clone()), duration_ms: Some(record.duration_ms) },
+        Action::UpToDate => lock::RunStage { action: "cached".into(), started: None, duration_ms: None },
+        Action::Restored => lock::RunStage { action: "restored".into(), started: None, duration_ms: None },
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub mod dag;
 pub mod matrix;
+pub mod paths;
 pub mod spec;
 pub mod validate;
 
@@ -43,6 +44,8 @@ pub struct Source {
     pub publisher: Option<String>,
     pub licence: Option<String>,
     pub description: Option<String>,
+    /// The file lies outside the project, as the user declared with `external: true`.
+    pub external: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -69,6 +69,10 @@ pub struct SourceSpec {
     pub licence: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The file may lie outside the project (an absolute path, `..`, a symlink out): without
+    /// it, such a path is an error. Recorded in the lock.
+    #[serde(default)]
+    pub external: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

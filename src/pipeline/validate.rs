@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::spec::{self, PipelineSpec, SourceMap, Value};
-use super::{dag, matrix, Pipeline, Source, Stage, Sweep};
+use super::{dag, matrix, paths, Pipeline, Source, Stage, Sweep};
 use crate::error::{did_you_mean, Error, Result};
 use crate::kinds::Registry;
 
@@ -18,6 +18,10 @@ pub fn load(file: &Path, registry: &Registry, overrides: &[(String, String)]) ->
 
 /// As [`load`], with the params of a named profile of the pipeline's `profiles:` applied first.
 pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, overrides: &[(String, String)]) -> Result<Pipeline> {
+    if let Some(what) = paths::not_regular(file) {
+        return Err(Error::pipeline(format!("the pipeline file `{}` is {what}, not a regular file", file.display()))
+            .with_hint("name the pipeline's YAML file with `--file`"));
+    }
     let text = std::fs::read_to_string(file).map_err(|e| {
         Error::pipeline(format!("cannot read the pipeline file `{}`: {e}", file.display()))
             .with_hint("run canary in the folder holding pipeline.yaml, or name the file with `--file`")
@@ -96,6 +100,15 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    /// A project file a stage reads: inside the project, and (when it exists) a regular file.
+    fn project_file(&self, rel: &str) -> std::result::Result<PathBuf, String> {
+        let path = paths::inside(self.root, rel)?;
+        match paths::not_regular(&path) {
+            Some(what) => Err(format!("is {what}, not a regular file")),
+            None => Ok(path),
+        }
+    }
+
     fn err(&self, message: String, keys: &[&str], hint: Option<String>) -> Error {
         let e = Error::pipeline(message).at(self.map.key(keys));
         match hint {
@@ -145,18 +158,41 @@ impl Validator<'_> {
                     Some("compute it with `sha256sum FILE`".into()),
                 ));
             }
+            let path = if s.external {
+                self.root.join(&s.path)
+            } else {
+                match paths::inside(self.root, &s.path) {
+                    Ok(p) => p,
+                    Err(why) => {
+                        errors.push(self.err(
+                            format!("source `{name}`: its path `{}` {why}", s.path),
+                            &["sources", name, "path"],
+                            Some("keep the published files under `raw/` (`canary fetch` puts them there); to read a file outside the project on purpose, add `external: true` to the source (the lock records it)".into()),
+                        ));
+                        self.root.join(&s.path)
+                    }
+                }
+            };
+            if let Some(what) = paths::not_regular(&path) {
+                errors.push(self.err(
+                    format!("source `{name}`: `{}` is {what}, not a regular file", s.path),
+                    &["sources", name, "path"],
+                    Some("a source is a file canary reads whole: point `path` at the published file itself".into()),
+                ));
+            }
             sources.insert(
                 name.clone(),
                 Source {
                     name: name.clone(),
                     rel_path: s.path.clone(),
-                    path: self.root.join(&s.path),
+                    path,
                     sha256: sha,
                     url: s.url.clone(),
                     landing_page: s.landing_page.clone(),
                     publisher: s.publisher.clone(),
                     licence: s.licence.clone(),
                     description: s.description.clone(),
+                    external: s.external,
                 },
             );
         }
@@ -438,17 +474,21 @@ impl Validator<'_> {
                     Some("add `sql: SELECT …` or `sql_file: stages/NAME.sql`".into()),
                 )),
                 (Some(text), None) => sql = Some(text.clone()),
-                (None, Some(f)) => {
-                    let path: PathBuf = self.root.join(f);
-                    match std::fs::read_to_string(&path) {
+                (None, Some(f)) => match self.project_file(f) {
+                    Err(why) => errors.push(self.err(
+                        format!("stage `{name}`: its `sql_file` `{f}` {why}"),
+                        &["stages", at, "sql_file"],
+                        Some("SQL files live in the project, e.g. `stages/NAME.sql` (the path is relative to the folder holding pipeline.yaml)".into()),
+                    )),
+                    Ok(path) => match std::fs::read_to_string(&path) {
                         Ok(text) => sql = Some(text),
                         Err(e) => errors.push(self.err(
                             format!("stage `{name}`: cannot read `sql_file` {f}: {e}"),
                             &["stages", at, "sql_file"],
                             Some("the path is relative to the folder holding pipeline.yaml (e.g. `stages/NAME.sql`)".into()),
                         )),
-                    }
-                }
+                    },
+                },
             }
             if let Some(text) = &sql {
                 let mut scope = globals.clone();
@@ -506,12 +546,17 @@ impl Validator<'_> {
             stage.tables = kind.tables(&stage);
             stage.files = kind.files(&stage);
             for f in &stage.files {
-                if !self.root.join(f).is_file() {
+                let problem = match self.project_file(f) {
+                    Err(why) => Some(format!("stage `{name}` reads `{f}`, which {why}")),
+                    Ok(p) if !p.exists() => Some(format!("stage `{name}` reads `{f}`, which does not exist")),
+                    Ok(_) => None,
+                };
+                if let Some(message) = problem {
                     let loc = self.map.item(&["stages", at, "params"], f);
                     errors.push(
-                        Error::pipeline(format!("stage `{name}` reads `{f}`, which does not exist"))
+                        Error::pipeline(message)
                             .at(loc.or_else(|| self.map.key(&["stages", at])))
-                            .with_hint("the path is relative to the folder holding pipeline.yaml"),
+                            .with_hint("the files a stage reads live in the project; the path is relative to the folder holding pipeline.yaml"),
                     );
                 }
             }
