@@ -270,6 +270,16 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// At most `max` characters of `s`, for quoting a value in a message: a longer one keeps its
+/// start and says how long it was, so a 10 MB document never fills the terminal.
+pub fn excerpt(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!("{head}… ({} bytes in all)", s.len())
+}
+
 /// "did you mean `x`?" — the closest candidate by edit distance, when it is close enough to be
 /// a plausible typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {

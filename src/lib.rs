@@ -16,6 +16,7 @@ pub mod kinds;
 pub mod pipeline;
 pub mod query;
 pub mod report;
+pub mod sandbox;
 pub mod stats;
 pub mod table;
 pub mod verify;

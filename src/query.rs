@@ -16,6 +16,7 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
     let rt = runtime()?;
     let batches = rt.block_on(async {
         let mut registered = 0;
+        let mut names: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         for name in &p.order {
             let stage = &p.stages[name];
             // A sweep's cells are seen through its stacked tables.
@@ -25,17 +26,25 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
             let aliases = registry.get(&stage.kind).map(|k| k.sql_aliases()).unwrap_or_default();
             for (table, path) in p.output_paths(stage) {
                 if path.is_file() {
-                    register_file(&ctx, &Pipeline::sql_table_name(name, table.as_deref()), &path).await?;
+                    let table_name = Pipeline::sql_table_name(name, table.as_deref());
+                    register_file(&ctx, &table_name, &path).await?;
+                    names.insert(table_name);
                     for (t, alias) in &aliases {
                         if table.as_deref() == Some(t.as_str()) {
                             register_file(&ctx, alias, &path).await?;
+                            names.insert(alias.clone());
                         }
                     }
                     registered += 1;
                 }
             }
         }
-        let df = ctx.sql(query).await.map_err(|e| {
+        if let Err(r) = crate::sandbox::check(query, crate::sandbox::Mode::Adhoc, &names) {
+            let at = if query.lines().nth(1).is_some() { format!(" (line {}, column {})", r.line, r.column) } else { String::new() };
+            let statement = crate::error::excerpt(query.lines().nth(r.line.saturating_sub(1)).unwrap_or(query).trim(), 120);
+            return Err(Error::usage(format!("the query is refused{at}: {}\n  in: {statement}", r.message)).with_hint(r.hint));
+        }
+        let df = ctx.sql_with_options(query, crate::sandbox::options()).await.map_err(|e| {
             let hint = if registered == 0 {
                 "no outputs exist yet: run `canary run` first".to_string()
             } else {

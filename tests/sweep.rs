@@ -58,7 +58,7 @@ fn cells_are_stages_named_by_their_values_and_stacked_downstream() {
     );
     // Cells are not tables of `canary sql`: the stacked table is.
     let r = p.canary(&["sql", "select * from \"scaled[factor=1,label=a]\""]).fails(2);
-    assert!(r.stderr.contains("not found"), "{}", r.stderr);
+    assert!(r.stderr.contains("is not an output table"), "{}", r.stderr);
 }
 
 #[test]

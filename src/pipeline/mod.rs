@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 pub mod dag;
 pub mod matrix;
 pub mod paths;
+pub mod sql_params;
 pub mod spec;
 pub mod validate;
 

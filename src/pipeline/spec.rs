@@ -278,6 +278,11 @@ impl<'a> SourceMap<'a> {
         self.key(keys)
     }
 
+    /// The text of a line (1-based).
+    pub fn line(&self, line: usize) -> Option<&'a str> {
+        self.lines.get(line.checked_sub(1)?).copied()
+    }
+
     fn loc(&self, line: usize, col0: usize, width: usize) -> Location {
         let mut loc = Location::new(self.path, line + 1, col0 + 1);
         loc.text = Some(self.lines[line].to_string());

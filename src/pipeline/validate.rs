@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::spec::{self, PipelineSpec, SourceMap, Value};
 use super::{dag, matrix, paths, Pipeline, Source, Stage, Sweep};
-use crate::error::{did_you_mean, Error, Result};
+use crate::error::{did_you_mean, Error, Location, Result};
 use crate::kinds::Registry;
 
 /// Read, parse and validate a pipeline file. `overrides` are `--set key=value` pairs that
@@ -59,6 +59,7 @@ pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, ove
         map: SourceMap::new(&file, &text),
         registry,
         root: &root,
+        file: &file,
     }
     .validate(parsed, &file)
 }
@@ -88,18 +89,112 @@ fn apply_overrides(spec: &mut PipelineSpec, overrides: &[(String, String)]) -> R
             }
             slot = m.get_mut(&k).expect("checked above");
         }
-        *slot = value;
+        *slot = typed_override(key, raw, slot, value)?;
     }
     Ok(())
+}
+
+/// An override must have the type of the value it replaces, so that a typo fails here, naming
+/// the param, and not inside a stage: a number stays a number, a list a list. A string param
+/// takes any scalar as its text (`--set window=2020`). An empty value (`--set k=`) is null,
+/// which only a nullable param takes: one declared with `null` as its value in `params:`, and
+/// which then takes any value.
+fn typed_override(key: &str, raw: &str, old: &Value, new: Value) -> Result<Value> {
+    let declared = || format!("param `{key}` is {} in pipeline.yaml ({})", spec::type_name(old), excerpt(spec::to_yaml(old).trim_end()));
+    let refuse = |hint: String| Err(Error::usage(format!("`--set {key}={}`: {}, but `{}` is {}", excerpt(raw), declared(), excerpt(raw), spec::type_name(&new))).with_hint(hint));
+    match (old, &new) {
+        (Value::Null, _) => Ok(new),
+        (_, Value::Null) => Err(Error::usage(format!(
+            "`--set {key}={}`: {} is null, but {}",
+            excerpt(raw),
+            if raw.trim().is_empty() { "an empty value" } else { "the value" },
+            declared()
+        ))
+        .with_hint(format!(
+            "give a value, e.g. `--set {key}={}`; a param that may be empty is declared nullable, with `null` as its value under `params:`",
+            excerpt(spec::to_yaml(old).trim_end())
+        ))),
+        (Value::Number(_), Value::Number(_)) | (Value::Bool(_), Value::Bool(_)) | (Value::Sequence(_), Value::Sequence(_)) | (Value::Mapping(_), Value::Mapping(_)) => Ok(new),
+        (Value::String(_), Value::String(_)) => Ok(new),
+        (Value::String(_), Value::Number(_) | Value::Bool(_)) => Ok(Value::String(raw.trim().to_string())),
+        (Value::Number(_), _) => refuse(format!("give a number, e.g. `--set {key}={}`", excerpt(spec::to_yaml(old).trim_end()))),
+        (Value::Bool(_), _) => refuse(format!("give `true` or `false`: `--set {key}=true`")),
+        (Value::Sequence(_), _) => refuse(format!("give a list in YAML's flow style: `--set {key}=[a, b]`")),
+        (Value::Mapping(_), _) => refuse(format!("set one of its keys (`--set {key}.NAME=…`) or give a mapping: `--set {key}={{a: 1}}`")),
+        (Value::String(_), _) => refuse(format!("`{key}` takes text: quote it if it looks like YAML (`--set {key}='[x]'`)")),
+        (Value::Tagged(_), _) => Ok(new),
+    }
+}
+
+/// At most 200 characters of something the user typed, for a message.
+fn excerpt(s: &str) -> String {
+    crate::error::excerpt(s, 200)
 }
 
 struct Validator<'a> {
     map: SourceMap<'a>,
     registry: &'a Registry,
     root: &'a Path,
+    file: &'a Path,
 }
 
 impl Validator<'_> {
+    /// Where line `line`, column `column` of a stage's SQL text is: in its `sql_file`, or in
+    /// pipeline.yaml below the stage's `sql:` key.
+    fn sql_location(&self, at: &str, s: &spec::StageSpec, text: &str, line: usize, column: usize, width: usize) -> Option<Location> {
+        if let Some(f) = &s.sql_file {
+            let mut loc = Location::new(f, line, column);
+            loc.text = text.lines().nth(line.saturating_sub(1)).map(str::to_string);
+            loc.width = width;
+            return Some(loc);
+        }
+        let key = self.map.key(&["stages", at, "sql"])?;
+        let after = key.text.as_deref().unwrap_or_default().split_once(':').map(|(_, r)| r.trim()).unwrap_or_default();
+        let block = after.starts_with('|') || after.starts_with('>');
+        let file_line = if block { key.line + line } else { key.line + line - 1 };
+        let Some(text) = self.map.line(file_line) else { return Some(key) };
+        // The SQL line's column, shifted by the indentation (or the `sql: ` before it).
+        let shift = if block || line > 1 { text.len() - text.trim_start().len() } else { key.column - 1 + "sql: ".len() };
+        let mut loc = Location::new(self.file, file_line, column + shift);
+        loc.text = Some(text.to_string());
+        loc.width = width;
+        Some(loc)
+    }
+
+    /// Every stage's SQL through the sandbox: one query, reading only the stage's inputs
+    /// (each under its SQL name). A sweep's cells share their SQL text: checked once.
+    fn check_sql(&self, spec: &PipelineSpec, stages: &BTreeMap<String, Stage>) -> Vec<Error> {
+        let mut errors = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for stage in stages.values() {
+            let Some(sql) = &stage.sql else { continue };
+            let at = stage.parent().unwrap_or(&stage.name);
+            if !seen.insert(at) {
+                continue;
+            }
+            let mut tables = BTreeSet::new();
+            for input in &stage.inputs {
+                match stages.get(input) {
+                    Some(up) if !up.tables.is_empty() => {
+                        tables.extend(up.tables.iter().map(|t| Pipeline::sql_table_name(input, Some(t.as_str()).filter(|t| !t.is_empty()))));
+                    }
+                    _ => {
+                        tables.insert(input.clone());
+                    }
+                }
+            }
+            if let Err(r) = crate::sandbox::check(sql, crate::sandbox::Mode::Stage, &tables) {
+                let loc = spec.stages.get(at).and_then(|s| self.sql_location(at, s, sql, r.line, r.column, r.width));
+                errors.push(
+                    Error::pipeline(format!("stage `{}`: its SQL is refused: {}", stage.name, r.message))
+                        .at(loc)
+                        .with_hint(r.hint),
+                );
+            }
+        }
+        errors
+    }
+
     /// A project file a stage reads: inside the project, and (when it exists) a regular file.
     fn project_file(&self, rel: &str) -> std::result::Result<PathBuf, String> {
         let path = paths::inside(self.root, rel)?;
@@ -218,6 +313,7 @@ impl Validator<'_> {
             }
         }
 
+        errors.extend(self.check_sql(&spec, &stages));
         if !errors.is_empty() {
             return Err(if errors.len() == 1 { errors.remove(0) } else { Error::Many(errors) });
         }
@@ -436,9 +532,11 @@ impl Validator<'_> {
                 continue;
             }
             if kind.open_params() {
-                if matches!(value, Value::Sequence(_) | Value::Mapping(_)) {
+                // Checked as resolved: `${model}` names a mapping although it is written as text.
+                let resolved = params.get(key).map(spec::from_json).unwrap_or_else(|| value.clone());
+                if matches!(resolved, Value::Sequence(_) | Value::Mapping(_)) {
                     errors.push(self.err(
-                        format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(value)),
+                        format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(&resolved)),
                         &["stages", at, "params", key],
                         Some("params of a `sql` stage are substituted into the SQL text as `${name}`: give a single value".into()),
                     ));
@@ -493,7 +591,7 @@ impl Validator<'_> {
             if let Some(text) = &sql {
                 let mut scope = globals.clone();
                 scope.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
-                match substitute(text, &scope) {
+                match super::sql_params::substitute(text, &scope) {
                     Ok(t) => {
                         // The global params the SQL names (its own params are recorded already):
                         // what `status` and `verify` name when the SQL text changes through them.
@@ -507,7 +605,7 @@ impl Validator<'_> {
                         }
                         sql = Some(t)
                     }
-                    Err(missing) => {
+                    Err(super::sql_params::SubstError::Missing(missing)) => {
                         let hint = did_you_mean(&missing, scope.keys().map(String::as_str))
                             .unwrap_or_else(|| "declare it under the stage's or the top-level `params:`".into());
                         errors.push(self.err(
@@ -515,6 +613,14 @@ impl Validator<'_> {
                             &["stages", at, if s.sql.is_some() { "sql" } else { "sql_file" }],
                             Some(hint),
                         ));
+                    }
+                    Err(super::sql_params::SubstError::Unrenderable { name: param, value, line, column, why }) => {
+                        let loc = self.sql_location(at, s, text, line, column, param.len() + 3);
+                        errors.push(
+                            Error::pipeline(format!("stage `{name}`: `${{{param}}}` in its SQL is {value}: {why}"))
+                                .at(loc)
+                                .with_hint(format!("substitute a single value: a string, number or boolean (one key of a mapping: `${{{param}.KEY}}`), or write the list into the SQL")),
+                        );
                     }
                 }
             }
