@@ -175,6 +175,12 @@ impl StageKind for Harmonise {
                 .with_hint("the LA rows do not add up to the file's England row beyond the publisher's rounding: check the file and the dictionary's `reconcile` entries")
         })?;
 
+        years_have_data(&h.panel, from..=to).map_err(|e| {
+            ctx.fail(e).with_hint(format!(
+                "add the published files that cover those years (README, \"Adding a year of data\"), or end the panel earlier: `to_year` is {to}"
+            ))
+        })?;
+
         let p = &h.panel;
         let panel = TableBuilder::new()
             .str("la_code", p.iter().map(|r| r.la_code.clone()).collect())
@@ -253,6 +259,48 @@ impl StageKind for Harmonise {
             unmapped,
         ])
     }
+}
+
+/// Every year of the panel has data: a year with no LA rows at all, or a year whose definition
+/// of an indicator names a source with no rows for it (every value `not_available`), means the
+/// panel's years reach past the files — `to_year: 2026` before the 2026 files are in. Err says
+/// which source lacks which year, and for which indicators.
+fn years_have_data(panel: &[harmonise::panel::PanelRow], years: std::ops::RangeInclusive<i32>) -> std::result::Result<(), String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    // (indicator, year) → (definition, any value, every row not_available)
+    let mut cells: BTreeMap<(&str, i32), (&str, bool, bool)> = BTreeMap::new();
+    let mut seen_years: BTreeSet<i32> = BTreeSet::new();
+    for r in panel {
+        seen_years.insert(r.year);
+        let c = cells.entry((r.indicator.as_str(), r.year)).or_insert((r.definition.as_str(), false, true));
+        c.1 |= r.value.is_some();
+        c.2 &= r.status == "not_available";
+    }
+    let empty_years: Vec<String> = years.clone().filter(|y| !seen_years.contains(y)).map(|y| y.to_string()).collect();
+    // source → year → indicators
+    let mut lacking: BTreeMap<&str, BTreeMap<i32, Vec<&str>>> = BTreeMap::new();
+    for ((ind, year), (definition, any, all_na)) in &cells {
+        if !definition.is_empty() && !any && *all_na {
+            let source = definition.split(':').next().unwrap_or(definition);
+            lacking.entry(source).or_default().entry(*year).or_default().push(ind);
+        }
+    }
+    if empty_years.is_empty() && lacking.is_empty() {
+        return Ok(());
+    }
+    let mut parts = Vec::new();
+    if !empty_years.is_empty() {
+        parts.push(format!("no source has rows for any LA in {}", empty_years.join(", ")));
+    }
+    for (source, by_year) in &lacking {
+        let ys: Vec<String> = by_year.keys().map(|y| y.to_string()).collect();
+        let mut inds: Vec<&str> = by_year.values().flatten().copied().collect();
+        inds.sort();
+        inds.dedup();
+        let shown = crate::error::excerpt(&inds.join(", "), 200);
+        parts.push(format!("source `{source}` has no rows for {} (indicator{} {shown})", ys.join(", "), if inds.len() == 1 { "" } else { "s" }));
+    }
+    Err(format!("the panel's years {}..{} reach past the data: {}", years.start(), years.end(), parts.join("; ")))
 }
 
 fn definitions_table(dict: &Dictionary) -> Result<OutputTable> {

@@ -161,6 +161,48 @@ impl Validator<'_> {
         Some(loc)
     }
 
+    /// Names that would clash where they end up: a stage or source named like another stage's
+    /// SQL table (`model_summary` beside stage `model`'s table `summary`, or a kind's alias such
+    /// as `cohort_members`) would make two tables of one name in `canary sql` and downstream
+    /// SQL; a name longer than [`MAX_NAME`] bytes cannot be a file name under `out/`.
+    fn check_names(&self, spec: &PipelineSpec, stages: &BTreeMap<String, Stage>) -> Vec<Error> {
+        let mut errors = Vec::new();
+        for (section, names) in [("sources", spec.sources.keys().collect::<Vec<_>>()), ("stages", spec.stages.keys().collect())] {
+            for name in names {
+                if name.len() > MAX_NAME {
+                    errors.push(self.err(
+                        format!("`{}` is {} bytes long; a name is at most {MAX_NAME} bytes", crate::error::excerpt(name, 40), name.len()),
+                        &[section, name],
+                        Some("names become file names under `out/` and SQL table names: shorten it".into()),
+                    ));
+                }
+            }
+        }
+        let mut sql_names: BTreeMap<String, String> = BTreeMap::new();
+        for st in stages.values().filter(|s| s.parent().is_none()) {
+            for t in st.tables.iter().filter(|t| !t.is_empty()) {
+                sql_names.insert(Pipeline::sql_table_name(&st.name, Some(t)), format!("the SQL name of table `{t}` of stage `{}`", st.name));
+            }
+            if let Some(kind) = self.registry.get(&st.kind) {
+                for (t, alias) in kind.sql_aliases() {
+                    if st.tables.contains(&t) {
+                        sql_names.insert(alias, format!("the SQL name kind `{}` gives table `{t}` of stage `{}`", st.kind, st.name));
+                    }
+                }
+            }
+        }
+        for (section, name) in spec.sources.keys().map(|n| ("sources", n)).chain(spec.stages.keys().map(|n| ("stages", n))) {
+            if let Some(owner) = sql_names.get(name) {
+                errors.push(self.err(
+                    format!("`{name}` is also {owner}"),
+                    &[section, name],
+                    Some("rename one of them: `canary sql` and the stages that read them would see two tables of that name".into()),
+                ));
+            }
+        }
+        errors
+    }
+
     /// Every stage's SQL through the sandbox: one query, reading only the stage's inputs
     /// (each under its SQL name). A sweep's cells share their SQL text: checked once.
     fn check_sql(&self, spec: &PipelineSpec, stages: &BTreeMap<String, Stage>) -> Vec<Error> {
@@ -313,6 +355,7 @@ impl Validator<'_> {
             }
         }
 
+        errors.extend(self.check_names(&spec, &stages));
         errors.extend(self.check_sql(&spec, &stages));
         if !errors.is_empty() {
             return Err(if errors.len() == 1 { errors.remove(0) } else { Error::Many(errors) });
@@ -674,6 +717,9 @@ impl Validator<'_> {
         }
     }
 }
+
+/// The longest stage or source name, in bytes (file names end at 255).
+pub const MAX_NAME: usize = 200;
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
