@@ -236,7 +236,7 @@ impl fmt::Display for Error {
             }
             return Ok(());
         }
-        write!(f, "error: {}", self.headline())?;
+        write!(f, "error: {}", excerpt(&self.headline(), MAX_MESSAGE))?;
         if let Error::Pipeline {
             location: Some(loc),
             ..
@@ -252,13 +252,11 @@ impl fmt::Display for Error {
             if let Some(text) = &loc.text {
                 let num = loc.line.to_string();
                 let pad = " ".repeat(num.len());
-                write!(f, "\n{pad} |\n{num} | {text}\n{pad} | ")?;
-                write!(
-                    f,
-                    "{}{}",
-                    " ".repeat(loc.column.saturating_sub(1)),
-                    "^".repeat(loc.width.max(1))
-                )?;
+                // A long line is shown as a window around the column, so a one-line 10 MB
+                // document does not fill the terminal.
+                let (shown, column) = window(text, loc.column.saturating_sub(1), 160);
+                write!(f, "\n{pad} |\n{num} | {shown}\n{pad} | ")?;
+                write!(f, "{}{}", " ".repeat(column), "^".repeat(loc.width.clamp(1, 160)))?;
             }
         }
         if let Some(h) = self.hint() {
@@ -269,6 +267,28 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The longest headline printed, in characters.
+const MAX_MESSAGE: usize = 4000;
+
+/// `text` cut to `width` characters around character `column`: (the window, the column in it).
+fn window(text: &str, column: usize, width: usize) -> (String, usize) {
+    let n = text.chars().count();
+    if n <= width {
+        return (text.to_string(), column);
+    }
+    let start = column.saturating_sub(width / 3).min(n.saturating_sub(width));
+    let mut shown: String = text.chars().skip(start).take(width).collect();
+    let mut col = column - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        col += 1;
+    }
+    if start + width < n {
+        shown.push('…');
+    }
+    (shown, col)
+}
 
 /// At most `max` characters of `s`, for quoting a value in a message: a longer one keeps its
 /// start and says how long it was, so a 10 MB document never fills the terminal.

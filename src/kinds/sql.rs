@@ -94,6 +94,12 @@ pub async fn register(session: &SessionContext, name: &str, input: &Input) -> Re
 }
 
 pub async fn register_file(session: &SessionContext, name: &str, path: &Path) -> Result<()> {
+    // An empty file has no header and no schema: DataFusion would register it with no columns
+    // and the first column the SQL names would be blamed on the SQL.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(Error::data(path, format!("input `{name}` is an empty file (0 bytes): it has no header row and no data"))
+            .with_hint("the file is not the published one: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it"));
+    }
     let p = path.to_string_lossy();
     let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let result = match ext.as_str() {

@@ -147,32 +147,126 @@ pub fn parse_value(text: &str) -> std::result::Result<Value, String> {
 fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Error {
     let raw = e.to_string();
     // serde_yaml appends " at line L column C" to its message; the gutter says it better.
-    let message = match raw.find(" at line ") {
+    let mut message = match raw.find(" at line ") {
         Some(i) => raw[..i].to_string(),
         None => raw.clone(),
     };
-    let location = e.location().map(|l| {
-        let mut loc = Location::new(path, l.line(), l.column());
-        loc.text = text.lines().nth(l.line().saturating_sub(1)).map(str::to_string);
-        loc.width = loc
-            .text
-            .as_deref()
-            .map(|t| word_width(t, l.column()))
-            .unwrap_or(1);
+    let at = |line: usize, column: usize| {
+        let mut loc = Location::new(path, line, column);
+        loc.text = text.lines().nth(line.saturating_sub(1)).map(str::to_string);
+        loc.width = loc.text.as_deref().map(|t| word_width(t, column)).unwrap_or(1);
         loc
-    });
-    let hint = if message.contains("unknown field") {
+    };
+    let mut location = e.location().map(|l| at(l.line(), l.column()));
+    let mut hint = if message.contains("unknown field") {
         "remove or rename the key; the accepted keys are listed after `expected`"
     } else if message.contains("duplicate") {
         "each name may appear once: rename or remove one of the two"
     } else {
         "fix the YAML syntax at the marked place (indentation, a missing `:` or an unclosed quote)"
     };
+    // serde_yaml places some errors where they are noticed, not where they are: the end of
+    // the file for an unclosed quote, the start of the mapping for a key given twice, nowhere
+    // for an alias bomb. Each is found in the text.
+    if message.contains("end of stream") || message.contains("quoted scalar") {
+        if let Some((line, column)) = unclosed_quote(text) {
+            message = "a quoted string is never closed".to_string();
+            location = Some(at(line, column));
+            hint = "close the quote (or remove it) at the marked place: everything after it was read as part of the string";
+        }
+    } else if let (Some(key), Some(l)) = (duplicate_key(&message), e.location()) {
+        if let Some(line) = second_key(text, l.line(), l.column(), &key) {
+            location = Some(at(line, l.column()));
+        }
+    } else if message.contains("repetition limit") || message.contains("recursion limit") {
+        message = format!("{message}: the YAML expands too far (nested aliases `*name` or nesting, e.g. an alias bomb)");
+        location = text.lines().position(|l| l.contains('*') && l.contains('&') || l.contains(", *") || l.contains("[*")).map(|i| {
+            let t = text.lines().nth(i).unwrap_or_default();
+            at(i + 1, t.find('*').map(|c| c + 1).unwrap_or(1))
+        });
+        hint = "write the values out instead of through nested aliases";
+    }
     Error::Pipeline {
         message: format!("{}: {message}", path.display()),
         location,
         hint: Some(hint.to_string()),
     }
+}
+
+/// Where a quoted YAML scalar opens and is never closed: (line, column), 1-based. A quote
+/// opens a scalar only where a value starts (after `: `, `- `, `[`, `{`, `,` or at the start of
+/// a line), so the apostrophe of `don't` is not one.
+fn unclosed_quote(text: &str) -> Option<(usize, usize)> {
+    let mut open: Option<(char, usize, usize)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut j = 0;
+        while j < chars.len() {
+            let c = chars[j];
+            match open {
+                Some(('"', _, _)) if c == '\\' => j += 1,
+                Some(('"', _, _)) if c == '"' => open = None,
+                Some(('\'', _, _)) if c == '\'' => {
+                    if chars.get(j + 1) == Some(&'\'') {
+                        j += 1;
+                    } else {
+                        open = None;
+                    }
+                }
+                Some(_) => {}
+                None if c == '#' && (j == 0 || chars[j - 1].is_whitespace()) => break,
+                None if c == '"' || c == '\'' => {
+                    let before = chars[..j].iter().rev().find(|c| !c.is_whitespace());
+                    let value_start = match before {
+                        None => true,
+                        Some(':') | Some('-') | Some('[') | Some('{') | Some(',') => j == 0 || chars[j - 1].is_whitespace() || matches!(before, Some('[') | Some('{') | Some(',')),
+                        _ => false,
+                    };
+                    if value_start {
+                        open = Some((c, i + 1, j + 1));
+                    }
+                }
+                None => {}
+            }
+            j += 1;
+        }
+    }
+    open.map(|(_, l, c)| (l, c))
+}
+
+/// The key of serde_yaml's `duplicate entry with key "stages"`.
+fn duplicate_key(message: &str) -> Option<String> {
+    let rest = message.split("duplicate entry with key ").nth(1)?;
+    Some(rest.trim().trim_matches('"').to_string())
+}
+
+/// The line of the second `key:` of the mapping that starts at (`line`, `column`).
+fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<usize> {
+    let indent = column.saturating_sub(1);
+    let mut seen = 0;
+    for (i, l) in text.lines().enumerate().skip(line.saturating_sub(1)) {
+        let body = l.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let ind = l.len() - body.len();
+        if ind < indent && i + 1 > line {
+            break;
+        }
+        if ind != indent {
+            continue;
+        }
+        let k = body.trim_start_matches(['"', '\'']);
+        if let Some(rest) = k.strip_prefix(key) {
+            if rest.trim_start_matches(['"', '\'']).starts_with(':') {
+                seen += 1;
+                if seen == 2 {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    None
 }
 
 fn word_width(line: &str, column: usize) -> usize {

@@ -22,9 +22,22 @@ pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, ove
         return Err(Error::pipeline(format!("the pipeline file `{}` is {what}, not a regular file", file.display()))
             .with_hint("name the pipeline's YAML file with `--file`"));
     }
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let bytes = std::fs::read(file).map_err(|e| {
         Error::pipeline(format!("cannot read the pipeline file `{}`: {e}", file.display()))
             .with_hint("run canary in the folder holding pipeline.yaml, or name the file with `--file`")
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let start = before.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+        let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+        let end = e.as_bytes()[at..].iter().position(|b| *b == b'\n').map(|p| at + p).unwrap_or(e.as_bytes().len());
+        let mut loc = Location::new(file, line, column);
+        loc.text = Some(String::from_utf8_lossy(&e.as_bytes()[start..end]).into_owned());
+        Error::pipeline(format!("{}: a byte that is not UTF-8 (0x{:02x})", file.display(), e.as_bytes()[at]))
+            .at(Some(loc))
+            .with_hint("save the file as UTF-8 (a file written in Latin-1 or Windows-1252 has such bytes in names like `café`)")
     })?;
     let mut parsed = spec::parse(file, &text)?;
     if let Some(name) = profile {
