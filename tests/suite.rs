@@ -6,6 +6,7 @@
 
 mod common;
 
+mod bad_input;
 mod clean_dfe_fixtures;
 mod clean_dfe_real_files;
 mod clean_real_deprivation;

@@ -133,7 +133,7 @@ impl Lock {
             file: path.to_path_buf(),
             line: e.line,
             column: None,
-            message: format!("the lock cannot be read: {}", e.message),
+            message: format!("the lock cannot be read: {}", e.message.split(" at line ").next().unwrap_or_default()),
             hint: Some(LOCK_HINT.into()),
         })?;
         Ok(Some(lock))

@@ -260,7 +260,13 @@ impl Validator<'_> {
     }
 
     fn err(&self, message: String, keys: &[&str], hint: Option<String>) -> Error {
-        let e = Error::pipeline(message).at(self.map.key(keys));
+        // The key itself, or the deepest one found on its path (a key inside an inline map,
+        // `params: {nope: 1}`, is found as the item of its parent).
+        let loc = self.map.key(keys).or_else(|| {
+            let (last, parent) = keys.split_last()?;
+            self.map.item(parent, last).or_else(|| (1..parent.len()).rev().find_map(|n| self.map.key(&parent[..=n])))
+        });
+        let e = Error::pipeline(message).at(loc);
         match hint {
             Some(h) => e.with_hint(h),
             None => e,
