@@ -186,6 +186,23 @@ impl StageContext<'_> {
     }
 }
 
+/// Every name a list param gives (`indicators: [...]`) is one the input holds: a name that
+/// is not there is a typo to report, with the nearest name, not a filter that silently drops
+/// rows. `present` is what the input holds; `input` names it in the message.
+pub fn names_in_input<'a>(ctx: &StageContext, param: &str, names: impl Iterator<Item = &'a str>, present: &std::collections::BTreeSet<&str>, input: &str) -> Result<()> {
+    let missing: Vec<&str> = names.filter(|n| !present.contains(n)).collect();
+    let Some(first) = missing.first() else { return Ok(()) };
+    let hint = crate::error::did_you_mean(first, present.iter().copied())
+        .unwrap_or_else(|| format!("`canary sql \"select distinct indicator from {input}\"` lists the indicators"));
+    Err(ctx
+        .fail(format!(
+            "param `{param}` names {} that input `{input}` does not hold: {}",
+            if missing.len() == 1 { "an indicator" } else { "indicators" },
+            crate::error::excerpt(&missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "), 300)
+        ))
+        .with_hint(hint))
+}
+
 /// A raw source as a table: Parquet directly, CSV through DataFusion's reader (the same type
 /// inference a `sql` stage gets).
 fn read_source(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {

@@ -37,13 +37,13 @@ fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
     // A name in `indicators` that the panel does not hold is a typo, not a filter.
     if let Some(w) = &wanted {
         let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
-        check_named(ctx, "indicators", w.iter().map(String::as_str), &present, input)?;
+        super::names_in_input(ctx, "indicators", w.iter().map(String::as_str), &present, input)?;
         if let Some(m) = ctx.param("min_years_for").and_then(|v| v.as_object()) {
-            check_named(ctx, "min_years_for", m.keys().map(String::as_str), &present, input)?;
+            super::names_in_input(ctx, "min_years_for", m.keys().map(String::as_str), &present, input)?;
         }
     } else if let Some(m) = ctx.param("min_years_for").and_then(|v| v.as_object()) {
         let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
-        check_named(ctx, "min_years_for", m.keys().map(String::as_str), &present, input)?;
+        super::names_in_input(ctx, "min_years_for", m.keys().map(String::as_str), &present, input)?;
     }
     let from = ctx.param_i64("from_year").unwrap_or(i64::MIN);
     let to = ctx.param_i64("to_year").unwrap_or(i64::MAX);
@@ -61,22 +61,6 @@ fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
         cells.entry((ind.clone(), year as i32)).or_default().push((la.clone(), groups[i].clone(), v));
     }
     Ok(Panel { cells })
-}
-
-/// Every indicator a param names is in the input; the first that is not is an error with the
-/// nearest name.
-fn check_named<'a>(ctx: &StageContext, param: &str, names: impl Iterator<Item = &'a str>, present: &BTreeSet<&str>, input: &str) -> Result<()> {
-    let missing: Vec<&str> = names.filter(|n| !present.contains(n)).collect();
-    let Some(first) = missing.first() else { return Ok(()) };
-    let hint = crate::error::did_you_mean(first, present.iter().copied())
-        .unwrap_or_else(|| format!("`canary sql \"select distinct indicator from {input}\"` lists the indicators"));
-    Err(ctx
-        .fail(format!(
-            "param `{param}` names {} that input `{input}` does not hold: {}",
-            if missing.len() == 1 { "an indicator" } else { "indicators" },
-            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-        ))
-        .with_hint(hint))
 }
 
 const SELECT_PARAMS: [ParamSpec; 3] = [
