@@ -11,6 +11,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, Stage};
 
+pub mod claims;
 pub mod clean;
 pub mod columns;
 pub mod compare;
@@ -306,6 +307,7 @@ impl Registry {
         r.register(Arc::new(fit::Fit));
         r.register(Arc::new(glm::Glm));
         r.register(Arc::new(compare::Compare));
+        r.register(Arc::new(claims::Claims));
         r.register(Arc::new(early_warning::EarlyWarning));
         r.register(Arc::new(report::Report));
         r.register(Arc::new(scorecards::Scorecards));
