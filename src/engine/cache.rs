@@ -74,6 +74,9 @@ pub struct OutputRecord {
     /// have the schema of their stacked table (recorded once, there).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schema: Vec<String>,
+    /// A file beside the tables (a report page), not a table: `rows` and `schema` are empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +94,8 @@ pub struct Entry {
 pub fn outputs_hash(outputs: &[OutputRecord]) -> String {
     let mut s = String::new();
     for o in outputs {
-        s.push_str(o.table.as_deref().unwrap_or(""));
+        // Tables by name; files by path (a stage has one unnamed table but many files).
+        s.push_str(if o.file { &o.path } else { o.table.as_deref().unwrap_or("") });
         s.push('=');
         s.push_str(&o.sha256);
         s.push('\n');

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod lock;
 pub mod progress;
 pub mod run_lock;
+pub mod side;
 
 use cache::{Cache, CacheKey, Entry, OutputRecord};
 use lock::{Lock, RunInfo, SourceRecord, StageRecord};
@@ -242,16 +243,28 @@ impl<'a> Engine<'a> {
             return Ok((Verdict::Run(self.why_changed(stage, key)), None));
         };
         let kind = self.registry.get(&stage.kind).expect("validated kind");
-        let missing_side: Vec<String> = kind
-            .side_outputs(stage)
-            .into_iter()
-            .filter(|f| !self.pipeline.root.join(f).is_file())
-            .map(|f| format!("`{f}` is missing"))
-            .collect();
-        if !missing_side.is_empty() {
-            return Ok((Verdict::Run(missing_side), None));
+        let owned = side::Owned::new(&kind.side_outputs(stage));
+        let records_files = entry.outputs.iter().any(|o| o.file);
+        if !records_files {
+            // An entry from before its files were recorded: they must at least exist.
+            let missing: Vec<String> = owned.files.iter().filter(|f| !self.pipeline.root.join(f).is_file()).map(|f| format!("`{f}` is missing")).collect();
+            if !missing.is_empty() {
+                return Ok((Verdict::Run(missing), None));
+            }
         }
-        Ok(match self.check_outputs(&entry)? {
+        let mut checked = self.check_outputs(&entry)?;
+        if records_files {
+            let stray: Vec<String> = owned
+                .present(&self.pipeline.root)
+                .into_iter()
+                .filter(|f| !entry.outputs.iter().any(|o| &o.path == f))
+                .map(|f| format!("`{f}` is not one of its outputs"))
+                .collect();
+            if !stray.is_empty() {
+                checked = Err(checked.err().unwrap_or_default().into_iter().chain(stray).collect());
+            }
+        }
+        Ok(match checked {
             Ok(()) => (Verdict::UpToDate, Some(entry)),
             Err(problems) => {
                 if entry.outputs.iter().all(|o| self.cache.has_object(&o.sha256)) {
@@ -463,6 +476,16 @@ impl<'a> Engine<'a> {
                         self.hashes.remember(&path, &o.sha256);
                     }
                 }
+                let kind = self.registry.get(&stage.kind).expect("validated kind");
+                let owned = side::Owned::new(&kind.side_outputs(stage));
+                if e.outputs.iter().any(|o| o.file) {
+                    for f in owned.present(&self.pipeline.root) {
+                        if !e.outputs.iter().any(|o| o.path == f) {
+                            let p = self.pipeline.root.join(&f);
+                            std::fs::remove_file(&p).map_err(|err| Error::io("remove the stray file", &p, err))?;
+                        }
+                    }
+                }
                 Ok((Action::Restored, record(stage, &key, &digest, &e)))
             }
             _ => self.execute(stage, key, digest, upstream),
@@ -491,15 +514,42 @@ impl<'a> Engine<'a> {
                 (i.clone(), input)
             })
             .collect();
+        // Files beside the tables are written into a staging folder and moved into place only
+        // when the stage has succeeded (`side.rs`).
+        let owned = side::Owned::new(&kind.side_outputs(stage));
+        let staging = (!owned.is_empty()).then(|| self.pipeline.state_dir().join("tmp").join(format!("side-{}", &crate::hash::sha256_bytes(stage.name.as_bytes())[..16])));
+        if let Some(dir) = &staging {
+            let _ = std::fs::remove_dir_all(dir);
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create the staging folder", dir, e))?;
+        }
         let ctx = StageContext {
             pipeline: self.pipeline,
             stage,
             inputs,
             upstream,
+            side: staging.clone(),
         };
+        let result = self.run_and_write(&ctx, kind.as_ref(), key, digest, staging.as_deref(), &owned);
+        if let Some(dir) = &staging {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    /// The part of [`Engine::execute`] that can fail after the staging folder exists.
+    fn run_and_write(
+        &self,
+        ctx: &StageContext,
+        kind: &dyn crate::kinds::StageKind,
+        key: CacheKey,
+        digest: String,
+        staging: Option<&std::path::Path>,
+        owned: &side::Owned,
+    ) -> Result<(Action, StageRecord)> {
+        let stage = ctx.stage;
         let started_at = SystemTime::now();
         let t0 = Instant::now();
-        let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(&ctx))) {
+        let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(ctx))) {
             Ok(r) => r?,
             Err(panic) => {
                 let msg = panic
@@ -538,6 +588,22 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        let mut side_files = Vec::new();
+        if let Some(dir) = staging {
+            let files = match side::staged(&stage.name, dir, owned) {
+                Ok(f) => f,
+                Err(e) => {
+                    cleanup(&written);
+                    return Err(e);
+                }
+            };
+            for rel in files {
+                let staged = dir.join(&rel);
+                let sha = crate::hash::sha256_file(&staged)?;
+                let bytes = std::fs::metadata(&staged).map(|m| m.len()).unwrap_or(0);
+                side_files.push((rel, sha, bytes));
+            }
+        }
         let mut outputs = Vec::new();
         for (w, dest, table, schema) in &written {
             crate::table::commit(&w.temp, dest)?;
@@ -550,7 +616,18 @@ impl<'a> Engine<'a> {
                 rows: w.rows,
                 bytes: w.bytes,
                 schema: schema.clone(),
+                file: false,
             });
+        }
+        if let Some(dir) = staging {
+            let rels: Vec<String> = side_files.iter().map(|f| f.0.clone()).collect();
+            side::commit(&self.pipeline.root, dir, &rels, owned)?;
+            for (rel, sha, bytes) in side_files {
+                let dest = self.pipeline.root.join(&rel);
+                self.hashes.remember(&dest, &sha);
+                self.cache.store_object(&dest, &sha)?;
+                outputs.push(OutputRecord { table: None, path: rel, sha256: sha, rows: 0, bytes, schema: Vec::new(), file: true });
+            }
         }
         let entry = Entry {
             stage: stage.name.clone(),

@@ -106,6 +106,9 @@ pub struct StageContext<'a> {
     /// that ask for it ([`StageKind::needs_upstream`]). Not part of the cache key, so a kind
     /// must only print it where run-specific details belong.
     pub upstream: std::collections::BTreeMap<String, crate::engine::lock::StageRecord>,
+    /// The staging folder for the files the stage writes beside its tables (its
+    /// `side_outputs`); None for a kind that declares none.
+    pub side: Option<PathBuf>,
 }
 
 impl StageContext<'_> {
@@ -119,6 +122,16 @@ impl StageContext<'_> {
 }
 
 impl StageContext<'_> {
+    /// Where to write a file the stage declares among its `side_outputs` (a project-relative
+    /// path): into the staging folder, from which the engine moves it into place once the
+    /// stage has succeeded.
+    pub fn side_path(&self, rel: &str) -> PathBuf {
+        match &self.side {
+            Some(dir) => dir.join(rel),
+            None => self.pipeline.root.join(rel),
+        }
+    }
+
     pub fn input(&self, name: &str) -> Result<&Input> {
         self.inputs
             .iter()
@@ -256,8 +269,11 @@ pub trait StageKind: Send + Sync {
         Ok(())
     }
 
-    /// Files the kind writes outside `out/` (a report's pages): when one is missing the
-    /// stage runs again, though its tables are cached.
+    /// Files the kind writes outside `out/` (a report's pages), relative to the project root;
+    /// a path ending in `/` is a folder whose every file is the stage's. The kind writes them
+    /// at [`StageContext::side_path`]; the engine moves them into place when the stage
+    /// succeeds, hashes and caches them like tables, and restores or re-runs the stage when one
+    /// goes missing or is edited (`engine/side.rs`).
     fn side_outputs(&self, _stage: &Stage) -> Vec<String> {
         Vec::new()
     }
