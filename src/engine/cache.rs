@@ -28,6 +28,11 @@ pub struct CacheKey {
     /// Project files the kind reads (path → SHA-256).
     pub files: BTreeMap<String, String>,
     pub tables: Vec<String>,
+    /// What else a kind says decides its output (a script's command, the values of the
+    /// environment variables it declares, the identity of its interpreter). Left out of the
+    /// serialised key when empty, so the keys of other kinds are as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity: BTreeMap<String, String>,
 }
 
 impl CacheKey {
@@ -49,6 +54,7 @@ impl CacheKey {
             inputs,
             files,
             tables: tables.to_vec(),
+            identity: BTreeMap::new(),
         }
     }
 

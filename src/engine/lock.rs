@@ -61,6 +61,9 @@ pub struct StageRecord {
     /// Project files the stage read (path → SHA-256).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// A kind's further identity (a script's command, environment, interpreter).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity: BTreeMap<String, String>,
     pub outputs: Vec<OutputRecord>,
     pub started: String,
     pub duration_ms: u64,

@@ -38,7 +38,8 @@ pub struct RunOptions {
 /// What happened to a stage in a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Ran,
+    /// With what the kind noted while it ran (an optional stage skipped), for the run's output.
+    Ran(Vec<String>),
     UpToDate,
     Restored,
 }
@@ -160,7 +161,8 @@ impl<'a> Engine<'a> {
                 (f.clone(), sha)
             })
             .collect();
-        let key = CacheKey::new(&stage.kind, kind.version(), &stage.params, stage.sql.as_deref(), inputs, files, &stage.tables);
+        let mut key = CacheKey::new(&stage.kind, kind.version(), &stage.params, stage.sql.as_deref(), inputs, files, &stage.tables);
+        key.identity = kind.identity(stage);
         let digest = key.digest();
         (key, digest)
     }
@@ -213,6 +215,15 @@ impl<'a> Engine<'a> {
         for (path, hash) in &key.files {
             if prev.files.get(path) != Some(hash) {
                 why.push(format!("file `{path}` changed"));
+            }
+        }
+        let names: std::collections::BTreeSet<&String> = key.identity.keys().chain(prev.identity.keys()).collect();
+        for k in names {
+            match (prev.identity.get(k), key.identity.get(k)) {
+                (Some(a), Some(b)) if a != b => why.push(format!("its {k} changed from {a} to {b}")),
+                (None, Some(b)) => why.push(format!("its {k} is now {b}")),
+                (Some(a), None) => why.push(format!("its {k} ({a}) is no longer part of it")),
+                _ => {}
             }
         }
         if why.is_empty() {
@@ -394,7 +405,7 @@ impl<'a> Engine<'a> {
                     Ok((action, record)) => {
                         let line = finished_line(&name, &action, &record);
                         match &action {
-                            Action::Ran => summary.ran.push(name.clone()),
+                            Action::Ran(_) => summary.ran.push(name.clone()),
                             Action::UpToDate => summary.up_to_date.push(name.clone()),
                             Action::Restored => summary.restored.push(name.clone()),
                         }
@@ -528,6 +539,7 @@ impl<'a> Engine<'a> {
             inputs,
             upstream,
             side: staging.clone(),
+            notes: Default::default(),
         };
         let result = self.run_and_write(&ctx, kind.as_ref(), key, digest, staging.as_deref(), &owned);
         if let Some(dir) = &staging {
@@ -638,7 +650,8 @@ impl<'a> Engine<'a> {
             duration_ms: t0.elapsed().as_millis() as u64,
         };
         self.cache.put(&entry)?;
-        Ok((Action::Ran, record(stage, &key, &digest, &entry)))
+        let notes = ctx.notes.lock().map(|n| n.clone()).unwrap_or_default();
+        Ok((Action::Ran(notes), record(stage, &key, &digest, &entry)))
     }
 
     fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<Lock> {
@@ -736,6 +749,7 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
         sql_sha256: key.sql_sha256.clone(),
         inputs: key.inputs.clone(),
         files: key.files.clone(),
+        identity: key.identity.clone(),
         outputs: e
             .outputs
             .iter()
@@ -750,9 +764,13 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
 fn finished_line(name: &str, action: &Action, record: &StageRecord) -> String {
     let kind = &record.kind;
     match action {
-        Action::Ran => {
-            let rows: usize = record.outputs.iter().map(|o| o.rows).sum();
-            format!("  ran       {name} ({kind}) in {:.2}s, {rows} rows", record.duration_ms as f64 / 1000.0)
+        Action::Ran(notes) => {
+            let rows: usize = record.outputs.iter().filter(|o| !o.file).map(|o| o.rows).sum();
+            let mut line = format!("  ran       {name} ({kind}) in {:.2}s, {rows} rows", record.duration_ms as f64 / 1000.0);
+            for n in notes {
+                line.push_str(&format!("\n            note: {n}"));
+            }
+            line
         }
         Action::UpToDate => format!("  cached    {name} ({kind})"),
         Action::Restored => format!("  restored  {name} ({kind}) from the cache"),
@@ -771,7 +789,7 @@ struct SweepTally {
 impl SweepTally {
     fn add(&mut self, action: &Action, ms: u64) {
         match action {
-            Action::Ran => {
+            Action::Ran(_) => {
                 self.ran += 1;
                 self.ms += ms;
             }

@@ -22,6 +22,7 @@ pub mod harmonise;
 pub mod ofsted;
 pub mod report;
 pub mod scorecards;
+pub mod script;
 pub mod sql;
 pub mod stack;
 pub mod trend;
@@ -109,6 +110,8 @@ pub struct StageContext<'a> {
     /// The staging folder for the files the stage writes beside its tables (its
     /// `side_outputs`); None for a kind that declares none.
     pub side: Option<PathBuf>,
+    /// What the kind wants the run's output to say about this run of the stage.
+    pub notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl StageContext<'_> {
@@ -130,6 +133,11 @@ impl StageContext<'_> {
             Some(dir) => dir.join(rel),
             None => self.pipeline.root.join(rel),
         }
+    }
+
+    /// A line for the run's output under the stage's own (e.g. that it was skipped, and why).
+    pub fn note(&self, text: impl Into<String>) {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).push(text.into());
     }
 
     pub fn input(&self, name: &str) -> Result<&Input> {
@@ -207,6 +215,11 @@ fn read_source(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)>
     if !is_csv {
         return crate::table::read_parquet(path);
     }
+    read_csv_file(name, path)
+}
+
+/// A CSV file as a table, with DataFusion's type inference over the whole file.
+pub fn read_csv_file(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let session = sql::session();
     sql::runtime()?.block_on(async {
         sql::register_file(&session, name, path).await?;
@@ -262,6 +275,14 @@ pub trait StageKind: Send + Sync {
     /// relative to the project root. Their content is part of the cache key.
     fn files(&self, _stage: &Stage) -> Vec<String> {
         Vec::new()
+    }
+
+    /// What else decides the kind's output besides params, inputs, SQL and files, as
+    /// `what → value` (a script's `command`, `environment variable R_LIBS`, `interpreter
+    /// python3`): part of the cache key, recorded in the lock, named by `status` when it
+    /// changes.
+    fn identity(&self, _stage: &Stage) -> BTreeMap<String, String> {
+        BTreeMap::new()
     }
 
     /// Kind-specific validation beyond param types (e.g. inputs it needs).
@@ -328,6 +349,7 @@ impl Registry {
         r.register(Arc::new(report::Report));
         r.register(Arc::new(scorecards::Scorecards));
         r.register(Arc::new(stack::Stack));
+        r.register(Arc::new(script::Script));
         r
     }
 

@@ -128,6 +128,7 @@ mod tests {
                 tables: vec![],
                 files: vec![],
                 sweep: None,
+                script: None,
             },
         )
     }

@@ -66,6 +66,43 @@ pub struct Stage {
     pub files: Vec<String>,
     /// The stage's part in a parameter sweep (`matrix:`), if any.
     pub sweep: Option<Sweep>,
+    /// What a `script` stage runs.
+    pub script: Option<Script>,
+}
+
+/// A `script` stage's command and contract, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    /// The command as an argv, split like a shell would; run without a shell.
+    pub argv: Vec<String>,
+    /// The tables the script writes (`CANARY_OUT_<TABLE>`).
+    pub outputs: Vec<String>,
+    /// Plain files it writes (`CANARY_SIDE/<file>`), kept under `out/<stage>/`.
+    pub side_outputs: Vec<String>,
+    pub input_format: DataFormat,
+    pub output_format: DataFormat,
+    /// Environment variables passed through, and whose values are part of the key.
+    pub env: Vec<String>,
+    pub timeout: Option<std::time::Duration>,
+    /// Skipped, with a visible note, when a tool in `requires` is absent.
+    pub optional: bool,
+    pub requires: Vec<String>,
+}
+
+/// How tables are handed to and taken from a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Csv,
+    Parquet,
+}
+
+impl DataFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            DataFormat::Csv => "csv",
+            DataFormat::Parquet => "parquet",
+        }
+    }
 }
 
 /// A stage with `matrix:` becomes one stage per cell and a stacking stage under the stage's
