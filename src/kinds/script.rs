@@ -326,6 +326,9 @@ fn var(prefix: &str, name: &str, table: Option<&str>) -> String {
 /// fills would otherwise stall the command).
 fn run_with_timeout(ctx: &StageContext, cmd: &mut Command, timeout: Option<Duration>) -> Result<(std::process::ExitStatus, String, String, Duration)> {
     let program = cmd.get_program().to_string_lossy().into_owned();
+    // Its own process group, so that a timeout stops what it started too (a shell's `sleep`,
+    // R's workers), not only the process canary started.
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             format!("`{program}` is not on PATH: install it, or write the command with the program's full path")
@@ -348,6 +351,8 @@ fn run_with_timeout(ctx: &StageContext, cmd: &mut Command, timeout: Option<Durat
         match child.try_wait().map_err(|e| ctx.fail(format!("cannot wait for its command: {e}")))? {
             Some(s) => break s,
             None if timeout.is_some_and(|t| t0.elapsed() >= t) => {
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
                 let _ = child.kill();
                 let _ = child.wait();
                 let stderr = err.join().unwrap_or_default();
