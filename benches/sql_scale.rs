@@ -150,7 +150,7 @@ fn la_years(dir: &Path) -> PathBuf {
 }
 
 /// Wall seconds and peak RSS (MB) of a whole process, from GNU time.
-fn timed(mut cmd: Command) -> (f64, f64) {
+fn timed(cmd: Command) -> (f64, f64) {
     let report = tempfile::NamedTempFile::new().unwrap();
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
