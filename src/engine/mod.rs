@@ -373,6 +373,8 @@ impl<'a> Engine<'a> {
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::channel::<(usize, Result<(Action, StageRecord)>)>();
             let mut running = 0usize;
+            // Stages found up to date without starting a thread: in a no-op run, all of them.
+            let mut settled: std::collections::VecDeque<(usize, Result<(Action, StageRecord)>)> = std::collections::VecDeque::new();
             loop {
                 // Start ready stages while there are free jobs and no failure: after a failure,
                 // running stages finish but nothing new starts.
@@ -381,24 +383,38 @@ impl<'a> Engine<'a> {
                     let name = &selected[i];
                     let stage = &self.pipeline.stages[name];
                     let (key, digest) = self.key_for(stage, &input_hashes);
+                    let (verdict, entry) = match self.verdict(stage, &key, &digest, opts.force) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            settled.push_back((i, Err(e)));
+                            continue;
+                        }
+                    };
+                    if let (Verdict::UpToDate, Some(e)) = (&verdict, &entry) {
+                        settled.push_back((i, Ok((Action::UpToDate, record(stage, &key, &digest, e)))));
+                        continue;
+                    }
                     running += 1;
                     if opts.verbose || stage.parent().is_none() {
                         progress.started(name, &stage.kind);
                     }
                     let tx = tx.clone();
-                    let force = opts.force;
                     let kind = self.registry.get(&stage.kind).expect("validated kind");
                     let upstream = if kind.needs_upstream() { records.clone() } else { BTreeMap::new() };
                     scope.spawn(move || {
-                        let result = self.bring_up_to_date(stage, key, digest, force, upstream);
+                        let result = self.bring_up_to_date(stage, key, digest, (verdict, entry), upstream);
                         let _ = tx.send((i, result));
                     });
                 }
-                if running == 0 {
-                    break;
-                }
-                let Ok((i, result)) = rx.recv() else { break };
-                running -= 1;
+                let (i, result) = match settled.pop_front() {
+                    Some(done) => done,
+                    None if running > 0 => {
+                        let Ok(done) = rx.recv() else { break };
+                        running -= 1;
+                        done
+                    }
+                    None => break,
+                };
                 let name = selected[i].clone();
                 let stage = &self.pipeline.stages[&name];
                 match result {
@@ -466,15 +482,15 @@ impl<'a> Engine<'a> {
         Ok(summary)
     }
 
+    /// Restore or run a stage, given the verdict the scheduler reached for it.
     fn bring_up_to_date(
         &self,
         stage: &Stage,
         key: CacheKey,
         digest: String,
-        force: bool,
+        (verdict, entry): (Verdict, Option<Entry>),
         upstream: BTreeMap<String, StageRecord>,
     ) -> Result<(Action, StageRecord)> {
-        let (verdict, entry) = self.verdict(stage, &key, &digest, force)?;
         match (verdict, entry) {
             (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(stage, &key, &digest, &e))),
             (Verdict::Restore(_), Some(e)) => {
