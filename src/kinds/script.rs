@@ -284,7 +284,7 @@ impl Scratch {
             }
             let (schema, batches) = match s.output_format {
                 DataFormat::Parquet => crate::table::read_parquet(&path),
-                DataFormat::Csv => super::read_csv_file(o, &path),
+                DataFormat::Csv => read_csv(&path),
             }
             .map_err(|e| ctx.fail(format!("its output `{o}` is not a readable {} table: {}", s.output_format.extension(), e.headline())))?;
             if schema.fields().is_empty() {
@@ -310,6 +310,19 @@ impl Scratch {
         }
         Ok(())
     }
+}
+
+/// A script's CSV output as a table: header required, types inferred from every row by
+/// arrow's CSV reader (as DataFusion infers a CSV source's), empty fields null.
+fn read_csv(path: &Path) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+    use datafusion::arrow::csv::reader::{Format, ReaderBuilder};
+    let open = || std::fs::File::open(path).map_err(|e| Error::io("read", path, e));
+    let format = Format::default().with_header(true);
+    let (schema, _) = format.infer_schema(open()?, None).map_err(|e| Error::data(path, e.to_string()))?;
+    let schema = Arc::new(schema);
+    let reader = ReaderBuilder::new(Arc::clone(&schema)).with_format(format).with_batch_size(64 * 1024).build(open()?).map_err(|e| Error::data(path, e.to_string()))?;
+    let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::data(path, e.to_string()))?;
+    Ok((schema, batches))
 }
 
 /// `CANARY_IN_PANEL_WIDE`, `CANARY_OUT_RANKS`.
@@ -347,21 +360,28 @@ fn run_with_timeout(ctx: &StageContext, cmd: &mut Command, timeout: Option<Durat
     let out = reader(Box::new(child.stdout.take().expect("piped")));
     let err = reader(Box::new(child.stderr.take().expect("piped")));
     let t0 = Instant::now();
-    let status = loop {
-        match child.try_wait().map_err(|e| ctx.fail(format!("cannot wait for its command: {e}")))? {
-            Some(s) => break s,
-            None if timeout.is_some_and(|t| t0.elapsed() >= t) => {
-                let group = format!("-{}", child.id());
-                let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-                let _ = child.kill();
-                let _ = child.wait();
-                let stderr = err.join().unwrap_or_default();
-                let t = timeout.unwrap_or_default();
-                return Err(ctx
-                    .fail(format!("its command `{program}` did not finish within its timeout of {}{}", humantime::format_duration(t), tail(&stderr)))
-                    .with_hint("raise `timeout:` if it needs longer; it was stopped and nothing of the stage was written"));
-            }
-            None => std::thread::sleep(Duration::from_millis(5)),
+    // A thread waits for the command; this one waits for it or for the timeout, whichever comes
+    // first — no polling, so a quick command costs no more than its own run.
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let waited = match timeout {
+        Some(t) => rx.recv_timeout(t).ok(),
+        None => rx.recv().ok(),
+    };
+    let status = match waited {
+        Some(s) => s.map_err(|e| ctx.fail(format!("cannot wait for its command: {e}")))?,
+        None => {
+            // Its whole process group, so what it started stops too.
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+            let _ = rx.recv();
+            let stderr = err.join().unwrap_or_default();
+            let t = timeout.unwrap_or_default();
+            return Err(ctx
+                .fail(format!("its command `{program}` did not finish within its timeout of {}{}", humantime::format_duration(t), tail(&stderr)))
+                .with_hint("raise `timeout:` if it needs longer; it was stopped and nothing of the stage was written"));
         }
     };
     Ok((status, out.join().unwrap_or_default(), err.join().unwrap_or_default(), t0.elapsed()))
