@@ -4,6 +4,7 @@
 //! The flow: `pipeline` (pipeline.yaml → validated DAG) → `engine` (content-cached stages,
 //! lock) → `kinds` (what each stage does) → Parquet tables under `out/`.
 
+pub mod claims;
 pub mod clean;
 pub mod cli;
 pub mod console;

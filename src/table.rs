@@ -117,6 +117,73 @@ pub fn write_temp(dest: &Path, schema: &SchemaRef, batches: &[RecordBatch], orde
     })
 }
 
+/// Rows per batch handed to the Parquet writer when streaming. A multiple of the writer's
+/// mini-batch (1,024 rows), so its pages fall where they would for the same rows in one
+/// batch: the bytes depend on the rows, not on how a query happened to batch them.
+const STREAM_CHUNK: usize = 8 * 1024;
+
+/// Write a stream of batches — already in canonical order (a SQL stage sorts its result) —
+/// to a temporary file beside `dest`, without holding more than a row group in memory.
+pub async fn write_stream_temp(dest: &Path, mut stream: datafusion::execution::SendableRecordBatchStream) -> Result<Written> {
+    use futures::StreamExt;
+    let schema = stream.schema();
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the output folder", dir, e).with_hint("check that the project folder is writable"))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".parquet")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the output folder is writable and the disk is not full"))?;
+    let (file, temp) = tmp.keep().map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
+    let result: Result<usize> = async {
+        let mut w = ArrowWriter::try_new(&file, Arc::clone(&schema), Some(writer_properties()))
+            .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
+        let mut pending: Vec<RecordBatch> = Vec::new();
+        let mut pending_rows = 0usize;
+        let mut rows = 0usize;
+        let flush = |pending: &mut Vec<RecordBatch>, all: bool, w: &mut ArrowWriter<&File>| -> Result<usize> {
+            let batch = concat_batches(&schema, pending.iter()).map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?;
+            pending.clear();
+            let mut at = 0;
+            while batch.num_rows() - at >= STREAM_CHUNK || (all && at < batch.num_rows()) {
+                let len = STREAM_CHUNK.min(batch.num_rows() - at);
+                w.write(&batch.slice(at, len)).map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
+                at += len;
+            }
+            if at < batch.num_rows() {
+                pending.push(batch.slice(at, batch.num_rows() - at));
+            }
+            Ok(at)
+        };
+        while let Some(next) = stream.next().await {
+            let b = next.map_err(|e| Error::data(dest, format!("{}", crate::kinds::sql::strip_datafusion_noise(&e.to_string()))))?;
+            pending_rows += b.num_rows();
+            pending.push(b);
+            if pending_rows >= STREAM_CHUNK {
+                let written = flush(&mut pending, false, &mut w)?;
+                rows += written;
+                pending_rows -= written;
+            }
+        }
+        rows += flush(&mut pending, true, &mut w)?;
+        w.close().map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+        file.sync_all().map_err(|e| Error::io("flush", &temp, e))?;
+        Ok(rows)
+    }
+    .await;
+    let rows = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    set_readable(&temp);
+    let sha256 = crate::hash::sha256_file(&temp)?;
+    let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
+    Ok(Written { temp, rows, bytes, sha256 })
+}
+
 /// Temporary files are created owner-only; outputs are ordinary files others may read.
 fn set_readable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
@@ -197,6 +264,26 @@ mod tests {
         )
         .unwrap();
         (schema, b)
+    }
+
+    /// The same rows streamed in any batching are the bytes of one sorted batch.
+    #[test]
+    fn a_stream_in_any_batching_writes_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 20_000;
+        let ids: Vec<i64> = (0..n).collect();
+        let names: Vec<Option<&str>> = (0..n).map(|i| if i % 7 == 0 { None } else { Some(["a", "b", "c"][i as usize % 3]) }).collect();
+        let v: Vec<f64> = (0..n).map(|i| i as f64 / 3.0).collect();
+        let (schema, whole) = batch(ids, names, v);
+        let one = write_temp(&dir.path().join("one.parquet"), &schema, std::slice::from_ref(&whole), true).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for cuts in [vec![n as usize], vec![7, 12_000, 7_993], vec![1000; 20]] {
+            let mut at = 0;
+            let parts: Vec<RecordBatch> = cuts.iter().map(|c| { let b = whole.slice(at, *c); at += c; b }).collect();
+            let stream = datafusion::physical_plan::memory::MemoryStream::try_new(parts, Arc::clone(&schema), None).unwrap();
+            let w = rt.block_on(write_stream_temp(&dir.path().join("s.parquet"), Box::pin(stream))).unwrap();
+            assert_eq!((w.sha256.as_str(), w.rows), (one.sha256.as_str(), n as usize), "batching {cuts:?}");
+        }
     }
 
     #[test]

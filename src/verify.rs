@@ -135,11 +135,13 @@ struct Recorded {
     table: String,
     path: String,
     sha256: String,
+    /// A file beside the tables (a report page): compared line by line, not cell by cell.
+    file: bool,
 }
 
 pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, String)], opts: &Options) -> Result<Verdict> {
     let t0 = Instant::now();
-    let (recorded, lock, against) = recorded(pipeline, opts)?;
+    let (recorded, lock, against) = recorded(pipeline, registry, opts)?;
 
     // The workspace: project files only, then the sources fetched afresh.
     let work = tempfile::Builder::new()
@@ -237,6 +239,7 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         };
         let mut within = false;
         match (&compare_with, &new_out) {
+            (Some(old), Some(_)) if rec.file => row.details.extend(diff_text(old, &fresh.root.join(&rec.path))),
             (Some(old), Some(_)) => {
                 let diff = diff_tables(old, &fresh.root.join(&rec.path), opts.tolerance)?;
                 row.details.extend(diff.lines.clone());
@@ -279,7 +282,7 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
 }
 
 /// The outputs (and sources) the lock or crate records, in pipeline order.
-fn recorded(pipeline: &Pipeline, opts: &Options) -> Result<(Vec<Recorded>, Option<Lock>, String)> {
+fn recorded(pipeline: &Pipeline, registry: &Registry, opts: &Options) -> Result<(Vec<Recorded>, Option<Lock>, String)> {
     let mut out = Vec::new();
     if let Some(c) = &opts.crate_file {
         let text = std::fs::read_to_string(c).map_err(|e| Error::io("read the RO-Crate", c, e))?;
@@ -295,15 +298,21 @@ fn recorded(pipeline: &Pipeline, opts: &Options) -> Result<(Vec<Recorded>, Optio
         let by_path: BTreeMap<String, String> = sums.iter().filter_map(|(id, sha)| Some((project_rel(id)?, sha.clone()))).collect();
         for (name, src) in &pipeline.sources {
             if let Some(sha) = by_path.get(&src.rel_path) {
-                out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: src.rel_path.clone(), sha256: sha.clone() });
+                out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: src.rel_path.clone(), sha256: sha.clone(), file: false });
             }
         }
         for name in &pipeline.order {
-            for (table, path) in pipeline.output_paths(&pipeline.stages[name]) {
+            let stage = &pipeline.stages[name];
+            for (table, path) in pipeline.output_paths(stage) {
                 let rel = pipeline.relative(&path).to_string();
                 if let Some(sha) = by_path.get(&rel) {
-                    out.push(Recorded { stage: name.clone(), table: table.unwrap_or_else(|| name.clone()), path: rel, sha256: sha.clone() });
+                    out.push(Recorded { stage: name.clone(), table: table.unwrap_or_else(|| name.clone()), path: rel, sha256: sha.clone(), file: false });
                 }
+            }
+            // The files the stage owns beside its tables, as the crate lists them.
+            let owned = crate::engine::side::Owned::new(&registry.get(&stage.kind).map(|k| k.side_outputs(stage)).unwrap_or_default());
+            for (rel, sha) in by_path.iter().filter(|(rel, _)| owned.contains(rel)) {
+                out.push(Recorded { stage: name.clone(), table: rel.clone(), path: rel.clone(), sha256: sha.clone(), file: true });
             }
         }
         if out.is_empty() {
@@ -317,12 +326,13 @@ fn recorded(pipeline: &Pipeline, opts: &Options) -> Result<(Vec<Recorded>, Optio
         Error::data(&path, "there is no lock to verify against").with_hint("run `canary run` first, or name a lock with `--lock FILE`")
     })?;
     for (name, s) in &lock.sources {
-        out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: s.path.clone(), sha256: s.sha256.clone() });
+        out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: s.path.clone(), sha256: s.sha256.clone(), file: false });
     }
     for name in &pipeline.order {
         if let Some(r) = lock.stages.get(name) {
             for o in &r.outputs {
-                out.push(Recorded { stage: name.clone(), table: o.table.clone().unwrap_or_else(|| name.clone()), path: o.path.clone(), sha256: o.sha256.clone() });
+                let table = if o.file { o.path.clone() } else { o.table.clone().unwrap_or_else(|| name.clone()) };
+                out.push(Recorded { stage: name.clone(), table, path: o.path.clone(), sha256: o.sha256.clone(), file: o.file });
             }
         }
     }
@@ -484,6 +494,39 @@ pub struct TableDiff {
 
 /// How two Parquet tables differ: schema, rows, and per column the cells that differ with the
 /// largest absolute and relative difference.
+/// How two versions of a file differ: the first lines that differ, numbered, for text; the
+/// sizes for anything else.
+pub fn diff_text(recorded: &Path, rederived: &Path) -> Vec<String> {
+    let (Ok(a), Ok(b)) = (std::fs::read(recorded), std::fs::read(rederived)) else {
+        return vec!["one of the two versions cannot be read".into()];
+    };
+    let (Ok(ta), Ok(tb)) = (std::str::from_utf8(&a), std::str::from_utf8(&b)) else {
+        return vec![format!("the files differ ({} and {} bytes, not text)", a.len(), b.len())];
+    };
+    let (la, lb): (Vec<&str>, Vec<&str>) = (ta.lines().collect(), tb.lines().collect());
+    let cut = |s: &str| if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s.to_string() };
+    let mut out = Vec::new();
+    for i in 0..la.len().max(lb.len()) {
+        let (x, y) = (la.get(i).copied(), lb.get(i).copied());
+        if x != y {
+            out.push(format!(
+                "line {}: recorded `{}`, re-derived `{}`",
+                i + 1,
+                x.map(cut).unwrap_or_else(|| "(no line)".into()),
+                y.map(cut).unwrap_or_else(|| "(no line)".into())
+            ));
+            if out.len() == 5 {
+                break;
+            }
+        }
+    }
+    let differing = (0..la.len().max(lb.len())).filter(|i| la.get(*i) != lb.get(*i)).count();
+    if differing > out.len() {
+        out.push(format!("{} lines differ in all ({} recorded, {} re-derived)", differing, la.len(), lb.len()));
+    }
+    out
+}
+
 pub fn diff_tables(recorded: &Path, rederived: &Path, tolerance: Option<f64>) -> Result<TableDiff> {
     let (sa, ba) = crate::table::read_parquet(recorded)?;
     let (sb, bb) = crate::table::read_parquet(rederived)?;

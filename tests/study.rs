@@ -90,6 +90,18 @@ fn the_study_runs_on_the_published_files() {
     assert_eq!(csv(&p, "select count(*) n from model_design"), "n\n150\n");
     assert!(csv(&p, "select count(*) n from cohorts").starts_with("n\n"));
 
+    // The claims ledger: a verdict from the fixed vocabulary for each of the paper's 29 claims.
+    assert_eq!(
+        csv(&p, "select count(*) n, count(distinct id) ids from claims where verdict in ('reproduced', 'partly reproduced', 'not reproduced', 'cannot be tested with the published data')"),
+        "n,ids\n29,29\n"
+    );
+    // The agency-worker rate is not published by LA before 2015: its claims cannot be tested.
+    assert_eq!(
+        csv(&p, "select verdict from claims where id = 'table2.agency_rate_pct'"),
+        "verdict\ncannot be tested with the published data\n"
+    );
+    assert_eq!(csv(&p, "select verdict from claims where id = 'figure3.ia_within_10_days_pct.ca_within_35_days_pct'"), "verdict\nreproduced\n");
+
     // Nothing changed: nothing runs.
     let again = canary_run(&p, &["run"]).ok();
     assert!(again.stdout.contains("done: 0 ran, "), "{}", again.stdout);

@@ -23,6 +23,7 @@ mod raw_files;
 mod stats_kinds;
 mod build;
 mod study;
+mod script;
 mod sweep;
 mod report;
 mod tools;

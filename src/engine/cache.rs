@@ -28,6 +28,11 @@ pub struct CacheKey {
     /// Project files the kind reads (path → SHA-256).
     pub files: BTreeMap<String, String>,
     pub tables: Vec<String>,
+    /// What else a kind says decides its output (a script's command, the values of the
+    /// environment variables it declares, the identity of its interpreter). Left out of the
+    /// serialised key when empty, so the keys of other kinds are as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity: BTreeMap<String, String>,
 }
 
 impl CacheKey {
@@ -49,6 +54,7 @@ impl CacheKey {
             inputs,
             files,
             tables: tables.to_vec(),
+            identity: BTreeMap::new(),
         }
     }
 
@@ -74,6 +80,9 @@ pub struct OutputRecord {
     /// have the schema of their stacked table (recorded once, there).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schema: Vec<String>,
+    /// A file beside the tables (a report page), not a table: `rows` and `schema` are empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +100,8 @@ pub struct Entry {
 pub fn outputs_hash(outputs: &[OutputRecord]) -> String {
     let mut s = String::new();
     for o in outputs {
-        s.push_str(o.table.as_deref().unwrap_or(""));
+        // Tables by name; files by path (a stage has one unnamed table but many files).
+        s.push_str(if o.file { &o.path } else { o.table.as_deref().unwrap_or("") });
         s.push('=');
         s.push_str(&o.sha256);
         s.push('\n');

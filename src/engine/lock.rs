@@ -92,6 +92,9 @@ pub struct StageRecord {
     /// Project files the stage read (path → SHA-256).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// A kind's further identity (a script's command, environment, interpreter).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity: BTreeMap<String, String>,
     pub outputs: Vec<OutputRecord>,
     /// When the run that made these outputs started, and how long the stage took then.
     pub started: String,

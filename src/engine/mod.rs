@@ -12,6 +12,7 @@ pub mod cache;
 pub mod lock;
 pub mod progress;
 pub mod run_lock;
+pub mod side;
 
 use cache::{Cache, CacheKey, Entry, OutputRecord};
 use lock::{Lock, RunInfo, SourceRecord, StageRecord};
@@ -37,7 +38,8 @@ pub struct RunOptions {
 /// What happened to a stage in a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Ran,
+    /// With what the kind noted while it ran (an optional stage skipped), for the run's output.
+    Ran(Vec<String>),
     UpToDate,
     Restored,
 }
@@ -165,7 +167,8 @@ impl<'a> Engine<'a> {
                 (f.clone(), sha)
             })
             .collect();
-        let key = CacheKey::new(&stage.kind, kind.version(), &stage.params, stage.sql.as_deref(), inputs, files, &stage.tables);
+        let mut key = CacheKey::new(&stage.kind, kind.version(), &stage.params, stage.sql.as_deref(), inputs, files, &stage.tables);
+        key.identity = kind.identity(stage);
         let digest = key.digest();
         (key, digest)
     }
@@ -220,6 +223,15 @@ impl<'a> Engine<'a> {
                 why.push(format!("file `{path}` changed"));
             }
         }
+        let names: std::collections::BTreeSet<&String> = key.identity.keys().chain(prev.identity.keys()).collect();
+        for k in names {
+            match (prev.identity.get(k), key.identity.get(k)) {
+                (Some(a), Some(b)) if a != b => why.push(format!("its {k} changed from {a} to {b}")),
+                (None, Some(b)) => why.push(format!("its {k} is now {b}")),
+                (Some(a), None) => why.push(format!("its {k} ({a}) is no longer part of it")),
+                _ => {}
+            }
+        }
         if why.is_empty() {
             why.push("no cached result exists for its definition (the cache was cleared)".to_string());
         }
@@ -248,16 +260,28 @@ impl<'a> Engine<'a> {
             return Ok((Verdict::Run(self.why_changed(stage, key)), None));
         };
         let kind = self.registry.get(&stage.kind).expect("validated kind");
-        let missing_side: Vec<String> = kind
-            .side_outputs(stage)
-            .into_iter()
-            .filter(|f| !self.pipeline.root.join(f).is_file())
-            .map(|f| format!("`{f}` is missing"))
-            .collect();
-        if !missing_side.is_empty() {
-            return Ok((Verdict::Run(missing_side), None));
+        let owned = side::Owned::new(&kind.side_outputs(stage));
+        let records_files = entry.outputs.iter().any(|o| o.file);
+        if !records_files {
+            // An entry from before its files were recorded: they must at least exist.
+            let missing: Vec<String> = owned.files.iter().filter(|f| !self.pipeline.root.join(f).is_file()).map(|f| format!("`{f}` is missing")).collect();
+            if !missing.is_empty() {
+                return Ok((Verdict::Run(missing), None));
+            }
         }
-        Ok(match self.check_outputs(&entry)? {
+        let mut checked = self.check_outputs(&entry)?;
+        if records_files {
+            let stray: Vec<String> = owned
+                .present(&self.pipeline.root)
+                .into_iter()
+                .filter(|f| !entry.outputs.iter().any(|o| &o.path == f))
+                .map(|f| format!("`{f}` is not one of its outputs"))
+                .collect();
+            if !stray.is_empty() {
+                checked = Err(checked.err().unwrap_or_default().into_iter().chain(stray).collect());
+            }
+        }
+        Ok(match checked {
             Ok(()) => (Verdict::UpToDate, Some(entry)),
             Err(problems) => {
                 if entry.outputs.iter().all(|o| self.cache.has_object(&o.sha256)) {
@@ -358,6 +382,8 @@ impl<'a> Engine<'a> {
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::channel::<(usize, Result<(Action, StageRecord)>)>();
             let mut running = 0usize;
+            // Stages found up to date without starting a thread: in a no-op run, all of them.
+            let mut settled: std::collections::VecDeque<(usize, Result<(Action, StageRecord)>)> = std::collections::VecDeque::new();
             loop {
                 // Start ready stages while there are free jobs and no failure: after a failure,
                 // running stages finish but nothing new starts.
@@ -366,24 +392,38 @@ impl<'a> Engine<'a> {
                     let name = &selected[i];
                     let stage = &self.pipeline.stages[name];
                     let (key, digest) = self.key_for(stage, &input_hashes);
+                    let (verdict, entry) = match self.verdict(stage, &key, &digest, opts.force) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            settled.push_back((i, Err(e)));
+                            continue;
+                        }
+                    };
+                    if let (Verdict::UpToDate, Some(e)) = (&verdict, &entry) {
+                        settled.push_back((i, Ok((Action::UpToDate, record(stage, &key, &digest, e)))));
+                        continue;
+                    }
                     running += 1;
                     if opts.verbose || stage.parent().is_none() {
                         progress.started(name, &stage.kind);
                     }
                     let tx = tx.clone();
-                    let force = opts.force;
                     let kind = self.registry.get(&stage.kind).expect("validated kind");
                     let upstream = if kind.needs_upstream() { records.clone() } else { BTreeMap::new() };
                     scope.spawn(move || {
-                        let result = self.bring_up_to_date(stage, key, digest, force, upstream);
+                        let result = self.bring_up_to_date(stage, key, digest, (verdict, entry), upstream);
                         let _ = tx.send((i, result));
                     });
                 }
-                if running == 0 {
-                    break;
-                }
-                let Ok((i, result)) = rx.recv() else { break };
-                running -= 1;
+                let (i, result) = match settled.pop_front() {
+                    Some(done) => done,
+                    None if running > 0 => {
+                        let Ok(done) = rx.recv() else { break };
+                        running -= 1;
+                        done
+                    }
+                    None => break,
+                };
                 let name = selected[i].clone();
                 let stage = &self.pipeline.stages[&name];
                 match result {
@@ -391,7 +431,7 @@ impl<'a> Engine<'a> {
                         let line = finished_line(&name, &action, &record);
                         this_run.insert(name.clone(), run_stage(&action, &record));
                         match &action {
-                            Action::Ran => summary.ran.push(name.clone()),
+                            Action::Ran(_) => summary.ran.push(name.clone()),
                             Action::UpToDate => summary.up_to_date.push(name.clone()),
                             Action::Restored => summary.restored.push(name.clone()),
                         }
@@ -478,15 +518,15 @@ impl<'a> Engine<'a> {
         Ok(summary)
     }
 
+    /// Restore or run a stage, given the verdict the scheduler reached for it.
     fn bring_up_to_date(
         &self,
         stage: &Stage,
         key: CacheKey,
         digest: String,
-        force: bool,
+        (verdict, entry): (Verdict, Option<Entry>),
         upstream: BTreeMap<String, StageRecord>,
     ) -> Result<(Action, StageRecord)> {
-        let (verdict, entry) = self.verdict(stage, &key, &digest, force)?;
         match (verdict, entry) {
             (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(stage, &key, &digest, &e))),
             (Verdict::Restore(_), Some(e)) => {
@@ -497,6 +537,16 @@ impl<'a> Engine<'a> {
                             return self.execute(stage, key, digest, upstream);
                         }
                         self.hashes.remember(&path, &o.sha256);
+                    }
+                }
+                let kind = self.registry.get(&stage.kind).expect("validated kind");
+                let owned = side::Owned::new(&kind.side_outputs(stage));
+                if e.outputs.iter().any(|o| o.file) {
+                    for f in owned.present(&self.pipeline.root) {
+                        if !e.outputs.iter().any(|o| o.path == f) {
+                            let p = self.pipeline.root.join(&f);
+                            std::fs::remove_file(&p).map_err(|err| Error::io("remove the stray file", &p, err))?;
+                        }
                     }
                 }
                 Ok((Action::Restored, record(stage, &key, &digest, &e)))
@@ -527,15 +577,43 @@ impl<'a> Engine<'a> {
                 (i.clone(), input)
             })
             .collect();
+        // Files beside the tables are written into a staging folder and moved into place only
+        // when the stage has succeeded (`side.rs`).
+        let owned = side::Owned::new(&kind.side_outputs(stage));
+        let staging = (!owned.is_empty()).then(|| self.pipeline.state_dir().join("tmp").join(format!("side-{}", &crate::hash::sha256_bytes(stage.name.as_bytes())[..16])));
+        if let Some(dir) = &staging {
+            let _ = std::fs::remove_dir_all(dir);
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create the staging folder", dir, e))?;
+        }
         let ctx = StageContext {
             pipeline: self.pipeline,
             stage,
             inputs,
             upstream,
+            side: staging.clone(),
+            notes: Default::default(),
         };
+        let result = self.run_and_write(&ctx, kind.as_ref(), key, digest, staging.as_deref(), &owned);
+        if let Some(dir) = &staging {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    /// The part of [`Engine::execute`] that can fail after the staging folder exists.
+    fn run_and_write(
+        &self,
+        ctx: &StageContext,
+        kind: &dyn crate::kinds::StageKind,
+        key: CacheKey,
+        digest: String,
+        staging: Option<&std::path::Path>,
+        owned: &side::Owned,
+    ) -> Result<(Action, StageRecord)> {
+        let stage = ctx.stage;
         let started_at = SystemTime::now();
         let t0 = Instant::now();
-        let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(&ctx))) {
+        let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(ctx))) {
             Ok(r) => r?,
             Err(panic) => {
                 let msg = panic
@@ -574,6 +652,22 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        let mut side_files = Vec::new();
+        if let Some(dir) = staging {
+            let files = match side::staged(&stage.name, dir, owned) {
+                Ok(f) => f,
+                Err(e) => {
+                    cleanup(&written);
+                    return Err(e);
+                }
+            };
+            for rel in files {
+                let staged = dir.join(&rel);
+                let sha = crate::hash::sha256_file(&staged)?;
+                let bytes = std::fs::metadata(&staged).map(|m| m.len()).unwrap_or(0);
+                side_files.push((rel, sha, bytes));
+            }
+        }
         let mut outputs = Vec::new();
         for (w, dest, table, schema) in &written {
             crate::table::commit(&w.temp, dest)?;
@@ -586,7 +680,18 @@ impl<'a> Engine<'a> {
                 rows: w.rows,
                 bytes: w.bytes,
                 schema: schema.clone(),
+                file: false,
             });
+        }
+        if let Some(dir) = staging {
+            let rels: Vec<String> = side_files.iter().map(|f| f.0.clone()).collect();
+            side::commit(&self.pipeline.root, dir, &rels, owned)?;
+            for (rel, sha, bytes) in side_files {
+                let dest = self.pipeline.root.join(&rel);
+                self.hashes.remember(&dest, &sha);
+                self.cache.store_object(&dest, &sha)?;
+                outputs.push(OutputRecord { table: None, path: rel, sha256: sha, rows: 0, bytes, schema: Vec::new(), file: true });
+            }
         }
         let entry = Entry {
             stage: stage.name.clone(),
@@ -597,7 +702,8 @@ impl<'a> Engine<'a> {
             duration_ms: t0.elapsed().as_millis() as u64,
         };
         self.cache.put(&entry)?;
-        Ok((Action::Ran, record(stage, &key, &digest, &entry)))
+        let notes = ctx.notes.lock().map(|n| n.clone()).unwrap_or_default();
+        Ok((Action::Ran(notes), record(stage, &key, &digest, &entry)))
     }
 
     fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<Lock> {
@@ -704,7 +810,7 @@ impl Engine<'_> {
 
 fn run_stage(action: &Action, record: &StageRecord) -> lock::RunStage {
     match action {
-        Action::Ran => lock::RunStage { action: "ran".into(), started: Some(record.started.clone()), duration_ms: Some(record.duration_ms) },
+        Action::Ran(_) => lock::RunStage { action: "ran".into(), started: Some(record.started.clone()), duration_ms: Some(record.duration_ms) },
         Action::UpToDate => lock::RunStage { action: "cached".into(), started: None, duration_ms: None },
         Action::Restored => lock::RunStage { action: "restored".into(), started: None, duration_ms: None },
     }
@@ -737,6 +843,7 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
         sql_sha256: key.sql_sha256.clone(),
         inputs: key.inputs.clone(),
         files: key.files.clone(),
+        identity: key.identity.clone(),
         outputs: e
             .outputs
             .iter()
@@ -751,9 +858,13 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
 fn finished_line(name: &str, action: &Action, record: &StageRecord) -> String {
     let kind = &record.kind;
     match action {
-        Action::Ran => {
-            let rows: usize = record.outputs.iter().map(|o| o.rows).sum();
-            format!("  ran       {name} ({kind}) in {:.2}s, {rows} rows", record.duration_ms as f64 / 1000.0)
+        Action::Ran(notes) => {
+            let rows: usize = record.outputs.iter().filter(|o| !o.file).map(|o| o.rows).sum();
+            let mut line = format!("  ran       {name} ({kind}) in {:.2}s, {rows} rows", record.duration_ms as f64 / 1000.0);
+            for n in notes {
+                line.push_str(&format!("\n            note: {n}"));
+            }
+            line
         }
         Action::UpToDate => format!("  cached    {name} ({kind})"),
         Action::Restored => format!("  restored  {name} ({kind}) from the cache"),
@@ -772,7 +883,7 @@ struct SweepTally {
 impl SweepTally {
     fn add(&mut self, action: &Action, ms: u64) {
         match action {
-            Action::Ran => {
+            Action::Ran(_) => {
                 self.ran += 1;
                 self.ms += ms;
             }

@@ -11,6 +11,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, Stage};
 
+pub mod claims;
 pub mod clean;
 pub mod columns;
 pub mod compare;
@@ -21,6 +22,7 @@ pub mod harmonise;
 pub mod ofsted;
 pub mod report;
 pub mod scorecards;
+pub mod script;
 pub mod sql;
 pub mod stack;
 pub mod trend;
@@ -105,6 +107,11 @@ pub struct StageContext<'a> {
     /// that ask for it ([`StageKind::needs_upstream`]). Not part of the cache key, so a kind
     /// must only print it where run-specific details belong.
     pub upstream: std::collections::BTreeMap<String, crate::engine::lock::StageRecord>,
+    /// The staging folder for the files the stage writes beside its tables (its
+    /// `side_outputs`); None for a kind that declares none.
+    pub side: Option<PathBuf>,
+    /// What the kind wants the run's output to say about this run of the stage.
+    pub notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl StageContext<'_> {
@@ -118,6 +125,21 @@ impl StageContext<'_> {
 }
 
 impl StageContext<'_> {
+    /// Where to write a file the stage declares among its `side_outputs` (a project-relative
+    /// path): into the staging folder, from which the engine moves it into place once the
+    /// stage has succeeded.
+    pub fn side_path(&self, rel: &str) -> PathBuf {
+        match &self.side {
+            Some(dir) => dir.join(rel),
+            None => self.pipeline.root.join(rel),
+        }
+    }
+
+    /// A line for the run's output under the stage's own (e.g. that it was skipped, and why).
+    pub fn note(&self, text: impl Into<String>) {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).push(text.into());
+    }
+
     pub fn input(&self, name: &str) -> Result<&Input> {
         self.inputs
             .iter()
@@ -210,6 +232,11 @@ fn read_source(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)>
     if !is_csv {
         return crate::table::read_parquet(path);
     }
+    read_csv_file(name, path)
+}
+
+/// A CSV file as a table, with DataFusion's type inference over the whole file.
+pub fn read_csv_file(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let session = sql::session();
     sql::runtime()?.block_on(async {
         sql::register_file(&session, name, path).await?;
@@ -267,13 +294,24 @@ pub trait StageKind: Send + Sync {
         Vec::new()
     }
 
+    /// What else decides the kind's output besides params, inputs, SQL and files, as
+    /// `what → value` (a script's `command`, `environment variable R_LIBS`, `interpreter
+    /// python3`): part of the cache key, recorded in the lock, named by `status` when it
+    /// changes.
+    fn identity(&self, _stage: &Stage) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
     /// Kind-specific validation beyond param types (e.g. inputs it needs).
     fn check(&self, _stage: &Stage) -> std::result::Result<(), String> {
         Ok(())
     }
 
-    /// Files the kind writes outside `out/` (a report's pages): when one is missing the
-    /// stage runs again, though its tables are cached.
+    /// Files the kind writes outside `out/` (a report's pages), relative to the project root;
+    /// a path ending in `/` is a folder whose every file is the stage's. The kind writes them
+    /// at [`StageContext::side_path`]; the engine moves them into place when the stage
+    /// succeeds, hashes and caches them like tables, and restores or re-runs the stage when one
+    /// goes missing or is edited (`engine/side.rs`).
     fn side_outputs(&self, _stage: &Stage) -> Vec<String> {
         Vec::new()
     }
@@ -323,10 +361,12 @@ impl Registry {
         r.register(Arc::new(fit::Fit));
         r.register(Arc::new(glm::Glm));
         r.register(Arc::new(compare::Compare));
+        r.register(Arc::new(claims::Claims));
         r.register(Arc::new(early_warning::EarlyWarning));
         r.register(Arc::new(report::Report));
         r.register(Arc::new(scorecards::Scorecards));
         r.register(Arc::new(stack::Stack));
+        r.register(Arc::new(script::Script));
         r
     }
 

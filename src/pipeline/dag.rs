@@ -7,9 +7,15 @@ use super::{Pipeline, Stage};
 /// Kahn's algorithm with ready stages taken in name order, so the order (and every listing
 /// derived from it) is the same on every run. Err holds one cycle, first stage repeated last.
 pub fn topological_order(stages: &BTreeMap<String, Stage>) -> Result<Vec<String>, Vec<String>> {
+    // Who waits for whom, built once: O(stages + edges).
     let mut pending: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, s) in stages {
-        let deps = s.inputs.iter().filter(|i| stages.contains_key(*i)).count();
+        let mut deps = 0;
+        for i in s.inputs.iter().filter(|i| stages.contains_key(*i)) {
+            deps += 1;
+            dependents.entry(i.as_str()).or_default().push(name.as_str());
+        }
         pending.insert(name, deps);
     }
     let mut ready: BTreeSet<&str> = pending.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
@@ -17,13 +23,11 @@ pub fn topological_order(stages: &BTreeMap<String, Stage>) -> Result<Vec<String>
     while let Some(next) = ready.pop_first() {
         order.push(next.to_string());
         pending.remove(next);
-        for (name, s) in stages {
-            if s.inputs.iter().any(|i| i == next) {
-                let d = pending.get_mut(name.as_str()).expect("pending while it has inputs left");
-                *d -= 1;
-                if *d == 0 {
-                    ready.insert(name);
-                }
+        for d in dependents.get(next).map(Vec::as_slice).unwrap_or_default() {
+            let left = pending.get_mut(d).expect("pending while it has inputs left");
+            *left -= 1;
+            if *left == 0 {
+                ready.insert(d);
             }
         }
     }
@@ -128,6 +132,7 @@ mod tests {
                 tables: vec![],
                 files: vec![],
                 sweep: None,
+                script: None,
             },
         )
     }

@@ -70,6 +70,43 @@ pub struct Stage {
     pub files: Vec<String>,
     /// The stage's part in a parameter sweep (`matrix:`), if any.
     pub sweep: Option<Sweep>,
+    /// What a `script` stage runs.
+    pub script: Option<Script>,
+}
+
+/// A `script` stage's command and contract, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    /// The command as an argv, split like a shell would; run without a shell.
+    pub argv: Vec<String>,
+    /// The tables the script writes (`CANARY_OUT_<TABLE>`).
+    pub outputs: Vec<String>,
+    /// Plain files it writes (`CANARY_SIDE/<file>`), kept under `out/<stage>/`.
+    pub side_outputs: Vec<String>,
+    pub input_format: DataFormat,
+    pub output_format: DataFormat,
+    /// Environment variables passed through, and whose values are part of the key.
+    pub env: Vec<String>,
+    pub timeout: Option<std::time::Duration>,
+    /// Skipped, with a visible note, when a tool in `requires` is absent.
+    pub optional: bool,
+    pub requires: Vec<String>,
+}
+
+/// How tables are handed to and taken from a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Csv,
+    Parquet,
+}
+
+impl DataFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            DataFormat::Csv => "csv",
+            DataFormat::Parquet => "parquet",
+        }
+    }
 }
 
 /// A stage with `matrix:` becomes one stage per cell and a stacking stage under the stage's
@@ -139,36 +176,38 @@ impl Pipeline {
         }
     }
 
-    /// Stages that (transitively) depend on `name`.
+    /// Stages that (transitively) depend on `name`, sorted.
     pub fn downstream(&self, name: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let mut frontier = vec![name.to_string()];
+        let mut dependents: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+        for s in self.stages.values() {
+            for i in &s.inputs {
+                dependents.entry(i.as_str()).or_default().push(s.name.as_str());
+            }
+        }
+        let mut out: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut frontier = vec![name];
         while let Some(n) = frontier.pop() {
-            for s in self.stages.values() {
-                if s.inputs.contains(&n) && !out.contains(&s.name) {
-                    out.push(s.name.clone());
-                    frontier.push(s.name.clone());
+            for d in dependents.get(n).map(Vec::as_slice).unwrap_or_default() {
+                if out.insert(d.to_string()) {
+                    frontier.push(d);
                 }
             }
         }
-        out.sort();
-        out
+        out.into_iter().collect()
     }
 
-    /// `stage` and every stage it (transitively) depends on.
+    /// `stage` and every stage it (transitively) depends on, in pipeline order.
     pub fn upstream_closure(&self, names: &[String]) -> Vec<String> {
-        let mut keep: Vec<String> = Vec::new();
-        let mut frontier: Vec<String> = names.to_vec();
+        let mut keep: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut frontier: Vec<&str> = names.iter().map(String::as_str).collect();
         while let Some(n) = frontier.pop() {
-            if keep.contains(&n) {
-                continue;
-            }
-            if let Some(s) = self.stages.get(&n) {
-                frontier.extend(s.inputs.iter().cloned());
-                keep.push(n);
+            if let Some(s) = self.stages.get(n) {
+                if keep.insert(n) {
+                    frontier.extend(s.inputs.iter().map(String::as_str));
+                }
             }
         }
-        self.order.iter().filter(|s| keep.contains(s)).cloned().collect()
+        self.order.iter().filter(|s| keep.contains(s.as_str())).cloned().collect()
     }
 
     pub fn relative<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, str> {

@@ -94,6 +94,29 @@ pub struct StageSpec {
     /// cells' tables stacked, with the swept params as leading columns.
     #[serde(default)]
     pub matrix: BTreeMap<String, Value>,
+    /// Project files the stage reads besides its inputs (a script, a lookup), hashed into its
+    /// cache key.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// `script` stages only (README, "Stages in any language").
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    #[serde(default)]
+    pub side_outputs: Vec<String>,
+    #[serde(default)]
+    pub input_format: Option<String>,
+    #[serde(default)]
+    pub output_format: Option<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub timeout: Option<Value>,
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 /// Parse the text of a pipeline file. Syntax errors and unknown keys come back pointing at

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::spec::{self, PipelineSpec, SourceMap, Value};
-use super::{dag, matrix, paths, Pipeline, Source, Stage, Sweep};
+use super::{dag, matrix, paths, DataFormat, Pipeline, Script, Source, Stage, Sweep};
 use crate::error::{did_you_mean, Error, Location, Result};
 use crate::kinds::Registry;
 
@@ -504,10 +504,132 @@ impl Validator<'_> {
             description: s.description.clone(),
             tables: first.tables.clone(),
             files: Vec::new(),
+            script: None,
             sweep: Some(Sweep::Stack { params: axes.iter().map(|a| a.param.clone()).collect(), cells: stages.len() }),
         };
         stages.push(stack);
         Ok(stages)
+    }
+
+    /// A `script` stage's contract; the keys that only `script` stages take are refused on
+    /// any other kind.
+    fn script(&self, name: &str, at: &str, s: &spec::StageSpec) -> std::result::Result<Option<Script>, Vec<Error>> {
+        let mut errors = Vec::new();
+        let only_script = [
+            ("command", s.command.is_some()),
+            ("outputs", !s.outputs.is_empty()),
+            ("side_outputs", !s.side_outputs.is_empty()),
+            ("input_format", s.input_format.is_some()),
+            ("output_format", s.output_format.is_some()),
+            ("env", !s.env.is_empty()),
+            ("timeout", s.timeout.is_some()),
+            ("optional", s.optional),
+            ("requires", !s.requires.is_empty()),
+        ];
+        if s.kind != "script" {
+            for (key, _) in only_script.iter().filter(|(_, set)| *set) {
+                errors.push(self.err(
+                    format!("stage `{name}`: `{key}` is for `script` stages, and this one is of kind `{}`", s.kind),
+                    &["stages", at, key],
+                    Some("remove it, or make the stage `kind: script`".into()),
+                ));
+            }
+            return if errors.is_empty() { Ok(None) } else { Err(errors) };
+        }
+        let argv = match s.command.as_deref().map(shlex::split) {
+            None => {
+                errors.push(self.err(format!("stage `{name}` (kind `script`) needs `command`"), &["stages", at], Some("add e.g. `command: python3 stages/ranks.py`".into())));
+                Vec::new()
+            }
+            Some(None) | Some(Some(_)) if s.command.as_deref().is_some_and(|c| c.trim().is_empty()) => {
+                errors.push(self.err(format!("stage `{name}`: `command` is empty"), &["stages", at, "command"], None));
+                Vec::new()
+            }
+            Some(None) => {
+                errors.push(self.err(
+                    format!("stage `{name}`: `command` cannot be split into words (an unclosed quote or a trailing `\\`)"),
+                    &["stages", at, "command"],
+                    Some("the command is split as a shell would split it, then run without a shell".into()),
+                ));
+                Vec::new()
+            }
+            Some(Some(argv)) => argv,
+        };
+        if s.outputs.is_empty() {
+            errors.push(self.err(
+                format!("stage `{name}` (kind `script`) needs `outputs`: the tables its command writes"),
+                &["stages", at],
+                Some(format!("add e.g. `outputs: [{name}]`; the script writes each to the path in CANARY_OUT_<TABLE>")),
+            ));
+        }
+        for o in &s.outputs {
+            if !is_identifier(o) {
+                errors.push(
+                    Error::pipeline(format!("stage `{name}`: output `{o}` is not a valid table name"))
+                        .at(self.map.item(&["stages", at, "outputs"], o))
+                        .with_hint("table names are lowercase letters, digits and `_`, starting with a letter"),
+                );
+            }
+        }
+        for f in &s.side_outputs {
+            if f.is_empty() || f.contains('/') || f.starts_with('.') {
+                errors.push(
+                    Error::pipeline(format!("stage `{name}`: side output `{f}` must be a plain file name"))
+                        .at(self.map.item(&["stages", at, "side_outputs"], f))
+                        .with_hint(format!("the script writes it to CANARY_SIDE/<name>; canary keeps it as out/{name}/<name>")),
+                );
+            }
+        }
+        let format = |key: &str, v: &Option<String>, default: DataFormat| match v.as_deref() {
+            None => Ok(default),
+            Some("csv") => Ok(DataFormat::Csv),
+            Some("parquet") => Ok(DataFormat::Parquet),
+            Some(other) => Err(self.err(format!("stage `{name}`: `{key}` must be `csv` or `parquet`, not `{other}`"), &["stages", at, key], None)),
+        };
+        let input_format = format("input_format", &s.input_format, DataFormat::Parquet).unwrap_or_else(|e| {
+            errors.push(e);
+            DataFormat::Parquet
+        });
+        let output_format = format("output_format", &s.output_format, DataFormat::Csv).unwrap_or_else(|e| {
+            errors.push(e);
+            DataFormat::Csv
+        });
+        let timeout = match &s.timeout {
+            None => None,
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t > 0.0 && t.is_finite()) => Some(std::time::Duration::from_secs_f64(n.as_f64().unwrap_or(1.0))),
+            Some(Value::String(t)) if humantime::parse_duration(t).is_ok() => humantime::parse_duration(t).ok(),
+            Some(other) => {
+                errors.push(self.err(
+                    format!("stage `{name}`: `timeout` must be a number of seconds or a duration such as `10m`, not {}", spec::type_name(other)),
+                    &["stages", at, "timeout"],
+                    None,
+                ));
+                None
+            }
+        };
+        for (k, v) in &s.params {
+            if contains_non_finite(v) {
+                errors.push(
+                    Error::pipeline(format!("stage `{name}`: param `{k}` holds a number JSON cannot represent (NaN or infinity), so it cannot be passed in CANARY_PARAMS"))
+                        .at(self.map.item(&["stages", at, "params"], k))
+                        .with_hint("give a finite number, or a string the script interprets"),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Some(Script {
+            argv,
+            outputs: s.outputs.clone(),
+            side_outputs: s.side_outputs.clone(),
+            input_format,
+            output_format,
+            env: s.env.clone(),
+            timeout,
+            optional: s.optional,
+            requires: s.requires.clone(),
+        }))
     }
 
     /// Validate one stage. `at` is the stage's key in pipeline.yaml, where errors point: the
@@ -706,13 +828,32 @@ impl Validator<'_> {
             tables: Vec::new(),
             files: Vec::new(),
             sweep: None,
+            script: None,
         };
+        match self.script(name, at, s) {
+            Ok(script) => stage.script = script,
+            Err(mut es) => errors.append(&mut es),
+        }
         if errors.is_empty() {
             if let Err(message) = kind.check(&stage) {
                 errors.push(self.err(format!("stage `{name}`: {message}"), &["stages", at], None));
             }
             stage.tables = kind.tables(&stage);
             stage.files = kind.files(&stage);
+            for f in &s.files {
+                if !stage.files.contains(f) {
+                    stage.files.push(f.clone());
+                }
+            }
+            // A script's own file, named in its command, is part of its definition too.
+            if let Some(script) = &stage.script {
+                for a in script.argv.iter().skip(1) {
+                    let inside = !a.starts_with('-') && !a.starts_with('/') && !a.split('/').any(|c| c == "..");
+                    if inside && self.root.join(a).is_file() && !stage.files.contains(a) {
+                        stage.files.push(a.clone());
+                    }
+                }
+            }
             for f in &stage.files {
                 let problem = match self.project_file(f) {
                     Err(why) => Some(format!("stage `{name}` reads `{f}`, which {why}")),
@@ -739,6 +880,16 @@ impl Validator<'_> {
 
 /// The longest stage or source name, in bytes (file names end at 255).
 pub const MAX_NAME: usize = 200;
+
+fn contains_non_finite(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_f64().is_some_and(|f| !f.is_finite()),
+        Value::Sequence(items) => items.iter().any(contains_non_finite),
+        Value::Mapping(m) => m.values().any(contains_non_finite),
+        Value::Tagged(t) => contains_non_finite(&t.value),
+        _ => false,
+    }
+}
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();

@@ -1,0 +1,287 @@
+//! SQL stages at record level, side by side with DuckDB: a deterministic synthetic table of
+//! children's social care records (10 columns; 152 LAs × 15 years), at 1M, 10M and 100M rows,
+//! and three queries run as canary SQL stages (`canary run <stage>`, the whole process) and by
+//! DuckDB in one process on the same machine — wall time and peak RSS of each, their ratio,
+//! and canary's fitted exponent of time against rows.
+//!
+//! `cargo bench --bench sql_scale` (`-- 1000000 10000000` for chosen sizes). DuckDB is the
+//! Python `duckdb` package in a virtual environment the bench makes under `target/` (or the
+//! `duckdb` CLI when it is on PATH); the bench prints which, and its version. The generated
+//! tables are kept under `target/sql-scale/` between runs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use canary::hash::sha256_file;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+
+const LAS: usize = 152;
+const YEARS: i64 = 15;
+
+const QUERIES: [(&str, &str); 3] = [
+    (
+        "group_by",
+        "SELECT la_code, year, count(*) AS n, avg(days_to_assessment) AS mean_days, avg(cost) AS mean_cost, median(score) AS median_score FROM records GROUP BY la_code, year",
+    ),
+    (
+        "case_when",
+        "SELECT *, CASE WHEN days_to_assessment <= 10 THEN 'timely' WHEN days_to_assessment <= 45 THEN 'late' ELSE 'very late' END AS timeliness FROM records",
+    ),
+    (
+        "join",
+        "SELECT r.*, l.population FROM records r JOIN la_years l ON r.la_code = l.la_code AND r.year = l.year",
+    ),
+];
+
+/// SplitMix64: the same table on every machine.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn la_code(i: usize) -> String {
+    format!("E{:08}", 6_000_000 + i)
+}
+
+fn records_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("child_id", DataType::Int64, false),
+        Field::new("la_code", DataType::Utf8, false),
+        Field::new("year", DataType::Int64, false),
+        Field::new("age", DataType::Int64, false),
+        Field::new("referrals", DataType::Int64, false),
+        Field::new("days_to_assessment", DataType::Float64, true),
+        Field::new("cp_plan", DataType::Boolean, false),
+        Field::new("cost", DataType::Float64, false),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("score", DataType::Float64, false),
+    ]))
+}
+
+/// The records table of `rows` rows, written once and kept.
+fn records(dir: &Path, rows: usize) -> PathBuf {
+    let path = dir.join(format!("records_{rows}.parquet"));
+    if path.is_file() {
+        return path;
+    }
+    eprintln!("generating {rows} rows…");
+    let schema = records_schema();
+    let tmp = path.with_extension("tmp");
+    let file = std::fs::File::create(&tmp).unwrap();
+    let mut w = ArrowWriter::try_new(file, Arc::clone(&schema), None).unwrap();
+    let mut rng = Rng(2016);
+    let categories = ["abuse", "neglect", "emotional", "family", "disability", "absent", "low_income", "socially", "dysfunction", "other"];
+    let chunk = 1 << 16;
+    let mut done = 0;
+    while done < rows {
+        let n = chunk.min(rows - done);
+        let mut cols: (Vec<i64>, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<Option<f64>>, Vec<bool>, Vec<f64>, Vec<&str>, Vec<f64>) = Default::default();
+        for i in 0..n {
+            let la = (rng.next() % LAS as u64) as usize;
+            cols.0.push((done + i) as i64);
+            cols.1.push(la_code(la));
+            cols.2.push(2010 + (rng.next() % YEARS as u64) as i64);
+            cols.3.push((rng.next() % 18) as i64);
+            cols.4.push(1 + (rng.next() % 5) as i64);
+            cols.5.push(if rng.next() % 20 == 0 { None } else { Some((rng.unit() * 60.0 * 100.0).round() / 100.0) });
+            cols.6.push(rng.next() % 9 == 0);
+            cols.7.push(rng.unit() * 10_000.0);
+            cols.8.push(categories[(rng.next() % 10) as usize]);
+            cols.9.push(rng.unit());
+        }
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(cols.0)),
+            Arc::new(StringArray::from(cols.1)),
+            Arc::new(Int64Array::from(cols.2)),
+            Arc::new(Int64Array::from(cols.3)),
+            Arc::new(Int64Array::from(cols.4)),
+            Arc::new(Float64Array::from(cols.5)),
+            Arc::new(BooleanArray::from(cols.6)),
+            Arc::new(Float64Array::from(cols.7)),
+            Arc::new(StringArray::from(cols.8)),
+            Arc::new(Float64Array::from(cols.9)),
+        ];
+        w.write(&RecordBatch::try_new(Arc::clone(&schema), arrays).unwrap()).unwrap();
+        done += n;
+    }
+    w.close().unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+/// 2,280 LA-years with a population each.
+fn la_years(dir: &Path) -> PathBuf {
+    let path = dir.join("la_years.parquet");
+    if path.is_file() {
+        return path;
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("la_code", DataType::Utf8, false),
+        Field::new("year", DataType::Int64, false),
+        Field::new("population", DataType::Int64, false),
+    ]));
+    let (mut c, mut y, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    for la in 0..LAS {
+        for year in 2010..2010 + YEARS {
+            c.push(la_code(la));
+            y.push(year);
+            p.push(20_000 + ((la as i64 * 7919 + year * 104_729) % 200_000));
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(StringArray::from(c)), Arc::new(Int64Array::from(y)), Arc::new(Int64Array::from(p))]).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    path
+}
+
+/// Wall seconds and peak RSS (MB) of a whole process, from GNU time.
+fn timed(cmd: Command) -> (f64, f64) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut t = Command::new("/usr/bin/time");
+    t.arg("-f").arg("%e %M").arg("-o").arg(report.path()).arg(program).args(args);
+    if let Some(d) = cmd.get_current_dir() {
+        t.current_dir(d);
+    }
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            t.env(k, v);
+        }
+    }
+    let out = t.output().expect("GNU time at /usr/bin/time");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let mut it = text.split_whitespace();
+    let secs: f64 = it.next().unwrap().parse().unwrap();
+    let kb: f64 = it.next().unwrap().parse().unwrap();
+    (secs, kb / 1024.0)
+}
+
+/// A canary project whose sources are the two tables and whose stages are the queries.
+fn project(dir: &Path, records: &Path, la_years: &Path) -> tempfile::TempDir {
+    let p = tempfile::tempdir_in(dir).unwrap();
+    std::fs::create_dir_all(p.path().join("raw")).unwrap();
+    std::fs::copy(records, p.path().join("raw/records.parquet")).unwrap();
+    std::fs::copy(la_years, p.path().join("raw/la_years.parquet")).unwrap();
+    let mut y = String::from("name: sql_scale\nsources:\n");
+    for s in ["records", "la_years"] {
+        let sha = sha256_file(&p.path().join(format!("raw/{s}.parquet"))).unwrap();
+        y.push_str(&format!("  {s}:\n    path: raw/{s}.parquet\n    sha256: {sha}\n"));
+    }
+    y.push_str("stages:\n");
+    for (name, sql) in QUERIES {
+        y.push_str(&format!("  {name}:\n    kind: sql\n    inputs: [records, la_years]\n    sql: \"{sql}\"\n"));
+    }
+    std::fs::write(p.path().join("pipeline.yaml"), y).unwrap();
+    p
+}
+
+/// How DuckDB is run: the CLI on PATH, or the Python package in a venv under target/.
+enum Duck {
+    Cli(String),
+    Python(PathBuf, String),
+}
+
+fn duckdb(dir: &Path) -> Option<Duck> {
+    if let Ok(o) = Command::new("duckdb").arg("-version").output() {
+        if o.status.success() {
+            return Some(Duck::Cli(String::from_utf8_lossy(&o.stdout).trim().to_string()));
+        }
+    }
+    let venv = dir.join("venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip")).args(["install", "-q", "duckdb"]).status().is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("DuckDB could not be installed (python3 -m venv; pip install duckdb): canary is measured alone");
+            return None;
+        }
+    }
+    let v = Command::new(&python).args(["-c", "import duckdb; print(duckdb.__version__)"]).output().ok()?;
+    Some(Duck::Python(python, String::from_utf8_lossy(&v.stdout).trim().to_string()))
+}
+
+/// DuckDB runs the query over the same files and writes its result to Parquet, as canary does.
+fn duck_command(duck: &Duck, dir: &Path, records: &Path, la_years: &Path, sql: &str) -> Command {
+    let script = format!(
+        "CREATE VIEW records AS SELECT * FROM read_parquet('{}'); CREATE VIEW la_years AS SELECT * FROM read_parquet('{}'); COPY ({sql}) TO '{}' (FORMAT PARQUET);",
+        records.display(),
+        la_years.display(),
+        dir.join("duck_out.parquet").display()
+    );
+    match duck {
+        Duck::Cli(_) => {
+            let mut c = Command::new("duckdb");
+            c.arg(":memory:").arg(script);
+            c
+        }
+        Duck::Python(python, _) => {
+            let mut c = Command::new(python);
+            c.arg("-c").arg(format!("import duckdb; duckdb.connect().execute({script:?})"));
+            c
+        }
+    }
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1_000_000, 10_000_000, 100_000_000] } else { sizes };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sql-scale");
+    std::fs::create_dir_all(&dir).unwrap();
+    let la = la_years(&dir);
+    let duck = duckdb(&dir);
+    match &duck {
+        Some(Duck::Cli(v)) => println!("DuckDB: the duckdb CLI, {v}"),
+        Some(Duck::Python(_, v)) => println!("DuckDB: the Python duckdb package {v} (venv under target/sql-scale/)"),
+        None => println!("DuckDB: not available"),
+    }
+    println!("{:<10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7}", "query", "rows", "canary s", "canary MB", "duckdb s", "duckdb MB", "ratio");
+    let mut times: Vec<(&str, usize, f64)> = Vec::new();
+    for &rows in &sizes {
+        let rec = records(&dir, rows);
+        let p = project(&dir, &rec, &la);
+        for (name, sql) in QUERIES {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_canary"));
+            c.args(["run", name, "-q", "--force"]).current_dir(p.path());
+            let (cs, cm) = timed(c);
+            times.push((name, rows, cs));
+            let (ds, dm) = match &duck {
+                Some(d) => {
+                    let (s, m) = timed(duck_command(d, &dir, &rec, &la, sql));
+                    (format!("{s:.2}"), format!("{m:.0}"))
+                }
+                None => ("—".into(), "—".into()),
+            };
+            let ratio = ds.parse::<f64>().map(|d| format!("{:.2}", cs / d)).unwrap_or_else(|_| "—".into());
+            println!("{name:<10} {rows:>12} {cs:>10.2} {cm:>10.0} {ds:>10} {dm:>10} {ratio:>7}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+    // Time against rows: the least-squares slope of log(time) on log(rows), per query.
+    for (name, _) in QUERIES {
+        let pts: Vec<(f64, f64)> = times.iter().filter(|t| t.0 == name).map(|t| ((t.1 as f64).ln(), t.2.ln())).collect();
+        if pts.len() >= 2 {
+            let n = pts.len() as f64;
+            let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+            let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+            println!("{name}: canary's time grows as rows^{slope:.2}");
+        }
+    }
+}
