@@ -338,5 +338,12 @@ mod tests {
         assert!(r.message.contains("did you mean `referrals`?"), "{}", r.message);
         assert!(refused("select * from information_schema.tables", Mode::Stage).message.contains("not one of the stage's inputs"));
         assert!(refused("explain copy (select 1) to '/tmp/x.csv'", Mode::Adhoc).message.contains("writes a file"));
+        assert!(refused("update la set year = 1", Mode::Stage).message.contains("`UPDATE` changes a table"));
+        assert!(refused("delete from la", Mode::Stage).message.contains("`DELETE` changes a table"));
+        assert!(refused("truncate la", Mode::Adhoc).message.contains("`TRUNCATE` changes a table"));
+        assert!(refused("reset datafusion.execution.batch_size", Mode::Adhoc).message.contains("`RESET`"));
+        assert!(refused("select * from table(x)", Mode::Stage).message.contains("TABLE("));
+        // Quoted names are exact: `"LA"` is not `la`.
+        assert!(refused("select * from \"LA\"", Mode::Stage).message.contains("not one of the stage's inputs"));
     }
 }
