@@ -397,3 +397,39 @@ pub fn read_tidy(ctx: &StageContext, input: &str) -> Result<Vec<TidyRow>> {
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harmonise::panel::PanelRow;
+
+    fn row(year: i32, indicator: &str, value: Option<f64>, status: &str, definition: &str) -> PanelRow {
+        PanelRow {
+            la_code: "E06000001".into(),
+            la_code_old: None,
+            la_name: "Hartlepool".into(),
+            year,
+            indicator: indicator.into(),
+            value,
+            status: status.into(),
+            definition: definition.into(),
+        }
+    }
+
+    #[test]
+    fn years_past_the_data_name_the_source_that_lacks_them() {
+        let mut panel = vec![
+            row(2025, "referrals_rate", Some(1.0), "ok", "c1_referrals:2013.."),
+            row(2025, "vacancy_rate_pct", Some(2.0), "ok", "csww:2018.."),
+            row(2026, "vacancy_rate_pct", Some(2.0), "ok", "csww:2018.."),
+            // Suppressed or out of definition is not missing data.
+            row(2026, "spending", None, "no_definition", ""),
+        ];
+        assert_eq!(years_have_data(&panel, 2025..=2026), Ok(()));
+        panel.push(row(2026, "referrals_rate", None, "not_available", "c1_referrals:2013.."));
+        let e = years_have_data(&panel, 2025..=2026).unwrap_err();
+        assert!(e.contains("source `c1_referrals` has no rows for 2026 (indicator referrals_rate)"), "{e}");
+        let e = years_have_data(&panel, 2025..=2027).unwrap_err();
+        assert!(e.contains("no source has rows for any LA in 2027"), "{e}");
+    }
+}

@@ -111,9 +111,9 @@ pub fn substitute(sql: &str, scope: &BTreeMap<String, J>) -> Result<String, Subs
             col += 3;
             continue;
         }
-        if rest.starts_with("${") {
-            if let Some(end) = rest[2..].find('}') {
-                let name = rest[2..2 + end].trim();
+        if let Some(body) = rest.strip_prefix("${") {
+            if let Some(end) = body.find('}') {
+                let name = body[..end].trim();
                 let value = lookup(name, scope).ok_or_else(|| SubstError::Missing(name.to_string()))?;
                 let rendered = render(value, ctx).map_err(|why| SubstError::Unrenderable {
                     name: name.to_string(),
