@@ -284,7 +284,7 @@ mod tests {
             .to_string();
         assert!(
             err.contains(
-                "published.yaml:6:43: trends[1].indicators[1] names `ca_within_35_day_pct`"
+                "published.yaml:6:41: trends[1].indicators[1] names `ca_within_35_day_pct`"
             ),
             "{err}"
         );
