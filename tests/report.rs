@@ -208,6 +208,15 @@ fn the_ledger_says_when_it_was_not_computed_and_rejects_bad_rows() {
     rewrite_source(&p, "claims.csv", &claims.replacen(",table-3\n", ",tabel-3\n", 1));
     let run = p.canary(&["run", "-q"]).fails(1);
     assert!(run.stderr.contains("anchor `tabel-3` is not a section of this report (did you mean `table-3`?)"), "{}", run.stderr);
+    rewrite_source(&p, "claims.csv", &claims.replacen(",cohorts,table-3\n", ",cohort,table-3\n", 1));
+    let run = p.canary(&["run", "-q"]).fails(1);
+    assert!(run.stderr.contains("claim `protective_interventions` (position 5) of `claims`: stage `cohort` is not a stage or source of the pipeline"), "{}", run.stderr);
+    // Evidence held by a source links to its row of the data section.
+    rewrite_source(&p, "claims.csv", &claims.replacen(",trends,figure-2\n", ",panel_csv,coverage\n", 1));
+    p.canary(&["run", "-q"]).ok();
+    let html = p.read("reports/report.html");
+    assert!(html.contains(r##"<a href="#coverage">Coverage</a>; stage <a href="#source-panel_csv"><code>panel_csv</code></a>"##), "{html}");
+    assert_self_contained(&html);
 }
 
 /// When the study's rule predicts no LA, Table 3 is the stated fallback's, saying which rule

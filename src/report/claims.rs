@@ -148,7 +148,10 @@ fn rows(inp: &Inputs, anchors: &[(String, String)]) -> Result<Vec<ClaimRow>> {
         let Some(target) = stage_anchor(inp, &stage[i]) else {
             return Err(fail(
                 i,
-                format!("stage `{}` is not a stage of the pipeline", stage[i]),
+                format!(
+                    "stage `{}` is not a stage or source of the pipeline",
+                    stage[i]
+                ),
             ));
         };
         rows.push(ClaimRow {
@@ -171,8 +174,15 @@ fn rows(inp: &Inputs, anchors: &[(String, String)]) -> Result<Vec<ClaimRow>> {
     Ok(rows)
 }
 
-/// The appendix entry holding a stage: its own, or its sweep's for a cell.
+/// Where the report describes a stage: its appendix entry (its sweep's for a cell), or a
+/// source's row in the data section.
 fn stage_anchor(inp: &Inputs, stage: &str) -> Option<String> {
-    let s = inp.ctx.pipeline.stages.get(stage)?;
-    Some(format!("stage-{}", s.parent().unwrap_or(&s.name)))
+    let p = inp.ctx.pipeline;
+    match p.stages.get(stage) {
+        Some(s) => Some(format!("stage-{}", s.parent().unwrap_or(&s.name))),
+        None => p
+            .sources
+            .contains_key(stage)
+            .then(|| format!("source-{stage}")),
+    }
 }

@@ -25,12 +25,22 @@ pub fn pct(v: Option<f64>) -> String {
     }
 }
 
-/// `count` of `of` as a whole percentage; "—" when `of` is 0.
+/// `count` of `of` as a whole percentage; "—" when `of` is 0. A share that is neither none nor
+/// all never reads as 0% or 100%: it takes a decimal ("0.1%", "99.9%"), or "<0.1%" / ">99.9%".
 pub fn share(count: usize, of: usize) -> String {
     if of == 0 {
-        "—".into()
-    } else {
-        format!("{:.0}%", 100.0 * count as f64 / of as f64)
+        return "—".into();
+    }
+    let p = 100.0 * count as f64 / of as f64;
+    let whole = format!("{p:.0}%");
+    if count == 0 || count == of || (whole != "0%" && whole != "100%") {
+        return whole;
+    }
+    let tenth = format!("{p:.1}%");
+    match tenth.as_str() {
+        "0.0%" => "<0.1%".into(),
+        "100.0%" => ">99.9%".into(),
+        _ => tenth,
     }
 }
 
@@ -164,6 +174,11 @@ mod tests {
         assert_eq!(pct(Some(0.675)), "68%");
         assert_eq!(share(1, 3), "33%");
         assert_eq!(share(0, 0), "—");
+        assert_eq!(share(999, 1000), "99.9%");
+        assert_eq!(share(1, 1000), "0.1%");
+        assert_eq!(share(1, 20000), "<0.1%");
+        assert_eq!(share(1000, 1000), "100%");
+        assert_eq!(share(0, 1000), "0%");
         assert_eq!(difference(Some(0.5), Some(0.4), 2), "+0.10");
         assert_eq!(years_or(2012, 2013), "2012 or 2013");
         assert_eq!(years_or(2020, 2022), "2020–2022");

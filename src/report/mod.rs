@@ -133,6 +133,7 @@ pub fn anchors(early_warning: bool) -> Vec<(String, String)> {
         ("figure-3", "Figure 3"),
         ("table-2", "Table 2"),
         ("robustness", "How robust Table 2 is"),
+        ("path", "The study's own fit along its path"),
         ("direct", "The paper's terms tested directly"),
         ("table-3", "Table 3"),
     ];
