@@ -25,6 +25,8 @@ pub struct EarlyWarningSection {
     pub baseline: Option<Headline>,
     /// "beat", "fell short of", "roughly matched", and by how much.
     pub verdict: Option<String>,
+    /// The judgements the baseline flags, from its cut ("inadequate or requires improvement").
+    pub baseline_flags: Option<String>,
     pub intercept_only: Vec<OriginRow>,
     pub kept: Vec<Kept>,
     pub kept_majority: Vec<String>,
@@ -105,6 +107,7 @@ pub fn build(
         }
     });
     let (kept, kept_majority) = kept(inp, indicators, &rows)?;
+    let baseline_flags = baseline_flags(&rows);
     Ok(Some(EarlyWarningSection {
         stage: EARLY_WARNING,
         horizon_words: horizon.map(count_words),
@@ -114,6 +117,7 @@ pub fn build(
         model,
         baseline,
         verdict,
+        baseline_flags,
         kept,
         kept_majority,
         paper_sensitivity: pct(published.model.sensitivity),
@@ -175,6 +179,32 @@ fn origin_rows(inp: &Inputs) -> Result<Vec<OriginRow>> {
             values: [f[4][k], f[1][k], f[2][k]],
         })
         .collect())
+}
+
+/// The grades at or above the baseline's cut (its `flag_at`, the same at every origin), in
+/// Ofsted's words, worst first.
+fn baseline_flags(rows: &[OriginRow]) -> Option<String> {
+    let cuts: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.model == "baseline")
+        .map(|r| r.flag_at.as_str())
+        .collect();
+    let [cut] = cuts.into_iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let cut: f64 = cut.parse().ok()?;
+    const GRADES: [(f64, &str); 4] = [
+        (4.0, "inadequate"),
+        (3.0, "requires improvement"),
+        (2.0, "good"),
+        (1.0, "outstanding"),
+    ];
+    let names: Vec<&str> = GRADES
+        .iter()
+        .filter(|(g, _)| *g >= cut)
+        .map(|(_, n)| *n)
+        .collect();
+    (!names.is_empty()).then(|| super::format::and_list(&names).replace(" and ", " or "))
 }
 
 /// Medians over the origins in `over` of one model's AUC, sensitivity and specificity.
