@@ -216,6 +216,23 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Write bytes atomically (temp file, rename) without waiting for the disk: for what the
+/// engine checks by hash before it trusts it (cache objects and entries), where a file lost to
+/// a power cut is found out and rebuilt, and an fsync per file would be most of a no-op stage's
+/// cost.
+pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the folder is writable"))?;
+    tmp.write_all(bytes).map_err(|e| Error::io("write", tmp.path(), e))?;
+    set_readable(tmp.path());
+    tmp.persist(dest).map_err(|e| Error::io("replace", dest, e.error))?;
+    Ok(())
+}
+
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let file = File::open(path).map_err(|e| {
         Error::io("open the table", path, e).with_hint("run the stage that writes it (`canary run`)")

@@ -136,7 +136,7 @@ impl Cache {
 
     pub fn put(&self, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(entry).expect("an entry serialises");
-        crate::table::write_atomic(&self.entry_path(&entry.key), &bytes)
+        crate::table::write_replace(&self.entry_path(&entry.key), &bytes)
     }
 
     pub fn has_object(&self, sha256: &str) -> bool {
@@ -150,7 +150,7 @@ impl Cache {
             return Ok(());
         }
         let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
-        crate::table::write_atomic(&dest, &bytes)
+        crate::table::write_replace(&dest, &bytes)
     }
 
     /// Put a stored output back in place, checking its hash on the way.

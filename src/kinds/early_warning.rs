@@ -6,10 +6,12 @@
 //!
 //! Input: one table of LA-years with the predictors, the 0/1 outcome (null while its window is
 //! still open) and the baseline's score. Tables: `evaluation` (per origin and model: sensitivity,
-//! specificity, PPV, AUC with a bootstrap interval), `coefficients` (per origin) and
+//! specificity, PPV, AUC with a bootstrap interval; for the model, how many predictors it kept
+//! and whether it is the intercept alone — every LA then gets the same risk, an AUC of 0.5 and
+//! an interval of 0.5-0.5 that say nothing of the indicators), `coefficients` (per origin) and
 //! `predictions` (per origin and LA, with a forecast for `forecast_year` when given).
 
-use super::columns::{TableBuilder, TableData};
+use super::columns::{Column, TableBuilder, TableData};
 use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
 use crate::error::Result;
 use crate::pipeline::Stage;
@@ -57,7 +59,7 @@ impl StageKind for EarlyWarning {
         "early_warning"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn describe(&self) -> &'static str {
         "rolling-origin, out-of-time evaluation of an early-warning elastic net against a naive baseline"
@@ -195,7 +197,9 @@ impl StageKind for EarlyWarning {
                 ("baseline", known.iter().map(|&k| base[k]).collect(), known.iter().map(|&k| base[k] >= cut).collect()),
             ] {
                 let a = assess(&scores, &flags, &positive, b, seed_o, level);
-                ev.push(split.origin, &window, name, split.train.len(), Some(if name == "canary" { threshold } else { cut }), &a);
+                // The baseline has no coefficients: its `nonzero` is null.
+                let kept = (name == "canary").then(|| model.coefficients[1..].iter().filter(|c| **c != 0.0).count());
+                ev.push(split.origin, &window, name, split.train.len(), Some(if name == "canary" { threshold } else { cut }), kept, &a);
             }
         }
         let evaluation = ev.build()?;
@@ -235,6 +239,7 @@ struct Evaluation {
     origin: Vec<i64>,
     window: Vec<String>,
     model: Vec<String>,
+    nonzero: Vec<Option<i64>>,
     n_train: Vec<i64>,
     cut: Vec<Option<f64>>,
     n_test: Vec<i64>,
@@ -249,7 +254,10 @@ struct Evaluation {
 }
 
 impl Evaluation {
-    fn push(&mut self, origin: i64, window: &str, model: &str, n_train: usize, cut: Option<f64>, a: &crate::stats::early_warning::Assessment) {
+    /// `nonzero`: the model's predictors with a non-zero coefficient (None for the baseline).
+    #[allow(clippy::too_many_arguments)]
+    fn push(&mut self, origin: i64, window: &str, model: &str, n_train: usize, cut: Option<f64>, nonzero: Option<usize>, a: &crate::stats::early_warning::Assessment) {
+        self.nonzero.push(nonzero.map(|k| k as i64));
         self.cut.push(cut);
         self.origin.push(origin);
         self.window.push(window.to_string());
@@ -271,6 +279,8 @@ impl Evaluation {
             .i64("origin_year", self.origin)
             .str("outcome_window", self.window)
             .str("model", self.model)
+            .col("nonzero", Column::I64(self.nonzero.clone()), true)
+            .bool("intercept_only", self.nonzero.iter().map(|k| k.map(|k| k == 0)).collect())
             .i64("n_train", self.n_train)
             .f64("flag_at", self.cut)
             .i64("n_test", self.n_test)

@@ -26,6 +26,9 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "out_dir", ty: ParamType::String, required: true, help: "where the pages are written (reports/scorecards)" },
 ];
 
+/// The templates, in the folder the `templates` param names: each LA's page and the index.
+const TEMPLATES: [&str; 4] = ["scorecard.html.tera", "scorecard.md.tera", "scorecards_index.html.tera", "scorecards_index.md.tera"];
+
 /// The study's caution, on every page.
 pub const CAUTION: &str = "These indicators only point to where to look: they do not prove that a service has a problem, and a value outside the neighbours' range can have good reasons. Read them with the LA's own context.";
 
@@ -34,7 +37,7 @@ impl StageKind for Scorecards {
         "scorecards"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn describe(&self) -> &'static str {
         "a page per LA: lead indicators against statistical neighbours and England, Ofsted history, the model's forecast"
@@ -44,7 +47,7 @@ impl StageKind for Scorecards {
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
         match stage.params.get("templates").and_then(|v| v.as_str()) {
-            Some(t) => vec![format!("{t}/scorecard.html.tera"), format!("{t}/scorecard.md.tera")],
+            Some(t) => TEMPLATES.iter().map(|n| format!("{t}/{n}")).collect(),
             None => vec![],
         }
     }
@@ -234,7 +237,11 @@ impl StageKind for Scorecards {
             index.push(json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}));
         }
         index.sort_by(|a, b| a["la_name"].as_str().cmp(&b["la_name"].as_str()));
-        for (file, text) in [("index.html", index_html(&index, forecast_year)), ("index.md", index_md(&index, forecast_year))] {
+        // The index, like the pages, from templates (tera escapes the HTML).
+        let ictx = tera::Context::from_value(json!({"index": index, "forecast_year": forecast_year, "caution": CAUTION}))
+            .map_err(|e| ctx.fail(format!("scorecards index context: {e}")))?;
+        for (tpl, file) in [("scorecards_index.html.tera", "index.html"), ("scorecards_index.md.tera", "index.md")] {
+            let text = tera.render(tpl, &ictx).map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
             let dest = out_dir.join(file);
             crate::table::write_atomic(&dest, text.as_bytes())?;
             written.push((String::new(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
@@ -293,42 +300,12 @@ pub fn read_neighbours(path: &std::path::Path) -> Result<BTreeMap<String, Vec<St
 fn templates_for(ctx: &StageContext, dir: &std::path::Path) -> Result<tera::Tera> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![".html.tera"]);
-    for name in ["scorecard.html.tera", "scorecard.md.tera"] {
+    for name in TEMPLATES {
         let path = dir.join(name);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read the template", &path, e))?;
         tera.add_raw_template(name, &text).map_err(|e| ctx.fail(format!("template `{}`: {e}", path.display())))?;
     }
     Ok(tera)
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-fn index_html(index: &[Value], forecast_year: Option<i64>) -> String {
-    let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Scorecards: every LA</title>\n<style>body { font-family: system-ui, sans-serif; max-width: 900px; margin: 2em auto; padding: 0 1em; } table { border-collapse: collapse; } th, td { border: 1px solid #bbb; padding: 0.2em 0.5em; text-align: left; } td.num { text-align: right; }</style>\n</head>\n<body>\n<h1>Scorecards: every LA</h1>\n");
-    s.push_str(&format!("<p>{}</p>\n<p><a href=\"../report.html#early-warning\">The early-warning evaluation</a></p>\n", esc(CAUTION)));
-    s.push_str(&format!("<table>\n<tr><th>LA</th><th>code</th><th>indicators outside the neighbours' range (year-values)</th><th>forecast {}</th></tr>\n", forecast_year.map(|y| y.to_string()).unwrap_or_default()));
-    for e in index {
-        let la = e["la_code"].as_str().unwrap_or_default();
-        let f = e["forecast"]["probability"].as_str().unwrap_or("—");
-        s.push_str(&format!(
-            "<tr><td><a href=\"{la}.html\">{}</a></td><td>{la}</td><td class=\"num\">{}</td><td class=\"num\">{f}</td></tr>\n",
-            esc(e["la_name"].as_str().unwrap_or_default()),
-            e["flags"]
-        ));
-    }
-    s.push_str("</table>\n</body>\n</html>\n");
-    s
-}
-
-fn index_md(index: &[Value], forecast_year: Option<i64>) -> String {
-    let mut s = format!("# Scorecards: every LA\n\n{CAUTION}\n\n| LA | code | indicators outside the neighbours' range | forecast {} |\n| --- | --- | ---: | ---: |\n", forecast_year.map(|y| y.to_string()).unwrap_or_default());
-    for e in index {
-        let la = e["la_code"].as_str().unwrap_or_default();
-        s.push_str(&format!("| [{}]({la}.md) | {la} | {} | {} |\n", e["la_name"].as_str().unwrap_or_default(), e["flags"], e["forecast"]["probability"].as_str().unwrap_or("—")));
-    }
-    s
 }
 
 #[cfg(test)]

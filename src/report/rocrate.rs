@@ -27,10 +27,15 @@ const OGL: &str = "https://www.nationalarchives.gov.uk/doc/open-government-licen
 /// Write the crate for the report stage `report_stage` (its `out_dir` param names the folder).
 pub fn write(pipeline: &Pipeline, lock: &Lock, report_stage: &str) -> Result<PathBuf> {
     let stage = &pipeline.stages[report_stage];
-    let out_dir = stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports");
+    let out_dir = stage
+        .params
+        .get("out_dir")
+        .and_then(|v| v.as_str())
+        .unwrap_or("reports");
     let dir = pipeline.root.join(out_dir);
     let crate_json = build(pipeline, lock, &dir)?;
-    let mut text = serde_json::to_string_pretty(&crate_json).map_err(|e| Error::data(&dir, e.to_string()))?;
+    let mut text =
+        serde_json::to_string_pretty(&crate_json).map_err(|e| Error::data(&dir, e.to_string()))?;
     text.push('\n');
     let path = dir.join(FILE_NAME);
     crate::table::write_atomic(&path, text.as_bytes())?;
@@ -43,7 +48,10 @@ fn crate_id(pipeline: &Pipeline, dir: &Path, rel: &str) -> String {
     if let Ok(inside) = abs.strip_prefix(dir) {
         return inside.to_string_lossy().replace('\\', "/");
     }
-    let depth = dir.strip_prefix(&pipeline.root).map(|p| p.components().count()).unwrap_or(1);
+    let depth = dir
+        .strip_prefix(&pipeline.root)
+        .map(|p| p.components().count())
+        .unwrap_or(1);
     format!("{}{}", "../".repeat(depth), rel.replace('\\', "/"))
 }
 
@@ -64,7 +72,9 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
     let mut inputs: Vec<Value> = Vec::new();
     let mut file_ids: BTreeMap<String, String> = BTreeMap::new(); // source/stage name → ids
     for (name, src) in &pipeline.sources {
-        let Some(rec) = lock.sources.get(name) else { continue };
+        let Some(rec) = lock.sources.get(name) else {
+            continue;
+        };
         let fid = id(&rec.path);
         let mut e = json!({
             "@id": fid, "@type": "File", "name": name,
@@ -79,7 +89,11 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
             e["publisher"] = json!({"@id": pid});
         }
         if let Some(l) = &src.licence {
-            e["license"] = if l.to_ascii_uppercase().starts_with("OGL") { json!({"@id": OGL}) } else { json!(l) };
+            e["license"] = if l.to_ascii_uppercase().starts_with("OGL") {
+                json!({"@id": OGL})
+            } else {
+                json!(l)
+            };
         }
         if let Some(u) = src.landing_page.as_ref().or(src.url.as_ref()) {
             e["url"] = json!(u);
@@ -92,8 +106,14 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
     for (pid, name) in &publishers {
         graph.push(json!({"@id": pid, "@type": "Organization", "name": name}));
     }
-    if pipeline.sources.values().any(|s| s.licence.as_deref().is_some_and(|l| l.to_ascii_uppercase().starts_with("OGL"))) {
-        graph.push(json!({"@id": OGL, "@type": "CreativeWork", "name": "Open Government Licence v3.0"}));
+    if pipeline.sources.values().any(|s| {
+        s.licence
+            .as_deref()
+            .is_some_and(|l| l.to_ascii_uppercase().starts_with("OGL"))
+    }) {
+        graph.push(
+            json!({"@id": OGL, "@type": "CreativeWork", "name": "Open Government Licence v3.0"}),
+        );
     }
 
     // One action per stage, in pipeline order; the files each made.
@@ -102,7 +122,9 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
     let mut kinds: BTreeMap<String, u32> = BTreeMap::new();
     let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
     for name in &pipeline.order {
-        let Some(rec) = lock.stages.get(name) else { continue };
+        let Some(rec) = lock.stages.get(name) else {
+            continue;
+        };
         kinds.insert(rec.kind.clone(), rec.kind_version);
         let mut results = Vec::new();
         for o in &rec.outputs {
@@ -123,7 +145,16 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
             .keys()
             .flat_map(|i| match file_ids.get(i) {
                 Some(f) => vec![json!({"@id": f})],
-                None => lock.stages.get(i).map(|r| r.outputs.iter().map(|o| json!({"@id": id(&o.path)})).collect()).unwrap_or_default(),
+                None => lock
+                    .stages
+                    .get(i)
+                    .map(|r| {
+                        r.outputs
+                            .iter()
+                            .map(|o| json!({"@id": id(&o.path)}))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
             .chain(rec.files.keys().map(|f| json!({"@id": id(f)})))
             .collect();
@@ -162,7 +193,11 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
     }
 
     // The project files stages read (SQL, YAML dictionaries, templates).
-    let mut project_files: Vec<String> = lock.stages.values().flat_map(|r| r.files.keys().cloned()).collect();
+    let mut project_files: Vec<String> = lock
+        .stages
+        .values()
+        .flat_map(|r| r.files.keys().cloned())
+        .collect();
     project_files.extend(pipeline.stages.values().filter_map(|s| s.sql_file.clone()));
     project_files.sort();
     project_files.dedup();
@@ -178,7 +213,8 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
 
     // The report's own files, inside the crate.
     for rel in report_files(dir) {
-        let bytes = std::fs::read(dir.join(&rel)).map_err(|e| Error::io("read", dir.join(&rel), e))?;
+        let bytes =
+            std::fs::read(dir.join(&rel)).map_err(|e| Error::io("read", dir.join(&rel), e))?;
         let format = if rel.ends_with(".html") {
             "text/html"
         } else if rel.ends_with(".md") {
@@ -232,7 +268,11 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
     if let Some(c) = &lock.run.git_commit {
         run["description"] = json!(format!(
             "git commit {c}{}",
-            if lock.run.git_dirty == Some(true) { " with uncommitted changes" } else { "" }
+            if lock.run.git_dirty == Some(true) {
+                " with uncommitted changes"
+            } else {
+                ""
+            }
         ));
     }
     graph.push(run);
@@ -272,7 +312,11 @@ pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
 
 /// The report's files: the rendered report and its figures, sorted.
 fn report_files(dir: &Path) -> Vec<String> {
-    let mut out: Vec<String> = ["report.html", "report.md"].iter().filter(|f| dir.join(f).is_file()).map(|f| f.to_string()).collect();
+    let mut out: Vec<String> = ["report.html", "report.md"]
+        .iter()
+        .filter(|f| dir.join(f).is_file())
+        .map(|f| f.to_string())
+        .collect();
     if let Ok(rd) = std::fs::read_dir(dir.join("figures")) {
         let mut figs: Vec<String> = rd
             .filter_map(|e| e.ok())
@@ -287,7 +331,15 @@ fn report_files(dir: &Path) -> Vec<String> {
 }
 
 fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// Every file the crate records with a checksum: `@id` (relative to the crate) → SHA-256.
@@ -297,6 +349,11 @@ pub fn checksums(crate_json: &Value) -> BTreeMap<String, String> {
         .map(|g| g.as_slice())
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| Some((e["@id"].as_str()?.to_string(), e["sha256"].as_str()?.to_string())))
+        .filter_map(|e| {
+            Some((
+                e["@id"].as_str()?.to_string(),
+                e["sha256"].as_str()?.to_string(),
+            ))
+        })
         .collect()
 }

@@ -1,0 +1,103 @@
+//! Rendering: the context through the tera templates (HTML autoescaped; the SVGs marked
+//! `safe` in the template), the pages and figures written atomically, each hashed without its
+//! run-specific blocks so the stage's table — and the lock — do not depend on the run.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::kinds::StageContext;
+
+/// Marks a block of a rendered report that depends on the run, not on the data: durations,
+/// dates, host, commit, a verification verdict. Templates wrap such blocks in these HTML
+/// comments (valid in Markdown).
+pub const RUN_SPECIFIC_START: &str = "<!-- run-specific -->";
+pub const RUN_SPECIFIC_END: &str = "<!-- /run-specific -->";
+
+/// The templates, in the folder the stage's `templates` param names.
+pub const TEMPLATES: [(&str, &str); 2] = [
+    ("report.html.tera", "report.html"),
+    ("report.md.tera", "report.md"),
+];
+
+/// The text with every run-specific block removed, markers and all: what the report's content
+/// hash and its snapshot test are taken over, so that adding or changing such a block (a
+/// verification section, another run's durations) leaves the content as it was.
+pub fn without_run_specific(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(RUN_SPECIFIC_START) {
+        out.push_str(&rest[..start]);
+        let after = start + RUN_SPECIFIC_START.len();
+        match rest[after..].find(RUN_SPECIFIC_END) {
+            Some(end) => rest = &rest[after + end + RUN_SPECIFIC_END.len()..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What was written: `(path relative to the project, content SHA-256, content bytes)`.
+pub type Written = Vec<(String, String, u64)>;
+
+/// Render both templates with `context` and write them, then `figures` (relative path, SVG)
+/// beside them; returns what was written.
+pub fn write_all(
+    ctx: &StageContext,
+    context: &tera::Context,
+    figures: &[(String, String)],
+) -> Result<Written> {
+    let root = &ctx.pipeline.root;
+    let templates = root.join(ctx.param_str("templates").unwrap_or_default());
+    let out_dir = root.join(ctx.param_str("out_dir").unwrap_or("reports"));
+    let mut written = Written::new();
+    let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {
+        let dest = out_dir.join(rel);
+        crate::table::write_atomic(&dest, bytes)?;
+        let content = without_run_specific(&String::from_utf8_lossy(bytes));
+        written.push((
+            ctx.pipeline.relative(&dest).to_string(),
+            crate::hash::sha256_bytes(content.as_bytes()),
+            content.len() as u64,
+        ));
+        Ok(())
+    };
+    for (name, file) in TEMPLATES {
+        write(
+            file,
+            render(ctx, &templates.join(name), name, context)?.as_bytes(),
+        )?;
+    }
+    for (rel, svg) in figures {
+        write(rel, svg.as_bytes())?;
+    }
+    Ok(written)
+}
+
+fn render(ctx: &StageContext, path: &Path, name: &str, context: &tera::Context) -> Result<String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("read the template", path, e))?;
+    let mut tera = tera::Tera::default();
+    // Escape what the data says in the HTML; the SVGs are marked `safe` in the template.
+    tera.autoescape_on(vec![".html.tera"]);
+    tera.add_raw_template(name, &text)
+        .map_err(|e| ctx.fail(format!("template `{}`: {}", path.display(), tera_error(&e))))?;
+    tera.render(name, context).map_err(|e| {
+        ctx.fail(format!("template `{}`: {}", path.display(), tera_error(&e)))
+            .with_hint("the names a template may use are the fields of the section structs in src/report/ (listed in src/report/mod.rs)")
+    })
+}
+
+fn tera_error(e: &tera::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
