@@ -438,37 +438,37 @@ impl Expansion {
         out.extend_from_slice(&self.small);
     }
 
-    /// Read back [`Expansion::to_words`]; `None` for words it could not have written. The
-    /// partials are re-added, so even words from another expansion's layout stay exact.
+    /// Read back [`Expansion::to_words`]; `None` for words it could not have written.
     pub fn from_words(words: &[f64]) -> Option<Expansion> {
+        let mut e = Expansion::new();
+        e.add_words(words).then_some(e)
+    }
+
+    /// Add, exactly, the expansion that [`Expansion::to_words`] wrote (a partial aggregate's
+    /// state), without building it first. The partials are re-added one by one, so the result
+    /// is exact whatever expansion wrote them. Returns false, adding nothing, for words it
+    /// could not have written.
+    pub fn add_words(&mut self, words: &[f64]) -> bool {
         let [special, k, rest @ ..] = words else {
-            return if words.is_empty() {
-                Some(Expansion::new())
-            } else {
-                None
-            };
+            return words.is_empty();
         };
-        if !(k.fract() == 0.0 && *k >= 0.0 && (*k as usize) <= rest.len()) {
-            return None;
-        }
-        if !(special.is_nan() || special.is_infinite() || *special == 0.0) {
-            return None;
+        let valid = k.fract() == 0.0
+            && *k >= 0.0
+            && (*k as usize) <= rest.len()
+            && (special.is_nan() || special.is_infinite() || *special == 0.0)
+            && rest.iter().all(|x| x.is_finite());
+        if !valid {
+            return false;
         }
         let (big, small) = rest.split_at(*k as usize);
-        if !big.iter().chain(small).all(|x| x.is_finite()) {
-            return None;
-        }
-        let mut e = Expansion {
-            special: canonical_nan(*special),
-            ..Expansion::new()
-        };
         for &x in big {
-            grow(&mut e.big, x);
+            grow(&mut self.big, x);
         }
         for &x in small {
-            grow(&mut e.small, x);
+            grow(&mut self.small, x);
         }
-        Some(e)
+        self.special = canonical_nan(self.special + special);
+        true
     }
 }
 
