@@ -1288,6 +1288,17 @@ mod tests {
             ["sum(t.x)", "avg(t.x)", "var_samp(t.x)", "stddev_pop(t.x)"]
                 .map(|n| (n.to_string(), DataType::Float64))
         );
+        // Aggregates referred to from HAVING, ORDER BY, an expression and a subquery.
+        let got = floats(&rt.block_on(bits(
+            &ctx,
+            "SELECT sum(x) / 2, (SELECT avg(x) FROM t) FROM t HAVING sum(x) > 0 ORDER BY sum(x)",
+        )));
+        assert_eq!(got, [Some(1e308 / 2.0), Some(1e308 / 3.0)]);
+        // Window calls are left to DataFusion, and still work.
+        let ctx = session(2, true);
+        rt.block_on(one_table(&ctx, &[&[Some(1.0), Some(2.0)], &[Some(4.0)]]));
+        let got = floats(&rt.block_on(bits(&ctx, "SELECT sum(x) OVER () FROM t LIMIT 1")));
+        assert_eq!(got, [Some(7.0)]);
     }
 
     #[test]

@@ -73,22 +73,21 @@ pub struct Expansion {
     special: f64,
 }
 
-/// Add `x` to the partials `p` (non-overlapping, increasing magnitude) exactly: fsum's loop.
+/// Add `x` to the partials `p` (non-overlapping, increasing magnitude) exactly: fsum's loop,
+/// with Knuth's branch-free two-sum in place of fsum's swap and Dekker's fast two-sum (the
+/// same `hi` and `lo` for any inputs, so the same partials, without the mispredicted
+/// branches), and the zeros dropped without a branch too.
 /// The caller guarantees that no partial sum overflows.
 #[inline]
 fn grow(p: &mut Vec<f64>, mut x: f64) {
     let mut i = 0;
     for j in 0..p.len() {
-        let mut y = p[j];
-        if x.abs() < y.abs() {
-            std::mem::swap(&mut x, &mut y);
-        }
+        let y = p[j];
         let hi = x + y;
-        let lo = y - (hi - x);
-        if lo != 0.0 {
-            p[i] = lo;
-            i += 1;
-        }
+        let yv = hi - x;
+        let lo = (x - (hi - yv)) + (y - yv);
+        p[i] = lo;
+        i += usize::from(lo != 0.0);
         x = hi;
     }
     p.truncate(i);
