@@ -200,6 +200,14 @@ impl Moments {
         }
     }
 
+    /// Add another group's state exactly.
+    fn merge(&mut self, other: &Moments) {
+        self.n += other.n;
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            a.add_expansion(b);
+        }
+    }
+
     fn bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self
@@ -501,8 +509,20 @@ impl Accumulator for ExactAccumulator {
                 }
             }
         } else if x.null_count() == 0 {
-            for &v in x.values() {
+            // Four independent expansions, merged exactly at the end: one long dependency
+            // chain through a single expansion would leave the CPU waiting.
+            let mut lanes: [Moments; 4] = std::array::from_fn(|_| Moments::new(self.stat));
+            let chunks = x.values().chunks_exact(4);
+            for &v in chunks.remainder() {
                 self.m.add_row(self.stat, v, 0.0);
+            }
+            for c in chunks {
+                for (lane, &v) in lanes.iter_mut().zip(c) {
+                    lane.add_row(self.stat, v, 0.0);
+                }
+            }
+            for lane in &lanes {
+                self.m.merge(lane);
             }
         } else {
             for v in x.iter().flatten() {
