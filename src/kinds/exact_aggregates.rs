@@ -28,8 +28,10 @@
 //! NaN follow [`Expansion`]: NaN in, NaN out; `+inf` and `-inf` together give NaN; a NaN
 //! result is always the same NaN. Squares or products beyond `f64::MAX` (|x| > ~1.3e154) make a
 //! variance `+inf` (a covariance ±inf or NaN): still deterministic, but not the builtins'
-//! values, which may be finite there. For magnitudes beyond `2^500` or below `2^-450` the
-//! products and quotients lose exactness as [`Expansion`] documents, staying deterministic.
+//! values, which may be finite there. Below that, the moments are exact while n·|x| stays
+//! under about `2^500` (n·Σx² under `2^1000`) and the squares do not underflow (|x| above
+//! about `2^-480`), and `avg` is correctly rounded while |Σx| < `2^1000`; outside, the products
+//! and quotients fall back as [`Expansion`] documents: no longer exact, still deterministic.
 //!
 //! [`register`] adds the functions to a session under those names and installs
 //! [`ExactAggregateRewrite`], which replaces the builtin calls by them (see its documentation
