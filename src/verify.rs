@@ -389,13 +389,10 @@ fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecor
     why
 }
 
-const SECTION_START: &str = "<!-- run-specific --><!-- canary verify -->";
-const SECTION_END: &str = "<!-- /canary verify --><!-- /run-specific -->";
-
-/// Put the verdict into every report of the pipeline as its "Verification" section, replacing
-/// an earlier one. The section sits in a run-specific block, so the report's content hash —
-/// which `verify` itself checks — does not change; the RO-Crate is rewritten with the new
-/// file hashes.
+/// Write the verdict beside each report of the pipeline, as `verification.html` and
+/// `verification.md`: a record of this verification, like the RO-Crate (rewritten too), and
+/// not an output of any stage — the report pages themselves stay exactly what the `report`
+/// stage wrote, which is what the verdict is about.
 pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     // The lock file keeps no host or git state: the crate takes the last run's from the run log.
@@ -407,22 +404,12 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Ve
     });
     for stage in pipeline.stages.values().filter(|s| s.kind == "report") {
         let dir = pipeline.root.join(stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports"));
-        for (file, section, anchor) in [("report.html", html_section(verdict), "</body>"), ("report.md", md_section(verdict), "")] {
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Verification</title></head>\n<body>\n{}<p><a href=\"report.html\">The report</a></p>\n</body>\n</html>\n",
+            html_section(verdict)
+        );
+        for (file, text) in [("verification.html", html), ("verification.md", md_section(verdict))] {
             let path = dir.join(file);
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                return Err(Error::data(&path, "the report is missing").with_hint("run `canary run` first: the verdict is added to its report"));
-            };
-            let mut text = match (text.find(SECTION_START), text.find(SECTION_END)) {
-                (Some(a), Some(b)) if b > a => format!("{}{}", &text[..a], &text[b + SECTION_END.len()..]),
-                _ => text,
-            };
-            // No newline outside the markers: with the block masked, the report is byte for
-            // byte what the `report` stage wrote.
-            let block = format!("{SECTION_START}\n{section}{SECTION_END}");
-            match (anchor.is_empty(), text.rfind(anchor)) {
-                (false, Some(at)) => text.insert_str(at, &block),
-                _ => text.push_str(&block),
-            }
             crate::table::write_atomic(&path, text.as_bytes())?;
             written.push(path);
         }
@@ -431,7 +418,7 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Ve
         }
     }
     if written.is_empty() {
-        return Err(Error::usage("`--report` adds the verdict to the pipeline's report, but the pipeline has no `report` stage"));
+        return Err(Error::usage("`--report` writes the verdict beside the pipeline's report, but the pipeline has no `report` stage"));
     }
     Ok(written)
 }

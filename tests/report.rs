@@ -142,11 +142,44 @@ fn report_is_the_same_whatever_the_jobs_and_rebuilt_when_deleted() {
         assert_eq!(masked(&a.read(f)), masked(&b.read(f)), "{f} depends on --jobs");
     }
     assert_eq!(a.tree("out"), b.tree("out"));
-    // Deleting the rendered report runs the stage again, though its table is cached.
-    std::fs::remove_file(a.path("reports/report.html")).unwrap();
-    let run = a.canary(&["run"]).ok();
-    assert!(run.stdout.contains("ran       report"), "{}", run.stdout);
-    assert!(a.path("reports/report.html").is_file());
+    // The pages are byte for byte the same (nothing run-specific is on them).
+    // (The RO-Crate beside them is the record of each run, with its dates.)
+    let pages = |p: &Project| p.tree("reports").into_iter().filter(|(f, _)| f != "ro-crate-metadata.json").collect::<Vec<_>>();
+    assert_eq!(pages(&a), pages(&b));
+}
+
+/// The pages are outputs like the tables: a deleted or edited page is named by `status` and
+/// restored from the cache; a switch of params and back restores the pages that match the
+/// tables; `verify` names an edited page with the lines that differ.
+#[test]
+fn the_report_pages_are_checked_cached_and_restored() {
+    let p = report_project();
+    p.canary(&["run", "-q"]).ok();
+    let page = p.read("reports/report.md");
+    std::fs::remove_file(p.path("reports/report.html")).unwrap();
+    let status = p.canary(&["status"]).ok();
+    assert!(status.stdout.contains("report: will be restored from the cache, because output `reports/report.html` is missing"), "{}", status.stdout);
+    let run = p.canary(&["run"]).ok();
+    assert!(run.stdout.contains("restored  report"), "{}", run.stdout);
+    assert!(p.path("reports/report.html").is_file());
+    // A fabricated row: seen by status, by verify (with the line), and put right by run.
+    p.write("reports/report.md", &format!("{page}| fabricated | row |\n"));
+    let status = p.canary(&["status"]).ok();
+    assert!(status.stdout.contains("output `reports/report.md` was modified"), "{}", status.stdout);
+    let v = p.canary(&["verify"]).fails(1);
+    assert!(v.stdout.contains("reports/report.md") && v.stdout.contains("fabricated"), "{}", v.stdout);
+    // A stray figure in the report's folder is not one of its outputs.
+    p.write("reports/figures/stray.svg", "<svg/>");
+    assert!(p.canary(&["status"]).ok().stdout.contains("`reports/figures/stray.svg` is not one of its outputs"));
+    p.canary(&["run", "-q"]).ok();
+    assert_eq!(p.read("reports/report.md"), page);
+    assert!(!p.path("reports/figures/stray.svg").exists());
+    // Other params, then back: the pages that match the study's tables come back.
+    p.canary(&["run", "-q", "--set", "cohort_threshold=0.99"]).ok();
+    assert_ne!(p.read("reports/report.md"), page);
+    p.canary(&["run", "-q"]).ok();
+    assert_eq!(p.read("reports/report.md"), page);
+    assert!(p.canary(&["status"]).ok().stdout.contains("everything is up to date"));
 }
 
 /// Every row of the claims table is in the ledger — claim, verdict (its mark and class),

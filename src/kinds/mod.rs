@@ -16,6 +16,7 @@ pub mod clean;
 pub mod columns;
 pub mod compare;
 pub mod early_warning;
+pub mod exact_aggregates;
 pub mod fit;
 pub mod glm;
 pub mod harmonise;

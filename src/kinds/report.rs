@@ -94,8 +94,9 @@ impl StageKind for Report {
             .params
             .get("out_dir")
             .and_then(|v| v.as_str())
-            .unwrap_or("reports");
-        vec![format!("{dir}/report.html"), format!("{dir}/report.md")]
+            .unwrap_or("reports")
+            .trim_end_matches('/');
+        vec![format!("{dir}/report.html"), format!("{dir}/report.md"), format!("{dir}/figures/")]
     }
     /// The run as an RO-Crate beside the report: written from the lock, like the lock a record
     /// of the run rather than a cached output.

@@ -52,8 +52,9 @@ impl StageKind for Scorecards {
         }
     }
     fn side_outputs(&self, stage: &Stage) -> Vec<String> {
+        // The whole folder: a page per LA and the index, moved into place together.
         let dir = stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports/scorecards");
-        vec![format!("{dir}/index.html"), format!("{dir}/index.md")]
+        vec![format!("{}/", dir.trim_end_matches('/'))]
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         for i in ["panel", "ofsted", "early_warning"] {
@@ -70,7 +71,8 @@ impl StageKind for Scorecards {
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let root = &ctx.pipeline.root;
-        let out_dir = root.join(ctx.param_str("out_dir").unwrap_or("reports/scorecards"));
+        let out_rel = ctx.param_str("out_dir").unwrap_or("reports/scorecards").trim_end_matches('/').to_string();
+        let out_dir = root.join(&out_rel);
         let templates = root.join(ctx.param_str("templates").unwrap_or("reports/templates"));
         let indicators: Vec<String> = ctx
             .param("indicators")
@@ -231,7 +233,7 @@ impl StageKind for Scorecards {
             for (tpl, ext) in [("scorecard.html.tera", "html"), ("scorecard.md.tera", "md")] {
                 let text = tera.render(tpl, &tctx).map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
                 let dest = out_dir.join(format!("{la}.{ext}"));
-                crate::table::write_atomic(&dest, text.as_bytes())?;
+                write_page(ctx, &format!("{out_rel}/{la}.{ext}"), &text)?;
                 written.push((la.clone(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
             }
             index.push(json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}));
@@ -243,7 +245,7 @@ impl StageKind for Scorecards {
         for (tpl, file) in [("scorecards_index.html.tera", "index.html"), ("scorecards_index.md.tera", "index.md")] {
             let text = tera.render(tpl, &ictx).map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
             let dest = out_dir.join(file);
-            crate::table::write_atomic(&dest, text.as_bytes())?;
+            write_page(ctx, &format!("{out_rel}/{file}"), &text)?;
             written.push((String::new(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
         }
         Ok(vec![TableBuilder::new()
@@ -322,4 +324,14 @@ mod tests {
         std::fs::write(&p, "LA num,LA Name\n202,Camden\n").unwrap();
         assert!(read_neighbours(&p).unwrap_err().to_string().contains("SN1"));
     }
+}
+
+/// A page into the stage's staging folder; the engine moves the folder's pages into place
+/// when the stage has succeeded.
+fn write_page(ctx: &StageContext, rel: &str, text: &str) -> Result<()> {
+    let path = ctx.side_path(rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io("create", dir, e))?;
+    }
+    std::fs::write(&path, text).map_err(|e| crate::error::Error::io("write", &path, e))
 }

@@ -52,11 +52,18 @@ pub fn write_all(
 ) -> Result<Written> {
     let root = &ctx.pipeline.root;
     let templates = root.join(ctx.param_str("templates").unwrap_or_default());
-    let out_dir = root.join(ctx.param_str("out_dir").unwrap_or("reports"));
+    let out_rel = ctx.param_str("out_dir").unwrap_or("reports").trim_end_matches('/').to_string();
+    let out_dir = root.join(&out_rel);
     let mut written = Written::new();
+    // Into the stage's staging folder: the engine moves the pages into place once the stage
+    // has succeeded, and keeps them in its cache with the tables.
     let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {
         let dest = out_dir.join(rel);
-        crate::table::write_atomic(&dest, bytes)?;
+        let staged = ctx.side_path(&format!("{out_rel}/{rel}"));
+        if let Some(dir) = staged.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        }
+        std::fs::write(&staged, bytes).map_err(|e| Error::io("write", &staged, e))?;
         let content = without_run_specific(&String::from_utf8_lossy(bytes));
         written.push((
             ctx.pipeline.relative(&dest).to_string(),

@@ -5,6 +5,7 @@
 pub mod classification;
 pub mod distributions;
 pub mod early_warning;
+pub mod exact_sum;
 pub mod glm;
 pub mod glmnet;
 pub mod quantile;
