@@ -113,7 +113,7 @@ fn apply_overrides(spec: &mut PipelineSpec, overrides: &[(String, String)]) -> R
 /// which only a nullable param takes: one declared with `null` as its value in `params:`, and
 /// which then takes any value.
 fn typed_override(key: &str, raw: &str, old: &Value, new: Value) -> Result<Value> {
-    let declared = || format!("param `{key}` is {} in pipeline.yaml ({})", spec::type_name(old), excerpt(spec::to_yaml(old).trim_end()));
+    let declared = || format!("param `{key}` is {} in pipeline.yaml ({})", spec::type_name(old), excerpt(&spec::to_json(old).to_string()));
     let refuse = |hint: String| Err(Error::usage(format!("`--set {key}={}`: {}, but `{}` is {}", excerpt(raw), declared(), excerpt(raw), spec::type_name(&new))).with_hint(hint));
     match (old, &new) {
         (Value::Null, _) => Ok(new),
@@ -125,14 +125,16 @@ fn typed_override(key: &str, raw: &str, old: &Value, new: Value) -> Result<Value
         ))
         .with_hint(format!(
             "give a value, e.g. `--set {key}={}`; a param that may be empty is declared nullable, with `null` as its value under `params:`",
-            excerpt(spec::to_yaml(old).trim_end())
+            excerpt(&spec::to_json(old).to_string())
         ))),
         (Value::Number(_), Value::Number(_)) | (Value::Bool(_), Value::Bool(_)) | (Value::Sequence(_), Value::Sequence(_)) | (Value::Mapping(_), Value::Mapping(_)) => Ok(new),
         (Value::String(_), Value::String(_)) => Ok(new),
+        // A list a sweep reads may also be given as an integer range, `1..100`.
+        (Value::Sequence(_), Value::String(r)) if r.split_once("..").is_some_and(|(a, b)| a.trim().parse::<i64>().is_ok() && b.trim().parse::<i64>().is_ok()) => Ok(new),
         (Value::String(_), Value::Number(_) | Value::Bool(_)) => Ok(Value::String(raw.trim().to_string())),
-        (Value::Number(_), _) => refuse(format!("give a number, e.g. `--set {key}={}`", excerpt(spec::to_yaml(old).trim_end()))),
+        (Value::Number(_), _) => refuse(format!("give a number, e.g. `--set {key}={}`", excerpt(&spec::to_json(old).to_string()))),
         (Value::Bool(_), _) => refuse(format!("give `true` or `false`: `--set {key}=true`")),
-        (Value::Sequence(_), _) => refuse(format!("give a list in YAML's flow style: `--set {key}=[a, b]`")),
+        (Value::Sequence(_), _) => refuse(format!("give a list in YAML's flow style (`--set {key}=[a, b]`) or an integer range (`--set {key}=1..10`)")),
         (Value::Mapping(_), _) => refuse(format!("set one of its keys (`--set {key}.NAME=…`) or give a mapping: `--set {key}={{a: 1}}`")),
         (Value::String(_), _) => refuse(format!("`{key}` takes text: quote it if it looks like YAML (`--set {key}='[x]'`)")),
         (Value::Tagged(_), _) => Ok(new),
