@@ -44,9 +44,14 @@ pub enum Command {
         /// Say what would run and why, without running anything.
         #[arg(long)]
         dry_run: bool,
-        /// How many stages may run at once (default: the number of cores).
+        /// How many stages may run at once, and the partitions a SQL stage's query uses
+        /// (default: the number of cores).
         #[arg(short, long)]
         jobs: Option<usize>,
+        /// The memory a SQL stage's query may hold before it spills to disk (`512MB`, `2GiB`;
+        /// default: the pipeline's `settings.memory`, else an eighth of RAM up to 512 MiB).
+        #[arg(long, value_name = "SIZE")]
+        memory: Option<String>,
     },
     /// Say, per stage, whether it is up to date or why it will run.
     Status { stages: Vec<String> },
@@ -142,7 +147,7 @@ fn dispatch(cli: Cli) -> Result<()> {
     let registry = Registry::builtin();
     let load = || -> Result<Pipeline> { pipeline::load_profile(&cli.file, &registry, cli.profile.as_deref(), &overrides(&cli.set)?) };
     match cli.command {
-        Command::Run { stages, force, dry_run, jobs } => {
+        Command::Run { stages, force, dry_run, jobs, memory } => {
             let p = load()?;
             let engine = Engine::new(&p, &registry)?;
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -156,6 +161,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 jobs,
                 quiet: cli.quiet,
                 verbose: cli.verbose,
+                memory: match memory {
+                    None => None,
+                    Some(m) => Some(crate::pipeline::parse_size(&m).ok_or_else(|| {
+                        Error::usage(format!("`--memory {m}` is not a size")).with_hint("write e.g. `--memory 512MB` or `--memory 2GiB`")
+                    })?),
+                },
             })?;
             Ok(())
         }

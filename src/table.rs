@@ -49,7 +49,8 @@ pub fn canonical_sort(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Rec
     take_record_batch(&batch, &indices).map_err(|e| Error::data("<output>", format!("cannot reorder output rows: {e}")))
 }
 
-fn sortable(t: &DataType) -> bool {
+/// Whether rows can be put in order by a column of this type (lists and structs cannot).
+pub fn sortable(t: &DataType) -> bool {
     t.is_primitive()
         || matches!(
             t,

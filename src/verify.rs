@@ -187,7 +187,7 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         overrides,
     )?;
     let engine = Engine::new(&fresh, registry)?;
-    engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true, verbose: false })?;
+    engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true, verbose: false, memory: None })?;
     let derived = Lock::read(&fresh.lock_path())?.ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
     let project_cache = crate::engine::cache::Cache::new(&pipeline.state_dir());
 

@@ -23,6 +23,7 @@ mod raw_files;
 mod stats_kinds;
 mod build;
 mod study;
+mod scale;
 mod script;
 mod sweep;
 mod report;

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// List every cell of a sweep, not one line per sweep.
     pub verbose: bool,
+    /// The memory a SQL stage's query may hold (`--memory`), over the pipeline's setting.
+    pub memory: Option<usize>,
 }
 
 /// What happened to a stage in a run.
@@ -68,6 +70,8 @@ pub struct Engine<'a> {
     cache: Cache,
     hashes: HashCache,
     previous: Option<Lock>,
+    /// What a running stage may use: set by `run` from its options.
+    resources: std::sync::RwLock<crate::kinds::Resources>,
 }
 
 impl<'a> Engine<'a> {
@@ -85,6 +89,7 @@ impl<'a> Engine<'a> {
             cache: Cache::new(&state),
             hashes: HashCache::load(state.join("hashes.json")),
             previous,
+            resources: std::sync::RwLock::new(crate::kinds::Resources::new(1, pipeline.memory, &state)),
         })
     }
 
@@ -355,6 +360,8 @@ impl<'a> Engine<'a> {
         let started = Instant::now();
         let started_at = SystemTime::now();
 
+        *self.resources.write().unwrap_or_else(|p| p.into_inner()) =
+            crate::kinds::Resources::new(opts.jobs.max(1), opts.memory.or(self.pipeline.memory), &self.pipeline.state_dir());
         let mut input_hashes = self.verify_sources(&selected)?;
         let jobs = opts.jobs.max(1);
         let mut records: BTreeMap<String, StageRecord> = BTreeMap::new();
@@ -592,6 +599,7 @@ impl<'a> Engine<'a> {
             upstream,
             side: staging.clone(),
             notes: Default::default(),
+            resources: self.resources.read().unwrap_or_else(|p| p.into_inner()).clone(),
         };
         let result = self.run_and_write(&ctx, kind.as_ref(), key, digest, staging.as_deref(), &owned);
         if let Some(dir) = &staging {
@@ -644,7 +652,11 @@ impl<'a> Engine<'a> {
                     format!("kind `{}` did not produce table `{}`", stage.kind, table.as_deref().unwrap_or(&stage.name)),
                 ));
             };
-            match crate::table::write_temp(dest, &t.schema, &t.batches, t.ordered) {
+            let w = match t.written {
+                Some(w) => Ok(w),
+                None => crate::table::write_temp(dest, &t.schema, &t.batches, t.ordered),
+            };
+            match w {
                 Ok(w) => written.push((w, dest.clone(), table.clone(), crate::table::describe_schema(&t.schema))),
                 Err(e) => {
                     cleanup(&written);

@@ -118,6 +118,7 @@ impl TableBuilder {
             schema,
             batches: vec![batch],
             ordered: false,
+            written: None,
         })
     }
 }

@@ -74,6 +74,9 @@ impl StageKind for Compare {
             Some(a) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
             None => panel.indicators.iter().cloned().collect(),
         };
+        // A name the panel does not hold is a typo, not a filter (did you mean …?).
+        let present: std::collections::BTreeSet<&str> = panel.indicators.iter().map(String::as_str).collect();
+        super::names_in_input(ctx, "indicators", indicators.iter().map(String::as_str), &present, ctx.param_str("panel").unwrap_or("panel"))?;
         let judged = judged_inadequate(ctx, ctx.param_str("ofsted").unwrap_or_default(), from, to)?;
         let window = Window { from, to, indicators: &indicators, panel: &panel, judged: &judged };
 

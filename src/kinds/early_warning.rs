@@ -123,6 +123,35 @@ impl StageKind for EarlyWarning {
         }
         let row_years: Vec<i64> = order.iter().map(|&i| years[i].unwrap_or(0)).collect();
         let labelled: Vec<bool> = order.iter().map(|&i| outcome[i].is_some()).collect();
+        // Every year tested — each origin and the forecast year — has data: a year with no row,
+        // or with no value of any predictor, means the sources do not cover it yet (params for
+        // new years set before the files are in), and the model would run on training medians
+        // alone. (One predictor missing is allowed: the study's 2025 forecast has no
+        // `single_assessments_within_45_days_pct`, whose file ends in 2022.)
+        let forecast_year = ctx.param_i64("forecast_year");
+        for year in origins.iter().copied().chain(forecast_year) {
+            let rows: Vec<usize> = order.iter().copied().filter(|&i| years[i] == Some(year)).collect();
+            let empty: Vec<String> = predictors
+                .iter()
+                .zip(&cols)
+                .filter(|(_, c)| rows.iter().all(|&i| c[i].is_none()))
+                .map(|(p, c)| {
+                    let last = order.iter().filter(|&&i| c[i].is_some()).filter_map(|&i| years[i]).max();
+                    format!("`{p}` (last value in {})", last.map(|y| y.to_string()).unwrap_or_else(|| "no year".into()))
+                })
+                .collect();
+            if rows.is_empty() || empty.len() == predictors.len() {
+                let what = if forecast_year == Some(year) { "forecast_year" } else { "origin" };
+                let detail = if rows.is_empty() {
+                    format!("input `{input}` has no row of {year}")
+                } else {
+                    format!("input `{input}` has no value in {year} of {}", empty.join(", "))
+                };
+                return Err(ctx.fail(format!("{what} {year}: {detail}")).with_hint(
+                    "the sources behind them do not cover that year yet: `panel_definitions` names each indicator's source and `panel_coverage` its years; add the files (README, \"Adding a year of data\") or choose earlier years",
+                ));
+            }
+        }
         let x_of = |rows: &[usize]| -> Vec<Vec<Option<f64>>> { rows.iter().map(|&r| cols.iter().map(|c| c[order[r]]).collect()).collect() };
 
         let mut ev = Evaluation::default();

@@ -83,8 +83,11 @@ pub struct OutputTable {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
     /// Whether the rows already come in an order fixed by the inputs alone (file order,
-    /// sorted maps). Otherwise (SQL results) the engine sorts them by every column first.
+    /// sorted maps). Otherwise the engine sorts them by every column first.
     pub ordered: bool,
+    /// Already written by the kind to a temporary file beside its destination (a SQL stage
+    /// streams its sorted result there): the engine commits it as it is, and `batches` is empty.
+    pub written: Option<crate::table::Written>,
 }
 
 /// An input as the running stage sees it.
@@ -113,6 +116,35 @@ pub struct StageContext<'a> {
     pub side: Option<PathBuf>,
     /// What the kind wants the run's output to say about this run of the stage.
     pub notes: std::sync::Mutex<Vec<String>>,
+    /// The cores and memory it may use.
+    pub resources: Resources,
+}
+
+/// What a stage may use while it runs. Never part of a cache key: outputs are the same
+/// whatever these are (README, "What makes outputs byte-identical").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    /// DataFusion partitions for a SQL stage's query (`--jobs`).
+    pub partitions: usize,
+    /// The memory a query may hold before it spills, in bytes.
+    pub memory: usize,
+    /// Where queries spill (`.canary/tmp/spill`).
+    pub spill_dir: PathBuf,
+}
+
+impl Resources {
+    /// `memory` None: an eighth of the machine's memory, at most 512 MiB.
+    pub fn new(partitions: usize, memory: Option<usize>, state_dir: &Path) -> Resources {
+        let default = || machine_memory().map(|m| m / 8).unwrap_or(usize::MAX).min(512 << 20);
+        Resources { partitions: partitions.max(1), memory: memory.unwrap_or_else(default), spill_dir: state_dir.join("tmp").join("spill") }
+    }
+}
+
+/// Total memory from /proc/meminfo (Linux); None elsewhere.
+fn machine_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: usize = text.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl StageContext<'_> {

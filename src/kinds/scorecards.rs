@@ -89,6 +89,9 @@ impl StageKind for Scorecards {
         let (p_la, p_old, p_name, p_year, p_ind, p_val) =
             (panel.strings("la_code")?, panel.strings("la_code_old")?, panel.strings("la_name")?, panel.i64s("year")?, panel.strings("indicator")?, panel.f64s("value")?);
         let from_year = ctx.param_i64("from_year").unwrap_or(i64::MIN);
+        // A name the panel does not hold is a typo, not a filter (did you mean …?).
+        let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
+        super::names_in_input(ctx, "indicators", indicators.iter().map(String::as_str), &present, "panel")?;
         let wanted: BTreeSet<&String> = indicators.iter().collect();
         let mut values: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new(); // (indicator, la) → year → value
         let mut names: BTreeMap<String, (i64, String, Option<String>)> = BTreeMap::new(); // la → (year, name, old code)

@@ -173,7 +173,7 @@ fn skipped(ctx: &StageContext, s: &Contract, reason: &str) -> Vec<OutputTable> {
     let _ = write_log(ctx, "", &format!("skipped: {reason}\n"));
     s.outputs
         .iter()
-        .map(|o| OutputTable { name: table_name(ctx.stage, o), schema: Arc::clone(&schema), batches: vec![batch.clone()], ordered: true })
+        .map(|o| OutputTable { name: table_name(ctx.stage, o), schema: Arc::clone(&schema), batches: vec![batch.clone()], ordered: true, written: None })
         .collect()
 }
 
@@ -290,7 +290,7 @@ impl Scratch {
             if schema.fields().is_empty() {
                 return Err(ctx.fail(format!("its output `{o}` has no columns")).with_hint("write a header line (CSV) or a schema (Parquet)"));
             }
-            out.push(OutputTable { name: table_name(ctx.stage, o), schema, batches, ordered: false });
+            out.push(OutputTable { name: table_name(ctx.stage, o), schema, batches, ordered: false, written: None });
         }
         Ok(out)
     }

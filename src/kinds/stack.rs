@@ -94,7 +94,7 @@ impl StageKind for Stack {
                 }
             }
             let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-            out.push(OutputTable { name: table, schema, batches, ordered: false });
+            out.push(OutputTable { name: table, schema, batches, ordered: false, written: None });
         }
         Ok(out)
     }

@@ -31,6 +31,31 @@ pub struct Pipeline {
     pub stages: BTreeMap<String, Stage>,
     /// Stages in dependency order; ties broken by name so every run schedules alike.
     pub order: Vec<String>,
+    /// `settings.memory`, in bytes, when the pipeline sets it.
+    pub memory: Option<usize>,
+}
+
+/// A size as people write it: `512MB`, `2GiB`, `1.5G`, `800k`, or bytes. Decimal units are
+/// powers of 1000, binary ones (`KiB`, `MiB`, `GiB`) of 1024; a bare `K`/`M`/`G` is binary.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let k: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tib" => 1024.0f64.powi(4),
+        _ => return None,
+    };
+    let bytes = n * k;
+    (bytes.is_finite() && bytes >= 1.0 && bytes < usize::MAX as f64).then_some(bytes as usize)
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -45,11 +45,15 @@ pub struct Settings {
     /// The largest sweep a stage's `matrix:` may make (the product of its lists' lengths): a
     /// typo such as `seed: 1..100000` is an error instead of a run that never ends.
     pub max_matrix_cells: usize,
+    /// The memory a SQL stage's query may hold (`512MB`, `2GiB`) before its sorts, joins and
+    /// aggregations spill to `.canary/tmp/`; `--memory` overrides it. Default: an eighth of
+    /// the machine's memory, at most 512 MiB.
+    pub memory: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_matrix_cells: 10_000 }
+        Settings { max_matrix_cells: 10_000, memory: None }
     }
 }
 

@@ -393,6 +393,19 @@ impl Validator<'_> {
         })?;
 
         let mirrors = spec.mirrors.iter().map(|m| self.root.join(m)).collect();
+        let memory = match &spec.settings.memory {
+            None => None,
+            Some(m) => match super::parse_size(m) {
+                Some(b) => Some(b),
+                None => {
+                    return Err(self.err(
+                        format!("`settings.memory` is `{m}`, which is not a size"),
+                        &["settings", "memory"],
+                        Some("write e.g. `memory: 512MB` or `memory: 2GiB`".into()),
+                    ))
+                }
+            },
+        };
         Ok(Pipeline {
             root: self.root.to_path_buf(),
             file: file.to_path_buf(),
@@ -403,6 +416,7 @@ impl Validator<'_> {
             sources,
             stages,
             order,
+            memory,
         })
     }
 
