@@ -13,6 +13,12 @@ fn main() {
             })
             .unwrap_or_else(|| "unknown".to_string())
     };
-    println!("cargo:rustc-env=CANARY_DATAFUSION_VERSION={}", version_of("datafusion"));
-    println!("cargo:rustc-env=CANARY_ARROW_VERSION={}", version_of("arrow"));
+    println!(
+        "cargo:rustc-env=CANARY_DATAFUSION_VERSION={}",
+        version_of("datafusion")
+    );
+    println!(
+        "cargo:rustc-env=CANARY_ARROW_VERSION={}",
+        version_of("arrow")
+    );
 }

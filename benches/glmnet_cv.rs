@@ -4,7 +4,9 @@
 //! `cargo bench --bench glmnet_cv -- --write-csv DIR` also writes `DIR/cv_large_x.csv`
 //! (with `y` and the 1-based `foldid` as the last columns) so that
 //! `tests/r/bench_glmnet_cv.R DIR` times R's `cv.glmnet` on the same data and folds.
-use canary::stats::glmnet::{assign_folds, cv_binomial, fit_binomial, BinomialParams, CvMeasure, Matrix};
+use canary::stats::glmnet::{
+    assign_folds, cv_binomial, fit_binomial, BinomialParams, CvMeasure, Matrix,
+};
 use std::io::Write;
 use std::time::Instant;
 
@@ -82,7 +84,10 @@ fn main() {
             let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
             fit_binomial(&xt, &yt, &params).unwrap();
         }
-        println!("10 fold fits, sequential: {:.3} s", t.elapsed().as_secs_f64());
+        println!(
+            "10 fold fits, sequential: {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
     }
 
     let t = Instant::now();

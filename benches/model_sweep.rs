@@ -24,9 +24,17 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn canary(dir: &Path, args: &[&str]) -> Duration {
     let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_canary")).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let d = t.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     d
 }
 
@@ -51,14 +59,30 @@ fn main() {
     let mut seeds = String::new();
     for k in 0..3 {
         seeds = format!("sweep.seeds={}..{}", 100 * k + 1, 100 * k + 100);
-        cold.push(canary(dir.path(), &["run", "model_sweep", "-q", "--set", &seeds]));
+        cold.push(canary(
+            dir.path(),
+            &["run", "model_sweep", "-q", "--set", &seeds],
+        ));
     }
-    let noop: Vec<Duration> = (0..15).map(|_| canary(dir.path(), &["run", "model_sweep", "-q", "--set", &seeds])).collect();
-    let status: Vec<Duration> = (0..15).map(|_| canary(dir.path(), &["status", "model_sweep", "-q", "--set", &seeds])).collect();
+    let noop: Vec<Duration> = (0..15)
+        .map(|_| canary(dir.path(), &["run", "model_sweep", "-q", "--set", &seeds]))
+        .collect();
+    let status: Vec<Duration> = (0..15)
+        .map(|_| {
+            canary(
+                dir.path(),
+                &["status", "model_sweep", "-q", "--set", &seeds],
+            )
+        })
+        .collect();
     let (c, c0, c1) = median(cold);
     let (n, n0, n1) = median(noop);
     let (s, s0, s1) = median(status);
     println!("model_sweep, 1,000 cells, cold: median {:.2} s (min {:.2}, max {:.2}, 3 runs); {:.1} ms per cell", c / 1e3, c0 / 1e3, c1 / 1e3, c / 1000.0);
-    println!("model_sweep, no-op re-run:      median {n:.1} ms (min {n0:.1}, max {n1:.1}, 15 runs)");
-    println!("status model_sweep:             median {s:.1} ms (min {s0:.1}, max {s1:.1}, 15 runs)");
+    println!(
+        "model_sweep, no-op re-run:      median {n:.1} ms (min {n0:.1}, max {n1:.1}, 15 runs)"
+    );
+    println!(
+        "status model_sweep:             median {s:.1} ms (min {s0:.1}, max {s1:.1}, 15 runs)"
+    );
 }

@@ -14,7 +14,10 @@ fn csv(change: usize) -> String {
     let mut csv = String::from("la,year,value\n");
     for la in 0..150 {
         for year in 2010..2025 {
-            csv.push_str(&format!("E{la:08},{year},{}\n", (la * 31 + year * 7 + change) % 97));
+            csv.push_str(&format!(
+                "E{la:08},{year},{}\n",
+                (la * 31 + year * 7 + change) % 97
+            ));
         }
     }
     csv
@@ -26,11 +29,18 @@ fn write_source(dir: &std::path::Path, change: usize) {
     let sha = canary::hash::sha256_bytes(body.as_bytes());
     let yaml = std::fs::read_to_string(dir.join("pipeline.yaml")).unwrap();
     let start = yaml.find("sha256: ").unwrap() + 8;
-    std::fs::write(dir.join("pipeline.yaml"), format!("{}{sha}{}", &yaml[..start], &yaml[start + 64..])).unwrap();
+    std::fs::write(
+        dir.join("pipeline.yaml"),
+        format!("{}{sha}{}", &yaml[..start], &yaml[start + 64..]),
+    )
+    .unwrap();
 }
 
 fn make_project(dir: &std::path::Path, stages: usize) {
-    let mut y = format!("name: bench{stages}\nsources:\n  data:\n    path: data.csv\n    sha256: {}\nstages:\n", "0".repeat(64));
+    let mut y = format!(
+        "name: bench{stages}\nsources:\n  data:\n    path: data.csv\n    sha256: {}\nstages:\n",
+        "0".repeat(64)
+    );
     // A layered graph: each stage reads the source or one or two earlier stages.
     for i in 0..stages {
         let inputs = match i {
@@ -39,7 +49,11 @@ fn make_project(dir: &std::path::Path, stages: usize) {
             _ if i / 2 == i - 1 => format!("[s{}]", i - 1),
             _ => format!("[s{}, s{}]", i - 1, i / 2),
         };
-        let from = if i == 0 { "data".to_string() } else { format!("s{}", i - 1) };
+        let from = if i == 0 {
+            "data".to_string()
+        } else {
+            format!("s{}", i - 1)
+        };
         y.push_str(&format!(
             "  s{i}:\n    kind: sql\n    inputs: {inputs}\n    sql: SELECT la, year, value + {i} AS value FROM {from} WHERE year > 2009\n"
         ));
@@ -50,9 +64,17 @@ fn make_project(dir: &std::path::Path, stages: usize) {
 
 fn canary(dir: &std::path::Path) -> Duration {
     let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_canary")).args(["run", "-q"]).current_dir(dir).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(["run", "-q"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let d = t.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     d
 }
 
@@ -63,8 +85,15 @@ fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![20, 200, 1_000, 10_000] } else { sizes };
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![20, 200, 1_000, 10_000]
+    } else {
+        sizes
+    };
     for stages in sizes {
         let dir = tempfile::tempdir().unwrap();
         make_project(dir.path(), stages);

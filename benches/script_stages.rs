@@ -21,7 +21,9 @@ fn make_project(dir: &std::path::Path) {
     }
     std::fs::write(dir.join("data.csv"), &csv).unwrap();
     let sha = canary::hash::sha256_bytes(csv.as_bytes());
-    let mut y = format!("name: scripts\nsources:\n  data:\n    path: data.csv\n    sha256: {sha}\nstages:\n");
+    let mut y = format!(
+        "name: scripts\nsources:\n  data:\n    path: data.csv\n    sha256: {sha}\nstages:\n"
+    );
     for i in 0..STAGES {
         y.push_str(&format!("  s{i}:\n    kind: script\n    inputs: [data]\n    command: sh -c '{}'\n    outputs: [t]\n    params: {{i: {i}}}\n", SCRIPT.replace('\'', "'\\''")));
     }
@@ -30,9 +32,17 @@ fn make_project(dir: &std::path::Path) {
 
 fn run(dir: &std::path::Path, args: &[&str]) -> Duration {
     let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_canary")).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let d = t.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     d
 }
 
@@ -43,7 +53,12 @@ fn main() {
     let direct: Duration = {
         let t = Instant::now();
         for _ in 0..STAGES {
-            let s = Command::new("sh").arg("-c").arg(SCRIPT).env("CANARY_OUT_T", &out).status().unwrap();
+            let s = Command::new("sh")
+                .arg("-c")
+                .arg(SCRIPT)
+                .env("CANARY_OUT_T", &out)
+                .status()
+                .unwrap();
             assert!(s.success());
         }
         t.elapsed()
@@ -59,5 +74,10 @@ fn main() {
     let per_stage = ms(cold[1]) / STAGES as f64;
     let start_up = ms(direct) / STAGES as f64;
     println!("{STAGES} script stages, --jobs 1: median {:.0} ms ({per_stage:.2} ms per stage); the command alone {start_up:.2} ms; canary's overhead {:.2} ms per stage", ms(cold[1]), per_stage - start_up);
-    println!("{STAGES} script stages, no-op re-run: median {:.1} ms (min {:.1}, max {:.1}, 15 runs)", ms(noop[7]), ms(noop[0]), ms(noop[14]));
+    println!(
+        "{STAGES} script stages, no-op re-run: median {:.1} ms (min {:.1}, max {:.1}, 15 runs)",
+        ms(noop[7]),
+        ms(noop[0]),
+        ms(noop[14])
+    );
 }

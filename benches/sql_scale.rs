@@ -38,6 +38,20 @@ const QUERIES: [(&str, &str); 3] = [
     ),
 ];
 
+/// The records table's columns, in schema order.
+type Columns = (
+    Vec<i64>,
+    Vec<String>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<Option<f64>>,
+    Vec<bool>,
+    Vec<f64>,
+    Vec<&'static str>,
+    Vec<f64>,
+);
+
 /// SplitMix64: the same table on every machine.
 struct Rng(u64);
 impl Rng {
@@ -84,12 +98,23 @@ fn records(dir: &Path, rows: usize) -> PathBuf {
     let file = std::fs::File::create(&tmp).unwrap();
     let mut w = ArrowWriter::try_new(file, Arc::clone(&schema), None).unwrap();
     let mut rng = Rng(2016);
-    let categories = ["abuse", "neglect", "emotional", "family", "disability", "absent", "low_income", "socially", "dysfunction", "other"];
+    let categories = [
+        "abuse",
+        "neglect",
+        "emotional",
+        "family",
+        "disability",
+        "absent",
+        "low_income",
+        "socially",
+        "dysfunction",
+        "other",
+    ];
     let chunk = 1 << 16;
     let mut done = 0;
     while done < rows {
         let n = chunk.min(rows - done);
-        let mut cols: (Vec<i64>, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<Option<f64>>, Vec<bool>, Vec<f64>, Vec<&str>, Vec<f64>) = Default::default();
+        let mut cols: Columns = Default::default();
         for i in 0..n {
             let la = (rng.next() % LAS as u64) as usize;
             cols.0.push((done + i) as i64);
@@ -97,8 +122,12 @@ fn records(dir: &Path, rows: usize) -> PathBuf {
             cols.2.push(2010 + (rng.next() % YEARS as u64) as i64);
             cols.3.push((rng.next() % 18) as i64);
             cols.4.push(1 + (rng.next() % 5) as i64);
-            cols.5.push(if rng.next() % 20 == 0 { None } else { Some((rng.unit() * 60.0 * 100.0).round() / 100.0) });
-            cols.6.push(rng.next() % 9 == 0);
+            cols.5.push(if rng.next().is_multiple_of(20) {
+                None
+            } else {
+                Some((rng.unit() * 60.0 * 100.0).round() / 100.0)
+            });
+            cols.6.push(rng.next().is_multiple_of(9));
             cols.7.push(rng.unit() * 10_000.0);
             cols.8.push(categories[(rng.next() % 10) as usize]);
             cols.9.push(rng.unit());
@@ -115,7 +144,8 @@ fn records(dir: &Path, rows: usize) -> PathBuf {
             Arc::new(StringArray::from(cols.8)),
             Arc::new(Float64Array::from(cols.9)),
         ];
-        w.write(&RecordBatch::try_new(Arc::clone(&schema), arrays).unwrap()).unwrap();
+        w.write(&RecordBatch::try_new(Arc::clone(&schema), arrays).unwrap())
+            .unwrap();
         done += n;
     }
     w.close().unwrap();
@@ -142,7 +172,15 @@ fn la_years(dir: &Path) -> PathBuf {
             p.push(20_000 + ((la as i64 * 7919 + year * 104_729) % 200_000));
         }
     }
-    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(StringArray::from(c)), Arc::new(Int64Array::from(y)), Arc::new(Int64Array::from(p))]).unwrap();
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(StringArray::from(c)),
+            Arc::new(Int64Array::from(y)),
+            Arc::new(Int64Array::from(p)),
+        ],
+    )
+    .unwrap();
     let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
@@ -155,7 +193,12 @@ fn timed(cmd: Command) -> (f64, f64) {
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
     let mut t = Command::new("/usr/bin/time");
-    t.arg("-f").arg("%e %M").arg("-o").arg(report.path()).arg(program).args(args);
+    t.arg("-f")
+        .arg("%e %M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(program)
+        .args(args);
     if let Some(d) = cmd.get_current_dir() {
         t.current_dir(d);
     }
@@ -165,7 +208,12 @@ fn timed(cmd: Command) -> (f64, f64) {
         }
     }
     let out = t.output().expect("GNU time at /usr/bin/time");
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(report.path()).unwrap();
     let mut it = text.split_whitespace();
     let secs: f64 = it.next().unwrap().parse().unwrap();
@@ -182,11 +230,15 @@ fn project(dir: &Path, records: &Path, la_years: &Path) -> tempfile::TempDir {
     let mut y = String::from("name: sql_scale\nsources:\n");
     for s in ["records", "la_years"] {
         let sha = sha256_file(&p.path().join(format!("raw/{s}.parquet"))).unwrap();
-        y.push_str(&format!("  {s}:\n    path: raw/{s}.parquet\n    sha256: {sha}\n"));
+        y.push_str(&format!(
+            "  {s}:\n    path: raw/{s}.parquet\n    sha256: {sha}\n"
+        ));
     }
     y.push_str("stages:\n");
     for (name, sql) in QUERIES {
-        y.push_str(&format!("  {name}:\n    kind: sql\n    inputs: [records, la_years]\n    sql: \"{sql}\"\n"));
+        y.push_str(&format!(
+            "  {name}:\n    kind: sql\n    inputs: [records, la_years]\n    sql: \"{sql}\"\n"
+        ));
     }
     std::fs::write(p.path().join("pipeline.yaml"), y).unwrap();
     p
@@ -201,21 +253,36 @@ enum Duck {
 fn duckdb(dir: &Path) -> Option<Duck> {
     if let Ok(o) = Command::new("duckdb").arg("-version").output() {
         if o.status.success() {
-            return Some(Duck::Cli(String::from_utf8_lossy(&o.stdout).trim().to_string()));
+            return Some(Duck::Cli(
+                String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            ));
         }
     }
     let venv = dir.join("venv");
     let python = venv.join("bin/python");
     if !python.is_file() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip")).args(["install", "-q", "duckdb"]).status().is_ok_and(|s| s.success());
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "duckdb"])
+                .status()
+                .is_ok_and(|s| s.success());
         if !ok {
             eprintln!("DuckDB could not be installed (python3 -m venv; pip install duckdb): canary is measured alone");
             return None;
         }
     }
-    let v = Command::new(&python).args(["-c", "import duckdb; print(duckdb.__version__)"]).output().ok()?;
-    Some(Duck::Python(python, String::from_utf8_lossy(&v.stdout).trim().to_string()))
+    let v = Command::new(&python)
+        .args(["-c", "import duckdb; print(duckdb.__version__)"])
+        .output()
+        .ok()?;
+    Some(Duck::Python(
+        python,
+        String::from_utf8_lossy(&v.stdout).trim().to_string(),
+    ))
 }
 
 /// DuckDB runs the query over the same files and writes its result to Parquet, as canary does.
@@ -234,25 +301,39 @@ fn duck_command(duck: &Duck, dir: &Path, records: &Path, la_years: &Path, sql: &
         }
         Duck::Python(python, _) => {
             let mut c = Command::new(python);
-            c.arg("-c").arg(format!("import duckdb; duckdb.connect().execute({script:?})"));
+            c.arg("-c").arg(format!(
+                "import duckdb; duckdb.connect().execute({script:?})"
+            ));
             c
         }
     }
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![1_000_000, 10_000_000, 100_000_000] } else { sizes };
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1_000_000, 10_000_000, 100_000_000]
+    } else {
+        sizes
+    };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sql-scale");
     std::fs::create_dir_all(&dir).unwrap();
     let la = la_years(&dir);
     let duck = duckdb(&dir);
     match &duck {
         Some(Duck::Cli(v)) => println!("DuckDB: the duckdb CLI, {v}"),
-        Some(Duck::Python(_, v)) => println!("DuckDB: the Python duckdb package {v} (venv under target/sql-scale/)"),
+        Some(Duck::Python(_, v)) => {
+            println!("DuckDB: the Python duckdb package {v} (venv under target/sql-scale/)")
+        }
         None => println!("DuckDB: not available"),
     }
-    println!("{:<10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7}", "query", "rows", "canary s", "canary MB", "duckdb s", "duckdb MB", "ratio");
+    println!(
+        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        "query", "rows", "canary s", "canary MB", "duckdb s", "duckdb MB", "ratio"
+    );
     let mut times: Vec<(&str, usize, f64)> = Vec::new();
     for &rows in &sizes {
         let rec = records(&dir, rows);
@@ -269,18 +350,29 @@ fn main() {
                 }
                 None => ("—".into(), "—".into()),
             };
-            let ratio = ds.parse::<f64>().map(|d| format!("{:.2}", cs / d)).unwrap_or_else(|_| "—".into());
+            let ratio = ds
+                .parse::<f64>()
+                .map(|d| format!("{:.2}", cs / d))
+                .unwrap_or_else(|_| "—".into());
             println!("{name:<10} {rows:>12} {cs:>10.2} {cm:>10.0} {ds:>10} {dm:>10} {ratio:>7}");
             let _ = std::io::stdout().flush();
         }
     }
     // Time against rows: the least-squares slope of log(time) on log(rows), per query.
     for (name, _) in QUERIES {
-        let pts: Vec<(f64, f64)> = times.iter().filter(|t| t.0 == name).map(|t| ((t.1 as f64).ln(), t.2.ln())).collect();
+        let pts: Vec<(f64, f64)> = times
+            .iter()
+            .filter(|t| t.0 == name)
+            .map(|t| ((t.1 as f64).ln(), t.2.ln()))
+            .collect();
         if pts.len() >= 2 {
             let n = pts.len() as f64;
-            let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
-            let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+            let (mx, my) = (
+                pts.iter().map(|p| p.0).sum::<f64>() / n,
+                pts.iter().map(|p| p.1).sum::<f64>() / n,
+            );
+            let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>()
+                / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
             println!("{name}: canary's time grows as rows^{slope:.2}");
         }
     }

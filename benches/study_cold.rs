@@ -36,7 +36,11 @@ fn main() {
                 .current_dir(dir.path())
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             t.elapsed().as_secs_f64()
         };
         cold.push(run());

@@ -12,10 +12,19 @@ use crate::pipeline::dag::DagFormat;
 use crate::pipeline::{self, Pipeline};
 
 #[derive(Debug, Parser)]
-#[command(name = "canary", version, about = "A reproducible research pipeline for English children's social care statistics")]
+#[command(
+    name = "canary",
+    version,
+    about = "A reproducible research pipeline for English children's social care statistics"
+)]
 pub struct Cli {
     /// The pipeline file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "pipeline.yaml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "pipeline.yaml"
+    )]
     pub file: PathBuf,
     /// Print only errors.
     #[arg(short, long, global = true)]
@@ -138,19 +147,39 @@ fn overrides(set: &[String]) -> Result<Vec<(String, String)>> {
         .map(|s| {
             s.split_once('=')
                 .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .ok_or_else(|| Error::usage(format!("`--set {s}` is not KEY=VALUE")).with_hint("write e.g. `--set model.alpha=0.5`"))
+                .ok_or_else(|| {
+                    Error::usage(format!("`--set {s}` is not KEY=VALUE"))
+                        .with_hint("write e.g. `--set model.alpha=0.5`")
+                })
         })
         .collect()
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
     let registry = Registry::builtin();
-    let load = || -> Result<Pipeline> { pipeline::load_profile(&cli.file, &registry, cli.profile.as_deref(), &overrides(&cli.set)?) };
+    let load = || -> Result<Pipeline> {
+        pipeline::load_profile(
+            &cli.file,
+            &registry,
+            cli.profile.as_deref(),
+            &overrides(&cli.set)?,
+        )
+    };
     match cli.command {
-        Command::Run { stages, force, dry_run, jobs, memory } => {
+        Command::Run {
+            stages,
+            force,
+            dry_run,
+            jobs,
+            memory,
+        } => {
             let p = load()?;
             let engine = Engine::new(&p, &registry)?;
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
             if jobs == 0 {
                 return Err(Error::usage("`--jobs` must be at least 1"));
             }
@@ -164,7 +193,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 memory: match memory {
                     None => None,
                     Some(m) => Some(crate::pipeline::parse_size(&m).ok_or_else(|| {
-                        Error::usage(format!("`--memory {m}` is not a size")).with_hint("write e.g. `--memory 512MB` or `--memory 2GiB`")
+                        Error::usage(format!("`--memory {m}` is not a size"))
+                            .with_hint("write e.g. `--memory 512MB` or `--memory 2GiB`")
                     })?),
                 },
             })?;
@@ -179,7 +209,11 @@ fn dispatch(cli: Cli) -> Result<()> {
                 outln(&line)?;
             }
             if !cli.quiet {
-                outln(&if stale == 0 { "everything is up to date".to_string() } else { format!("{stale} of {} stages will run", plan.len()) })?;
+                outln(&if stale == 0 {
+                    "everything is up to date".to_string()
+                } else {
+                    format!("{stale} of {} stages will run", plan.len())
+                })?;
             }
             Ok(())
         }
@@ -195,16 +229,33 @@ fn dispatch(cli: Cli) -> Result<()> {
             let p = load()?;
             let n = crate::fetch::fetch_all(&p, mirror.as_ref(), cli.quiet)?;
             if !cli.quiet {
-                outln(&format!("{n} fetched, {} sources verified", p.sources.len()))?;
+                outln(&format!(
+                    "{n} fetched, {} sources verified",
+                    p.sources.len()
+                ))?;
             }
             Ok(())
         }
-        Command::Verify { lock, crate_file, jobs, tolerance, report, mirror } => {
+        Command::Verify {
+            lock,
+            crate_file,
+            jobs,
+            tolerance,
+            report,
+            mirror,
+        } => {
             let p = load()?;
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
             if let Some(t) = tolerance {
                 if !(t >= 0.0 && t.is_finite()) {
-                    return Err(Error::usage(format!("`--tolerance {t}` must be a finite number ≥ 0")).with_hint("e.g. `--tolerance 1e-9`"));
+                    return Err(Error::usage(format!(
+                        "`--tolerance {t}` must be a finite number ≥ 0"
+                    ))
+                    .with_hint("e.g. `--tolerance 1e-9`"));
                 }
             }
             if !cli.quiet {
@@ -214,9 +265,20 @@ fn dispatch(cli: Cli) -> Result<()> {
                 &p,
                 &registry,
                 &overrides(&cli.set)?,
-                &crate::verify::Options { lock, crate_file, jobs: jobs.max(1), tolerance, mirror, profile: cli.profile.clone() },
+                &crate::verify::Options {
+                    lock,
+                    crate_file,
+                    jobs: jobs.max(1),
+                    tolerance,
+                    mirror,
+                    profile: cli.profile.clone(),
+                },
             )?;
-            crate::console::out(&if cli.quiet { format!("{}\n", verdict.summary()) } else { verdict.render_text() })?;
+            crate::console::out(&if cli.quiet {
+                format!("{}\n", verdict.summary())
+            } else {
+                verdict.render_text()
+            })?;
             if report {
                 for f in crate::verify::write_report_section(&p, &verdict)? {
                     if !cli.quiet {

@@ -17,7 +17,9 @@ pub const STDOUT: &str = "standard output";
 /// Write `text` to stdout as it is, and flush it.
 pub fn out(text: &str) -> Result<()> {
     let mut o = std::io::stdout().lock();
-    o.write_all(text.as_bytes()).and_then(|()| o.flush()).map_err(stdout_error)
+    o.write_all(text.as_bytes())
+        .and_then(|()| o.flush())
+        .map_err(stdout_error)
 }
 
 /// Write one line to stdout.
@@ -59,7 +61,12 @@ pub fn install_panic_hook() {
             .map(String::as_str)
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or("unknown panic");
-        let at = info.location().map(|l| format!(" ({}:{})", l.file(), l.line())).unwrap_or_default();
-        errln(&format!("canary: internal error: {msg}{at}; this is a bug in canary, please report it"));
+        let at = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        errln(&format!(
+            "canary: internal error: {msg}{at}; this is a bug in canary, please report it"
+        ));
     }));
 }

@@ -41,7 +41,10 @@ pub enum Error {
         hint: Option<String>,
     },
     /// The command line is wrong.
-    Usage { message: String, hint: Option<String> },
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
     /// A stage failed while running.
     Stage {
         stage: String,
@@ -256,7 +259,12 @@ impl fmt::Display for Error {
                 // document does not fill the terminal.
                 let (shown, column) = window(text, loc.column.saturating_sub(1), 160);
                 write!(f, "\n{pad} |\n{num} | {shown}\n{pad} | ")?;
-                write!(f, "{}{}", " ".repeat(column), "^".repeat(loc.width.clamp(1, 160)))?;
+                write!(
+                    f,
+                    "{}{}",
+                    " ".repeat(column),
+                    "^".repeat(loc.width.clamp(1, 160))
+                )?;
             }
         }
         if let Some(h) = self.hint() {
@@ -277,7 +285,9 @@ fn window(text: &str, column: usize, width: usize) -> (String, usize) {
     if n <= width {
         return (text.to_string(), column);
     }
-    let start = column.saturating_sub(width / 3).min(n.saturating_sub(width));
+    let start = column
+        .saturating_sub(width / 3)
+        .min(n.saturating_sub(width));
     let mut shown: String = text.chars().skip(start).take(width).collect();
     let mut col = column - start;
     if start > 0 {
@@ -302,7 +312,10 @@ pub fn excerpt(s: &str, max: usize) -> String {
 
 /// "did you mean `x`?" — the closest candidate by edit distance, when it is close enough to be
 /// a plausible typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = strsim::levenshtein(word, c);

@@ -77,7 +77,8 @@ pub fn fetch_one(src: &Source, mirrors: &[PathBuf]) -> Result<Fetched> {
             tried.push(format!("{} (not there)", candidate.display()));
             continue;
         }
-        let bytes = std::fs::read(&candidate).map_err(|e| Error::io("read the mirror copy", &candidate, e))?;
+        let bytes = std::fs::read(&candidate)
+            .map_err(|e| Error::io("read the mirror copy", &candidate, e))?;
         let actual = crate::hash::sha256_bytes(&bytes);
         if actual != src.sha256 {
             return Err(Error::Checksum {
@@ -125,7 +126,8 @@ fn land(src: &Source, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io("read", &src.path, e))?
         .permissions();
     perms.set_readonly(true);
-    std::fs::set_permissions(&src.path, perms).map_err(|e| Error::io("make read-only", &src.path, e))?;
+    std::fs::set_permissions(&src.path, perms)
+        .map_err(|e| Error::io("make read-only", &src.path, e))?;
     Ok(())
 }
 
@@ -171,4 +173,3 @@ pub fn fetch_all(p: &Pipeline, cli_mirror: Option<&PathBuf>, quiet: bool) -> Res
         _ => Err(Error::Many(errors)),
     }
 }
-

@@ -89,7 +89,9 @@ fn entries_checksum(entries: &BTreeMap<PathBuf, Entry>) -> String {
 }
 
 fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Hashes of files seen before, kept in `.canary/hashes.json`. An entry is used only when the
@@ -106,7 +108,12 @@ impl HashCache {
             .ok()
             .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
             .filter(|c| c.format == FORMAT && c.checksum == entries_checksum(&c.entries))
-            .map(|c| c.entries.into_iter().filter(|(_, e)| is_sha256(&e.sha256)).collect())
+            .map(|c| {
+                c.entries
+                    .into_iter()
+                    .filter(|(_, e)| is_sha256(&e.sha256))
+                    .collect()
+            })
             .unwrap_or_default();
         HashCache {
             file,
@@ -184,7 +191,11 @@ impl HashCache {
         }
         let mut entries = self.lock().clone();
         entries.retain(|p, _| p.exists());
-        let file = CacheFile { format: FORMAT, checksum: entries_checksum(&entries), entries };
+        let file = CacheFile {
+            format: FORMAT,
+            checksum: entries_checksum(&entries),
+            entries,
+        };
         let bytes = serde_json::to_vec(&file).unwrap_or_default();
         crate::table::write_atomic(&self.file, &bytes)
     }
@@ -201,12 +212,22 @@ mod tests {
         let f = dir.path().join("a.csv");
         std::fs::write(&f, "x\n1\n").unwrap();
         let t = SystemTime::now() - Duration::from_secs(3600);
-        std::fs::File::options().write(true).open(&f).unwrap().set_modified(t).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
         let cache = HashCache::load(dir.path().join("h.json"));
         let before = cache.hash(&f).unwrap().unwrap();
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&f, "x\n2\n").unwrap(); // same size
-        std::fs::File::options().write(true).open(&f).unwrap().set_modified(t).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
         let after = cache.hash(&f).unwrap().unwrap();
         assert_ne!(before, after);
         assert_eq!(after, sha256_bytes(b"x\n2\n"));

@@ -23,7 +23,10 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
             if stage.parent().is_some() {
                 continue;
             }
-            let aliases = registry.get(&stage.kind).map(|k| k.sql_aliases()).unwrap_or_default();
+            let aliases = registry
+                .get(&stage.kind)
+                .map(|k| k.sql_aliases())
+                .unwrap_or_default();
             for (table, path) in p.output_paths(stage) {
                 if path.is_file() {
                     let table_name = Pipeline::sql_table_name(name, table.as_deref());
@@ -40,23 +43,48 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
             }
         }
         if let Err(r) = crate::sandbox::check(query, crate::sandbox::Mode::Adhoc, &names) {
-            let at = if query.lines().nth(1).is_some() { format!(" (line {}, column {})", r.line, r.column) } else { String::new() };
-            let statement = crate::error::excerpt(query.lines().nth(r.line.saturating_sub(1)).unwrap_or(query).trim(), 120);
-            return Err(Error::usage(format!("the query is refused{at}: {}\n  in: {statement}", r.message)).with_hint(r.hint));
-        }
-        let df = ctx.sql_with_options(query, crate::sandbox::options()).await.map_err(|e| {
-            let hint = if registered == 0 {
-                "no outputs exist yet: run `canary run` first".to_string()
+            let at = if query.lines().nth(1).is_some() {
+                format!(" (line {}, column {})", r.line, r.column)
             } else {
-                "`canary sql \"show tables\"` lists the tables; `canary dag` the stages".to_string()
+                String::new()
             };
-            Error::usage(format!("query failed: {}", strip_datafusion_noise(&e.to_string()))).with_hint(hint)
-        })?;
-        let schema = df.schema().as_arrow().clone();
-        let batches = df
-            .collect()
+            let statement = crate::error::excerpt(
+                query
+                    .lines()
+                    .nth(r.line.saturating_sub(1))
+                    .unwrap_or(query)
+                    .trim(),
+                120,
+            );
+            return Err(Error::usage(format!(
+                "the query is refused{at}: {}\n  in: {statement}",
+                r.message
+            ))
+            .with_hint(r.hint));
+        }
+        let df = ctx
+            .sql_with_options(query, crate::sandbox::options())
             .await
-            .map_err(|e| Error::usage(format!("query failed: {}", strip_datafusion_noise(&e.to_string()))))?;
+            .map_err(|e| {
+                let hint = if registered == 0 {
+                    "no outputs exist yet: run `canary run` first".to_string()
+                } else {
+                    "`canary sql \"show tables\"` lists the tables; `canary dag` the stages"
+                        .to_string()
+                };
+                Error::usage(format!(
+                    "query failed: {}",
+                    strip_datafusion_noise(&e.to_string())
+                ))
+                .with_hint(hint)
+            })?;
+        let schema = df.schema().as_arrow().clone();
+        let batches = df.collect().await.map_err(|e| {
+            Error::usage(format!(
+                "query failed: {}",
+                strip_datafusion_noise(&e.to_string())
+            ))
+        })?;
         Ok::<_, Error>((schema, batches))
     })?;
     let (schema, batches) = batches;
@@ -83,7 +111,13 @@ fn cells(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>> {
                 b.columns()
                     .iter()
                     .zip(&fmts)
-                    .map(|(c, f)| if c.is_null(r) { None } else { Some(f.value(r).to_string()) })
+                    .map(|(c, f)| {
+                        if c.is_null(r) {
+                            None
+                        } else {
+                            Some(f.value(r).to_string())
+                        }
+                    })
                     .collect(),
             );
         }
@@ -91,7 +125,10 @@ fn cells(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>> {
     Ok(rows)
 }
 
-fn render_table(schema: &datafusion::arrow::datatypes::Schema, batches: &[RecordBatch]) -> Result<String> {
+fn render_table(
+    schema: &datafusion::arrow::datatypes::Schema,
+    batches: &[RecordBatch],
+) -> Result<String> {
     let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let rows = cells(batches)?;
     let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -124,22 +161,34 @@ fn render_table(schema: &datafusion::arrow::datatypes::Schema, batches: &[Record
         s.push('\n');
     }
     line(&mut s);
-    s.push_str(&format!("{} row{}\n", rows.len(), if rows.len() == 1 { "" } else { "s" }));
+    s.push_str(&format!(
+        "{} row{}\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    ));
     Ok(s)
 }
 
-fn render_csv(schema: &datafusion::arrow::datatypes::Schema, batches: &[RecordBatch]) -> Result<String> {
+fn render_csv(
+    schema: &datafusion::arrow::datatypes::Schema,
+    batches: &[RecordBatch],
+) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    w.write_record(&header).map_err(|e| Error::usage(e.to_string()))?;
+    w.write_record(&header)
+        .map_err(|e| Error::usage(e.to_string()))?;
     for r in cells(batches)? {
-        w.write_record(r.iter().map(|c| c.as_deref().unwrap_or(""))).map_err(|e| Error::usage(e.to_string()))?;
+        w.write_record(r.iter().map(|c| c.as_deref().unwrap_or("")))
+            .map_err(|e| Error::usage(e.to_string()))?;
     }
     let bytes = w.into_inner().map_err(|e| Error::usage(e.to_string()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn render_json(schema: &datafusion::arrow::datatypes::Schema, batches: &[RecordBatch]) -> Result<String> {
+fn render_json(
+    schema: &datafusion::arrow::datatypes::Schema,
+    batches: &[RecordBatch],
+) -> Result<String> {
     use datafusion::arrow::datatypes::DataType;
     let rows = cells(batches)?;
     let mut out = Vec::new();
@@ -152,7 +201,9 @@ fn render_json(schema: &datafusion::arrow::datatypes::Schema, batches: &[RecordB
                     // Keep the digits exactly as formatted (shortest round-trip).
                     serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
                 }
-                Some(s) if *f.data_type() == DataType::Boolean => serde_json::Value::Bool(s == "true"),
+                Some(s) if *f.data_type() == DataType::Boolean => {
+                    serde_json::Value::Bool(s == "true")
+                }
                 Some(s) => serde_json::Value::String(s),
             };
             obj.insert(f.name().clone(), v);

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions};
+use datafusion::arrow::compute::{
+    concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -46,7 +48,8 @@ pub fn canonical_sort(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Rec
     }
     let indices = lexsort_to_indices(&columns, None)
         .map_err(|e| Error::data("<output>", format!("cannot sort output rows: {e}")))?;
-    take_record_batch(&batch, &indices).map_err(|e| Error::data("<output>", format!("cannot reorder output rows: {e}")))
+    take_record_batch(&batch, &indices)
+        .map_err(|e| Error::data("<output>", format!("cannot reorder output rows: {e}")))
 }
 
 /// Whether rows can be put in order by a column of this type (lists and structs cannot).
@@ -54,7 +57,12 @@ pub fn sortable(t: &DataType) -> bool {
     t.is_primitive()
         || matches!(
             t,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean | DataType::Binary | DataType::LargeBinary
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Boolean
+                | DataType::Binary
+                | DataType::LargeBinary
         )
 }
 
@@ -79,13 +87,20 @@ pub struct Written {
 
 /// Write one table to a temporary file beside `dest`, fsynced; `commit` renames it into place.
 /// Nothing is visible at `dest` until then, so a failure leaves the old file untouched.
-pub fn write_temp(dest: &Path, schema: &SchemaRef, batches: &[RecordBatch], ordered: bool) -> Result<Written> {
+pub fn write_temp(
+    dest: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    ordered: bool,
+) -> Result<Written> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| {
-        Error::io("create the output folder", dir, e).with_hint("check that the project folder is writable")
+        Error::io("create the output folder", dir, e)
+            .with_hint("check that the project folder is writable")
     })?;
     let sorted = if ordered {
-        concat_batches(schema, batches).map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?
+        concat_batches(schema, batches)
+            .map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?
     } else {
         canonical_sort(schema, batches)?
     };
@@ -93,13 +108,20 @@ pub fn write_temp(dest: &Path, schema: &SchemaRef, batches: &[RecordBatch], orde
         .prefix(".tmp-")
         .suffix(".parquet")
         .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the output folder is writable and the disk is not full"))?;
-    let (file, temp) = tmp.keep().map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the output folder is writable and the disk is not full")
+        })?;
+    let (file, temp) = tmp
+        .keep()
+        .map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
     let result = (|| -> Result<()> {
         let mut w = ArrowWriter::try_new(&file, Arc::clone(schema), Some(writer_properties()))
             .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
-        w.write(&sorted).map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
-        w.close().map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+        w.write(&sorted)
+            .map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
+        w.close()
+            .map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
         file.sync_all().map_err(|e| Error::io("flush", &temp, e))?;
         Ok(())
     })();
@@ -125,30 +147,46 @@ const STREAM_CHUNK: usize = 8 * 1024;
 
 /// Write a stream of batches — already in canonical order (a SQL stage sorts its result) —
 /// to a temporary file beside `dest`, without holding more than a row group in memory.
-pub async fn write_stream_temp(dest: &Path, mut stream: datafusion::execution::SendableRecordBatchStream) -> Result<Written> {
+pub async fn write_stream_temp(
+    dest: &Path,
+    mut stream: datafusion::execution::SendableRecordBatchStream,
+) -> Result<Written> {
     use futures::StreamExt;
     let schema = stream.schema();
     let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the output folder", dir, e).with_hint("check that the project folder is writable"))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::io("create the output folder", dir, e)
+            .with_hint("check that the project folder is writable")
+    })?;
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .suffix(".parquet")
         .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the output folder is writable and the disk is not full"))?;
-    let (file, temp) = tmp.keep().map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the output folder is writable and the disk is not full")
+        })?;
+    let (file, temp) = tmp
+        .keep()
+        .map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
     let result: Result<usize> = async {
         let mut w = ArrowWriter::try_new(&file, Arc::clone(&schema), Some(writer_properties()))
             .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
         let mut pending: Vec<RecordBatch> = Vec::new();
         let mut pending_rows = 0usize;
         let mut rows = 0usize;
-        let flush = |pending: &mut Vec<RecordBatch>, all: bool, w: &mut ArrowWriter<&File>| -> Result<usize> {
-            let batch = concat_batches(&schema, pending.iter()).map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?;
+        let flush = |pending: &mut Vec<RecordBatch>,
+                     all: bool,
+                     w: &mut ArrowWriter<&File>|
+         -> Result<usize> {
+            let batch = concat_batches(&schema, pending.iter())
+                .map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?;
             pending.clear();
             let mut at = 0;
             while batch.num_rows() - at >= STREAM_CHUNK || (all && at < batch.num_rows()) {
                 let len = STREAM_CHUNK.min(batch.num_rows() - at);
-                w.write(&batch.slice(at, len)).map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
+                w.write(&batch.slice(at, len))
+                    .map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
                 at += len;
             }
             if at < batch.num_rows() {
@@ -157,7 +195,12 @@ pub async fn write_stream_temp(dest: &Path, mut stream: datafusion::execution::S
             Ok(at)
         };
         while let Some(next) = stream.next().await {
-            let b = next.map_err(|e| Error::data(dest, format!("{}", crate::kinds::sql::strip_datafusion_noise(&e.to_string()))))?;
+            let b = next.map_err(|e| {
+                Error::data(
+                    dest,
+                    crate::kinds::sql::strip_datafusion_noise(&e.to_string()).to_string(),
+                )
+            })?;
             pending_rows += b.num_rows();
             pending.push(b);
             if pending_rows >= STREAM_CHUNK {
@@ -167,7 +210,8 @@ pub async fn write_stream_temp(dest: &Path, mut stream: datafusion::execution::S
             }
         }
         rows += flush(&mut pending, true, &mut w)?;
-        w.close().map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+        w.close()
+            .map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
         file.sync_all().map_err(|e| Error::io("flush", &temp, e))?;
         Ok(rows)
     }
@@ -182,7 +226,12 @@ pub async fn write_stream_temp(dest: &Path, mut stream: datafusion::execution::S
     set_readable(&temp);
     let sha256 = crate::hash::sha256_file(&temp)?;
     let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
-    Ok(Written { temp, rows, bytes, sha256 })
+    Ok(Written {
+        temp,
+        rows,
+        bytes,
+        sha256,
+    })
 }
 
 /// Temporary files are created owner-only; outputs are ordinary files others may read.
@@ -209,11 +258,18 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the folder is writable"))?;
-    tmp.write_all(bytes).map_err(|e| Error::io("write", tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io("flush", tmp.path(), e))?;
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the folder is writable")
+        })?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("flush", tmp.path(), e))?;
     set_readable(tmp.path());
-    tmp.persist(dest).map_err(|e| Error::io("replace", dest, e.error))?;
+    tmp.persist(dest)
+        .map_err(|e| Error::io("replace", dest, e.error))?;
     Ok(())
 }
 
@@ -227,16 +283,22 @@ pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e).with_hint("check that the folder is writable"))?;
-    tmp.write_all(bytes).map_err(|e| Error::io("write", tmp.path(), e))?;
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the folder is writable")
+        })?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
     set_readable(tmp.path());
-    tmp.persist(dest).map_err(|e| Error::io("replace", dest, e.error))?;
+    tmp.persist(dest)
+        .map_err(|e| Error::io("replace", dest, e.error))?;
     Ok(())
 }
 
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let file = File::open(path).map_err(|e| {
-        Error::io("open the table", path, e).with_hint("run the stage that writes it (`canary run`)")
+        Error::io("open the table", path, e)
+            .with_hint("run the stage that writes it (`canary run`)")
     })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
@@ -256,7 +318,14 @@ pub fn describe_schema(schema: &SchemaRef) -> Vec<String> {
     schema
         .fields()
         .iter()
-        .map(|f| format!("{}: {}{}", f.name(), f.data_type(), if f.is_nullable() { "?" } else { "" }))
+        .map(|f| {
+            format!(
+                "{}: {}{}",
+                f.name(),
+                f.data_type(),
+                if f.is_nullable() { "?" } else { "" }
+            )
+        })
         .collect()
 }
 
@@ -290,24 +359,65 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let n = 20_000;
         let ids: Vec<i64> = (0..n).collect();
-        let names: Vec<Option<&str>> = (0..n).map(|i| if i % 7 == 0 { None } else { Some(["a", "b", "c"][i as usize % 3]) }).collect();
+        let names: Vec<Option<&str>> = (0..n)
+            .map(|i| {
+                if i % 7 == 0 {
+                    None
+                } else {
+                    Some(["a", "b", "c"][i as usize % 3])
+                }
+            })
+            .collect();
         let v: Vec<f64> = (0..n).map(|i| i as f64 / 3.0).collect();
         let (schema, whole) = batch(ids, names, v);
-        let one = write_temp(&dir.path().join("one.parquet"), &schema, std::slice::from_ref(&whole), true).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let one = write_temp(
+            &dir.path().join("one.parquet"),
+            &schema,
+            std::slice::from_ref(&whole),
+            true,
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         for cuts in [vec![n as usize], vec![7, 12_000, 7_993], vec![1000; 20]] {
             let mut at = 0;
-            let parts: Vec<RecordBatch> = cuts.iter().map(|c| { let b = whole.slice(at, *c); at += c; b }).collect();
-            let stream = datafusion::physical_plan::memory::MemoryStream::try_new(parts, Arc::clone(&schema), None).unwrap();
-            let w = rt.block_on(write_stream_temp(&dir.path().join("s.parquet"), Box::pin(stream))).unwrap();
-            assert_eq!((w.sha256.as_str(), w.rows), (one.sha256.as_str(), n as usize), "batching {cuts:?}");
+            let parts: Vec<RecordBatch> = cuts
+                .iter()
+                .map(|c| {
+                    let b = whole.slice(at, *c);
+                    at += c;
+                    b
+                })
+                .collect();
+            let stream = datafusion::physical_plan::memory::MemoryStream::try_new(
+                parts,
+                Arc::clone(&schema),
+                None,
+            )
+            .unwrap();
+            let w = rt
+                .block_on(write_stream_temp(
+                    &dir.path().join("s.parquet"),
+                    Box::pin(stream),
+                ))
+                .unwrap();
+            assert_eq!(
+                (w.sha256.as_str(), w.rows),
+                (one.sha256.as_str(), n as usize),
+                "batching {cuts:?}"
+            );
         }
     }
 
     #[test]
     fn same_rows_in_any_order_give_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let (schema, a) = batch(vec![2, 1, 3], vec![Some("b"), None, Some("c")], vec![0.5, 1.5, 2.5]);
+        let (schema, a) = batch(
+            vec![2, 1, 3],
+            vec![Some("b"), None, Some("c")],
+            vec![0.5, 1.5, 2.5],
+        );
         let (_, b1) = batch(vec![3], vec![Some("c")], vec![2.5]);
         let (_, b2) = batch(vec![1, 2], vec![None, Some("b")], vec![1.5, 0.5]);
         let w1 = write_temp(&dir.path().join("a.parquet"), &schema, &[a], false).unwrap();
@@ -316,7 +426,13 @@ mod tests {
         assert_eq!(w1.rows, 3);
         commit(&w1.temp, &dir.path().join("a.parquet")).unwrap();
         let (_, back) = read_parquet(&dir.path().join("a.parquet")).unwrap();
-        let ids: Vec<i64> = back[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec();
+        let ids: Vec<i64> = back[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec();
         assert_eq!(ids, vec![1, 2, 3]);
     }
 }

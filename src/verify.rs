@@ -77,8 +77,16 @@ impl Verdict {
 
     pub fn summary(&self) -> String {
         let n = self.rows.len();
-        let identical = self.rows.iter().filter(|r| r.status == Status::Identical).count();
-        let within = self.rows.iter().filter(|r| matches!(r.status, Status::WithinTolerance(_))).count();
+        let identical = self
+            .rows
+            .iter()
+            .filter(|r| r.status == Status::Identical)
+            .count();
+        let within = self
+            .rows
+            .iter()
+            .filter(|r| matches!(r.status, Status::WithinTolerance(_)))
+            .count();
         let differ = n - identical - within;
         if differ == 0 {
             format!(
@@ -94,15 +102,35 @@ impl Verdict {
 
     /// The verdict as a plain-text table, then the details of what differs.
     pub fn render_text(&self) -> String {
-        let short = |h: &Option<String>| h.as_deref().map(|h| h.chars().take(12).collect::<String>()).unwrap_or_else(|| "—".into());
-        let mut rows: Vec<[String; 5]> = vec![["stage".into(), "table".into(), "recorded".into(), "re-derived".into(), "verdict".into()]];
+        let short = |h: &Option<String>| {
+            h.as_deref()
+                .map(|h| h.chars().take(12).collect::<String>())
+                .unwrap_or_else(|| "—".into())
+        };
+        let mut rows: Vec<[String; 5]> = vec![[
+            "stage".into(),
+            "table".into(),
+            "recorded".into(),
+            "re-derived".into(),
+            "verdict".into(),
+        ]];
         for r in &self.rows {
-            rows.push([r.stage.clone(), r.table.clone(), short(&r.recorded), short(&r.rederived), r.status_text()]);
+            rows.push([
+                r.stage.clone(),
+                r.table.clone(),
+                short(&r.recorded),
+                short(&r.rederived),
+                r.status_text(),
+            ]);
         }
-        let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..5)
+            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
         let mut out = String::new();
         for r in &rows {
-            let line: Vec<String> = (0..5).map(|i| format!("{:<w$}", r[i], w = widths[i])).collect();
+            let line: Vec<String> = (0..5)
+                .map(|i| format!("{:<w$}", r[i], w = widths[i]))
+                .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
         }
@@ -139,7 +167,12 @@ struct Recorded {
     file: bool,
 }
 
-pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, String)], opts: &Options) -> Result<Verdict> {
+pub fn verify(
+    pipeline: &Pipeline,
+    registry: &Registry,
+    overrides: &[(String, String)],
+    opts: &Options,
+) -> Result<Verdict> {
     let t0 = Instant::now();
     let (recorded, lock, against) = recorded(pipeline, registry, opts)?;
 
@@ -162,7 +195,8 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
         }
-        std::fs::copy(&from, &to).map_err(|e| Error::io("copy into the verify workspace", &from, e))?;
+        std::fs::copy(&from, &to)
+            .map_err(|e| Error::io("copy into the verify workspace", &from, e))?;
     }
     // Sources: the project's committed copy when it still passes its checksum (the published
     // bytes, whoever holds them), otherwise fetched afresh from a mirror or the source's URL.
@@ -178,27 +212,54 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         }
     }
 
-    let file_name = pipeline.file.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("pipeline.yaml"));
+    let file_name = pipeline
+        .file
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("pipeline.yaml"));
     let rel_file = pipeline.relative(&pipeline.file).to_string();
     let fresh = crate::pipeline::load_profile(
-        &root.join(if rel_file.is_empty() { file_name } else { PathBuf::from(rel_file) }),
+        &root.join(if rel_file.is_empty() {
+            file_name
+        } else {
+            PathBuf::from(rel_file)
+        }),
         registry,
         opts.profile.as_deref(),
         overrides,
     )?;
     let engine = Engine::new(&fresh, registry)?;
-    engine.run(&RunOptions { targets: vec![], force: true, dry_run: false, jobs: opts.jobs.max(1), quiet: true, verbose: false, memory: None })?;
-    let derived = Lock::read(&fresh.lock_path())?.ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
+    engine.run(&RunOptions {
+        targets: vec![],
+        force: true,
+        dry_run: false,
+        jobs: opts.jobs.max(1),
+        quiet: true,
+        verbose: false,
+        memory: None,
+    })?;
+    let derived = Lock::read(&fresh.lock_path())?
+        .ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
     let project_cache = crate::engine::cache::Cache::new(&pipeline.state_dir());
 
     let mut rows = Vec::new();
     for rec in &recorded {
         if rec.stage == "(source)" {
             let now = derived.sources.get(&rec.table).map(|s| s.sha256.clone());
-            let mut row = Row { stage: rec.stage.clone(), table: rec.table.clone(), recorded: Some(rec.sha256.clone()), rederived: now.clone(), status: Status::Identical, details: vec![] };
+            let mut row = Row {
+                stage: rec.stage.clone(),
+                table: rec.table.clone(),
+                recorded: Some(rec.sha256.clone()),
+                rederived: now.clone(),
+                status: Status::Identical,
+                details: vec![],
+            };
             if now.as_deref() != Some(rec.sha256.as_str()) {
                 row.status = Status::Differs;
-                row.details.push(format!("source `{}` ({}) changed since the run: fetched now with a different SHA-256", rec.table, rec.path));
+                row.details.push(format!(
+                    "source `{}` ({}) changed since the run: fetched now with a different SHA-256",
+                    rec.table, rec.path
+                ));
             }
             rows.push(row);
             continue;
@@ -207,15 +268,29 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
         let new_out = new_rec.and_then(|r| r.outputs.iter().find(|o| o.path == rec.path));
         let rederived = new_out.map(|o| o.sha256.clone());
         let on_disk_path = pipeline.root.join(&rec.path);
-        let on_disk = if on_disk_path.is_file() { Some(crate::hash::sha256_file(&on_disk_path)?) } else { None };
-        let mut row = Row { stage: rec.stage.clone(), table: rec.table.clone(), recorded: Some(rec.sha256.clone()), rederived: rederived.clone(), status: Status::Identical, details: vec![] };
+        let on_disk = if on_disk_path.is_file() {
+            Some(crate::hash::sha256_file(&on_disk_path)?)
+        } else {
+            None
+        };
+        let mut row = Row {
+            stage: rec.stage.clone(),
+            table: rec.table.clone(),
+            recorded: Some(rec.sha256.clone()),
+            rederived: rederived.clone(),
+            status: Status::Identical,
+            details: vec![],
+        };
         let disk_ok = on_disk.as_ref().is_none_or(|h| *h == rec.sha256);
         if rederived.as_deref() == Some(rec.sha256.as_str()) && disk_ok {
             rows.push(row);
             continue;
         }
         // Why: the definition then and now, then which of the three hashes disagree.
-        if let (Some(then), Some(now)) = (lock.as_ref().and_then(|l| l.stages.get(&rec.stage)), new_rec) {
+        if let (Some(then), Some(now)) = (
+            lock.as_ref().and_then(|l| l.stages.get(&rec.stage)),
+            new_rec,
+        ) {
             row.details.extend(causes(pipeline, &rec.stage, then, now));
         }
         match (&on_disk, &rederived) {
@@ -227,7 +302,8 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
             _ => {}
         }
         if rederived.is_none() {
-            row.details.push("the re-derivation did not produce this output".into());
+            row.details
+                .push("the re-derivation did not produce this output".into());
         }
         // How: cell by cell — a modified file on disk against its re-derivation, otherwise the
         // recorded bytes (still on disk, or kept in the project's cache) against it.
@@ -267,7 +343,10 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
                     recorded: None,
                     rederived: Some(o.sha256.clone()),
                     status: Status::Differs,
-                    details: vec![format!("`{}` is not in {against}: the stage is new or the record is incomplete", o.path)],
+                    details: vec![format!(
+                        "`{}` is not in {against}: the stage is new or the record is incomplete",
+                        o.path
+                    )],
                 });
             }
         }
@@ -282,23 +361,43 @@ pub fn verify(pipeline: &Pipeline, registry: &Registry, overrides: &[(String, St
 }
 
 /// The outputs (and sources) the lock or crate records, in pipeline order.
-fn recorded(pipeline: &Pipeline, registry: &Registry, opts: &Options) -> Result<(Vec<Recorded>, Option<Lock>, String)> {
+fn recorded(
+    pipeline: &Pipeline,
+    registry: &Registry,
+    opts: &Options,
+) -> Result<(Vec<Recorded>, Option<Lock>, String)> {
     let mut out = Vec::new();
     if let Some(c) = &opts.crate_file {
         let text = std::fs::read_to_string(c).map_err(|e| Error::io("read the RO-Crate", c, e))?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::data(c, format!("not JSON: {e}")))?;
-        let parent = c.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let crate_dir = std::fs::canonicalize(parent).map_err(|e| Error::io("open the RO-Crate's folder", parent, e))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::data(c, format!("not JSON: {e}")))?;
+        let parent = c
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let crate_dir = std::fs::canonicalize(parent)
+            .map_err(|e| Error::io("open the RO-Crate's folder", parent, e))?;
         let sums = crate::report::rocrate::checksums(&json);
         let project_rel = |id: &str| -> Option<String> {
             let abs = normalise(&crate_dir.join(id));
             let root = normalise(&pipeline.root);
-            abs.strip_prefix(&root).ok().map(|p| p.to_string_lossy().replace('\\', "/"))
+            abs.strip_prefix(&root)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
         };
-        let by_path: BTreeMap<String, String> = sums.iter().filter_map(|(id, sha)| Some((project_rel(id)?, sha.clone()))).collect();
+        let by_path: BTreeMap<String, String> = sums
+            .iter()
+            .filter_map(|(id, sha)| Some((project_rel(id)?, sha.clone())))
+            .collect();
         for (name, src) in &pipeline.sources {
             if let Some(sha) = by_path.get(&src.rel_path) {
-                out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: src.rel_path.clone(), sha256: sha.clone(), file: false });
+                out.push(Recorded {
+                    stage: "(source)".into(),
+                    table: name.clone(),
+                    path: src.rel_path.clone(),
+                    sha256: sha.clone(),
+                    file: false,
+                });
             }
         }
         for name in &pipeline.order {
@@ -306,37 +405,82 @@ fn recorded(pipeline: &Pipeline, registry: &Registry, opts: &Options) -> Result<
             for (table, path) in pipeline.output_paths(stage) {
                 let rel = pipeline.relative(&path).to_string();
                 if let Some(sha) = by_path.get(&rel) {
-                    out.push(Recorded { stage: name.clone(), table: table.unwrap_or_else(|| name.clone()), path: rel, sha256: sha.clone(), file: false });
+                    out.push(Recorded {
+                        stage: name.clone(),
+                        table: table.unwrap_or_else(|| name.clone()),
+                        path: rel,
+                        sha256: sha.clone(),
+                        file: false,
+                    });
                 }
             }
             // The files the stage owns beside its tables, as the crate lists them.
-            let owned = crate::engine::side::Owned::new(&registry.get(&stage.kind).map(|k| k.side_outputs(stage)).unwrap_or_default());
+            let owned = crate::engine::side::Owned::new(
+                &registry
+                    .get(&stage.kind)
+                    .map(|k| k.side_outputs(stage))
+                    .unwrap_or_default(),
+            );
             for (rel, sha) in by_path.iter().filter(|(rel, _)| owned.contains(rel)) {
-                out.push(Recorded { stage: name.clone(), table: rel.clone(), path: rel.clone(), sha256: sha.clone(), file: true });
+                out.push(Recorded {
+                    stage: name.clone(),
+                    table: rel.clone(),
+                    path: rel.clone(),
+                    sha256: sha.clone(),
+                    file: true,
+                });
             }
         }
         if out.is_empty() {
-            return Err(Error::data(c, "the RO-Crate records no output of this pipeline").with_hint("give the crate written beside this pipeline's report"));
+            return Err(
+                Error::data(c, "the RO-Crate records no output of this pipeline")
+                    .with_hint("give the crate written beside this pipeline's report"),
+            );
         }
         // The crate carries no definitions; the lock beside the pipeline, if any, names causes.
-        return Ok((out, Lock::read(&pipeline.lock_path())?, format!("the RO-Crate `{}`", c.display())));
+        return Ok((
+            out,
+            Lock::read(&pipeline.lock_path())?,
+            format!("the RO-Crate `{}`", c.display()),
+        ));
     }
     let path = opts.lock.clone().unwrap_or_else(|| pipeline.lock_path());
     let lock = Lock::read(&path)?.ok_or_else(|| {
-        Error::data(&path, "there is no lock to verify against").with_hint("run `canary run` first, or name a lock with `--lock FILE`")
+        Error::data(&path, "there is no lock to verify against")
+            .with_hint("run `canary run` first, or name a lock with `--lock FILE`")
     })?;
     for (name, s) in &lock.sources {
-        out.push(Recorded { stage: "(source)".into(), table: name.clone(), path: s.path.clone(), sha256: s.sha256.clone(), file: false });
+        out.push(Recorded {
+            stage: "(source)".into(),
+            table: name.clone(),
+            path: s.path.clone(),
+            sha256: s.sha256.clone(),
+            file: false,
+        });
     }
     for name in &pipeline.order {
         if let Some(r) = lock.stages.get(name) {
             for o in &r.outputs {
-                let table = if o.file { o.path.clone() } else { o.table.clone().unwrap_or_else(|| name.clone()) };
-                out.push(Recorded { stage: name.clone(), table, path: o.path.clone(), sha256: o.sha256.clone(), file: o.file });
+                let table = if o.file {
+                    o.path.clone()
+                } else {
+                    o.table.clone().unwrap_or_else(|| name.clone())
+                };
+                out.push(Recorded {
+                    stage: name.clone(),
+                    table,
+                    path: o.path.clone(),
+                    sha256: o.sha256.clone(),
+                    file: o.file,
+                });
             }
         }
     }
-    Ok((out, Some(lock), format!("the lock `{}`", pipeline.relative(&path))))
+    Ok((
+        out,
+        Some(lock),
+        format!("the lock `{}`", pipeline.relative(&path)),
+    ))
 }
 
 fn normalise(p: &Path) -> PathBuf {
@@ -357,20 +501,36 @@ fn normalise(p: &Path) -> PathBuf {
 fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecord) -> Vec<String> {
     let mut why = Vec::new();
     if then.kind != now.kind {
-        why.push(format!("its kind changed from `{}` to `{}`", then.kind, now.kind));
+        why.push(format!(
+            "its kind changed from `{}` to `{}`",
+            then.kind, now.kind
+        ));
     } else if then.kind_version != now.kind_version {
-        why.push(format!("canary's `{}` kind changed from version {} to {}", now.kind, then.kind_version, now.kind_version));
+        why.push(format!(
+            "canary's `{}` kind changed from version {} to {}",
+            now.kind, then.kind_version, now.kind_version
+        ));
     }
-    why.extend(param_changes(&then.params, &now.params).into_iter().map(|c| format!("{c} since the run")));
+    why.extend(
+        param_changes(&then.params, &now.params)
+            .into_iter()
+            .map(|c| format!("{c} since the run")),
+    );
     if then.sql_sha256 != now.sql_sha256 {
         let through = param_changes(&then.sql_params, &now.sql_params);
         if through.is_empty() {
-            why.push(match pipeline.stages.get(stage).and_then(|s| s.sql_file.clone()) {
-                Some(f) => format!("its SQL file `{f}` changed since the run"),
-                None => "its SQL changed since the run".into(),
-            });
+            why.push(
+                match pipeline.stages.get(stage).and_then(|s| s.sql_file.clone()) {
+                    Some(f) => format!("its SQL file `{f}` changed since the run"),
+                    None => "its SQL changed since the run".into(),
+                },
+            );
         } else {
-            why.extend(through.into_iter().map(|t| format!("{t} since the run, changing its SQL")));
+            why.extend(
+                through
+                    .into_iter()
+                    .map(|t| format!("{t} since the run, changing its SQL")),
+            );
         }
     }
     for (f, h) in &now.files {
@@ -403,12 +563,21 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Ve
         l
     });
     for stage in pipeline.stages.values().filter(|s| s.kind == "report") {
-        let dir = pipeline.root.join(stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports"));
+        let dir = pipeline.root.join(
+            stage
+                .params
+                .get("out_dir")
+                .and_then(|v| v.as_str())
+                .unwrap_or("reports"),
+        );
         let html = format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Verification</title></head>\n<body>\n{}<p><a href=\"report.html\">The report</a></p>\n</body>\n</html>\n",
             html_section(verdict)
         );
-        for (file, text) in [("verification.html", html), ("verification.md", md_section(verdict))] {
+        for (file, text) in [
+            ("verification.html", html),
+            ("verification.md", md_section(verdict)),
+        ] {
             let path = dir.join(file);
             crate::table::write_atomic(&path, text.as_bytes())?;
             written.push(path);
@@ -424,7 +593,10 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Ve
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn header(v: &Verdict) -> String {
@@ -444,10 +616,18 @@ fn header(v: &Verdict) -> String {
 
 fn html_section(v: &Verdict) -> String {
     let mut s = String::from("<h2 id=\"verification\">Verification</h2>\n");
-    s.push_str(&format!("<p>{}</p>\n<p><b>{}</b></p>\n", escape(&header(v)), escape(&v.summary())));
+    s.push_str(&format!(
+        "<p>{}</p>\n<p><b>{}</b></p>\n",
+        escape(&header(v)),
+        escape(&v.summary())
+    ));
     s.push_str("<div class=\"scroll\"><table>\n<tr><th>stage</th><th>table</th><th>recorded</th><th>re-derived</th><th>verdict</th></tr>\n");
     for r in &v.rows {
-        let h = |x: &Option<String>| x.as_deref().map(|h| h.chars().take(16).collect::<String>()).unwrap_or_else(|| "—".into());
+        let h = |x: &Option<String>| {
+            x.as_deref()
+                .map(|h| h.chars().take(16).collect::<String>())
+                .unwrap_or_else(|| "—".into())
+        };
         s.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}{}</td></tr>\n",
             escape(&r.stage),
@@ -465,9 +645,25 @@ fn html_section(v: &Verdict) -> String {
 fn md_section(v: &Verdict) -> String {
     let mut s = format!("## Verification\n\n{}\n\n**{}**\n\n| stage | table | recorded | re-derived | verdict |\n| --- | --- | --- | --- | --- |\n", header(v), v.summary());
     for r in &v.rows {
-        let h = |x: &Option<String>| x.as_deref().map(|h| format!("`{}`", h.chars().take(16).collect::<String>())).unwrap_or_else(|| "—".into());
-        let details = if r.details.is_empty() { String::new() } else { format!(": {}", r.details.join("; ")) };
-        s.push_str(&format!("| {} | {} | {} | {} | {}{} |\n", r.stage, r.table, h(&r.recorded), h(&r.rederived), r.status_text(), details.replace('|', "\\|")));
+        let h = |x: &Option<String>| {
+            x.as_deref()
+                .map(|h| format!("`{}`", h.chars().take(16).collect::<String>()))
+                .unwrap_or_else(|| "—".into())
+        };
+        let details = if r.details.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.details.join("; "))
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {}{} |\n",
+            r.stage,
+            r.table,
+            h(&r.recorded),
+            h(&r.rederived),
+            r.status_text(),
+            details.replace('|', "\\|")
+        ));
     }
     s.push('\n');
     s
@@ -488,10 +684,20 @@ pub fn diff_text(recorded: &Path, rederived: &Path) -> Vec<String> {
         return vec!["one of the two versions cannot be read".into()];
     };
     let (Ok(ta), Ok(tb)) = (std::str::from_utf8(&a), std::str::from_utf8(&b)) else {
-        return vec![format!("the files differ ({} and {} bytes, not text)", a.len(), b.len())];
+        return vec![format!(
+            "the files differ ({} and {} bytes, not text)",
+            a.len(),
+            b.len()
+        )];
     };
     let (la, lb): (Vec<&str>, Vec<&str>) = (ta.lines().collect(), tb.lines().collect());
-    let cut = |s: &str| if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s.to_string() };
+    let cut = |s: &str| {
+        if s.chars().count() > 120 {
+            format!("{}…", s.chars().take(120).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
     let mut out = Vec::new();
     for i in 0..la.len().max(lb.len()) {
         let (x, y) = (la.get(i).copied(), lb.get(i).copied());
@@ -507,9 +713,16 @@ pub fn diff_text(recorded: &Path, rederived: &Path) -> Vec<String> {
             }
         }
     }
-    let differing = (0..la.len().max(lb.len())).filter(|i| la.get(*i) != lb.get(*i)).count();
+    let differing = (0..la.len().max(lb.len()))
+        .filter(|i| la.get(*i) != lb.get(*i))
+        .count();
     if differing > out.len() {
-        out.push(format!("{} lines differ in all ({} recorded, {} re-derived)", differing, la.len(), lb.len()));
+        out.push(format!(
+            "{} lines differ in all ({} recorded, {} re-derived)",
+            differing,
+            la.len(),
+            lb.len()
+        ));
     }
     out
 }
@@ -518,7 +731,10 @@ pub fn diff_tables(recorded: &Path, rederived: &Path, tolerance: Option<f64>) ->
     let (sa, ba) = crate::table::read_parquet(recorded)?;
     let (sb, bb) = crate::table::read_parquet(rederived)?;
     let mut lines = Vec::new();
-    let (fa, fb) = (crate::table::describe_schema(&sa), crate::table::describe_schema(&sb));
+    let (fa, fb) = (
+        crate::table::describe_schema(&sa),
+        crate::table::describe_schema(&sb),
+    );
     if fa != fb {
         let gone: Vec<&String> = fa.iter().filter(|c| !fb.contains(c)).collect();
         let new: Vec<&String> = fb.iter().filter(|c| !fa.contains(c)).collect();
@@ -528,44 +744,77 @@ pub fn diff_tables(recorded: &Path, rederived: &Path, tolerance: Option<f64>) ->
             if new.is_empty() { "no column".to_string() } else { new.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ") },
         ));
     }
-    let concat = |s: &datafusion::arrow::datatypes::SchemaRef, b: &[RecordBatch]| -> Result<RecordBatch> {
-        datafusion::arrow::compute::concat_batches(s, b).map_err(|e| Error::data(recorded, e.to_string()))
-    };
+    let concat =
+        |s: &datafusion::arrow::datatypes::SchemaRef, b: &[RecordBatch]| -> Result<RecordBatch> {
+            datafusion::arrow::compute::concat_batches(s, b)
+                .map_err(|e| Error::data(recorded, e.to_string()))
+        };
     let (a, b) = (concat(&sa, &ba)?, concat(&sb, &bb)?);
     if a.num_rows() != b.num_rows() {
-        lines.push(format!("row count differs: recorded {}, re-derived {}", a.num_rows(), b.num_rows()));
+        lines.push(format!(
+            "row count differs: recorded {}, re-derived {}",
+            a.num_rows(),
+            b.num_rows()
+        ));
     }
     let mut within = fa == fb && a.num_rows() == b.num_rows();
     let n = a.num_rows().min(b.num_rows());
     for field in sa.fields() {
-        let Ok(j) = sb.index_of(field.name()) else { continue };
-        let (ca, cb) = (a.column(sa.index_of(field.name()).unwrap_or(0)), b.column(j));
+        let Ok(j) = sb.index_of(field.name()) else {
+            continue;
+        };
+        let (ca, cb) = (
+            a.column(sa.index_of(field.name()).unwrap_or(0)),
+            b.column(j),
+        );
         let (cells, max_abs, max_rel, numeric, all_within) = diff_column(ca, cb, n, tolerance)?;
         if cells > 0 {
             within &= all_within;
             let mut l = format!("column `{}`: {cells} of {n} cells differ", field.name());
             if numeric {
-                l.push_str(&format!("; largest difference {max_abs:e} absolute, {max_rel:e} relative"));
+                l.push_str(&format!(
+                    "; largest difference {max_abs:e} absolute, {max_rel:e} relative"
+                ));
             }
             lines.push(l);
         }
     }
-    Ok(TableDiff { lines, within_tolerance: within && tolerance.is_some() })
+    Ok(TableDiff {
+        lines,
+        within_tolerance: within && tolerance.is_some(),
+    })
 }
 
 /// Cells that differ, the largest absolute and relative difference among them, whether the
 /// column is numeric, and whether every difference is within the tolerance (never, without
 /// one or for text).
-fn diff_column(a: &ArrayRef, b: &ArrayRef, n: usize, tolerance: Option<f64>) -> Result<(usize, f64, f64, bool, bool)> {
+fn diff_column(
+    a: &ArrayRef,
+    b: &ArrayRef,
+    n: usize,
+    tolerance: Option<f64>,
+) -> Result<(usize, f64, f64, bool, bool)> {
     let numeric = a.data_type().is_numeric() && b.data_type().is_numeric();
     let err = |e: datafusion::arrow::error::ArrowError| Error::data("verify", e.to_string());
     if numeric {
-        let (fa, fb) = (cast(a, &DataType::Float64).map_err(err)?, cast(b, &DataType::Float64).map_err(err)?);
-        let fa = fa.as_any().downcast_ref::<datafusion::arrow::array::Float64Array>().expect("cast to f64");
-        let fb = fb.as_any().downcast_ref::<datafusion::arrow::array::Float64Array>().expect("cast to f64");
+        let (fa, fb) = (
+            cast(a, &DataType::Float64).map_err(err)?,
+            cast(b, &DataType::Float64).map_err(err)?,
+        );
+        let fa = fa
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .expect("cast to f64");
+        let fb = fb
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .expect("cast to f64");
         let (mut cells, mut max_abs, mut max_rel, mut beyond) = (0, 0.0f64, 0.0f64, 0);
         for i in 0..n {
-            let (x, y) = (fa.is_valid(i).then(|| fa.value(i)), fb.is_valid(i).then(|| fb.value(i)));
+            let (x, y) = (
+                fa.is_valid(i).then(|| fa.value(i)),
+                fb.is_valid(i).then(|| fb.value(i)),
+            );
             match (x, y) {
                 (Some(x), Some(y)) if x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()) => {
                     cells += 1;
@@ -587,11 +836,26 @@ fn diff_column(a: &ArrayRef, b: &ArrayRef, n: usize, tolerance: Option<f64>) -> 
                 }
             }
         }
-        return Ok((cells, max_abs, max_rel, true, tolerance.is_some() && beyond == 0));
+        return Ok((
+            cells,
+            max_abs,
+            max_rel,
+            true,
+            tolerance.is_some() && beyond == 0,
+        ));
     }
-    let (sa, sb) = (cast(a, &DataType::Utf8).map_err(err)?, cast(b, &DataType::Utf8).map_err(err)?);
-    let sa = sa.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().expect("cast to utf8");
-    let sb = sb.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().expect("cast to utf8");
+    let (sa, sb) = (
+        cast(a, &DataType::Utf8).map_err(err)?,
+        cast(b, &DataType::Utf8).map_err(err)?,
+    );
+    let sa = sa
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::StringArray>()
+        .expect("cast to utf8");
+    let sb = sb
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::StringArray>()
+        .expect("cast to utf8");
     let cells = (0..n)
         .filter(|&i| (sa.is_valid(i).then(|| sa.value(i))) != (sb.is_valid(i).then(|| sb.value(i))))
         .count();
@@ -606,8 +870,18 @@ mod tests {
 
     fn write(dir: &Path, name: &str, v: Vec<f64>, s: Vec<&str>) -> PathBuf {
         use datafusion::arrow::datatypes::{Field, Schema};
-        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false), Field::new("v", DataType::Float64, false)]));
-        let b = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(s)), Arc::new(Float64Array::from(v))]).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("s", DataType::Utf8, false),
+            Field::new("v", DataType::Float64, false),
+        ]));
+        let b = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(s)),
+                Arc::new(Float64Array::from(v)),
+            ],
+        )
+        .unwrap();
         let dest = dir.join(name);
         let w = crate::table::write_temp(&dest, &schema, &[b], true).unwrap();
         crate::table::commit(&w.temp, &dest).unwrap();
@@ -617,26 +891,64 @@ mod tests {
     #[test]
     fn differences_are_counted_per_column_and_judged_against_the_tolerance() {
         let d = tempfile::tempdir().unwrap();
-        let a = write(d.path(), "a.parquet", vec![1.0, 2.0, 3.0], vec!["x", "y", "z"]);
-        let b = write(d.path(), "b.parquet", vec![1.0, 2.0 + 1e-12, 3.5], vec!["x", "y", "z"]);
+        let a = write(
+            d.path(),
+            "a.parquet",
+            vec![1.0, 2.0, 3.0],
+            vec!["x", "y", "z"],
+        );
+        let b = write(
+            d.path(),
+            "b.parquet",
+            vec![1.0, 2.0 + 1e-12, 3.5],
+            vec!["x", "y", "z"],
+        );
         let diff = diff_tables(&a, &b, None).unwrap();
         assert_eq!(diff.lines.len(), 1, "{:?}", diff.lines);
-        assert!(diff.lines[0].starts_with("column `v`: 2 of 3 cells differ; largest difference 5e-1 absolute"), "{}", diff.lines[0]);
+        assert!(
+            diff.lines[0]
+                .starts_with("column `v`: 2 of 3 cells differ; largest difference 5e-1 absolute"),
+            "{}",
+            diff.lines[0]
+        );
         assert!(!diff.within_tolerance);
         // 0.5 is beyond 1e-9; only the 1e-12 difference is within it.
         assert!(!diff_tables(&a, &b, Some(1e-9)).unwrap().within_tolerance);
-        let c = write(d.path(), "c.parquet", vec![1.0, 2.0 + 1e-12, 3.0], vec!["x", "y", "z"]);
+        let c = write(
+            d.path(),
+            "c.parquet",
+            vec![1.0, 2.0 + 1e-12, 3.0],
+            vec!["x", "y", "z"],
+        );
         assert!(diff_tables(&a, &c, Some(1e-9)).unwrap().within_tolerance);
-        let e = write(d.path(), "e.parquet", vec![1.0, 2.0, 3.0], vec!["x", "Y", "z"]);
+        let e = write(
+            d.path(),
+            "e.parquet",
+            vec![1.0, 2.0, 3.0],
+            vec!["x", "Y", "z"],
+        );
         let diff = diff_tables(&a, &e, Some(1e-9)).unwrap();
-        assert_eq!(diff.lines, vec!["column `s`: 1 of 3 cells differ".to_string()]);
-        assert!(!diff.within_tolerance, "a text difference is never within a tolerance");
+        assert_eq!(
+            diff.lines,
+            vec!["column `s`: 1 of 3 cells differ".to_string()]
+        );
+        assert!(
+            !diff.within_tolerance,
+            "a text difference is never within a tolerance"
+        );
         let f = write(d.path(), "f.parquet", vec![1.0, 2.0], vec!["x", "y"]);
-        assert!(diff_tables(&a, &f, None).unwrap().lines.iter().any(|l| l == "row count differs: recorded 3, re-derived 2"));
+        assert!(diff_tables(&a, &f, None)
+            .unwrap()
+            .lines
+            .iter()
+            .any(|l| l == "row count differs: recorded 3, re-derived 2"));
     }
 
     #[test]
     fn paths_are_normalised_without_touching_the_disk() {
-        assert_eq!(normalise(Path::new("/p/reports/../out/x.parquet")), PathBuf::from("/p/out/x.parquet"));
+        assert_eq!(
+            normalise(Path::new("/p/reports/../out/x.parquet")),
+            PathBuf::from("/p/out/x.parquet")
+        );
     }
 }

@@ -11,11 +11,25 @@ use std::process::Command;
 /// `name version features` for every crate of the graph, as `cargo tree` prints them.
 fn features(edges: &str) -> BTreeSet<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "--locked", "-e", edges, "--prefix", "none", "-f", "{p} {f}"])
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            edges,
+            "--prefix",
+            "none",
+            "-f",
+            "{p} {f}",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo runs");
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.trim_end_matches(" (*)").trim().to_string())

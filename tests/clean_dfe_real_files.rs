@@ -297,32 +297,68 @@ fn cin_metadata_every_year() {
     let raw = raw_dir();
     let ex = excerpts_dir();
     let metas = [
-        ("cin_census/2009-10/osr28-2010ud-metadata.txt", "cin_census/2009-10/osr28-2010ud.csv"),
-        ("cin_census/2010-11/osr26-2011ud-metadata.txt", "cin_census/2010-11/osr26-2011ud.csv"),
-        ("cin_census/2011-12/SFR27-2012_Meta_Data_Document.txt", "cin_census/2011-12/SFR27-2012ud.csv"),
-        ("cin_census/2012-13/SFR45-2013_Meta_Data_Document.txt", "cin_census/2012-13/SFR45-2013ud.csv"),
-        ("cin_census/2013-14/SFR43-2014_Meta_Data_Document.txt", "cin_census/2013-14/SFR43-2014.csv"),
-        ("cin_census/2014-15/SFR41-2015_Meta_Data_Document.txt", "cin_census/2014-15/SFR41-2015_Underlying_data.csv"),
-        ("cin_census/2015-16/SFR52_2016_UD_metadata.txt", "cin_census/2015-16/SFR52_2016_UD.csv"),
-        ("cin_census/2016-17/SFR61-2017_UD_metadata.txt", "cin_census/2016-17/SFR61-2017_UD.CSV"),
+        (
+            "cin_census/2009-10/osr28-2010ud-metadata.txt",
+            "cin_census/2009-10/osr28-2010ud.csv",
+        ),
+        (
+            "cin_census/2010-11/osr26-2011ud-metadata.txt",
+            "cin_census/2010-11/osr26-2011ud.csv",
+        ),
+        (
+            "cin_census/2011-12/SFR27-2012_Meta_Data_Document.txt",
+            "cin_census/2011-12/SFR27-2012ud.csv",
+        ),
+        (
+            "cin_census/2012-13/SFR45-2013_Meta_Data_Document.txt",
+            "cin_census/2012-13/SFR45-2013ud.csv",
+        ),
+        (
+            "cin_census/2013-14/SFR43-2014_Meta_Data_Document.txt",
+            "cin_census/2013-14/SFR43-2014.csv",
+        ),
+        (
+            "cin_census/2014-15/SFR41-2015_Meta_Data_Document.txt",
+            "cin_census/2014-15/SFR41-2015_Underlying_data.csv",
+        ),
+        (
+            "cin_census/2015-16/SFR52_2016_UD_metadata.txt",
+            "cin_census/2015-16/SFR52_2016_UD.csv",
+        ),
+        (
+            "cin_census/2016-17/SFR61-2017_UD_metadata.txt",
+            "cin_census/2016-17/SFR61-2017_UD.CSV",
+        ),
     ];
     let mut covered_per_year = Vec::new();
     for (meta, csvf) in metas {
         let bytes = read(&ex, meta);
         // latin-1, not UTF-8: the excerpts keep the publisher's curly quotes as single bytes
-        assert!(std::str::from_utf8(&bytes).is_err(), "{meta} is expected to be latin-1");
+        assert!(
+            std::str::from_utf8(&bytes).is_err(),
+            "{meta} is expected to be latin-1"
+        );
         let defs = parse_cin_metadata(meta, &bytes).unwrap_or_else(|e| panic!("{e}"));
         let (_, header) = csv_shape(&read(&raw, csvf), None);
         assert_eq!(defs[0].variable, "geog_l", "{meta}");
-        assert!(defs.iter().all(|d| !d.description.is_empty()), "{meta}: {defs:?}");
+        assert!(
+            defs.iter().all(|d| !d.description.is_empty()),
+            "{meta}: {defs:?}"
+        );
         // the identifying columns are defined under the CSV's own names
         for id in ["geog_l", "geog_c", "geog_n"] {
-            assert!(defs.iter().any(|d| d.variable == id) && header.iter().any(|h| h == id), "{meta}: {id}");
+            assert!(
+                defs.iter().any(|d| d.variable == id) && header.iter().any(|h| h == id),
+                "{meta}: {id}"
+            );
         }
         // the last definition is the population column (the CSV's last), under its
         // metadata spelling `Mid{year}Pop…`
         let last = defs.last().unwrap();
-        assert!(last.variable.starts_with("Mid20") && last.description.contains("population estimates"), "{meta}: {last:?}");
+        assert!(
+            last.variable.starts_with("Mid20") && last.description.contains("population estimates"),
+            "{meta}: {last:?}"
+        );
         let covered = defs.iter().filter(|d| header.contains(&d.variable)).count();
         covered_per_year.push((defs.len(), covered));
     }
@@ -330,19 +366,43 @@ fn cin_metadata_every_year() {
     // the rest differ in spelling between the two files: in 2011-12 and 2012-13 the metadata
     // writes `CINStartingRatePer10K` and `Mid2011Pop017`, the CSV `CINStartingRatePer10k` and
     // `Mid2011Pop0-17`.
-    assert_eq!(covered_per_year, [(13, 13), (14, 14), (15, 10), (13, 10), (12, 12), (12, 12), (10, 10), (10, 10)]);
+    assert_eq!(
+        covered_per_year,
+        [
+            (13, 13),
+            (14, 14),
+            (15, 10),
+            (13, 10),
+            (12, 12),
+            (12, 12),
+            (10, 10),
+            (10, 10)
+        ]
+    );
     // osr28-2010ud-metadata.txt line 46: `CINThro0910:     Number of Children in Need throughout 2009-10`
     let m = "cin_census/2009-10/osr28-2010ud-metadata.txt";
     let defs = parse_cin_metadata(m, &read(&ex, m)).unwrap();
     let d = defs.iter().find(|d| d.variable == "CINThro0910").unwrap();
-    assert_eq!(d.description, "Number of Children in Need throughout 2009-10");
+    assert_eq!(
+        d.description,
+        "Number of Children in Need throughout 2009-10"
+    );
     // 2016-17 line 42: colon-less `CINChildrenThro1617<tabs>Children with an episode of Need …`
     let m = "cin_census/2016-17/SFR61-2017_UD_metadata.txt";
     let defs = parse_cin_metadata(m, &read(&ex, m)).unwrap();
-    let d = defs.iter().find(|d| d.variable == "CINChildrenThro1617").unwrap();
-    assert_eq!(d.description, "Children with an episode of Need at any point during 2016-17");
+    let d = defs
+        .iter()
+        .find(|d| d.variable == "CINChildrenThro1617")
+        .unwrap();
+    assert_eq!(
+        d.description,
+        "Children with an episode of Need at any point during 2016-17"
+    );
     // and `CINchildrenThroRatePer10K` followed by spaces, not tabs
-    assert!(defs.iter().any(|d| d.variable == "CINchildrenThroRatePer10K" && d.description.starts_with("Rate of children")));
+    assert!(defs
+        .iter()
+        .any(|d| d.variable == "CINchildrenThroRatePer10K"
+            && d.description.starts_with("Rate of children")));
 }
 
 /// Filter columns expected in the real EES files (independent of the parser's detection).
@@ -359,11 +419,16 @@ const EXPECTED_FILTERS: &[&str] = &[
 fn ees_files(dir: &Path) -> Vec<String> {
     let mut v = Vec::new();
     for sub in ["dfe_tidy", "dfe_tidy/cin_release_2021-22", "workforce"] {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
         for e in entries {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "csv") {
-                v.push(format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()));
+                v.push(format!(
+                    "{sub}/{}",
+                    p.file_name().unwrap().to_string_lossy()
+                ));
             }
         }
     }
@@ -375,18 +440,40 @@ fn ees_files(dir: &Path) -> Vec<String> {
 fn ees_nothing_dropped(dir: &Path, files: &[String]) {
     for rel in files {
         let bytes = read(dir, rel);
-        let p: Parsed = parse_ees("ees", rel, &bytes, &EesOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let p: Parsed =
+            parse_ees("ees", rel, &bytes, &EesOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let (lines, header) = csv_shape(&bytes, None);
-        let n_std = header.iter().filter(|h| STANDARD_COLUMNS.contains(&h.as_str())).count();
-        let n_filters = header.iter().filter(|h| EXPECTED_FILTERS.contains(&h.as_str())).count();
+        let n_std = header
+            .iter()
+            .filter(|h| STANDARD_COLUMNS.contains(&h.as_str()))
+            .count();
+        let n_filters = header
+            .iter()
+            .filter(|h| EXPECTED_FILTERS.contains(&h.as_str()))
+            .count();
         let n_ind = header.len() - n_std - n_filters;
         assert!(lines > 0, "{rel}");
         assert_eq!(p.rows.len(), lines * n_ind, "{rel}: rows dropped or added");
-        let bases: std::collections::BTreeSet<_> = p.rows.iter().map(|r| r.measure.split('[').next().unwrap().to_string()).collect();
+        let bases: std::collections::BTreeSet<_> = p
+            .rows
+            .iter()
+            .map(|r| r.measure.split('[').next().unwrap().to_string())
+            .collect();
         assert_eq!(bases.len(), n_ind, "{rel}");
-        assert!(p.rows.iter().all(|r| (r.status == Status::Ok) == r.value.is_some()));
-        assert!(p.rows.iter().all(|r| r.geography_level != GeographyLevel::Other), "{rel}");
-        assert!(p.rows.iter().all(|r| (2012..=2025).contains(&r.year)), "{rel}");
+        assert!(p
+            .rows
+            .iter()
+            .all(|r| (r.status == Status::Ok) == r.value.is_some()));
+        assert!(
+            p.rows
+                .iter()
+                .all(|r| r.geography_level != GeographyLevel::Other),
+            "{rel}"
+        );
+        assert!(
+            p.rows.iter().all(|r| (2012..=2025).contains(&r.year)),
+            "{rel}"
+        );
     }
 }
 
@@ -620,9 +707,19 @@ fn nomis_every_file() {
         let (lines, header) = csv_shape(&bytes, Some("mnemonic"));
         assert_eq!((lines, header.len()), (n_lines, 2 + 13), "{rel}"); // 2009 .. 2021
         assert_eq!(p.rows.len(), lines * (header.len() - 2), "{rel}");
-        assert!(p.rows.iter().all(|r| r.measure == measure && r.status == Status::Ok), "{rel}");
+        assert!(
+            p.rows
+                .iter()
+                .all(|r| r.measure == measure && r.status == Status::Ok),
+            "{rel}"
+        );
         // Darlington (E06000005) is the first LA of every file
-        assert!(p.rows.iter().any(|r| r.la_code.as_deref() == Some("E06000005") && r.year == 2021), "{rel}");
+        assert!(
+            p.rows
+                .iter()
+                .any(|r| r.la_code.as_deref() == Some("E06000005") && r.year == 2021),
+            "{rel}"
+        );
     }
     let rel = "population/nomis_2009-2021/popest-0-4.csv";
     let p = parse_nomis_popest("nomis", rel, &read(&dir, rel)).unwrap();
@@ -634,16 +731,37 @@ fn nomis_every_file() {
         .filter(|r| r.geography_level == GeographyLevel::LocalAuthority && r.year == 2021)
         .map(|r| r.la_code.clone().unwrap())
         .collect();
-    assert_eq!(las.into_iter().collect::<Vec<_>>(), ["E06000001", "E06000002", "E06000005", "E06000010", "E06000047"]);
+    assert_eq!(
+        las.into_iter().collect::<Vec<_>>(),
+        [
+            "E06000001",
+            "E06000002",
+            "E06000005",
+            "E06000010",
+            "E06000047"
+        ]
+    );
     for code in ["W06000001", "S12000033", "N09000001"] {
         let r = find_y(&p.rows, 2021, code, "population_age_0_4");
         assert_ne!(r.geography_level, GeographyLevel::LocalAuthority, "{code}");
     }
     // popest-0-4.csv line 9: "Darlington","E06000005",6440 (2009) … 5473 (2021)
-    assert_eq!(find_y(&p.rows, 2009, "E06000005", "population_age_0_4").value, Some(6440.0));
-    assert_eq!(find_y(&p.rows, 2021, "E06000005", "population_age_0_4").value, Some(5473.0));
-    assert_eq!(find_y(&p.rows, 2021, "E06000005", "population_age_0_4").la_name, "Darlington");
+    assert_eq!(
+        find_y(&p.rows, 2009, "E06000005", "population_age_0_4").value,
+        Some(6440.0)
+    );
+    assert_eq!(
+        find_y(&p.rows, 2021, "E06000005", "population_age_0_4").value,
+        Some(5473.0)
+    );
+    assert_eq!(
+        find_y(&p.rows, 2021, "E06000005", "population_age_0_4").la_name,
+        "Darlington"
+    );
     // line 45: "Kingston upon Hull, City of" (quoted comma in a name)
     let hull = find_y(&p.rows, 2009, "E06000010", "population_age_0_4");
-    assert_eq!((hull.value, hull.la_name.as_str()), (Some(16483.0), "Kingston upon Hull, City of"));
+    assert_eq!(
+        (hull.value, hull.la_name.as_str()),
+        (Some(16483.0), "Kingston upon Hull, City of")
+    );
 }

@@ -4,8 +4,20 @@ use std::path::PathBuf;
 
 use crate::common::raw;
 
-fn find<'a>(js: &'a [Judgement], name: &str, fw: Framework, aspect: &str, published: &str) -> &'a Judgement {
-    js.iter().find(|j| la_key(&j.la_name) == la_key(name) && j.framework == fw && j.aspect == aspect && j.published == published)
+fn find<'a>(
+    js: &'a [Judgement],
+    name: &str,
+    fw: Framework,
+    aspect: &str,
+    published: &str,
+) -> &'a Judgement {
+    js.iter()
+        .find(|j| {
+            la_key(&j.la_name) == la_key(name)
+                && j.framework == fw
+                && j.aspect == aspect
+                && j.published == published
+        })
         .unwrap_or_else(|| panic!("no judgement {name} {fw:?} {aspect} {published}"))
 }
 
@@ -23,55 +35,176 @@ fn all() -> (Parsed, Parsed, Parsed) {
 #[test]
 fn hand_checked_judgements() {
     let (p23, p25, pc) = all();
-    eprintln!("2023: {} judgements, skipped {:?}", p23.judgements.len(), p23.skip_counts());
-    eprintln!("2025: {} judgements, skipped {:?}", p25.judgements.len(), p25.skip_counts());
-    eprintln!("csv : {} judgements, skipped {:?}", pc.judgements.len(), pc.skip_counts());
+    eprintln!(
+        "2023: {} judgements, skipped {:?}",
+        p23.judgements.len(),
+        p23.skip_counts()
+    );
+    eprintln!(
+        "2025: {} judgements, skipped {:?}",
+        p25.judgements.len(),
+        p25.skip_counts()
+    );
+    eprintln!(
+        "csv : {} judgements, skipped {:?}",
+        pc.judgements.len(),
+        pc.skip_counts()
+    );
     let j = &p23.judgements;
     // Birmingham CPI published 2012-10-19: Inadequate (sheet LA_inspections_2009-2023, row 12)
-    let b = find(j, "Birmingham", Framework::Cpi, ASPECT_OVERALL, "2012-10-19");
-    assert_eq!((b.grade, b.row, b.judgement_label.as_str()), (Some(4), 12, "Inadequate"));
+    let b = find(
+        j,
+        "Birmingham",
+        Framework::Cpi,
+        ASPECT_OVERALL,
+        "2012-10-19",
+    );
+    assert_eq!(
+        (b.grade, b.row, b.judgement_label.as_str()),
+        (Some(4), 12, "Inadequate")
+    );
     // Barking and Dagenham SLAC 2012-07-27: safeguarding Good, LAC "Requires improvement to be good" (= adequate → 3)
-    assert_eq!(find(j, "Barking and Dagenham", Framework::Slac, ASPECT_SLAC_SAFEGUARDING, "2012-07-27").grade, Some(2));
-    assert_eq!(find(j, "Barking and Dagenham", Framework::Slac, ASPECT_SLAC_LAC, "2012-07-27").grade, Some(3));
+    assert_eq!(
+        find(
+            j,
+            "Barking and Dagenham",
+            Framework::Slac,
+            ASPECT_SLAC_SAFEGUARDING,
+            "2012-07-27"
+        )
+        .grade,
+        Some(2)
+    );
+    assert_eq!(
+        find(
+            j,
+            "Barking and Dagenham",
+            Framework::Slac,
+            ASPECT_SLAC_LAC,
+            "2012-07-27"
+        )
+        .grade,
+        Some(3)
+    );
     // Barnet first SIF 2017-07-07 Inadequate; its adoption sub-judgement RI
-    assert_eq!(find(j, "Barnet", Framework::Sif, ASPECT_OVERALL, "2017-07-07").grade, Some(4));
-    assert_eq!(find(j, "Barnet", Framework::Sif, ASPECT_ADOPTION, "2017-07-07").grade, Some(3));
+    assert_eq!(
+        find(j, "Barnet", Framework::Sif, ASPECT_OVERALL, "2017-07-07").grade,
+        Some(4)
+    );
+    assert_eq!(
+        find(j, "Barnet", Framework::Sif, ASPECT_ADOPTION, "2017-07-07").grade,
+        Some(3)
+    );
     // Medway TLAC 2013-08-23 Inadequate
-    assert_eq!(find(j, "Medway", Framework::Tlac, ASPECT_OVERALL, "2013-08-23").grade, Some(4));
+    assert_eq!(
+        find(j, "Medway", Framework::Tlac, ASPECT_OVERALL, "2013-08-23").grade,
+        Some(4)
+    );
     // Bexley second ILACS 2023-03-24: OE Outstanding, care leavers Outstanding
-    assert_eq!(find(j, "Bexley", Framework::Ilacs, ASPECT_OVERALL, "2023-03-24").grade, Some(1));
-    assert_eq!(find(j, "Bexley", Framework::Ilacs, ASPECT_CARE_LEAVERS, "2023-03-24").grade, Some(1));
+    assert_eq!(
+        find(j, "Bexley", Framework::Ilacs, ASPECT_OVERALL, "2023-03-24").grade,
+        Some(1)
+    );
+    assert_eq!(
+        find(
+            j,
+            "Bexley",
+            Framework::Ilacs,
+            ASPECT_CARE_LEAVERS,
+            "2023-03-24"
+        )
+        .grade,
+        Some(1)
+    );
     // predecessor table: Northamptonshire ILACS 2019-07-29 Inadequate, CPI 2013-03-20 Inadequate
-    let n = find(j, "Northamptonshire", Framework::Ilacs, ASPECT_OVERALL, "2019-07-29");
+    let n = find(
+        j,
+        "Northamptonshire",
+        Framework::Ilacs,
+        ASPECT_OVERALL,
+        "2019-07-29",
+    );
     assert!(n.predecessor);
     assert_eq!((n.grade, n.row), (Some(4), 165));
     // Dorset appears twice: the new unitary (table 1) and the old county (table 2)
-    assert!(j.iter().any(|x| x.la_name == "Dorset" && x.predecessor && x.published == "2016-05-23"));
-    assert!(j.iter().any(|x| x.la_name == "Dorset" && !x.predecessor && x.published == "2021-11-19"));
+    assert!(j
+        .iter()
+        .any(|x| x.la_name == "Dorset" && x.predecessor && x.published == "2016-05-23"));
+    assert!(j
+        .iter()
+        .any(|x| x.la_name == "Dorset" && !x.predecessor && x.published == "2021-11-19"));
     // Isles of Scilly SLAC LAC " -" is skipped, not graded
-    assert!(!j.iter().any(|x| x.la_name == "Isles of Scilly" && x.aspect == ASPECT_SLAC_LAC));
-    assert!(p23.skipped.iter().any(|s| s.reason.starts_with("not applicable")));
+    assert!(!j
+        .iter()
+        .any(|x| x.la_name == "Isles of Scilly" && x.aspect == ASPECT_SLAC_LAC));
+    assert!(p23
+        .skipped
+        .iter()
+        .any(|s| s.reason.starts_with("not applicable")));
 
     let j = &p25.judgements;
     // 2025: Blackburn with Darwen standard ILACS published 2025-04-23, inspected 2025-03-03, care leavers RI
-    let bw = find(j, "Blackburn with Darwen", Framework::Ilacs, ASPECT_CARE_LEAVERS, "2025-04-23");
-    assert_eq!((bw.grade, bw.la_code.as_deref(), bw.inspection_start.as_deref()), (Some(3), Some("E06000008"), Some("2025-03-03")));
+    let bw = find(
+        j,
+        "Blackburn with Darwen",
+        Framework::Ilacs,
+        ASPECT_CARE_LEAVERS,
+        "2025-04-23",
+    );
+    assert_eq!(
+        (
+            bw.grade,
+            bw.la_code.as_deref(),
+            bw.inspection_start.as_deref()
+        ),
+        (Some(3), Some("E06000008"), Some("2025-03-03"))
+    );
     // pre-2023 in-care column = "in care and care leavers"
-    assert_eq!(find(j, "Barking and Dagenham", Framework::Ilacs, ASPECT_IN_CARE_AND_LEAVERS, "2019-04-01").grade, Some(3));
+    assert_eq!(
+        find(
+            j,
+            "Barking and Dagenham",
+            Framework::Ilacs,
+            ASPECT_IN_CARE_AND_LEAVERS,
+            "2019-04-01"
+        )
+        .grade,
+        Some(3)
+    );
 
     let j = &pc.judgements;
     // CSV: BCP standard ILACS 11/02/22 inadequate, inspection ended 17/12/2021
-    let bcp = find(j, "bournemouth, christchurch & poole", Framework::Ilacs, ASPECT_OVERALL, "2022-02-11");
-    assert_eq!((bcp.grade, bcp.inspection_end.as_deref(), bcp.urn.as_deref()), (Some(4), Some("2021-12-17"), Some("2532287")));
+    let bcp = find(
+        j,
+        "bournemouth, christchurch & poole",
+        Framework::Ilacs,
+        ASPECT_OVERALL,
+        "2022-02-11",
+    );
+    assert_eq!(
+        (bcp.grade, bcp.inspection_end.as_deref(), bcp.urn.as_deref()),
+        (Some(4), Some("2021-12-17"), Some("2532287"))
+    );
 }
 
 #[test]
 fn merged_and_outcome() {
     let (p23, p25, pc) = all();
     let (js, rep) = merge(vec![p25, p23, pc]);
-    eprintln!("merge: read {:?} kept {:?} merged {} conflicts {} date mismatches {}", rep.read, rep.kept, rep.merged, rep.conflicts.len(), rep.date_mismatches.len());
-    for c in rep.date_mismatches.iter().take(20) { eprintln!("  date: kept {} | dropped {}", c.0, c.1); }
-    for c in rep.conflicts.iter().take(20) { eprintln!("  conflict: kept {} | dropped {}", c.0, c.1); }
+    eprintln!(
+        "merge: read {:?} kept {:?} merged {} conflicts {} date mismatches {}",
+        rep.read,
+        rep.kept,
+        rep.merged,
+        rep.conflicts.len(),
+        rep.date_mismatches.len()
+    );
+    for c in rep.date_mismatches.iter().take(20) {
+        eprintln!("  date: kept {} | dropped {}", c.0, c.1);
+    }
+    for c in rep.conflicts.iter().take(20) {
+        eprintln!("  conflict: kept {} | dropped {}", c.0, c.1);
+    }
     let w = Window::years(2012, 2013);
     let las = inadequate_las(&js, &w, Scope::AnyHeadline);
     eprintln!("inadequate 2012-13: {} LAs: {:?}", las.len(), las);
@@ -79,9 +212,18 @@ fn merged_and_outcome() {
     assert!(inadequate_2012_13(&js, LaRef::Name("Doncaster"))); // CPI 2012-11-16 Inadequate
     assert!(!inadequate_2012_13(&js, LaRef::Name("Barnet")));
     // codes shared from the 2025 file onto 2009-2017 judgements
-    assert_eq!(js.iter().find(|j| j.la_name == "Birmingham" && j.framework == Framework::Cpi).unwrap().la_code.as_deref(), Some("E08000025"));
+    assert_eq!(
+        js.iter()
+            .find(|j| j.la_name == "Birmingham" && j.framework == Framework::Cpi)
+            .unwrap()
+            .la_code
+            .as_deref(),
+        Some("E08000025")
+    );
     // nothing lost: every headline ILACS OE of the CSV published after the 2025 file's cut-off survives
-    assert!(js.iter().any(|j| j.framework == Framework::Ilacs && j.published.as_str() > "2025-06-30"));
+    assert!(js
+        .iter()
+        .any(|j| j.framework == Framework::Ilacs && j.published.as_str() > "2025-06-30"));
 }
 
 /// The scraped CSV only adds judgements the official files do not yet hold: every judgement
@@ -90,28 +232,70 @@ fn merged_and_outcome() {
 #[test]
 fn csv_only_judgements_are_recent() {
     let (p23, p25, pc) = all();
-    let latest_2025 = p25.judgements.iter().map(|j| j.published.clone()).max().unwrap();
+    let latest_2025 = p25
+        .judgements
+        .iter()
+        .map(|j| j.published.clone())
+        .max()
+        .unwrap();
     let n_csv = pc.judgements.len();
     let (js, _) = merge(vec![p25, p23, pc]);
-    let csv_only: Vec<&Judgement> = js.iter().filter(|j| j.source_file.ends_with(".csv")).collect();
+    let csv_only: Vec<&Judgement> = js
+        .iter()
+        .filter(|j| j.source_file.ends_with(".csv"))
+        .collect();
     let early: Vec<String> = csv_only
         .iter()
         .filter(|j| j.published <= latest_2025)
-        .map(|j| format!("{} {} {} {}", j.la_name, j.published, j.aspect, j.judgement_label))
+        .map(|j| {
+            format!(
+                "{} {} {} {}",
+                j.la_name, j.published, j.aspect, j.judgement_label
+            )
+        })
         .collect();
-    eprintln!("2025 ODS: latest published {latest_2025}; {} of the CSV's {n_csv} judgements kept from it", csv_only.len());
-    assert!(!csv_only.is_empty() && csv_only.len() < n_csv, "{} of {n_csv}", csv_only.len());
-    assert!(early.is_empty(), "CSV-only judgements published by {latest_2025}:\n{}", early.join("\n"));
+    eprintln!(
+        "2025 ODS: latest published {latest_2025}; {} of the CSV's {n_csv} judgements kept from it",
+        csv_only.len()
+    );
+    assert!(
+        !csv_only.is_empty() && csv_only.len() < n_csv,
+        "{} of {n_csv}",
+        csv_only.len()
+    );
+    assert!(
+        early.is_empty(),
+        "CSV-only judgements published by {latest_2025}:\n{}",
+        early.join("\n")
+    );
     assert!(csv_only.iter().all(|j| j.framework == Framework::Ilacs));
     // Newcastle upon Tyne's ILACS published 2025-06-25 (overall effectiveness good) is one.
-    let n = find(&js, "newcastle upon tyne", Framework::Ilacs, ASPECT_OVERALL, "2025-06-25");
-    assert!(n.source_file.ends_with(".csv") && n.grade == Some(2), "{n:?}");
+    let n = find(
+        &js,
+        "newcastle upon tyne",
+        Framework::Ilacs,
+        ASPECT_OVERALL,
+        "2025-06-25",
+    );
+    assert!(
+        n.source_file.ends_with(".csv") && n.grade == Some(2),
+        "{n:?}"
+    );
     let ilacs23: Vec<String> = js
         .iter()
         .filter(|j| j.source_file.contains("2023_underlying") && j.framework == Framework::Ilacs)
-        .map(|j| format!("{} {} {} {}", j.la_name, j.published, j.aspect, j.judgement_label))
+        .map(|j| {
+            format!(
+                "{} {} {} {}",
+                j.la_name, j.published, j.aspect, j.judgement_label
+            )
+        })
         .collect();
-    assert!(ilacs23.is_empty(), "2023-ODS ILACS judgements not in the 2025 file:\n{}", ilacs23.join("\n"));
+    assert!(
+        ilacs23.is_empty(),
+        "2023-ODS ILACS judgements not in the 2025 file:\n{}",
+        ilacs23.join("\n")
+    );
 }
 
 #[test]
@@ -120,26 +304,50 @@ fn codes_from_geography() {
     let (p23, p25, pc) = all();
     let (f, b) = raw("geography/Provider_data_lookup.csv");
     let prov = parse_provider_lookup("prov", &f, &b).unwrap();
-    let g = load_changes("stages/geography.yaml", &std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/geography.yaml")).unwrap()).unwrap();
+    let g = load_changes(
+        "stages/geography.yaml",
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/geography.yaml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let (mut js, _) = merge(vec![p25, p23, pc]);
     let missing = fill_codes(&mut js, |ident, urn| {
-        if let Some(p) = urn.and_then(|u| prov.iter().find(|p| p.urn == u)) { return Some((Some(p.la_code_old.clone()), Some(p.la_code.clone()))); }
+        if let Some(p) = urn.and_then(|u| prov.iter().find(|p| p.urn == u)) {
+            return Some((Some(p.la_code_old.clone()), Some(p.la_code.clone())));
+        }
         // predecessors (by name; "dorset (predecessor)" is the old county) from geography.yaml
         for c in &g.changes {
             for p in &c.predecessors {
                 let k = la_key(&p.name.replace(" (county)", ""));
-                if (ident == "dorset (predecessor)" && p.old_code == "835") || (ident != "dorset" && ident == k) {
+                if (ident == "dorset (predecessor)" && p.old_code == "835")
+                    || (ident != "dorset" && ident == k)
+                {
                     return Some((Some(p.old_code.clone()), p.ons_code.clone()));
                 }
             }
         }
-        prov.iter().find(|p| la_key(&p.la_name) == ident || p.also_known_as.iter().any(|a| la_key(a) == ident))
+        prov.iter()
+            .find(|p| {
+                la_key(&p.la_name) == ident || p.also_known_as.iter().any(|a| la_key(a) == ident)
+            })
             .map(|p| (Some(p.la_code_old.clone()), Some(p.la_code.clone())))
     });
-    let no_code: std::collections::BTreeSet<_> = js.iter().filter(|j| j.la_code.is_none()).map(|j| j.la_name.clone()).collect();
+    let no_code: std::collections::BTreeSet<_> = js
+        .iter()
+        .filter(|j| j.la_code.is_none())
+        .map(|j| j.la_name.clone())
+        .collect();
     eprintln!("judgements without ONS code after fill: {missing} ({no_code:?})");
     assert_eq!(missing, 0);
-    let d = js.iter().find(|j| j.la_name == "Dorset" && j.predecessor).unwrap();
-    assert_eq!((d.la_code.as_deref(), d.la_code_old.as_deref()), (Some("E10000009"), Some("835")));
+    let d = js
+        .iter()
+        .find(|j| j.la_name == "Dorset" && j.predecessor)
+        .unwrap();
+    assert_eq!(
+        (d.la_code.as_deref(), d.la_code_old.as_deref()),
+        (Some("E10000009"), Some("835"))
+    );
     assert!(inadequate_2012_13(&js, LaRef::OldCode("330"))); // Birmingham
 }

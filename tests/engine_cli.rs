@@ -25,13 +25,28 @@ fn ran(stdout: &str) -> Vec<String> {
 fn second_run_is_all_cache_hits() {
     let p = project();
     let first = p.canary(&["run"]).ok();
-    assert_eq!(ran(&first.stdout), ["counter", "la", "national", "recent", "summary"]);
-    assert!(first.stdout.contains("done: 5 ran, 0 up to date"), "{}", first.stdout);
+    assert_eq!(
+        ran(&first.stdout),
+        ["counter", "la", "national", "recent", "summary"]
+    );
+    assert!(
+        first.stdout.contains("done: 5 ran, 0 up to date"),
+        "{}",
+        first.stdout
+    );
     let second = p.canary(&["run"]).ok();
     assert!(ran(&second.stdout).is_empty(), "{}", second.stdout);
-    assert!(second.stdout.contains("done: 0 ran, 5 up to date"), "{}", second.stdout);
+    assert!(
+        second.stdout.contains("done: 0 ran, 5 up to date"),
+        "{}",
+        second.stdout
+    );
     let status = p.canary(&["status"]).ok();
-    assert!(status.stdout.contains("everything is up to date"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("everything is up to date"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[test]
@@ -52,8 +67,18 @@ fn outputs_and_lock_are_written() {
     ] {
         assert!(lock.contains(needle), "lock lacks `{needle}`:\n{lock}");
     }
-    let q = p.canary(&["sql", "select year, authorities, la_referrals from summary order by year", "--format", "csv"]).ok();
-    assert_eq!(q.stdout, "year,authorities,la_referrals\n2023,3,6733.0\n2024,3,6192.0\n");
+    let q = p
+        .canary(&[
+            "sql",
+            "select year, authorities, la_referrals from summary order by year",
+            "--format",
+            "csv",
+        ])
+        .ok();
+    assert_eq!(
+        q.stdout,
+        "year,authorities,la_referrals\n2023,3,6733.0\n2024,3,6192.0\n"
+    );
 }
 
 #[test]
@@ -63,12 +88,24 @@ fn param_change_reruns_only_downstream_stages_and_status_says_why() {
     p.edit("pipeline.yaml", "min_year: 2023", "min_year: 2024");
     let status = p.canary(&["status"]).ok();
     assert!(
-        status.stdout.contains("recent: will run because param `since` changed from 2023 to 2024"),
+        status
+            .stdout
+            .contains("recent: will run because param `since` changed from 2023 to 2024"),
         "{}",
         status.stdout
     );
-    assert!(status.stdout.contains("summary: will run because upstream stage `recent` will run"), "{}", status.stdout);
-    assert!(status.stdout.contains("la: up to date"), "{}", status.stdout);
+    assert!(
+        status
+            .stdout
+            .contains("summary: will run because upstream stage `recent` will run"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("la: up to date"),
+        "{}",
+        status.stdout
+    );
     let run = p.canary(&["run"]).ok();
     assert_eq!(ran(&run.stdout), ["recent", "summary"]);
 }
@@ -79,7 +116,13 @@ fn sql_file_change_is_named_in_status() {
     p.canary(&["run"]).ok();
     p.edit("stages/la.sql", "la_name,", "upper(la_name) AS la_name,");
     let status = p.canary(&["status"]).ok();
-    assert!(status.stdout.contains("la: will run because its SQL file `stages/la.sql` changed"), "{}", status.stdout);
+    assert!(
+        status
+            .stdout
+            .contains("la: will run because its SQL file `stages/la.sql` changed"),
+        "{}",
+        status.stdout
+    );
     let run = p.canary(&["run"]).ok();
     assert_eq!(ran(&run.stdout), ["la", "recent", "summary"]);
 }
@@ -94,7 +137,9 @@ fn source_change_is_named_in_status() {
     p.edit("pipeline.yaml", &old, &sha);
     let status = p.canary(&["status"]).ok();
     assert!(
-        status.stdout.contains("la: will run because input file `data/referrals.csv` (source `referrals`) changed"),
+        status.stdout.contains(
+            "la: will run because input file `data/referrals.csv` (source `referrals`) changed"
+        ),
         "{}",
         status.stdout
     );
@@ -121,10 +166,19 @@ fn restored_mtime_does_not_hide_a_content_change_and_touch_runs_nothing() {
     // A bare touch of a source and an output: nothing runs.
     let now = SystemTime::now();
     for f in ["data/referrals.csv", "out/la.parquet"] {
-        std::fs::File::options().write(true).open(p.path(f)).unwrap().set_modified(now).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(p.path(f))
+            .unwrap()
+            .set_modified(now)
+            .unwrap();
     }
     let run = p.canary(&["run"]).ok();
-    assert!(run.stdout.contains("done: 0 ran, 5 up to date"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("done: 0 ran, 5 up to date"),
+        "{}",
+        run.stdout
+    );
 
     // Change an output's content, same size, and put its mtime back.
     let path = p.path("out/national.parquet");
@@ -135,9 +189,20 @@ fn restored_mtime_does_not_hide_a_content_change_and_touch_runs_nothing() {
     bytes[mid] ^= 0xff;
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&path, &bytes).unwrap();
-    std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
     let status = p.canary(&["status"]).ok();
-    assert!(status.stdout.contains("output `out/national.parquet` was modified"), "{}", status.stdout);
+    assert!(
+        status
+            .stdout
+            .contains("output `out/national.parquet` was modified"),
+        "{}",
+        status.stdout
+    );
     let run = p.canary(&["run"]).ok();
     assert!(run.stdout.contains("restored  national"), "{}", run.stdout);
     assert_eq!(std::fs::read(&path).unwrap(), original);
@@ -160,7 +225,12 @@ fn run_of_named_stage_runs_only_what_it_needs() {
     let run = p.canary(&["run", "recent"]).ok();
     assert_eq!(ran(&run.stdout), ["la", "recent"]);
     let dry = p.canary(&["run", "--dry-run"]).ok();
-    assert!(dry.stdout.contains("summary: would run because it has not run before"), "{}", dry.stdout);
+    assert!(
+        dry.stdout
+            .contains("summary: would run because it has not run before"),
+        "{}",
+        dry.stdout
+    );
     assert!(dry.stdout.contains("la: up to date"), "{}", dry.stdout);
     assert!(!p.path("out/summary.parquet").exists());
 }
@@ -189,12 +259,23 @@ fn sql_reaches_every_output_and_prints_full_precision() {
     let p = project();
     p.canary(&["run"]).ok();
     let out = p
-        .canary(&["sql", "select 1.0/3 AS third, (select count(*) from la) AS la_rows", "--format", "json"])
+        .canary(&[
+            "sql",
+            "select 1.0/3 AS third, (select count(*) from la) AS la_rows",
+            "--format",
+            "json",
+        ])
         .ok()
         .stdout;
     assert!(out.contains("0.3333333333333333"), "{out}");
     assert!(out.contains("\"la_rows\": 6"), "{out}");
-    let table = p.canary(&["sql", "select la_name from la where year = 2024 order by la_name"]).ok().stdout;
+    let table = p
+        .canary(&[
+            "sql",
+            "select la_name from la where year = 2024 order by la_name",
+        ])
+        .ok()
+        .stdout;
     assert!(table.contains("| City of London |"), "{table}");
     assert!(table.contains("3 rows"), "{table}");
     let bad = p.canary(&["sql", "select nope from la"]).fails(2);
@@ -211,7 +292,11 @@ fn gc_removes_unreferenced_cache_objects() {
     assert!(out.contains("removed 2 cache entries"), "{out}");
     // Everything current is still cached.
     let run = p.canary(&["run"]).ok();
-    assert!(run.stdout.contains("done: 0 ran, 5 up to date"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("done: 0 ran, 5 up to date"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -240,14 +325,27 @@ fn killed_stage_leaves_a_consistent_state_and_the_next_run_completes() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert!(child.try_wait().unwrap().is_none(), "the slow stage ended too early to be killed");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the slow stage ended too early to be killed"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!p.path("out/counter.parquet").exists());
     let run = p.canary(&["run"]).ok();
-    assert!(run.stderr.contains("taking over the run lock left by pid"), "{}", run.stderr);
-    assert_eq!(ran(&run.stdout), ["counter", "la", "national", "recent", "summary"]);
-    let n = p.canary(&["sql", "select n from counter", "--format", "csv"]).ok().stdout;
+    assert!(
+        run.stderr.contains("taking over the run lock left by pid"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        ran(&run.stdout),
+        ["counter", "la", "national", "recent", "summary"]
+    );
+    let n = p
+        .canary(&["sql", "select n from counter", "--format", "csv"])
+        .ok()
+        .stdout;
     assert_eq!(n, "n\n10\n");
 }
 
@@ -268,19 +366,40 @@ fn concurrent_runs_wait_for_each_other() {
     std::thread::sleep(Duration::from_millis(100));
     let second = p.canary(&["run"]).ok();
     let first = slow.wait_with_output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(second.stderr.contains("waiting for another canary run (pid"), "{}", second.stderr);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        second
+            .stderr
+            .contains("waiting for another canary run (pid"),
+        "{}",
+        second.stderr
+    );
     // Both finished, one after the other; the second's outputs are whole and current.
     let status = p.canary(&["status"]).ok();
-    assert!(status.stdout.contains("everything is up to date"), "{}", status.stdout);
-    let n = p.canary(&["sql", "select n from counter", "--format", "csv"]).ok().stdout;
+    assert!(
+        status.stdout.contains("everything is up to date"),
+        "{}",
+        status.stdout
+    );
+    let n = p
+        .canary(&["sql", "select n from counter", "--format", "csv"])
+        .ok()
+        .stdout;
     assert_eq!(n, "n\n10\n");
 }
 
 // ---- bad input: each gets a clear error, a non-zero exit, and leaves outputs intact ----
 
 fn assert_outputs_intact(p: &Project, before: &[(String, Vec<u8>)]) {
-    assert_eq!(&p.tree("out")[..], before, "outputs changed after a failed run");
+    assert_eq!(
+        &p.tree("out")[..],
+        before,
+        "outputs changed after a failed run"
+    );
 }
 
 #[test]
@@ -288,7 +407,11 @@ fn malformed_yaml_points_at_the_line() {
     let p = project();
     p.canary(&["run"]).ok();
     let before = p.tree("out");
-    p.edit("pipeline.yaml", "  la:\n    kind: sql", "  la:\n    kind: [sql");
+    p.edit(
+        "pipeline.yaml",
+        "  la:\n    kind: sql",
+        "  la:\n    kind: [sql",
+    );
     let r = p.canary(&["run"]).fails(2);
     assert!(r.stderr.contains("pipeline.yaml"), "{}", r.stderr);
     assert!(r.stderr.contains("——▶"), "{}", r.stderr);
@@ -299,7 +422,11 @@ fn malformed_yaml_points_at_the_line() {
 #[test]
 fn unknown_key_is_rejected() {
     let p = project();
-    p.edit("pipeline.yaml", "    sql_file: stages/la.sql", "    sql_fle: stages/la.sql");
+    p.edit(
+        "pipeline.yaml",
+        "    sql_file: stages/la.sql",
+        "    sql_fle: stages/la.sql",
+    );
     let r = p.canary(&["run"]).fails(2);
     assert!(r.stderr.contains("unknown field `sql_fle`"), "{}", r.stderr);
     assert!(r.stderr.contains("pipeline.yaml:"), "{}", r.stderr);
@@ -308,9 +435,17 @@ fn unknown_key_is_rejected() {
 #[test]
 fn cycle_is_printed() {
     let p = project();
-    p.edit("pipeline.yaml", "    inputs: [referrals]\n    sql_file", "    inputs: [referrals, summary]\n    sql_file");
+    p.edit(
+        "pipeline.yaml",
+        "    inputs: [referrals]\n    sql_file",
+        "    inputs: [referrals, summary]\n    sql_file",
+    );
     let r = p.canary(&["run"]).fails(2);
-    assert!(r.stderr.contains("the stages form a cycle: "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the stages form a cycle: "),
+        "{}",
+        r.stderr
+    );
     for s in ["la", "recent", "summary"] {
         assert!(r.stderr.contains(s), "{}", r.stderr);
     }
@@ -320,9 +455,18 @@ fn cycle_is_printed() {
 #[test]
 fn unknown_input_suggests_the_nearest_name() {
     let p = project();
-    p.edit("pipeline.yaml", "inputs: [recent, national]", "inputs: [recnt, national]");
+    p.edit(
+        "pipeline.yaml",
+        "inputs: [recent, national]",
+        "inputs: [recnt, national]",
+    );
     let r = p.canary(&["status"]).fails(2);
-    assert!(r.stderr.contains("stage `summary` has unknown input `recnt`"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("stage `summary` has unknown input `recnt`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("did you mean `recent`?"), "{}", r.stderr);
     assert!(r.stderr.contains("pipeline.yaml:"), "{}", r.stderr);
     assert!(r.stderr.contains("^^^^^"), "{}", r.stderr);
@@ -331,29 +475,67 @@ fn unknown_input_suggests_the_nearest_name() {
 #[test]
 fn unknown_kind_and_duplicate_names_and_wrong_param_types() {
     let p = project();
-    p.edit("pipeline.yaml", "  national:\n    kind: sql", "  national:\n    kind: sqll");
+    p.edit(
+        "pipeline.yaml",
+        "  national:\n    kind: sql",
+        "  national:\n    kind: sqll",
+    );
     let r = p.canary(&["dag"]).fails(2);
-    assert!(r.stderr.contains("unknown kind `sqll`") && r.stderr.contains("did you mean `sql`?"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown kind `sqll`") && r.stderr.contains("did you mean `sql`?"),
+        "{}",
+        r.stderr
+    );
 
     let p = project();
-    p.edit("pipeline.yaml", "  national:\n", "  referrals:\n    kind: sql\n    sql: select 1\n  national:\n");
+    p.edit(
+        "pipeline.yaml",
+        "  national:\n",
+        "  referrals:\n    kind: sql\n    sql: select 1\n  national:\n",
+    );
     let r = p.canary(&["dag"]).fails(2);
-    assert!(r.stderr.contains("`referrals` is both a source and a stage"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("`referrals` is both a source and a stage"),
+        "{}",
+        r.stderr
+    );
 
     let p = project();
-    p.edit("pipeline.yaml", "  la:\n    kind: sql", "  la:\n    kind: sql\n  la:\n    kind: sql");
+    p.edit(
+        "pipeline.yaml",
+        "  la:\n    kind: sql",
+        "  la:\n    kind: sql\n  la:\n    kind: sql",
+    );
     let r = p.canary(&["dag"]).fails(2);
     assert!(r.stderr.contains("duplicate"), "{}", r.stderr);
 
     let p = project();
-    p.edit("pipeline.yaml", "      since: ${min_year}", "      since: [2023, 2024]");
+    p.edit(
+        "pipeline.yaml",
+        "      since: ${min_year}",
+        "      since: [2023, 2024]",
+    );
     let r = p.canary(&["dag"]).fails(2);
-    assert!(r.stderr.contains("param `since` must be a string, number or boolean, but it is a list"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("param `since` must be a string, number or boolean, but it is a list"),
+        "{}",
+        r.stderr
+    );
 
     let p = project();
-    p.edit("pipeline.yaml", "      since: ${min_year}", "      since: ${min_yera}");
+    p.edit(
+        "pipeline.yaml",
+        "      since: ${min_year}",
+        "      since: ${min_yera}",
+    );
     let r = p.canary(&["dag"]).fails(2);
-    assert!(r.stderr.contains("did you mean `min_year`?"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean `min_year`?"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -369,7 +551,11 @@ fn sql_syntax_error_names_the_stage() {
     // The failed stage has no cache entry: fixing the SQL back makes everything current again.
     p.edit("stages/la.sql", "SELEC CAST", "SELECT CAST");
     let run = p.canary(&["run"]).ok();
-    assert!(run.stdout.contains("done: 0 ran, 5 up to date"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("done: 0 ran, 5 up to date"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -377,7 +563,11 @@ fn sql_missing_column_names_the_column() {
     let p = project();
     p.edit("stages/la.sql", "la_name,", "la_nmae,");
     let r = p.canary(&["run"]).fails(1);
-    assert!(r.stderr.contains("stage `la` failed") && r.stderr.contains("la_nmae"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stage `la` failed") && r.stderr.contains("la_nmae"),
+        "{}",
+        r.stderr
+    );
     // Independent stages that were already running or ready may have finished; `la` wrote nothing.
     assert!(!p.path("out/la.parquet").exists());
 }
@@ -390,8 +580,13 @@ fn checksum_mismatch_names_both_hashes() {
     p.edit("data/referrals.csv", "5102", "5104");
     let r = p.canary(&["run"]).fails(1);
     let actual = canary::hash::sha256_file(&p.path("data/referrals.csv")).unwrap();
-    let expected = canary::hash::sha256_file(&common::fixture("engine/data/referrals.csv")).unwrap();
-    assert!(r.stderr.contains(&actual) && r.stderr.contains(&expected), "{}", r.stderr);
+    let expected =
+        canary::hash::sha256_file(&common::fixture("engine/data/referrals.csv")).unwrap();
+    assert!(
+        r.stderr.contains(&actual) && r.stderr.contains(&expected),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("source `referrals`"), "{}", r.stderr);
     assert_outputs_intact(&p, &before);
 }
@@ -403,7 +598,11 @@ fn unwritable_output_folder_is_reported() {
     p.write("out", "not a folder");
     let r = p.canary(&["run"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("`") && r.stderr.contains("out"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`") && r.stderr.contains("out"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("help:"), "{}", r.stderr);
     assert_eq!(p.read("out"), "not a folder");
 }
@@ -414,8 +613,16 @@ fn runtime_failure_midway_keeps_earlier_outputs() {
     p.canary(&["run"]).ok();
     let before = p.tree("out");
     // Fails while executing (not planning): a cast of a non-number.
-    p.edit("pipeline.yaml", "SELECT CAST(time_period AS INT) AS year, referral_count", "SELECT CAST(la_name AS INT) AS year, referral_count");
-    p.edit("pipeline.yaml", "WHERE geographic_level = 'National'", "WHERE geographic_level = 'Local authority'");
+    p.edit(
+        "pipeline.yaml",
+        "SELECT CAST(time_period AS INT) AS year, referral_count",
+        "SELECT CAST(la_name AS INT) AS year, referral_count",
+    );
+    p.edit(
+        "pipeline.yaml",
+        "WHERE geographic_level = 'National'",
+        "WHERE geographic_level = 'Local authority'",
+    );
     let r = p.canary(&["run"]).fails(1);
     assert!(r.stderr.contains("stage `national` failed"), "{}", r.stderr);
     assert_outputs_intact(&p, &before);
@@ -434,17 +641,39 @@ fn usage_errors_exit_2() {
 #[test]
 fn a_profile_applies_its_params_before_set() {
     let p = Project::from_fixture("engine");
-    p.edit("pipeline.yaml", "sources:", "profiles:\n  later:\n    min_year: 2024\n    size: 3\nsources:");
+    p.edit(
+        "pipeline.yaml",
+        "sources:",
+        "profiles:\n  later:\n    min_year: 2024\n    size: 3\nsources:",
+    );
     p.canary(&["run", "-q", "--profile", "later"]).ok();
-    let n = p.canary(&["sql", "select n from counter", "--format", "csv"]).ok().stdout;
+    let n = p
+        .canary(&["sql", "select n from counter", "--format", "csv"])
+        .ok()
+        .stdout;
     assert_eq!(n, "n\n3\n");
-    let years = p.canary(&["sql", "select min(year) y from recent", "--format", "csv"]).ok().stdout;
+    let years = p
+        .canary(&["sql", "select min(year) y from recent", "--format", "csv"])
+        .ok()
+        .stdout;
     assert_eq!(years, "y\n2024\n");
     // `--set` wins over the profile; the lock records the values used.
-    p.canary(&["run", "-q", "--profile", "later", "--set", "size=5"]).ok();
-    assert!(p.read("pipeline.lock").contains("since: 2024"), "{}", p.read("pipeline.lock"));
-    let n = p.canary(&["sql", "select n from counter", "--format", "csv"]).ok().stdout;
+    p.canary(&["run", "-q", "--profile", "later", "--set", "size=5"])
+        .ok();
+    assert!(
+        p.read("pipeline.lock").contains("since: 2024"),
+        "{}",
+        p.read("pipeline.lock")
+    );
+    let n = p
+        .canary(&["sql", "select n from counter", "--format", "csv"])
+        .ok()
+        .stdout;
     assert_eq!(n, "n\n5\n");
     let bad = p.canary(&["run", "--profile", "latter"]).fails(2);
-    assert!(bad.stderr.contains("no such profile") && bad.stderr.contains("did you mean `later`?"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("no such profile") && bad.stderr.contains("did you mean `later`?"),
+        "{}",
+        bad.stderr
+    );
 }

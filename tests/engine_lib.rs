@@ -38,7 +38,11 @@ fn a_panicking_stage_fails_cleanly_and_keeps_other_outputs() {
     registry.register(Arc::new(Panics));
     let p = canary::pipeline::load(&dir.path().join("pipeline.yaml"), &registry, &[]).unwrap();
     let engine = Engine::new(&p, &registry).unwrap();
-    let opts = RunOptions { jobs: 2, quiet: true, ..Default::default() };
+    let opts = RunOptions {
+        jobs: 2,
+        quiet: true,
+        ..Default::default()
+    };
     let err = engine.run(&opts).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("stage `boom` failed: it panicked"), "{msg}");
@@ -48,7 +52,10 @@ fn a_panicking_stage_fails_cleanly_and_keeps_other_outputs() {
     assert!(!dir.path().join("out/boom.parquet").exists());
     // The lock records the stage that succeeded, not the one that panicked.
     let lock = std::fs::read_to_string(dir.path().join("pipeline.lock")).unwrap();
-    assert!(lock.contains("  ok:") && !lock.contains("  boom:"), "{lock}");
+    assert!(
+        lock.contains("  ok:") && !lock.contains("  boom:"),
+        "{lock}"
+    );
     // Running again: `ok` is cached, `boom` fails again the same way.
     let engine = Engine::new(&p, &registry).unwrap();
     assert!(engine.run(&opts).is_err());

@@ -5,7 +5,9 @@
 use canary::clean::cin_census::parse_cin_census;
 use canary::clean::ees::{parse_ees, EesOptions};
 use canary::clean::tidy::TidyRow;
-use canary::harmonise::quality::{check_reconciliation, coverage, crosscheck, reconcile, status_counts};
+use canary::harmonise::quality::{
+    check_reconciliation, coverage, crosscheck, reconcile, status_counts,
+};
 use canary::harmonise::{harmonise, load_dictionary, Dictionary, Harmonised, Options};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,20 +50,31 @@ fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| {
         let dir = raw_dir();
-        let yaml = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stages/indicators.yaml")).unwrap();
-        let dict = load_dictionary("stages/indicators.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+        let yaml = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("stages/indicators.yaml"),
+        )
+        .unwrap();
+        let dict =
+            load_dictionary("stages/indicators.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
         let mut sources: BTreeMap<String, Vec<TidyRow>> = BTreeMap::new();
         for (rel, year) in CIN_FILES {
             let bytes = std::fs::read(dir.join(rel)).unwrap();
-            let p = parse_cin_census("cin_census", rel, &bytes, *year).unwrap_or_else(|e| panic!("{e}"));
-            sources.entry("cin_census".into()).or_default().extend(p.rows);
+            let p = parse_cin_census("cin_census", rel, &bytes, *year)
+                .unwrap_or_else(|e| panic!("{e}"));
+            sources
+                .entry("cin_census".into())
+                .or_default()
+                .extend(p.rows);
         }
         for (name, rel) in EES_FILES {
             let bytes = std::fs::read(dir.join(rel)).unwrap();
             // The CSWW file's time_period is the September of the census itself (see
             // `csww_time_period_is_the_september_year`); the TidyRow contract dates workforce
             // at 30 September of year-1, hence +1.
-            let options = EesOptions { year_offset: if *name == "csww" { 1 } else { 0 }, ..Default::default() };
+            let options = EesOptions {
+                year_offset: if *name == "csww" { 1 } else { 0 },
+                ..Default::default()
+            };
             let p = parse_ees(name, rel, &bytes, &options).unwrap_or_else(|e| panic!("{e}"));
             sources.insert(name.to_string(), p.rows);
         }
@@ -71,7 +84,11 @@ fn world() -> &'static World {
 }
 
 fn value(h: &Harmonised, ind: &str, year: i32, code: &str) -> Option<f64> {
-    let r = h.panel.iter().find(|r| r.indicator == ind && r.year == year && r.la_code == code).unwrap_or_else(|| panic!("no panel row {ind} {year} {code}"));
+    let r = h
+        .panel
+        .iter()
+        .find(|r| r.indicator == ind && r.year == year && r.la_code == code)
+        .unwrap_or_else(|| panic!("no panel row {ind} {year} {code}"));
     r.value
 }
 
@@ -82,18 +99,39 @@ fn close(a: Option<f64>, b: f64, tol: f64) -> bool {
 #[test]
 fn year_2013_has_150_las_and_every_year_one_row_per_la_indicator() {
     let w = world();
-    let las_2013: std::collections::BTreeSet<_> = w.h.panel.iter().filter(|r| r.year == 2013).map(|r| &r.la_code).collect();
+    let las_2013: std::collections::BTreeSet<_> =
+        w.h.panel
+            .iter()
+            .filter(|r| r.year == 2013)
+            .map(|r| &r.la_code)
+            .collect();
     assert_eq!(las_2013.len(), 150);
-    assert!(!las_2013.iter().any(|c| *c == "E09000001" || *c == "E06000053"));
+    assert!(!las_2013
+        .iter()
+        .any(|c| *c == "E09000001" || *c == "E06000053"));
     for y in 2010..=2025 {
         let n = w.h.wide.rows.iter().filter(|r| r.year == y).count();
         eprintln!("{y}: {n} LAs");
         assert!((149..=151).contains(&n), "{y}: {n}");
-        assert_eq!(w.h.panel.iter().filter(|r| r.year == y).count(), n * w.dict.indicators.len());
+        assert_eq!(
+            w.h.panel.iter().filter(|r| r.year == y).count(),
+            n * w.dict.indicators.len()
+        );
     }
     // 2010-2012 rows come from files with only the old code: all mapped.
-    assert!(w.h.unmapped.iter().all(|u| u.reason.starts_with("combined")), "{:?}", w.h.unmapped);
-    assert!(w.h.wide.rows.iter().all(|r| r.la_code.len() == 9 && r.la_code_old.is_some()));
+    assert!(
+        w.h.unmapped
+            .iter()
+            .all(|u| u.reason.starts_with("combined")),
+        "{:?}",
+        w.h.unmapped
+    );
+    assert!(w
+        .h
+        .wide
+        .rows
+        .iter()
+        .all(|r| r.la_code.len() == 9 && r.la_code_old.is_some()));
 }
 
 #[test]
@@ -101,14 +139,36 @@ fn england_referrals_reconcile() {
     let w = world();
     let rows = reconcile(&w.dict, &w.sources);
     for r in &rows {
-        eprintln!("{} {} {} england {} la_sum {} missing {} diff {} tol {} {}", r.file, r.year, r.measure, r.england, r.la_sum, r.n_suppressed, r.difference, r.tolerance, r.ok);
+        eprintln!(
+            "{} {} {} england {} la_sum {} missing {} diff {} tol {} {}",
+            r.file,
+            r.year,
+            r.measure,
+            r.england,
+            r.la_sum,
+            r.n_suppressed,
+            r.difference,
+            r.tolerance,
+            r.ok
+        );
     }
-    assert!(rows.iter().filter(|r| r.measure.starts_with("Referrals")).count() == 8);
+    assert!(
+        rows.iter()
+            .filter(|r| r.measure.starts_with("Referrals"))
+            .count()
+            == 8
+    );
     assert!(rows.iter().filter(|r| r.file == "c1_referrals").count() == 13);
     check_reconciliation(&rows).unwrap_or_else(|e| panic!("{e}"));
     // 2009-10: England 603,700 (rounded to 100) vs the LA sum 603,713, nothing suppressed.
-    let r = rows.iter().find(|r| r.year == 2010 && r.measure == "Referrals0910").unwrap();
-    assert_eq!((r.england, r.la_sum, r.n_suppressed), (603_700.0, 603_713.0, 0));
+    let r = rows
+        .iter()
+        .find(|r| r.year == 2010 && r.measure == "Referrals0910")
+        .unwrap();
+    assert_eq!(
+        (r.england, r.la_sum, r.n_suppressed),
+        (603_700.0, 603_713.0, 0)
+    );
 }
 
 #[test]
@@ -119,10 +179,29 @@ fn ia_within_10_days_2012_from_duration_bands() {
     // Greenwich (203): 70, 302, 2514 of 3580; line 6, Hackney (204): `..` in every band.
     let camden = value(&w.h, "ia_within_10_days_pct", 2012, "E09000007");
     let greenwich = value(&w.h, "ia_within_10_days_pct", 2012, "E09000011");
-    assert!(close(camden, 100.0 * (125.0 + 325.0 + 1147.0) / 1782.0, 1e-9), "{camden:?}");
-    assert!(close(greenwich, 100.0 * (70.0 + 302.0 + 2514.0) / 3580.0, 1e-9), "{greenwich:?}");
-    let hackney = w.h.panel.iter().find(|r| r.indicator == "ia_within_10_days_pct" && r.year == 2012 && r.la_code == "E09000012").unwrap();
-    assert_eq!((hackney.value, hackney.status.as_str(), hackney.definition.as_str()), (None, "not_available", "cin_census:2012..2014"));
+    assert!(
+        close(camden, 100.0 * (125.0 + 325.0 + 1147.0) / 1782.0, 1e-9),
+        "{camden:?}"
+    );
+    assert!(
+        close(greenwich, 100.0 * (70.0 + 302.0 + 2514.0) / 3580.0, 1e-9),
+        "{greenwich:?}"
+    );
+    let hackney =
+        w.h.panel
+            .iter()
+            .find(|r| {
+                r.indicator == "ia_within_10_days_pct" && r.year == 2012 && r.la_code == "E09000012"
+            })
+            .unwrap();
+    assert_eq!(
+        (
+            hackney.value,
+            hackney.status.as_str(),
+            hackney.definition.as_str()
+        ),
+        (None, "not_available", "cin_census:2012..2014")
+    );
     // The rows were keyed from the old code only (no new_la_code before 2012-13).
     assert_eq!(hackney.la_code_old.as_deref(), Some("204"));
 }
@@ -130,15 +209,26 @@ fn ia_within_10_days_2012_from_duration_bands() {
 #[test]
 fn re_referrals_2013_agree_between_cin_census_and_ees() {
     let w = world();
-    let rows = crosscheck(&w.dict, &w.sources, &Options::default(), &w.h).unwrap_or_else(|e| panic!("{e}"));
-    let rr: Vec<_> = rows.iter().filter(|r| r.indicator == "re_referrals_pct" && r.year == 2013).collect();
+    let rows = crosscheck(&w.dict, &w.sources, &Options::default(), &w.h)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rr: Vec<_> = rows
+        .iter()
+        .filter(|r| r.indicator == "re_referrals_pct" && r.year == 2013)
+        .collect();
     assert_eq!(rr.len(), 150);
     let both: Vec<_> = rr.iter().filter_map(|r| r.difference).collect();
     let agree = both.iter().filter(|d| d.abs() <= 0.05 + 1e-9).count();
-    for r in rr.iter().filter(|r| r.difference.is_none_or(|d| d.abs() > 0.05)) {
+    for r in rr
+        .iter()
+        .filter(|r| r.difference.is_none_or(|d| d.abs() > 0.05))
+    {
         eprintln!("{r:?}");
     }
-    eprintln!("2013 re-referrals: {} LAs with both, {} agree to 0.05 pp", both.len(), agree);
+    eprintln!(
+        "2013 re-referrals: {} LAs with both, {} agree to 0.05 pp",
+        both.len(),
+        agree
+    );
     // Found: 147 LAs with both (3 missing in both files), 129 identical, all but one
     // within 1.3 pp; Staffordshire (E10000028) was revised from 24.1 to 11.6 in the EES file.
     let within_1_5 = both.iter().filter(|d| d.abs() <= 1.5).count();
@@ -146,7 +236,10 @@ fn re_referrals_2013_agree_between_cin_census_and_ees() {
     assert!(agree >= 125, "{agree}");
     assert!(within_1_5 >= 146, "{within_1_5}");
     let staffs = rr.iter().find(|r| r.la_code == "E10000028").unwrap();
-    assert_eq!((staffs.panel_value, staffs.crosscheck_value), (Some(11.6), Some(24.1)));
+    assert_eq!(
+        (staffs.panel_value, staffs.crosscheck_value),
+        (Some(11.6), Some(24.1))
+    );
 }
 
 /// The quality tables agree with the panel and with each other: coverage has one row per
@@ -169,34 +262,83 @@ fn quality_tables() {
         assert_eq!(c.share, c.n_values as f64 / c.n_las as f64);
     }
     let cov_of = |ind: &str, year: i32| {
-        let c = cov.iter().find(|c| c.indicator == ind && c.year == year).unwrap_or_else(|| panic!("no coverage {ind} {year}"));
+        let c = cov
+            .iter()
+            .find(|c| c.indicator == ind && c.year == year)
+            .unwrap_or_else(|| panic!("no coverage {ind} {year}"));
         (c.n_values, c.n_las)
     };
     assert_eq!(cov_of("re_referrals_pct", 2013), (147, 150));
     assert_eq!(cov_of("referrals_rate", 2010), (150, 150));
 
     let statuses = status_counts(&w.h);
-    let known = ["ok", "low", "suppressed", "blank", "not_applicable", "zero_denominator", "not_available", "no_definition"];
-    assert!(statuses.iter().all(|s| known.contains(&s.status.as_str()) && s.n > 0), "{statuses:?}");
+    let known = [
+        "ok",
+        "low",
+        "suppressed",
+        "blank",
+        "not_applicable",
+        "zero_denominator",
+        "not_available",
+        "no_definition",
+    ];
+    assert!(
+        statuses
+            .iter()
+            .all(|s| known.contains(&s.status.as_str()) && s.n > 0),
+        "{statuses:?}"
+    );
     for ind in &w.dict.indicators {
         let rows = w.h.panel.iter().filter(|r| r.indicator == ind.id).count();
-        let of = |st: &str| statuses.iter().filter(|s| s.indicator == ind.id && s.status == st).map(|s| s.n).sum::<usize>();
-        let all: usize = statuses.iter().filter(|s| s.indicator == ind.id).map(|s| s.n).sum();
+        let of = |st: &str| {
+            statuses
+                .iter()
+                .filter(|s| s.indicator == ind.id && s.status == st)
+                .map(|s| s.n)
+                .sum::<usize>()
+        };
+        let all: usize = statuses
+            .iter()
+            .filter(|s| s.indicator == ind.id)
+            .map(|s| s.n)
+            .sum();
         assert_eq!(all, rows, "{}: status counts vs panel rows", ind.id);
-        let values: usize = cov.iter().filter(|c| c.indicator == ind.id).map(|c| c.n_values).sum();
+        let values: usize = cov
+            .iter()
+            .filter(|c| c.indicator == ind.id)
+            .map(|c| c.n_values)
+            .sum();
         assert_eq!(of("ok"), values, "{}: `ok` rows vs values", ind.id);
     }
     // Sources not loaded here: every row not available, each source-year said in a note.
-    for (ind, source, year) in [("idaci_score", "imd2015", 2015), ("idaci_score", "imd2019", 2019), ("care_applications_rate", "lait", 2016), ("cp_spending_per_child", "s251", 2012)] {
+    for (ind, source, year) in [
+        ("idaci_score", "imd2015", 2015),
+        ("idaci_score", "imd2019", 2019),
+        ("care_applications_rate", "lait", 2016),
+        ("cp_spending_per_child", "s251", 2012),
+    ] {
         assert!(years.clone().all(|y| cov_of(ind, y).0 == 0), "{ind}");
-        let note = format!("no rows for source `{source}` in {year} (indicator `{ind}`): not_available");
-        assert!(w.h.notes.iter().any(|n| n.to_string() == note), "no note {note:?}");
+        let note =
+            format!("no rows for source `{source}` in {year} (indicator `{ind}`): not_available");
+        assert!(w.h.notes.contains(&note), "no note {note:?}");
     }
     // Gateshead's old ONS code E08000020 is still printed by two sources in 2013-2017 (it
     // became E08000037 in 2013): noted, and the rows keyed by the new code.
-    let gateshead = "old code 390 in 2013: sources print E08000020 (c4_s47_icpc, cin_census) and E08000037";
-    assert!(w.h.notes.iter().any(|n| n.to_string().starts_with(gateshead)), "{:?}", w.h.notes);
-    assert!(w.h.wide.rows.iter().any(|r| r.year == 2013 && r.la_code == "E08000037"));
+    let gateshead =
+        "old code 390 in 2013: sources print E08000020 (c4_s47_icpc, cin_census) and E08000037";
+    assert!(
+        w.h.notes
+            .iter()
+            .any(|n| n.to_string().starts_with(gateshead)),
+        "{:?}",
+        w.h.notes
+    );
+    assert!(w
+        .h
+        .wide
+        .rows
+        .iter()
+        .any(|r| r.year == 2013 && r.la_code == "E08000037"));
     assert!(!w.h.wide.rows.iter().any(|r| r.la_code == "E08000020"));
 }
 
@@ -204,8 +346,18 @@ fn quality_tables() {
 fn csww_time_period_is_the_september_year() {
     let dir = raw_dir();
     let rel = "workforce/csww_indicators_2017_to_2025.csv";
-    let p = parse_ees("csww", rel, &std::fs::read(dir.join(rel)).unwrap(), &EesOptions::default()).unwrap();
-    let has = |year: i32, code: &str| p.rows.iter().any(|r| r.year == year && r.la_code.as_deref() == Some(code));
+    let p = parse_ees(
+        "csww",
+        rel,
+        &std::fs::read(dir.join(rel)).unwrap(),
+        &EesOptions::default(),
+    )
+    .unwrap();
+    let has = |year: i32, code: &str| {
+        p.rows
+            .iter()
+            .any(|r| r.year == year && r.la_code.as_deref() == Some(code))
+    };
     // Bournemouth, Christchurch and Poole was created on 1 April 2019: a Sept 2018 census
     // cannot hold it, so time_period 2019 is Sept 2019, not Sept 2018 as the data README says.
     assert!(has(2019, "E06000058") && !has(2018, "E06000058"));

@@ -8,15 +8,24 @@ use crate::common;
 use common::Project;
 
 fn project() -> Project {
-    let p = Project { dir: tempfile::tempdir().unwrap() };
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
     let mut csv = String::from("la,year,x,w\n");
     let mut state: u64 = 11;
     for i in 0..60_000u64 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let r = state >> 11;
         let magnitude = [1e-8, 1.0, 1e8, 1e16][(r % 4) as usize];
         let x = ((r % 100_003) as f64 / 7.0 - 7000.0) * magnitude;
-        csv.push_str(&format!("E{:08},{},{x:e},{}\n", r % 152, 2010 + i % 15, (r % 9) as f64 / 3.0));
+        csv.push_str(&format!(
+            "E{:08},{},{x:e},{}\n",
+            r % 152,
+            2010 + i % 15,
+            (r % 9) as f64 / 3.0
+        ));
     }
     p.write("data/records.csv", &csv);
     let sha = canary::hash::sha256_bytes(csv.as_bytes());
@@ -54,7 +63,12 @@ stages:
 #[test]
 fn outputs_are_the_same_bytes_whatever_the_partitions_and_the_memory() {
     let mut trees = Vec::new();
-    for args in [vec!["--jobs", "1"], vec!["--jobs", "2"], vec!["--jobs", "8"], vec!["--jobs", "3", "--memory", "3MB"]] {
+    for args in [
+        vec!["--jobs", "1"],
+        vec!["--jobs", "2"],
+        vec!["--jobs", "8"],
+        vec!["--jobs", "3", "--memory", "3MB"],
+    ] {
         let p = project();
         let mut all = vec!["run", "-q"];
         all.extend(&args);
@@ -63,7 +77,10 @@ fn outputs_are_the_same_bytes_whatever_the_partitions_and_the_memory() {
     }
     assert_eq!(trees[0].1.len(), 4);
     for (args, tree) in &trees[1..] {
-        assert!(tree == &trees[0].1, "the outputs with {args:?} differ from those with --jobs 1");
+        assert!(
+            tree == &trees[0].1,
+            "the outputs with {args:?} differ from those with --jobs 1"
+        );
     }
 }
 
@@ -71,9 +88,17 @@ fn outputs_are_the_same_bytes_whatever_the_partitions_and_the_memory() {
 fn a_limit_too_small_to_spill_is_a_clear_error() {
     let p = project();
     let r = p.canary(&["run", "every_row", "--memory", "16k"]).fails(1);
-    assert!(r.stderr.contains("stage `every_row` failed") && r.stderr.contains("its limit of 16 KiB"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stage `every_row` failed") && r.stderr.contains("its limit of 16 KiB"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("--memory"), "{}", r.stderr);
     assert!(!p.path("out/every_row.parquet").exists());
     let bad = p.canary(&["run", "--memory", "lots"]).fails(2);
-    assert!(bad.stderr.contains("`--memory lots` is not a size"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`--memory lots` is not a size"),
+        "{}",
+        bad.stderr
+    );
 }

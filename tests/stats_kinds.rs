@@ -9,7 +9,10 @@ use common::Project;
 
 fn csv(p: &Project, q: &str) -> Vec<Vec<String>> {
     let out = p.canary(&["sql", q, "--format", "csv"]).ok().stdout;
-    out.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+    out.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
 }
 
 fn num(s: &str) -> f64 {
@@ -21,10 +24,16 @@ fn trend_is_r_quantile_type_7() {
     let p = Project::from_fixture("stats");
     p.canary(&["run", "trends"]).ok();
     // aa in 2010 is 1..10: R gives median 5.5, quantile(.25) 3.25, quantile(.75) 7.75.
-    let r = csv(&p, "select n, median, q1, q3 from trends where indicator = 'aa' and year = 2010");
+    let r = csv(
+        &p,
+        "select n, median, q1, q3 from trends where indicator = 'aa' and year = 2010",
+    );
     assert_eq!(r, vec![vec!["10", "5.5", "3.25", "7.75"]]);
     // aa in 2011: 100 102 103 101 105 100 99 105 → R: median 101.5, q1 100, q3 103.5.
-    let r = csv(&p, "select n, median, q1, q3 from trends where indicator = 'aa' and year = 2011");
+    let r = csv(
+        &p,
+        "select n, median, q1, q3 from trends where indicator = 'aa' and year = 2011",
+    );
     assert_eq!(r, vec![vec!["8", "101.5", "100.0", "103.5"]]);
 }
 
@@ -32,7 +41,10 @@ fn trend_is_r_quantile_type_7() {
 fn correlate_matches_r_cor_test() {
     let p = Project::from_fixture("stats");
     p.canary(&["run", "correlations"]).ok();
-    let r = csv(&p, "select year, n, rho, p from correlations where x = 'aa' and y = 'bb' order by year");
+    let r = csv(
+        &p,
+        "select year, n, rho, p from correlations where x = 'aa' and y = 'bb' order by year",
+    );
     // 2010: no ties, n = 10 → AS 89 Edgeworth; R: p = 0.05444507 (pspearman docs).
     assert_eq!(r[0][1], "10");
     assert!((num(&r[0][3]) - 0.05444507).abs() < 5e-9, "{r:?}");
@@ -41,7 +53,10 @@ fn correlate_matches_r_cor_test() {
     assert!((num(&r[1][2]) - 0.9277782).abs() < 5e-8, "{r:?}");
     assert!((num(&r[1][3]) - 0.0008915).abs() < 5e-8, "{r:?}");
     // Significant (p < 0.05) only in 2011: one year, fewer than min_years = 2.
-    let s = csv(&p, "select years_tested, years_significant, sign, correlated from correlations_summary");
+    let s = csv(
+        &p,
+        "select years_tested, years_significant, sign, correlated from correlations_summary",
+    );
     assert_eq!(s, vec![vec!["2", "1", "+", "false"]]);
 }
 
@@ -49,8 +64,14 @@ fn correlate_matches_r_cor_test() {
 fn compare_follows_its_definition() {
     let p = Project::from_fixture("stats");
     p.canary(&["run"]).ok();
-    let members = csv(&p, "select cohort, count(*) from cohort_members group by cohort order by cohort");
-    assert!(!members.is_empty(), "the model predicts some LAs inadequate");
+    let members = csv(
+        &p,
+        "select cohort, count(*) from cohort_members group by cohort order by cohort",
+    );
+    assert!(
+        !members.is_empty(),
+        "the model predicts some LAs inadequate"
+    );
     // Group B holds exactly the members judged inadequate (grade 4) in the window.
     let wrong = csv(
         &p,
@@ -76,10 +97,19 @@ fn compare_follows_its_definition() {
         );
         assert_eq!(expected[0][0], got[0][0], "{group}");
         if expected[0][0] != "0" {
-            assert!((num(&expected[0][1]) - num(&got[0][1])).abs() < 1e-9, "{group}: {expected:?} vs {got:?}");
-            assert!((num(&expected[0][2]) - num(&got[0][2])).abs() < 1e-9, "{group}: {expected:?} vs {got:?}");
+            assert!(
+                (num(&expected[0][1]) - num(&got[0][1])).abs() < 1e-9,
+                "{group}: {expected:?} vs {got:?}"
+            );
+            assert!(
+                (num(&expected[0][2]) - num(&got[0][2])).abs() < 1e-9,
+                "{group}: {expected:?} vs {got:?}"
+            );
         }
     }
     // Both names reach the members' table.
-    assert_eq!(csv(&p, "select count(*) from cohorts_members"), csv(&p, "select count(*) from cohort_members"));
+    assert_eq!(
+        csv(&p, "select count(*) from cohorts_members"),
+        csv(&p, "select count(*) from cohort_members")
+    );
 }

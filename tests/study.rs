@@ -16,8 +16,15 @@ fn study_project() -> Project {
     std::fs::copy(root.join("pipeline.yaml"), dir.path().join("pipeline.yaml")).unwrap();
     copy_dir(&root.join("raw"), &dir.path().join("raw"));
     copy_dir(&root.join("stages"), &dir.path().join("stages"));
-    copy_dir(&root.join("reports/templates"), &dir.path().join("reports/templates"));
-    std::fs::copy(root.join("reports/published_results.yaml"), dir.path().join("reports/published_results.yaml")).unwrap();
+    copy_dir(
+        &root.join("reports/templates"),
+        &dir.path().join("reports/templates"),
+    );
+    std::fs::copy(
+        root.join("reports/published_results.yaml"),
+        dir.path().join("reports/published_results.yaml"),
+    )
+    .unwrap();
     Project { dir }
 }
 
@@ -40,19 +47,45 @@ fn the_study_runs_on_the_published_files() {
     let p = study_project();
     let before = p.tree("raw");
     let run = canary_run(&p, &["run"]).ok();
-    assert!(!run.stdout.contains("fetched"), "nothing is fetched: raw/ holds every source\n{}", run.stdout);
-    assert!(run.stdout.contains("ran       panel (harmonise)"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("fetched"),
+        "nothing is fetched: raw/ holds every source\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ran       panel (harmonise)"),
+        "{}",
+        run.stdout
+    );
     // The published files are read, never written.
-    assert!(p.tree("raw") == before, "canary run changed a file under raw/");
+    assert!(
+        p.tree("raw") == before,
+        "canary run changed a file under raw/"
+    );
 
     // 150 LAs in 2013 after excluding City of London and the Isles of Scilly.
-    assert_eq!(csv(&p, "select count(distinct la_code) n from panel where year = 2013"), "n\n150\n");
     assert_eq!(
-        csv(&p, "select count(*) n from panel where la_code in ('E09000001', 'E06000053')"),
+        csv(
+            &p,
+            "select count(distinct la_code) n from panel where year = 2013"
+        ),
+        "n\n150\n"
+    );
+    assert_eq!(
+        csv(
+            &p,
+            "select count(*) n from panel where la_code in ('E09000001', 'E06000053')"
+        ),
         "n\n0\n"
     );
     // Every reconciliation of LA sums with England rows holds, England's referrals among them.
-    assert_eq!(csv(&p, "select count(*) n from panel_reconciliation where not ok"), "n\n0\n");
+    assert_eq!(
+        csv(
+            &p,
+            "select count(*) n from panel_reconciliation where not ok"
+        ),
+        "n\n0\n"
+    );
     assert_eq!(
         csv(&p, "select england, la_sum from panel_reconciliation where file = 'cin_census' and year = 2010 and measure = 'Referrals0910'"),
         "england,la_sum\n603700.0,603713.0\n"
@@ -67,18 +100,25 @@ fn the_study_runs_on_the_published_files() {
         csv(&p, "select count(*) n from panel_wide where year = 2012"),
         "n\n150\n"
     );
-    assert!(csv(&p, "select re_referrals_pct from panel_wide limit 1").starts_with("re_referrals_pct\n"));
+    assert!(csv(&p, "select re_referrals_pct from panel_wide limit 1")
+        .starts_with("re_referrals_pct\n"));
     // Ofsted: Birmingham's CPI of 2012 was inadequate.
     let bham = csv(&p, "select count(*) n from ofsted where la_code_old = '330' and grade = 4 and published like '2012-%'");
     assert_ne!(bham, "n\n0\n", "{bham}");
 
     // The statistics' tables exist where `canary sql` expects them.
-    let t = csv(&p, "select n from trends where indicator = 'referrals_rate' and year = 2010");
+    let t = csv(
+        &p,
+        "select n from trends where indicator = 'referrals_rate' and year = 2010",
+    );
     assert_eq!(t, "n\n150\n");
     let pairs = csv(&p, "select sign from correlations_summary where x = 're_referrals_pct' and y = 'referrals_rate'");
     assert_eq!(pairs, "sign\n+\n");
     let coefs = csv(&p, "select count(*) n from model_coefficients");
-    assert_eq!(coefs, "n\n60\n", "every predictor listed at both lambdas and the paper's sparsity, with the intercept");
+    assert_eq!(
+        coefs, "n\n60\n",
+        "every predictor listed at both lambdas and the paper's sparsity, with the intercept"
+    );
     // The robustness sweep: one summary row per cell, the swept params first.
     assert_eq!(csv(&p, "select count(*) n, count(distinct seed) s, count(distinct alpha) a from model_sweep_summary"), "n,s,a\n20,2,5\n");
     // The paper's terms tested directly, on the model's 150 LAs.
@@ -97,7 +137,10 @@ fn the_study_runs_on_the_published_files() {
     );
     // The agency-worker rate is not published by LA before 2015: its claims cannot be tested.
     assert_eq!(
-        csv(&p, "select verdict from claims where id = 'table2.agency_rate_pct'"),
+        csv(
+            &p,
+            "select verdict from claims where id = 'table2.agency_rate_pct'"
+        ),
         "verdict\ncannot be tested with the published data\n"
     );
     assert_eq!(csv(&p, "select verdict from claims where id = 'figure3.ia_within_10_days_pct.ca_within_35_days_pct'"), "verdict\nreproduced\n");
@@ -108,32 +151,56 @@ fn the_study_runs_on_the_published_files() {
 
     // The report: both forms, the study's sections, nothing fetched from the network.
     let html = p.read("reports/report.html");
-    for section in ["id=\"figure-2\"", "id=\"figure-3\"", "id=\"table-2\"", "id=\"table-3\"", "id=\"stage-model\"", "<svg"] {
+    for section in [
+        "id=\"figure-2\"",
+        "id=\"figure-3\"",
+        "id=\"table-2\"",
+        "id=\"table-3\"",
+        "id=\"stage-model\"",
+        "<svg",
+    ] {
         assert!(html.contains(section), "report.html lacks {section}");
     }
     for attr in ["src=\"http", "href=\"http", "url(http"] {
-        assert!(!html.contains(attr), "report.html refers to the network: {attr}");
+        assert!(
+            !html.contains(attr),
+            "report.html refers to the network: {attr}"
+        );
     }
     let md = p.read("reports/report.md");
     assert!(md.contains("![Figure 3](figures/figure3.svg)"), "{md}");
     assert!(p.path("reports/figures/figure3.svg").is_file());
-    assert!(p.read("reports/ro-crate-metadata.json").contains("https://w3id.org/ro/wfrun/workflow/0.5"));
+    assert!(p
+        .read("reports/ro-crate-metadata.json")
+        .contains("https://w3id.org/ro/wfrun/workflow/0.5"));
 
     // New years (issue 7): the out-of-time evaluation, five origins, both models; a scorecard
     // per LA against its statistical neighbours, with the study's caution and no network.
-    assert_eq!(csv(&p, "select count(*) n from early_warning_evaluation"), "n\n10\n");
+    assert_eq!(
+        csv(&p, "select count(*) n from early_warning_evaluation"),
+        "n\n10\n"
+    );
     assert_eq!(
         csv(&p, "select count(*) n from early_warning_evaluation where n_test < 150 or auc is null or auc_lo > auc or auc_hi < auc"),
         "n\n0\n"
     );
     let bham = p.read("reports/scorecards/E08000025.html");
-    for want in ["Birmingham", "Sandwell", "Social worker vacancy rate", "only point to where to look", "<svg", "Ofsted judgements"] {
+    for want in [
+        "Birmingham",
+        "Sandwell",
+        "Social worker vacancy rate",
+        "only point to where to look",
+        "<svg",
+        "Ofsted judgements",
+    ] {
         assert!(bham.contains(want), "Birmingham's scorecard lacks {want}");
     }
     let doc = scraper::Html::parse_document(&bham);
     assert!(doc.errors.is_empty(), "{:?}", doc.errors);
     assert!(!bham.contains("href=\"http") && !bham.contains("src=\"http"));
-    assert!(p.read("reports/scorecards/index.html").contains("href=\"E08000025.html\""));
+    assert!(p
+        .read("reports/scorecards/index.html")
+        .contains("href=\"E08000025.html\""));
     assert!(html.contains("id=\"early-warning\"") && html.contains("Beside the 2016 result"));
 
     // A reviewer's re-derivation from the published files agrees byte for byte (issue 6).
@@ -148,12 +215,27 @@ fn the_study_runs_on_the_published_files() {
     canary_run(&p, &["run", "panel", "--set", "panel.geography=boundaries"]).ok();
     let bcp = csv(&p, "select indicator, value, status from panel where year = 2012 and la_code = 'E06000058' and indicator in ('referrals_rate', 're_referrals_pct') order by indicator");
     let rows: Vec<&str> = bcp.lines().collect();
-    assert!(rows[1].starts_with("re_referrals_pct,,not_harmonised"), "{bcp}");
+    assert!(
+        rows[1].starts_with("re_referrals_pct,,not_harmonised"),
+        "{bcp}"
+    );
     let v: f64 = rows[2].split(',').nth(1).unwrap().parse().unwrap();
     assert!((v - 4653.0 / 61000.0 * 10000.0).abs() < 1e-9, "{bcp}");
-    assert_eq!(csv(&p, "select count(*) n from panel where la_code in ('E06000028', 'E06000029')"), "n\n0\n");
+    assert_eq!(
+        csv(
+            &p,
+            "select count(*) n from panel where la_code in ('E06000028', 'E06000029')"
+        ),
+        "n\n0\n"
+    );
     let split = csv(&p, "select count(*) n from panel_unmapped where reason like 'split later (northamptonshire_2021)%'");
     assert_ne!(split, "n\n0\n", "{split}");
-    assert_eq!(csv(&p, "select count(*) n from panel_reconciliation where not ok"), "n\n0\n");
+    assert_eq!(
+        csv(
+            &p,
+            "select count(*) n from panel_reconciliation where not ok"
+        ),
+        "n\n0\n"
+    );
     assert!(p.tree("raw") == before, "a run changed a file under raw/");
 }

@@ -7,6 +7,7 @@
 mod common;
 
 mod bad_input;
+mod build;
 mod clean_dfe_fixtures;
 mod clean_dfe_real_files;
 mod clean_real_deprivation;
@@ -20,12 +21,11 @@ mod fetch;
 mod harmonise_real;
 mod r_live;
 mod raw_files;
-mod stats_kinds;
-mod build;
-mod study;
+mod report;
 mod scale;
 mod script;
+mod stats_kinds;
+mod study;
 mod sweep;
-mod report;
 mod tools;
 mod verify;

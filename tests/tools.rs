@@ -37,27 +37,37 @@ fn mirror() -> String {
 
 /// The `sources:` entries of pipeline.yaml, as (name, path, sha256).
 fn pipeline_sources() -> Vec<(String, String, String)> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml")).unwrap();
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml"))
+        .unwrap();
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     doc["sources"]
         .as_mapping()
         .unwrap()
         .iter()
         .map(|(k, v)| {
-            (k.as_str().unwrap().to_string(), v["path"].as_str().unwrap().to_string(), v["sha256"].as_str().unwrap().to_string())
+            (
+                k.as_str().unwrap().to_string(),
+                v["path"].as_str().unwrap().to_string(),
+                v["sha256"].as_str().unwrap().to_string(),
+            )
         })
         .collect()
 }
 
 /// (name, path, sha256) of each entry the tool printed.
 fn entries(stdout: &str) -> Vec<(String, String, String)> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(&format!("sources:\n{stdout}")).unwrap_or_else(|e| panic!("not YAML: {e}\n{stdout}"));
+    let doc: serde_yaml::Value = serde_yaml::from_str(&format!("sources:\n{stdout}"))
+        .unwrap_or_else(|e| panic!("not YAML: {e}\n{stdout}"));
     doc["sources"]
         .as_mapping()
         .unwrap()
         .iter()
         .map(|(k, v)| {
-            (k.as_str().unwrap().to_string(), v["path"].as_str().unwrap().to_string(), v["sha256"].as_str().unwrap().to_string())
+            (
+                k.as_str().unwrap().to_string(),
+                v["path"].as_str().unwrap().to_string(),
+                v["sha256"].as_str().unwrap().to_string(),
+            )
         })
         .collect()
 }
@@ -68,7 +78,13 @@ fn no_arguments_prints_the_usage() {
     let o = tool(&[]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stdout.is_empty(), "{}", o.stdout);
-    assert!(o.stderr.starts_with("usage: tools/sources_from_manifest.py") && o.stderr.contains("NAME=PATH"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .starts_with("usage: tools/sources_from_manifest.py")
+            && o.stderr.contains("NAME=PATH"),
+        "{}",
+        o.stderr
+    );
     // --mirror alone gives no NAME=PATH either
     let o = tool(&["--mirror", &mirror()]);
     assert_eq!(o.code, 2, "{}", o.stderr);
@@ -81,7 +97,10 @@ fn no_arguments_prints_the_usage() {
 fn every_committed_source_from_raw_readme() {
     let want = pipeline_sources();
     assert_eq!(want.len(), 33);
-    let args: Vec<String> = want.iter().map(|(n, p, _)| format!("{n}={}", p.strip_prefix("raw/").unwrap())).collect();
+    let args: Vec<String> = want
+        .iter()
+        .map(|(n, p, _)| format!("{n}={}", p.strip_prefix("raw/").unwrap()))
+        .collect();
     let mut argv = vec!["--mirror".to_string(), mirror()];
     argv.extend(args);
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
@@ -105,9 +124,18 @@ fn every_committed_source_from_raw_readme() {
         ]
     );
     // A leading raw/ is accepted too; a source without a known landing page has none.
-    let o = tool(&["--mirror", &mirror(), "x=raw/cin_census/2009-10/osr28-2010ud.csv"]);
+    let o = tool(&[
+        "--mirror",
+        &mirror(),
+        "x=raw/cin_census/2009-10/osr28-2010ud.csv",
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.starts_with("  x:\n    path: raw/cin_census/2009-10/osr28-2010ud.csv\n"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .starts_with("  x:\n    path: raw/cin_census/2009-10/osr28-2010ud.csv\n"),
+        "{}",
+        o.stdout
+    );
     assert!(!o.stdout.contains("landing_page"), "{}", o.stdout);
 }
 
@@ -151,12 +179,29 @@ fn mirror_only_files_from_the_manifest() {
 #[test]
 #[ignore = "needs python3"]
 fn a_checksum_that_differs_is_reported() {
-    let o = tool(&["--mirror", &mirror(), "corrections=geography/ofsted_region_mapping_corrections.csv"]);
+    let o = tool(&[
+        "--mirror",
+        &mirror(),
+        "corrections=geography/ofsted_region_mapping_corrections.csv",
+    ]);
     assert_eq!(o.code, 1, "{}", o.stderr);
-    let on_disk = canary::hash::sha256_file(&common::fixture("tools/mirror/geography/ofsted_region_mapping_corrections.csv")).unwrap();
-    assert!(o.stderr.starts_with("warning: corrections=geography/ofsted_region_mapping_corrections.csv"), "{}", o.stderr);
+    let on_disk = canary::hash::sha256_file(&common::fixture(
+        "tools/mirror/geography/ofsted_region_mapping_corrections.csv",
+    ))
+    .unwrap();
+    assert!(
+        o.stderr
+            .starts_with("warning: corrections=geography/ofsted_region_mapping_corrections.csv"),
+        "{}",
+        o.stderr
+    );
     assert!(o.stderr.contains(&on_disk), "{}", o.stderr);
-    assert!(o.stderr.contains("2dcdf0e8a94bdd31863c4041bdb6a36c9296efc444800ca2de2fa02dcd1a2157"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("2dcdf0e8a94bdd31863c4041bdb6a36c9296efc444800ca2de2fa02dcd1a2157"),
+        "{}",
+        o.stderr
+    );
     assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
     assert_eq!(
         entries(&o.stdout),
@@ -186,7 +231,12 @@ fn what_cannot_be_found_is_said_and_fails() {
     assert_eq!(names, ["cin_2010", "b1"]);
     let err: Vec<&str> = o.stderr.lines().collect();
     assert_eq!(err.len(), 2, "{}", o.stderr);
-    assert!(err[0].starts_with("error: `dfe_tidy/b1_children_in_need_2013_to_2025.csv` is not NAME=PATH"), "{}", o.stderr);
+    assert!(
+        err[0]
+            .starts_with("error: `dfe_tidy/b1_children_in_need_2013_to_2025.csv` is not NAME=PATH"),
+        "{}",
+        o.stderr
+    );
     assert!(
         err[1].starts_with("error: c1_2026=dfe_tidy/c1_children_in_need_referrals_and_rereferrals_2013_to_2026.csv: not found in raw/README.md nor in ")
             && err[1].ends_with("MANIFEST.tsv"),
@@ -202,13 +252,34 @@ fn what_cannot_be_found_is_said_and_fails() {
 fn a_missing_mirror() {
     let gone = tempfile::tempdir().unwrap().path().join("no-such-mirror");
     let gone = gone.display().to_string();
-    let o = tool(&["--mirror", &gone, "cin_2010=cin_census/2009-10/osr28-2010ud.csv"]);
+    let o = tool(&[
+        "--mirror",
+        &gone,
+        "cin_2010=cin_census/2009-10/osr28-2010ud.csv",
+    ]);
     assert_eq!(o.code, 1, "{}", o.stderr);
-    assert_eq!(o.stderr.trim_end(), format!("error: mirror {gone} not found"));
-    assert_eq!(entries(&o.stdout).len(), 1, "the committed file's entry is still printed");
+    assert_eq!(
+        o.stderr.trim_end(),
+        format!("error: mirror {gone} not found")
+    );
+    assert_eq!(
+        entries(&o.stdout).len(),
+        1,
+        "the committed file's entry is still printed"
+    );
 
-    let o = tool(&["--mirror", &gone, "a1=dfe_tidy/cin_release_2021-22/a1_cin_assessments_episodes_referrals_2013_to_2022.csv"]);
+    let o = tool(&[
+        "--mirror",
+        &gone,
+        "a1=dfe_tidy/cin_release_2021-22/a1_cin_assessments_episodes_referrals_2013_to_2022.csv",
+    ]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stdout.is_empty(), "{}", o.stdout);
-    assert!(o.stderr.contains(&format!("error: mirror {gone} not found")) && o.stderr.contains("error: a1="), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(&format!("error: mirror {gone} not found"))
+            && o.stderr.contains("error: a1="),
+        "{}",
+        o.stderr
+    );
 }

@@ -42,12 +42,19 @@ impl Verdict {
     /// The verdict of a claim made of parts: untestable parts make a full reproduction partial;
     /// a claim none of whose parts can be tested cannot be tested.
     pub fn combine(parts: &[Verdict]) -> Verdict {
-        let tested: Vec<Verdict> = parts.iter().copied().filter(|v| *v != Verdict::CannotBeTested).collect();
+        let tested: Vec<Verdict> = parts
+            .iter()
+            .copied()
+            .filter(|v| *v != Verdict::CannotBeTested)
+            .collect();
         if tested.is_empty() {
             Verdict::CannotBeTested
         } else if tested.len() == parts.len() && tested.iter().all(|v| *v == Verdict::Reproduced) {
             Verdict::Reproduced
-        } else if tested.iter().any(|v| matches!(v, Verdict::Reproduced | Verdict::Partly)) {
+        } else if tested
+            .iter()
+            .any(|v| matches!(v, Verdict::Reproduced | Verdict::Partly))
+        {
             Verdict::Partly
         } else {
             Verdict::NotReproduced
@@ -145,7 +152,9 @@ pub fn unknown_names(p: &Published, indicators: &BTreeSet<String>) -> Vec<String
         .into_iter()
         .filter(|(name, _)| !indicators.contains(name))
         .map(|(name, at)| {
-            let hint = crate::error::did_you_mean(&name, indicators.iter().map(String::as_str)).map(|h| format!(" ({h})")).unwrap_or_default();
+            let hint = crate::error::did_you_mean(&name, indicators.iter().map(String::as_str))
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             format!("{at} names `{name}`, which is not an indicator of the panel{hint}")
         })
         .collect()
@@ -153,7 +162,11 @@ pub fn unknown_names(p: &Published, indicators: &BTreeSet<String>) -> Vec<String
 
 impl Evidence {
     pub fn pair(&self, x: &str, y: &str) -> Option<&Pair> {
-        let key = if x <= y { (x.to_string(), y.to_string()) } else { (y.to_string(), x.to_string()) };
+        let key = if x <= y {
+            (x.to_string(), y.to_string())
+        } else {
+            (y.to_string(), x.to_string())
+        };
         self.pairs.get(&key)
     }
 }

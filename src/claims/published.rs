@@ -52,7 +52,11 @@ pub struct TrendStatement {
 
 impl TrendStatement {
     pub fn indicators(&self) -> Vec<String> {
-        self.indicator.iter().cloned().chain(self.indicators.iter().cloned()).collect()
+        self.indicator
+            .iter()
+            .cloned()
+            .chain(self.indicators.iter().cloned())
+            .collect()
     }
 }
 
@@ -67,11 +71,24 @@ pub enum Check {
     /// The last median of the span falls short of the first by at least `by`.
     Falling { by: f64, span: (i64, i64) },
     /// Every median of the span lies within `within` of `value`.
-    Level { value: f64, within: f64, span: (i64, i64) },
+    Level {
+        value: f64,
+        within: f64,
+        span: (i64, i64),
+    },
     /// Medians rise up to `turn - 1`, then fall by at least `by` at `turn`.
-    RiseThenFall { turn: i64, by: f64, span: (i64, i64) },
+    RiseThenFall {
+        turn: i64,
+        by: f64,
+        span: (i64, i64),
+    },
     /// After `after`, the medians reach `value` (± `within`) and then decline.
-    Peak { after: i64, value: f64, within: f64, span: (i64, i64) },
+    Peak {
+        after: i64,
+        value: f64,
+        within: f64,
+        span: (i64, i64),
+    },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -182,9 +199,13 @@ impl Published {
             add(&p.y, format!("correlations.found[{i}].y"));
         }
         for (i, nf) in self.correlations.not_found.iter().enumerate() {
-            nf.pairs.x.iter().for_each(|n| add(n, format!("correlations.not_found[{i}].x")));
+            nf.pairs
+                .x
+                .iter()
+                .for_each(|n| add(n, format!("correlations.not_found[{i}].x")));
             if let Others::List(l) = &nf.pairs.y {
-                l.iter().for_each(|n| add(n, format!("correlations.not_found[{i}].y")));
+                l.iter()
+                    .for_each(|n| add(n, format!("correlations.not_found[{i}].y")));
             }
         }
         for (i, c) in self.model.coefficients.iter().enumerate() {

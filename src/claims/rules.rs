@@ -1,7 +1,10 @@
 //! The rules: one function per kind of claim, each returning the verdict, the evidence and the
 //! rule in words. Thresholds are named constants, so the README can state them exactly.
 
-use super::published::{Check, CohortClaim, NotFound, Others, PairClaim, PairSet, PredictionClaim, Published, TrendStatement};
+use super::published::{
+    Check, CohortClaim, NotFound, Others, PairClaim, PairSet, PredictionClaim, Published,
+    TrendStatement,
+};
 use super::{Claim, CohortEvidence, Evidence, Verdict};
 
 /// A pair significant in some years but fewer than the rule needs is "partly reproduced".
@@ -26,10 +29,28 @@ pub fn assess(p: &Published, e: &Evidence) -> Vec<Claim> {
             let (v, ev, r) = not_correlated(e, set);
             (v, ev, r, "correlations", "figure-3")
         } else if !f.correlated.is_empty() {
-            let parts: Vec<(Verdict, String)> = f.correlated.iter().map(|c| found(e, c)).map(|(v, ev, _)| (v, ev)).collect();
+            let parts: Vec<(Verdict, String)> = f
+                .correlated
+                .iter()
+                .map(|c| found(e, c))
+                .map(|(v, ev, _)| (v, ev))
+                .collect();
             let v = Verdict::combine(&parts.iter().map(|p| p.0).collect::<Vec<_>>());
-            let ev = parts.iter().map(|p| p.1.clone()).collect::<Vec<_>>().join("; ");
-            (v, ev, format!("each pair as Figure 3's pairs are judged ({}); the parts combined: {COMBINE}", found_rule()), "correlations", "figure-3")
+            let ev = parts
+                .iter()
+                .map(|p| p.1.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                v,
+                ev,
+                format!(
+                    "each pair as Figure 3's pairs are judged ({}); the parts combined: {COMBINE}",
+                    found_rule()
+                ),
+                "correlations",
+                "figure-3",
+            )
         } else if let Some(t) = &f.trend {
             let (v, ev, r) = trend(e, t);
             (v, ev, r, "trends", "figure-2")
@@ -40,9 +61,24 @@ pub fn assess(p: &Published, e: &Evidence) -> Vec<Claim> {
             let (v, ev, r) = protective(e, c);
             (v, ev, r, "cohorts", "table-3")
         } else {
-            (Verdict::CannotBeTested, "the claim states nothing the run can test".into(), "no rule applies".into(), "claims", "claims")
+            (
+                Verdict::CannotBeTested,
+                "the claim states nothing the run can test".into(),
+                "no rule applies".into(),
+                "claims",
+                "claims",
+            )
         };
-        out.push(Claim { id: format!("finding.{}", f.id), section: "Summary of findings", claim: f.statement.clone(), verdict, evidence, rule, stage, anchor });
+        out.push(Claim {
+            id: format!("finding.{}", f.id),
+            section: "Summary of findings",
+            claim: f.statement.clone(),
+            verdict,
+            evidence,
+            rule,
+            stage,
+            anchor,
+        });
     }
     for t in &p.trends {
         let (verdict, evidence, rule) = trend(e, t);
@@ -50,7 +86,11 @@ pub fn assess(p: &Published, e: &Evidence) -> Vec<Claim> {
         out.push(Claim {
             id: format!("figure2.{name}"),
             section: "Figure 2",
-            claim: format!("{}: {}", t.indicators().join(", "), t.statement.clone().unwrap_or_default()),
+            claim: format!(
+                "{}: {}",
+                t.indicators().join(", "),
+                t.statement.clone().unwrap_or_default()
+            ),
             verdict,
             evidence,
             rule,
@@ -73,12 +113,36 @@ pub fn assess(p: &Published, e: &Evidence) -> Vec<Claim> {
     }
     for (i, nf) in p.correlations.not_found.iter().enumerate() {
         let (verdict, evidence, rule) = not_found(e, nf);
-        out.push(Claim { id: format!("figure3.not_found.{}", i + 1), section: "Figure 3", claim: format!("not found: {}", nf.statement), verdict, evidence, rule, stage: "correlations", anchor: "figure-3" });
+        out.push(Claim {
+            id: format!("figure3.not_found.{}", i + 1),
+            section: "Figure 3",
+            claim: format!("not found: {}", nf.statement),
+            verdict,
+            evidence,
+            rule,
+            stage: "correlations",
+            anchor: "figure-3",
+        });
     }
     for t in &p.model.dominant_terms {
         let (verdict, evidence, rule) = term(e, p, t);
-        let label = p.model.coefficients.iter().find(|c| &c.id == t).map(|c| c.term.clone()).unwrap_or_else(|| t.clone());
-        out.push(Claim { id: format!("table2.{t}"), section: "Table 2", claim: format!("{label} is among the model's headline terms"), verdict, evidence, rule, stage: "model", anchor: "table-2" });
+        let label = p
+            .model
+            .coefficients
+            .iter()
+            .find(|c| &c.id == t)
+            .map(|c| c.term.clone())
+            .unwrap_or_else(|| t.clone());
+        out.push(Claim {
+            id: format!("table2.{t}"),
+            section: "Table 2",
+            claim: format!("{label} is among the model's headline terms"),
+            verdict,
+            evidence,
+            rule,
+            stage: "model",
+            anchor: "table-2",
+        });
     }
     if !p.cohorts.rows.is_empty() {
         let (verdict, evidence, rule) = pattern(e, p);
@@ -103,7 +167,14 @@ const COMBINE: &str = "all parts reproduced → reproduced; a part untestable or
 fn fmt(v: Option<f64>, d: usize) -> String {
     v.map(|v| {
         let s = format!("{v:.d$}");
-        if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { s.trim_start_matches('-').to_string() } else { s }
+        if s.trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+        {
+            s.trim_start_matches('-').to_string()
+        } else {
+            s
+        }
     })
     .unwrap_or_else(|| "—".into())
 }
@@ -115,9 +186,26 @@ fn found_rule() -> String {
 /// A pair the paper found.
 fn found(e: &Evidence, c: &PairClaim) -> (Verdict, String, String) {
     let Some(pair) = e.pair(&c.x, &c.y).filter(|p| p.years_tested > 0) else {
-        let missing: Vec<&str> = [&c.x, &c.y].into_iter().filter(|n| !has_years(e, n, e.correlation_years)).map(String::as_str).collect();
-        let why = if missing.is_empty() { "the pair was not tested".to_string() } else { format!("{} has no LA values in {}-{}", missing.join(" and "), e.correlation_years.0, e.correlation_years.1) };
-        return (Verdict::CannotBeTested, format!("{} × {}: {why}", c.x, c.y), found_rule());
+        let missing: Vec<&str> = [&c.x, &c.y]
+            .into_iter()
+            .filter(|n| !has_years(e, n, e.correlation_years))
+            .map(String::as_str)
+            .collect();
+        let why = if missing.is_empty() {
+            "the pair was not tested".to_string()
+        } else {
+            format!(
+                "{} has no LA values in {}-{}",
+                missing.join(" and "),
+                e.correlation_years.0,
+                e.correlation_years.1
+            )
+        };
+        return (
+            Verdict::CannotBeTested,
+            format!("{} × {}: {why}", c.x, c.y),
+            found_rule(),
+        );
     };
     let ours = format!(
         "{} × {}: significant in {} of {} years tested (the rule needs {}), sign {}, median rho {}",
@@ -141,7 +229,9 @@ fn found(e: &Evidence, c: &PairClaim) -> (Verdict, String, String) {
 }
 
 fn has_years(e: &Evidence, name: &str, (from, to): (i64, i64)) -> bool {
-    e.medians.get(name).is_some_and(|m| m.keys().any(|y| (from..=to).contains(y)))
+    e.medians
+        .get(name)
+        .is_some_and(|m| m.keys().any(|y| (from..=to).contains(y)))
 }
 
 /// The pairs a set names, each once, in name order.
@@ -154,7 +244,11 @@ fn pairs_of(e: &Evidence, set: &PairSet) -> Vec<(String, String)> {
     for x in &set.x {
         for y in &others {
             if x != y {
-                out.insert(if x <= y { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) });
+                out.insert(if x <= y {
+                    (x.clone(), y.clone())
+                } else {
+                    (y.clone(), x.clone())
+                });
             }
         }
     }
@@ -163,12 +257,21 @@ fn pairs_of(e: &Evidence, set: &PairSet) -> Vec<(String, String)> {
 
 fn not_correlated(e: &Evidence, set: &PairSet) -> (Verdict, String, String) {
     let pairs = pairs_of(e, set);
-    let tested: Vec<&(String, String)> = pairs.iter().filter(|(x, y)| e.pair(x, y).is_some_and(|p| p.years_tested > 0)).collect();
+    let tested: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(x, y)| e.pair(x, y).is_some_and(|p| p.years_tested > 0))
+        .collect();
     let correlated: Vec<String> = tested
         .iter()
         .filter_map(|(x, y)| {
             let p = e.pair(x, y)?;
-            p.correlated.then(|| format!("{x} × {y} ({}, {} years)", p.sign.as_deref().unwrap_or("?"), p.years_significant))
+            p.correlated.then(|| {
+                format!(
+                    "{x} × {y} ({}, {} years)",
+                    p.sign.as_deref().unwrap_or("?"),
+                    p.years_significant
+                )
+            })
         })
         .collect();
     let rule = format!(
@@ -176,7 +279,14 @@ fn not_correlated(e: &Evidence, set: &PairSet) -> (Verdict, String, String) {
         NOT_FOUND_PARTLY_SHARE * 100.0
     );
     if tested.is_empty() {
-        return (Verdict::CannotBeTested, format!("none of the {} pairs has LA values in the correlation years", pairs.len()), rule);
+        return (
+            Verdict::CannotBeTested,
+            format!(
+                "none of the {} pairs has LA values in the correlation years",
+                pairs.len()
+            ),
+            rule,
+        );
     }
     let share = correlated.len() as f64 / tested.len() as f64;
     let v = if correlated.is_empty() {
@@ -186,15 +296,30 @@ fn not_correlated(e: &Evidence, set: &PairSet) -> (Verdict, String, String) {
     } else {
         Verdict::NotReproduced
     };
-    let mut ev = format!("{} of {} pairs tested are correlated", correlated.len(), tested.len());
+    let mut ev = format!(
+        "{} of {} pairs tested are correlated",
+        correlated.len(),
+        tested.len()
+    );
     if !correlated.is_empty() {
-        ev.push_str(&format!(": {}", correlated.iter().take(6).cloned().collect::<Vec<_>>().join(", ")));
+        ev.push_str(&format!(
+            ": {}",
+            correlated
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         if correlated.len() > 6 {
             ev.push_str(&format!(" and {} more", correlated.len() - 6));
         }
     }
     if tested.len() < pairs.len() {
-        ev.push_str(&format!("; {} pairs have no LA values in the correlation years", pairs.len() - tested.len()));
+        ev.push_str(&format!(
+            "; {} pairs have no LA values in the correlation years",
+            pairs.len() - tested.len()
+        ));
     }
     (v, ev, rule)
 }
@@ -207,7 +332,10 @@ fn not_found(e: &Evidence, nf: &NotFound) -> (Verdict, String, String) {
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     /// It holds; `whole` when every year of its span has a median.
-    Holds { whole: bool, said: String },
+    Holds {
+        whole: bool,
+        said: String,
+    },
     Fails(String),
     Untestable(String),
 }
@@ -223,11 +351,17 @@ fn trend(e: &Evidence, t: &TrendStatement) -> (Verdict, String, String) {
         let names = t.indicators();
         let outcomes: Vec<Outcome> = names.iter().map(|n| run_check(e, n, check)).collect();
         let verdicts: Vec<Verdict> = outcomes.iter().map(outcome_verdict).collect();
-        let v = if names.len() == 1 { verdicts[0] } else { majority(&verdicts) };
+        let v = if names.len() == 1 {
+            verdicts[0]
+        } else {
+            majority(&verdicts)
+        };
         parts.push(v);
         for (n, o) in names.iter().zip(&outcomes) {
             let said = match o {
-                Outcome::Holds { said, .. } | Outcome::Fails(said) | Outcome::Untestable(said) => said,
+                Outcome::Holds { said, .. } | Outcome::Fails(said) | Outcome::Untestable(said) => {
+                    said
+                }
             };
             evidence.push(format!("{n} {}: {said}", describe(check)));
         }
@@ -243,11 +377,17 @@ fn trend(e: &Evidence, t: &TrendStatement) -> (Verdict, String, String) {
 }
 
 fn majority(v: &[Verdict]) -> Verdict {
-    let tested: Vec<&Verdict> = v.iter().filter(|v| **v != Verdict::CannotBeTested).collect();
+    let tested: Vec<&Verdict> = v
+        .iter()
+        .filter(|v| **v != Verdict::CannotBeTested)
+        .collect();
     if tested.is_empty() {
         return Verdict::CannotBeTested;
     }
-    let holding = tested.iter().filter(|v| matches!(v, Verdict::Reproduced | Verdict::Partly)).count();
+    let holding = tested
+        .iter()
+        .filter(|v| matches!(v, Verdict::Reproduced | Verdict::Partly))
+        .count();
     if holding * 2 > tested.len() {
         if tested.iter().all(|v| **v == Verdict::Reproduced) && tested.len() == v.len() {
             Verdict::Reproduced
@@ -270,7 +410,12 @@ fn outcome_verdict(o: &Outcome) -> Verdict {
 
 fn span_of(c: &Check) -> (i64, i64) {
     match c {
-        Check::Dip { span, .. } | Check::Rising { span, .. } | Check::Falling { span, .. } | Check::Level { span, .. } | Check::RiseThenFall { span, .. } | Check::Peak { span, .. } => *span,
+        Check::Dip { span, .. }
+        | Check::Rising { span, .. }
+        | Check::Falling { span, .. }
+        | Check::Level { span, .. }
+        | Check::RiseThenFall { span, .. }
+        | Check::Peak { span, .. } => *span,
     }
 }
 
@@ -286,8 +431,15 @@ fn describe(c: &Check) -> String {
         Check::Rising { by, .. } => format!("rising by ≥ {by} over {a}-{b}"),
         Check::Falling { by, .. } => format!("falling by ≥ {by} over {a}-{b}"),
         Check::Level { value, within, .. } => format!("within {value} ± {within} over {a}-{b}"),
-        Check::RiseThenFall { turn, by, .. } => format!("rising to {}, falling by ≥ {by} in {turn}", turn - 1),
-        Check::Peak { after, value, within, .. } => format!("after {after} peaking at {value} ± {within}, then declining"),
+        Check::RiseThenFall { turn, by, .. } => {
+            format!("rising to {}, falling by ≥ {by} in {turn}", turn - 1)
+        }
+        Check::Peak {
+            after,
+            value,
+            within,
+            ..
+        } => format!("after {after} peaking at {value} ± {within}, then declining"),
     }
 }
 
@@ -297,7 +449,8 @@ fn run_check(e: &Evidence, name: &str, c: &Check) -> Outcome {
     let m = e.medians.get(name).unwrap_or(&empty);
     let (a, b) = span_of(c);
     let years: Vec<i64> = m.keys().copied().filter(|y| (a..=b).contains(y)).collect();
-    let whole = years.first() == Some(&a) && years.last() == Some(&b) && years.len() as i64 == b - a + 1;
+    let whole =
+        years.first() == Some(&a) && years.last() == Some(&b) && years.len() as i64 == b - a + 1;
     let at = |y: i64| m.get(&y).copied();
     let f1 = |v: f64| format!("{v:.1}");
     if years.is_empty() {
@@ -307,18 +460,44 @@ fn run_check(e: &Evidence, name: &str, c: &Check) -> Outcome {
         Check::Dip { year, .. } => {
             let (before, mid, after) = (at(year - 1), at(*year), at(year + 1));
             match (before, mid, after) {
-                (_, None, _) | (None, _, None) => Outcome::Untestable(format!("no median for {year} and a year beside it")),
+                (_, None, _) | (None, _, None) => {
+                    Outcome::Untestable(format!("no median for {year} and a year beside it"))
+                }
                 (Some(p), Some(v), Some(n)) => {
                     let said = format!("{} → {} → {}", f1(p), f1(v), f1(n));
-                    if v < p && v < n { Outcome::Holds { whole: true, said } } else { Outcome::Fails(said) }
+                    if v < p && v < n {
+                        Outcome::Holds { whole: true, said }
+                    } else {
+                        Outcome::Fails(said)
+                    }
                 }
                 (None, Some(v), Some(n)) => {
-                    let said = format!("{year} {} → {} {}; no LA median for {} (not published by LA)", f1(v), year + 1, f1(n), year - 1);
-                    if v < n { Outcome::Holds { whole: false, said } } else { Outcome::Fails(said) }
+                    let said = format!(
+                        "{year} {} → {} {}; no LA median for {} (not published by LA)",
+                        f1(v),
+                        year + 1,
+                        f1(n),
+                        year - 1
+                    );
+                    if v < n {
+                        Outcome::Holds { whole: false, said }
+                    } else {
+                        Outcome::Fails(said)
+                    }
                 }
                 (Some(p), Some(v), None) => {
-                    let said = format!("{} {} → {year} {}; no median for {}", year - 1, f1(p), f1(v), year + 1);
-                    if v < p { Outcome::Holds { whole: false, said } } else { Outcome::Fails(said) }
+                    let said = format!(
+                        "{} {} → {year} {}; no median for {}",
+                        year - 1,
+                        f1(p),
+                        f1(v),
+                        year + 1
+                    );
+                    if v < p {
+                        Outcome::Holds { whole: false, said }
+                    } else {
+                        Outcome::Fails(said)
+                    }
                 }
             }
         }
@@ -328,15 +507,41 @@ fn run_check(e: &Evidence, name: &str, c: &Check) -> Outcome {
             }
             let (y0, y1) = (years[0], *years.last().expect("two years"));
             let change = at(y1).unwrap_or_default() - at(y0).unwrap_or_default();
-            let said = format!("{y0} {} → {y1} {} (change {change:+.1})", f1(at(y0).unwrap_or_default()), f1(at(y1).unwrap_or_default()));
-            let holds = if matches!(c, Check::Rising { .. }) { change >= *by } else { change <= -by };
-            if holds { Outcome::Holds { whole, said } } else { Outcome::Fails(said) }
+            let said = format!(
+                "{y0} {} → {y1} {} (change {change:+.1})",
+                f1(at(y0).unwrap_or_default()),
+                f1(at(y1).unwrap_or_default())
+            );
+            let holds = if matches!(c, Check::Rising { .. }) {
+                change >= *by
+            } else {
+                change <= -by
+            };
+            if holds {
+                Outcome::Holds { whole, said }
+            } else {
+                Outcome::Fails(said)
+            }
         }
         Check::Level { value, within, .. } => {
             let vals: Vec<f64> = years.iter().filter_map(|y| at(*y)).collect();
-            let (lo, hi) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
-            let said = format!("medians {}-{} over {}-{}", f1(lo), f1(hi), years[0], years[years.len() - 1]);
-            if (lo - value).abs() <= *within && (hi - value).abs() <= *within { Outcome::Holds { whole, said } } else { Outcome::Fails(said) }
+            let (lo, hi) = vals
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                    (l.min(*v), h.max(*v))
+                });
+            let said = format!(
+                "medians {}-{} over {}-{}",
+                f1(lo),
+                f1(hi),
+                years[0],
+                years[years.len() - 1]
+            );
+            if (lo - value).abs() <= *within && (hi - value).abs() <= *within {
+                Outcome::Holds { whole, said }
+            } else {
+                Outcome::Fails(said)
+            }
         }
         Check::RiseThenFall { turn, by, .. } => {
             let before: Vec<i64> = years.iter().copied().filter(|y| y < turn).collect();
@@ -344,25 +549,58 @@ fn run_check(e: &Evidence, name: &str, c: &Check) -> Outcome {
                 return Outcome::Untestable(format!("no medians for {} and {turn}", turn - 1));
             };
             let start = before.first().and_then(|y| at(*y)).unwrap_or(peak);
-            let said = format!("{} {} → {} {} → {turn} {}", before.first().copied().unwrap_or(turn - 1), f1(start), turn - 1, f1(peak), f1(fall));
+            let said = format!(
+                "{} {} → {} {} → {turn} {}",
+                before.first().copied().unwrap_or(turn - 1),
+                f1(start),
+                turn - 1,
+                f1(peak),
+                f1(fall)
+            );
             let rose = before.len() >= 2 && peak > start;
-            if rose && fall <= peak - by { Outcome::Holds { whole, said } } else { Outcome::Fails(said) }
+            if rose && fall <= peak - by {
+                Outcome::Holds { whole, said }
+            } else {
+                Outcome::Fails(said)
+            }
         }
-        Check::Peak { after, value, within, .. } => {
-            let later: Vec<(i64, f64)> = years.iter().filter(|y| *y > after).filter_map(|y| at(*y).map(|v| (*y, v))).collect();
+        Check::Peak {
+            after,
+            value,
+            within,
+            ..
+        } => {
+            let later: Vec<(i64, f64)> = years
+                .iter()
+                .filter(|y| *y > after)
+                .filter_map(|y| at(*y).map(|v| (*y, v)))
+                .collect();
             let Some(&(py, pv)) = later.iter().max_by(|x, y| x.1.total_cmp(&y.1)) else {
                 return Outcome::Untestable(format!("no medians after {after}"));
             };
             let last = later.last().expect("non-empty");
-            let said = format!("highest {} in {py}, last {} in {}", f1(pv), f1(last.1), last.0);
-            if (pv - value).abs() <= *within && last.1 < pv { Outcome::Holds { whole, said } } else { Outcome::Fails(said) }
+            let said = format!(
+                "highest {} in {py}, last {} in {}",
+                f1(pv),
+                f1(last.1),
+                last.0
+            );
+            if (pv - value).abs() <= *within && last.1 < pv {
+                Outcome::Holds { whole, said }
+            } else {
+                Outcome::Fails(said)
+            }
         }
     }
 }
 
 /// The paper's sign for a term, from Table 2.
 fn paper_sign(p: &Published, term: &str) -> Option<f64> {
-    p.model.coefficients.iter().find(|c| c.id == term).map(|c| c.coefficient.signum())
+    p.model
+        .coefficients
+        .iter()
+        .find(|c| c.id == term)
+        .map(|c| c.coefficient.signum())
 }
 
 /// One of Table 2's headline terms.
@@ -372,7 +610,10 @@ fn term(e: &Evidence, p: &Published, t: &str) -> (Verdict, String, String) {
         "reproduced when the cross-validated model (lambda.min) selects the term with the paper's sign; partly when it does not but the direct test (unpenalised logistic regression on the same rows) gives the paper's sign at p < {DIRECT_P}, or the sweep selects it with that sign in at least {:.0}% of its cells; not reproduced otherwise; cannot be tested when the term is not among the model's predictors (not published by LA for the predictor year)",
         SWEEP_SUPPORT * 100.0
     );
-    let year = m.predictor_year.map(|y| format!(" for {y}")).unwrap_or_default();
+    let year = m
+        .predictor_year
+        .map(|y| format!(" for {y}"))
+        .unwrap_or_default();
     if !m.predictors.iter().any(|x| x == t) {
         return (Verdict::CannotBeTested, format!("{t} is not among the model's predictors: the published files hold no LA values of it{year}"), rule);
     }
@@ -380,21 +621,31 @@ fn term(e: &Evidence, p: &Published, t: &str) -> (Verdict, String, String) {
     let cv = m.selected.get(t).copied();
     let (pos, neg) = m.sweep_selected.get(t).copied().unwrap_or((0, 0));
     let with_sign = if sign > 0.0 { pos } else { neg };
-    let share = if m.sweep_cells > 0 { with_sign as f64 / m.sweep_cells as f64 } else { 0.0 };
+    let share = if m.sweep_cells > 0 {
+        with_sign as f64 / m.sweep_cells as f64
+    } else {
+        0.0
+    };
     let direct = m.direct.get(t).copied();
     let mut ev = vec![match cv {
         Some(c) => format!("cross-validated model: coefficient {c:.4}"),
         None => "cross-validated model: not selected".to_string(),
     }];
     if m.sweep_cells > 0 {
-        ev.push(format!("sweep: selected with the paper's sign in {with_sign} of {} cells ({:.0}%)", m.sweep_cells, share * 100.0));
+        ev.push(format!(
+            "sweep: selected with the paper's sign in {with_sign} of {} cells ({:.0}%)",
+            m.sweep_cells,
+            share * 100.0
+        ));
     }
     if let Some((est, pv)) = direct {
         ev.push(format!("direct test: estimate {est:.4}, p = {pv:.3}"));
     }
     let v = if cv.is_some_and(|c| c.signum() == sign) {
         Verdict::Reproduced
-    } else if direct.is_some_and(|(est, pv)| est.signum() == sign && pv < DIRECT_P) || share >= SWEEP_SUPPORT {
+    } else if direct.is_some_and(|(est, pv)| est.signum() == sign && pv < DIRECT_P)
+        || share >= SWEEP_SUPPORT
+    {
         Verdict::Partly
     } else {
         Verdict::NotReproduced
@@ -409,17 +660,43 @@ fn prediction(e: &Evidence, p: &Published, c: &PredictionClaim) -> (Verdict, Str
         "reproduced when the cross-validated model selects every named term the data hold, with the paper's signs, and reaches the paper's sensitivity ({:.0}%) in sample; partly when some named term is supported as Table 2's terms are judged; not reproduced otherwise; cannot be tested when the data hold none of the terms",
         c.sensitivity * 100.0
     );
-    let available: Vec<&String> = c.terms.iter().filter(|t| m.predictors.contains(t)).collect();
-    let absent: Vec<&String> = c.terms.iter().filter(|t| !m.predictors.contains(t)).collect();
+    let available: Vec<&String> = c
+        .terms
+        .iter()
+        .filter(|t| m.predictors.contains(t))
+        .collect();
+    let absent: Vec<&String> = c
+        .terms
+        .iter()
+        .filter(|t| !m.predictors.contains(t))
+        .collect();
     if available.is_empty() {
-        return (Verdict::CannotBeTested, format!("none of {} is among the model's predictors", c.terms.join(", ")), rule);
+        return (
+            Verdict::CannotBeTested,
+            format!(
+                "none of {} is among the model's predictors",
+                c.terms.join(", ")
+            ),
+            rule,
+        );
     }
-    let all_selected = available.iter().all(|t| m.selected.get(*t).is_some_and(|b| Some(b.signum()) == paper_sign(p, t)));
+    let all_selected = available.iter().all(|t| {
+        m.selected
+            .get(*t)
+            .is_some_and(|b| Some(b.signum()) == paper_sign(p, t))
+    });
     let sens_ok = m.sensitivity.is_some_and(|s| s >= c.sensitivity);
     let terms: Vec<Verdict> = available.iter().map(|t| term(e, p, t).0).collect();
     let mut ev = vec![format!(
         "cross-validated model: {} (sensitivity {}, cross-validated {}, deviance explained {})",
-        if m.selected.is_empty() { "the intercept alone".to_string() } else { format!("selects {}", m.selected.keys().cloned().collect::<Vec<_>>().join(", ")) },
+        if m.selected.is_empty() {
+            "the intercept alone".to_string()
+        } else {
+            format!(
+                "selects {}",
+                m.selected.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        },
         fmt(m.sensitivity, 2),
         fmt(m.cv_sensitivity, 2),
         fmt(m.dev_ratio, 3)
@@ -428,14 +705,28 @@ fn prediction(e: &Evidence, p: &Published, c: &PredictionClaim) -> (Verdict, Str
         ev.push(format!("{t}: {v}"));
     }
     if !absent.is_empty() {
-        ev.push(format!("not in the data: {}", absent.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        ev.push(format!(
+            "not in the data: {}",
+            absent
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if m.sweep_cells > 0 {
-        ev.push(format!("the intercept alone in {} of {} sweep cells", m.sweep_intercept_only, m.sweep_cells));
+        ev.push(format!(
+            "the intercept alone in {} of {} sweep cells",
+            m.sweep_intercept_only, m.sweep_cells
+        ));
     }
     let v = if all_selected && sens_ok && absent.is_empty() {
         Verdict::Reproduced
-    } else if all_selected && sens_ok || terms.iter().any(|v| matches!(v, Verdict::Reproduced | Verdict::Partly)) {
+    } else if all_selected && sens_ok
+        || terms
+            .iter()
+            .any(|v| matches!(v, Verdict::Reproduced | Verdict::Partly))
+    {
         Verdict::Partly
     } else {
         Verdict::NotReproduced
@@ -469,14 +760,25 @@ fn protective(e: &Evidence, c: &CohortClaim) -> (Verdict, String, String) {
         "for each protective intervention named, whether group B's median change the year after exceeds group A's: all of them → reproduced, some → partly, none → not reproduced; an indicator without changes in both groups is not testable; when the study's rule predicts no LA the stated fallback's groups are used and the verdict is at most partly reproduced; {COMBINE}"
     );
     let Some((cohorts, own)) = cohorts_used(e) else {
-        return (Verdict::CannotBeTested, format!("a group is empty: {}", cohort_gap(e)), rule);
+        return (
+            Verdict::CannotBeTested,
+            format!("a group is empty: {}", cohort_gap(e)),
+            rule,
+        );
     };
     let mut parts = Vec::new();
-    let mut ev = vec![format!("groups by {}: A {} LAs, B {} LAs", cohorts.rule, cohorts.a_members, cohorts.b_members)];
+    let mut ev = vec![format!(
+        "groups by {}: A {} LAs, B {} LAs",
+        cohorts.rule, cohorts.a_members, cohorts.b_members
+    )];
     for ind in &c.indicators {
         match cohorts.changes.get(ind) {
             Some((Some(a), Some(b))) => {
-                parts.push(if b > a { Verdict::Reproduced } else { Verdict::NotReproduced });
+                parts.push(if b > a {
+                    Verdict::Reproduced
+                } else {
+                    Verdict::NotReproduced
+                });
                 ev.push(format!("{ind}: B {b:+.2} vs A {a:+.2}"));
             }
             _ => {
@@ -486,7 +788,11 @@ fn protective(e: &Evidence, c: &CohortClaim) -> (Verdict, String, String) {
         }
     }
     let v = Verdict::combine(&parts);
-    (if own { v } else { v.at_most_partly() }, ev.join("; "), rule)
+    (
+        if own { v } else { v.at_most_partly() },
+        ev.join("; "),
+        rule,
+    )
 }
 
 /// Table 3's pattern, row by row against the paper.
@@ -497,19 +803,33 @@ fn pattern(e: &Evidence, p: &Published) -> (Verdict, String, String) {
         PATTERN_PARTLY * 100.0
     );
     let Some((cohorts, own)) = cohorts_used(e) else {
-        return (Verdict::CannotBeTested, format!("a group is empty: {}", cohort_gap(e)), rule);
+        return (
+            Verdict::CannotBeTested,
+            format!("a group is empty: {}", cohort_gap(e)),
+            rule,
+        );
     };
     let mut agree = Vec::new();
     let mut differ = Vec::new();
     for r in &p.cohorts.rows {
-        let Some((Some(a), Some(b))) = cohorts.changes.get(&r.id) else { continue };
+        let Some((Some(a), Some(b))) = cohorts.changes.get(&r.id) else {
+            continue;
+        };
         let ours = (b - a).signum();
         let paper = (r.b_median_change - r.a_median_change).signum();
-        if ours == paper { agree.push(r.id.clone()) } else { differ.push(r.id.clone()) }
+        if ours == paper {
+            agree.push(r.id.clone())
+        } else {
+            differ.push(r.id.clone())
+        }
     }
     let n = agree.len() + differ.len();
     if n == 0 {
-        return (Verdict::CannotBeTested, "no row of Table 3 has changes in both groups".into(), rule);
+        return (
+            Verdict::CannotBeTested,
+            "no row of Table 3 has changes in both groups".into(),
+            rule,
+        );
     }
     let share = agree.len() as f64 / n as f64;
     let v = if share >= PATTERN_REPRODUCED {
@@ -524,7 +844,11 @@ fn pattern(e: &Evidence, p: &Published) -> (Verdict, String, String) {
         cohorts.rule,
         agree.len(),
         share * 100.0,
-        if differ.is_empty() { "none".into() } else { differ.join(", ") }
+        if differ.is_empty() {
+            "none".into()
+        } else {
+            differ.join(", ")
+        }
     );
     (if own { v } else { v.at_most_partly() }, ev, rule)
 }

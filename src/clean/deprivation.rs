@@ -21,9 +21,14 @@ use calamine::{Data, Reader};
 
 fn domain_of(d: &str) -> String {
     if let (Some(a), Some(b)) = (d.find('('), d.find(')')) {
-        if b > a + 1 { return xs::snake(&d[a + 1..b]); }
+        if b > a + 1 {
+            return xs::snake(&d[a + 1..b]);
+        }
     }
-    let words: Vec<&str> = d.split_whitespace().filter(|w| !(w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()))).collect();
+    let words: Vec<&str> = d
+        .split_whitespace()
+        .filter(|w| !(w.len() == 4 && w.chars().all(|c| c.is_ascii_digit())))
+        .collect();
     xs::snake(&words.join(" "))
 }
 
@@ -35,48 +40,124 @@ pub fn measure_name(header: &str, sheet_domain: &str) -> String {
     }
     // no " - ": drop the domain's own word(s) from the text
     let dom_words: Vec<String> = sheet_domain.split('_').map(|s| s.to_string()).collect();
-    let rest: Vec<&str> = h.split_whitespace().filter(|w| !dom_words.contains(&w.to_lowercase())).collect();
+    let rest: Vec<&str> = h
+        .split_whitespace()
+        .filter(|w| !dom_words.contains(&w.to_lowercase()))
+        .collect();
     format!("{}_{}", sheet_domain, xs::snake(&rest.join(" ")))
 }
 
 /// Parse an IoD upper-tier summary workbook; `year` is the index year (2015, 2019).
-pub fn parse_iod_upper_tier(source_name: &str, file_label: &str, bytes: &[u8], year: i32) -> Result<Vec<TidyRow>, CleanError> {
+pub fn parse_iod_upper_tier(
+    source_name: &str,
+    file_label: &str,
+    bytes: &[u8],
+    year: i32,
+) -> Result<Vec<TidyRow>, CleanError> {
     let mut wb = xs::open(file_label, bytes)?;
     let mut out = Vec::new();
     let mut sheets_read = 0;
     for sheet in wb.sheet_names().to_vec() {
         let range = xs::sheet(file_label, &mut wb, &sheet)?;
-        let Some(h) = xs::find_row(&range, &["Upper Tier Local Authority District code"], 0) else { continue };
+        let Some(h) = xs::find_row(&range, &["Upper Tier Local Authority District code"], 0) else {
+            continue;
+        };
         sheets_read += 1;
         let rows: Vec<&[Data]> = range.rows().collect();
         let headers = xs::row_headers(rows[h]);
         let hrow = xs::abs_row(&range, h);
-        let c_code = headers.iter().position(|x| x.to_lowercase().starts_with("upper tier local authority district code")).unwrap();
-        let c_name = headers.iter().position(|x| x.to_lowercase().starts_with("upper tier local authority district name"))
-            .ok_or_else(|| err(file_label, Some(hrow), None, format!("sheet `{sheet}`: no LA name column"), "check the sheet"))?;
-        let domain = headers.iter().find_map(|x| x.split_once(" - ").map(|(d, _)| domain_of(d)))
-            .ok_or_else(|| err(file_label, Some(hrow), None, format!("sheet `{sheet}`: no `<Domain> - <measure>` header"), "check the sheet's header row"))?;
-        let measures: Vec<(usize, String)> = headers.iter().enumerate().filter(|(c, x)| *c != c_code && *c != c_name && !x.is_empty()).map(|(c, x)| (c, measure_name(x, &domain))).collect();
+        let c_code = headers
+            .iter()
+            .position(|x| {
+                x.to_lowercase()
+                    .starts_with("upper tier local authority district code")
+            })
+            .unwrap();
+        let c_name = headers
+            .iter()
+            .position(|x| {
+                x.to_lowercase()
+                    .starts_with("upper tier local authority district name")
+            })
+            .ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(hrow),
+                    None,
+                    format!("sheet `{sheet}`: no LA name column"),
+                    "check the sheet",
+                )
+            })?;
+        let domain = headers
+            .iter()
+            .find_map(|x| x.split_once(" - ").map(|(d, _)| domain_of(d)))
+            .ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(hrow),
+                    None,
+                    format!("sheet `{sheet}`: no `<Domain> - <measure>` header"),
+                    "check the sheet's header row",
+                )
+            })?;
+        let measures: Vec<(usize, String)> = headers
+            .iter()
+            .enumerate()
+            .filter(|(c, x)| *c != c_code && *c != c_name && !x.is_empty())
+            .map(|(c, x)| (c, measure_name(x, &domain)))
+            .collect();
         for (i, row) in rows.iter().enumerate().skip(h + 1) {
             let rn = xs::abs_row(&range, i);
-            if row.iter().all(|c| xs::text(c).is_empty()) { continue; }
+            if row.iter().all(|c| xs::text(c).is_empty()) {
+                continue;
+            }
             let code = row.get(c_code).map(xs::text).unwrap_or_default();
             if !(code.len() == 9 && code.starts_with('E')) {
-                return Err(err(file_label, Some(rn), Some(format!("{} ({})", xs::col_letter(c_code), headers[c_code])), format!("`{code}` is not an ONS LA code"), "rows below the header must be LAs"));
+                return Err(err(
+                    file_label,
+                    Some(rn),
+                    Some(format!("{} ({})", xs::col_letter(c_code), headers[c_code])),
+                    format!("`{code}` is not an ONS LA code"),
+                    "rows below the header must be LAs",
+                ));
             }
             let name = row.get(c_name).map(xs::text).unwrap_or_default();
             for (c, m) in &measures {
-                let v = xs::cell_number(row.get(*c).unwrap_or(&Data::Empty)).map_err(|t| err(file_label, Some(rn), Some(format!("{} ({})", xs::col_letter(*c), headers[*c])), format!("`{t}` is not a number"), "IoD summaries are all numeric"))?;
+                let v = xs::cell_number(row.get(*c).unwrap_or(&Data::Empty)).map_err(|t| {
+                    err(
+                        file_label,
+                        Some(rn),
+                        Some(format!("{} ({})", xs::col_letter(*c), headers[*c])),
+                        format!("`{t}` is not a number"),
+                        "IoD summaries are all numeric",
+                    )
+                })?;
                 out.push(TidyRow {
-                    source: source_name.into(), year, la_code_old: None, la_code: Some(code.clone()), la_name: name.clone(),
-                    geography_level: GeographyLevel::LocalAuthority, measure: m.clone(), value: v,
-                    status: if v.is_some() { Status::Ok } else { Status::Blank },
+                    source: source_name.into(),
+                    year,
+                    la_code_old: None,
+                    la_code: Some(code.clone()),
+                    la_name: name.clone(),
+                    geography_level: GeographyLevel::LocalAuthority,
+                    measure: m.clone(),
+                    value: v,
+                    status: if v.is_some() {
+                        Status::Ok
+                    } else {
+                        Status::Blank
+                    },
                 });
             }
         }
     }
     if sheets_read == 0 {
-        return Err(err(file_label, None, None, "no sheet with an `Upper Tier Local Authority District code` header", "is this an English Indices of Deprivation upper-tier summary workbook?"));
+        return Err(err(
+            file_label,
+            None,
+            None,
+            "no sheet with an `Upper Tier Local Authority District code` header",
+            "is this an English Indices of Deprivation upper-tier summary workbook?",
+        ));
     }
     Ok(out)
 }
@@ -89,24 +170,55 @@ mod tests {
     fn names() {
         let d = domain_of("Income Deprivation Affecting Children Index (IDACI)");
         assert_eq!(d, "idaci");
-        assert_eq!(measure_name("Income Deprivation Affecting Children Index (IDACI) - Rank of average score", &d), "idaci_rank_of_average_score");
-        assert_eq!(measure_name("IDACI - Average score ", "idaci"), "idaci_average_score");
-        assert_eq!(measure_name("IMD 2019 - Rank of extent ", "imd"), "imd_rank_of_extent");
+        assert_eq!(
+            measure_name(
+                "Income Deprivation Affecting Children Index (IDACI) - Rank of average score",
+                &d
+            ),
+            "idaci_rank_of_average_score"
+        );
+        assert_eq!(
+            measure_name("IDACI - Average score ", "idaci"),
+            "idaci_average_score"
+        );
+        assert_eq!(
+            measure_name("IMD 2019 - Rank of extent ", "imd"),
+            "imd_rank_of_extent"
+        );
         assert_eq!(measure_name("Income scale", "income"), "income_scale");
-        assert_eq!(measure_name("Rank of Income Scale", "income"), "income_rank_of_scale");
-        assert_eq!(measure_name("Income - Rank of scale", "income"), "income_rank_of_scale");
-        assert_eq!(measure_name("Income - Proportion  of LSOAs in most deprived 10% nationally ", "income"), "income_proportion_of_lsoas_in_most_deprived_10_nationally");
-        assert_eq!(domain_of("Education, Skills and Training"), "education_skills_and_training");
+        assert_eq!(
+            measure_name("Rank of Income Scale", "income"),
+            "income_rank_of_scale"
+        );
+        assert_eq!(
+            measure_name("Income - Rank of scale", "income"),
+            "income_rank_of_scale"
+        );
+        assert_eq!(
+            measure_name(
+                "Income - Proportion  of LSOAs in most deprived 10% nationally ",
+                "income"
+            ),
+            "income_proportion_of_lsoas_in_most_deprived_10_nationally"
+        );
+        assert_eq!(
+            domain_of("Education, Skills and Training"),
+            "education_skills_and_training"
+        );
     }
 
     #[test]
     fn fixture_xlsx() {
-        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clean/iod_tiny.xlsx");
+        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/clean/iod_tiny.xlsx");
         let b = std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}; regenerate it with `python3 tests/fixtures/clean/make_fixtures.py`", p.display()));
         let rows = parse_iod_upper_tier("iod", "iod_tiny.xlsx", &b, 2019).unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].measure, "idaci_average_score");
-        assert_eq!((rows[0].la_code.as_deref(), rows[0].value), (Some("E06000001"), Some(0.283)));
+        assert_eq!(
+            (rows[0].la_code.as_deref(), rows[0].value),
+            (Some("E06000001"), Some(0.283))
+        );
         assert_eq!(rows[3].status, Status::Blank);
     }
 }

@@ -113,7 +113,11 @@ pub const REUSED_NAMES: &[&str] = &["dorset"];
 /// plus ` (predecessor)` for a predecessor whose name was reused ([`REUSED_NAMES`]).
 pub fn la_identity(j: &Judgement) -> String {
     let k = la_key(&j.la_name);
-    if j.predecessor && REUSED_NAMES.contains(&k.as_str()) { format!("{k} (predecessor)") } else { k }
+    if j.predecessor && REUSED_NAMES.contains(&k.as_str()) {
+        format!("{k} (predecessor)")
+    } else {
+        k
+    }
 }
 
 /// One published judgement.
@@ -169,14 +173,16 @@ impl Parsed {
     /// Skips counted by reason.
     pub fn skip_counts(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
-        for s in &self.skipped { *m.entry(s.reason.clone()).or_insert(0) += 1; }
+        for s in &self.skipped {
+            *m.entry(s.reason.clone()).or_insert(0) += 1;
+        }
         m
     }
 }
 
 /// Harmonised 4-point grade of a published label. `Ok(None)` = the cell holds no judgement
-/// (reason given), `Err(())` = unknown label.
-pub fn grade_of(label: &str) -> Result<Result<u8, &'static str>, ()> {
+/// (reason given), `Err(UnknownLabel)` = a label this parser does not know.
+pub fn grade_of(label: &str) -> Result<Result<u8, &'static str>, UnknownLabel> {
     let l = xs::norm_ws(label).to_lowercase();
     Ok(match l.as_str() {
         "outstanding" => Ok(1),
@@ -191,21 +197,36 @@ pub fn grade_of(label: &str) -> Result<Result<u8, &'static str>, ()> {
         "data_unreadable" => Err("scraper: data_unreadable"),
         "inspection_pre_dates_judgement" => Err("scraper: inspection_pre_dates_judgement"),
         "not_reported_post_reform" => Err("scraper: not_reported_post_reform"),
-        _ => return Err(()),
+        _ => return Err(UnknownLabel),
     })
 }
+
+/// A judgement label [`grade_of`] does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownLabel;
 
 /// Comparable LA name: lower case, `&` → `and`, punctuation dropped, spaces collapsed, and the
 /// known spelling variants of the three files mapped to one form.
 pub fn la_key(name: &str) -> String {
     let s = name.to_lowercase().replace('&', " and ");
-    let s: String = s.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { ' ' }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
     let s = xs::norm_ws(&s);
     match s.as_str() {
         "london corporation" | "city of london corporation" => "city of london".into(),
         "bedford borough" => "bedford".into(),
         "bristol city of" | "city of bristol" => "bristol".into(),
-        "kingston upon hull city of" | "hull" | "city of kingston upon hull" => "kingston upon hull".into(),
+        "kingston upon hull city of" | "hull" | "city of kingston upon hull" => {
+            "kingston upon hull".into()
+        }
         "county durham" => "durham".into(),
         "bcp" => "bournemouth christchurch and poole".into(),
         "herefordshire county of" => "herefordshire".into(),
@@ -214,7 +235,12 @@ pub fn la_key(name: &str) -> String {
 }
 
 fn grade_cell(
-    file: &str, sheet: Option<&str>, row: usize, col: String, label: &str, skipped: &mut Vec<Skipped>,
+    file: &str,
+    sheet: Option<&str>,
+    row: usize,
+    col: String,
+    label: &str,
+    skipped: &mut Vec<Skipped>,
 ) -> Result<Option<(String, u8)>, CleanError> {
     match grade_of(label) {
         Ok(Ok(g)) => Ok(Some((xs::norm_ws(label), g))),
@@ -224,7 +250,7 @@ fn grade_cell(
             }
             Ok(None)
         }
-        Err(()) => Err(err(file, Some(row), Some(col), format!("unknown judgement label `{label}`{}", sheet.map(|s| format!(" in sheet `{s}`")).unwrap_or_default()),
+        Err(UnknownLabel) => Err(err(file, Some(row), Some(col), format!("unknown judgement label `{label}`{}", sheet.map(|s| format!(" in sheet `{s}`")).unwrap_or_default()),
             "expected Outstanding / Good / Requires improvement (to be good) / Adequate / Inadequate; if Ofsted introduced a new label, add it to ofsted::grade_of with its grade")),
     }
 }
@@ -246,7 +272,10 @@ fn classify_block(h: &str) -> Option<(Framework, &'static str)> {
     Some(if l.contains("slac re-inspection of safeguarding") {
         (Framework::Slac, "SLAC re-inspection of safeguarding")
     } else if l.contains("slac re-inspection of services for children looked after") {
-        (Framework::Slac, "SLAC re-inspection of services for children looked after")
+        (
+            Framework::Slac,
+            "SLAC re-inspection of services for children looked after",
+        )
     } else if l.contains("(slac)") {
         (Framework::Slac, "SLAC")
     } else if l.contains("(cpri)") {
@@ -266,11 +295,19 @@ fn classify_block(h: &str) -> Option<(Framework, &'static str)> {
     })
 }
 
-fn classify_aspect(framework: Framework, inspection: &str, h: &str) -> Option<(&'static str, bool)> {
+fn classify_aspect(
+    framework: Framework,
+    inspection: &str,
+    h: &str,
+) -> Option<(&'static str, bool)> {
     let l = h.to_lowercase();
     if framework == Framework::Slac {
-        if l.contains("safeguarding") { return Some((ASPECT_SLAC_SAFEGUARDING, true)); }
-        if l.contains("looked after") { return Some((ASPECT_SLAC_LAC, true)); }
+        if l.contains("safeguarding") {
+            return Some((ASPECT_SLAC_SAFEGUARDING, true));
+        }
+        if l.contains("looked after") {
+            return Some((ASPECT_SLAC_LAC, true));
+        }
         let _ = inspection;
         return None;
     }
@@ -299,7 +336,12 @@ fn classify_aspect(framework: Framework, inspection: &str, h: &str) -> Option<(&
     })
 }
 
-fn blocks_of(file: &str, sheet: &str, hdr_row: usize, headers: &[String]) -> Result<(usize, Vec<Block>), CleanError> {
+fn blocks_of(
+    file: &str,
+    sheet: &str,
+    hdr_row: usize,
+    headers: &[String],
+) -> Result<(usize, Vec<Block>), CleanError> {
     let name_col = headers.iter().position(|h| h.eq_ignore_ascii_case("Local authority name")).ok_or_else(|| {
         err(file, Some(hdr_row), None, format!("sheet `{sheet}`: no `Local authority name` column in the header row"), "the header row was found by content but lacks the LA name column; check the sheet layout")
     })?;
@@ -312,27 +354,67 @@ fn blocks_of(file: &str, sheet: &str, hdr_row: usize, headers: &[String]) -> Res
             continue;
         }
         if l.ends_with("publication date") {
-            let (framework, insp) = classify_block(h).ok_or_else(|| err(file, Some(hdr_row), Some(format!("{} `{h}`", xs::col_letter(c))),
-                "unrecognised inspection in a `publication date` header", "add the inspection to ofsted::classify_block with its framework"))?;
-            let ordinal = if l.starts_with("first ilacs") { "first " } else if l.starts_with("second ilacs") { "second " } else { "" };
-            blocks.push(Block { framework, inspection: format!("{ordinal}{insp}").trim().to_string(), type_col: pending_type.take(), date_col: c, grades: vec![] });
+            let (framework, insp) = classify_block(h).ok_or_else(|| {
+                err(
+                    file,
+                    Some(hdr_row),
+                    Some(format!("{} `{h}`", xs::col_letter(c))),
+                    "unrecognised inspection in a `publication date` header",
+                    "add the inspection to ofsted::classify_block with its framework",
+                )
+            })?;
+            let ordinal = if l.starts_with("first ilacs") {
+                "first "
+            } else if l.starts_with("second ilacs") {
+                "second "
+            } else {
+                ""
+            };
+            blocks.push(Block {
+                framework,
+                inspection: format!("{ordinal}{insp}").trim().to_string(),
+                type_col: pending_type.take(),
+                date_col: c,
+                grades: vec![],
+            });
             continue;
         }
         if let Some(b) = blocks.last_mut() {
-            if h.is_empty() { continue; }
-            let (aspect, headline) = classify_aspect(b.framework, &b.inspection, h).ok_or_else(|| err(file, Some(hdr_row), Some(format!("{} `{h}`", xs::col_letter(c))),
-                "unrecognised judgement column", "add the column's aspect to ofsted::classify_aspect"))?;
+            if h.is_empty() {
+                continue;
+            }
+            let (aspect, headline) =
+                classify_aspect(b.framework, &b.inspection, h).ok_or_else(|| {
+                    err(
+                        file,
+                        Some(hdr_row),
+                        Some(format!("{} `{h}`", xs::col_letter(c))),
+                        "unrecognised judgement column",
+                        "add the column's aspect to ofsted::classify_aspect",
+                    )
+                })?;
             b.grades.push((c, aspect, headline));
         }
     }
     if blocks.is_empty() {
-        return Err(err(file, Some(hdr_row), None, format!("sheet `{sheet}`: no `… publication date` columns"), "check the sheet layout"));
+        return Err(err(
+            file,
+            Some(hdr_row),
+            None,
+            format!("sheet `{sheet}`: no `… publication date` columns"),
+            "check the sheet layout",
+        ));
     }
     Ok((name_col, blocks))
 }
 
 fn read_table_2023(
-    file: &str, sheet: &str, range: &Range<Data>, hdr: usize, predecessor: bool, out: &mut Parsed,
+    file: &str,
+    sheet: &str,
+    range: &Range<Data>,
+    hdr: usize,
+    predecessor: bool,
+    out: &mut Parsed,
 ) -> Result<usize, CleanError> {
     let rows: Vec<&[Data]> = range.rows().collect();
     let headers = xs::row_headers(rows[hdr]);
@@ -344,40 +426,108 @@ fn read_table_2023(
         let rn = xs::abs_row(range, i);
         let name = row.get(name_col).map(xs::text).unwrap_or_default();
         if name.is_empty() {
-            if row.iter().all(|c| xs::text(c).is_empty()) { break; } // blank row ends the table
-            return Err(err(file, Some(rn), Some(xs::col_letter(name_col)), "row with data but no LA name", "fill in the LA name or remove the row"));
+            if row.iter().all(|c| xs::text(c).is_empty()) {
+                break;
+            } // blank row ends the table
+            return Err(err(
+                file,
+                Some(rn),
+                Some(xs::col_letter(name_col)),
+                "row with data but no LA name",
+                "fill in the LA name or remove the row",
+            ));
         }
         for b in &blocks {
             let date = xs::cell_date(row.get(b.date_col).unwrap_or(&Data::Empty)).map_err(|t| {
-                err(file, Some(rn), Some(format!("{} ({})", xs::col_letter(b.date_col), headers[b.date_col])), format!("`{t}` is not a date"), "publication dates must be dates (or empty)")
+                err(
+                    file,
+                    Some(rn),
+                    Some(format!(
+                        "{} ({})",
+                        xs::col_letter(b.date_col),
+                        headers[b.date_col]
+                    )),
+                    format!("`{t}` is not a date"),
+                    "publication dates must be dates (or empty)",
+                )
             })?;
-            let inspection = match b.type_col.map(|c| row.get(c).map(xs::text).unwrap_or_default()) {
+            let inspection = match b
+                .type_col
+                .map(|c| row.get(c).map(xs::text).unwrap_or_default())
+            {
                 Some(t) if !t.is_empty() => t,
                 _ => b.inspection.clone(),
             };
             let mut any = false;
-            let leavers_blank = b.grades.iter().filter(|g| g.1 == ASPECT_CARE_LEAVERS).all(|g| row.get(g.0).map(xs::text).unwrap_or_default().is_empty());
+            let leavers_blank = b
+                .grades
+                .iter()
+                .filter(|g| g.1 == ASPECT_CARE_LEAVERS)
+                .all(|g| row.get(g.0).map(xs::text).unwrap_or_default().is_empty());
             for &(c, aspect, headline) in &b.grades {
                 let label = row.get(c).map(xs::text).unwrap_or_default();
                 // An ILACS "children in care" judgement without a care-leavers one predates the
                 // 1 Jan 2023 split: it is the old "in care and care leavers" judgement.
-                let aspect = if b.framework == Framework::Ilacs && aspect == ASPECT_IN_CARE && leavers_blank { ASPECT_IN_CARE_AND_LEAVERS } else { aspect };
+                let aspect =
+                    if b.framework == Framework::Ilacs && aspect == ASPECT_IN_CARE && leavers_blank
+                    {
+                        ASPECT_IN_CARE_AND_LEAVERS
+                    } else {
+                        aspect
+                    };
                 let colname = format!("{} ({})", xs::col_letter(c), headers[c]);
-                let Some((label, g)) = grade_cell(file, Some(sheet), rn, colname.clone(), &label, &mut out.skipped)? else { continue };
+                let Some((label, g)) = grade_cell(
+                    file,
+                    Some(sheet),
+                    rn,
+                    colname.clone(),
+                    &label,
+                    &mut out.skipped,
+                )?
+                else {
+                    continue;
+                };
                 any = true;
                 let Some(published) = date.clone() else {
-                    out.skipped.push(Skipped { file: file.into(), row: rn, column: Some(colname), reason: "judgement without a publication date".into() });
+                    out.skipped.push(Skipped {
+                        file: file.into(),
+                        row: rn,
+                        column: Some(colname),
+                        reason: "judgement without a publication date".into(),
+                    });
                     continue;
                 };
                 out.judgements.push(Judgement {
-                    la_code_old: None, la_code: None, la_name: name.clone(), predecessor, urn: None,
-                    framework: b.framework, inspection: inspection.clone(), aspect: aspect.into(), headline,
-                    published, inspection_start: None, inspection_end: None,
-                    judgement_label: label, grade: Some(g), source_file: file.into(), sheet: Some(sheet.into()), row: rn,
+                    la_code_old: None,
+                    la_code: None,
+                    la_name: name.clone(),
+                    predecessor,
+                    urn: None,
+                    framework: b.framework,
+                    inspection: inspection.clone(),
+                    aspect: aspect.into(),
+                    headline,
+                    published,
+                    inspection_start: None,
+                    inspection_end: None,
+                    judgement_label: label,
+                    grade: Some(g),
+                    source_file: file.into(),
+                    sheet: Some(sheet.into()),
+                    row: rn,
                 });
             }
             if !any && date.is_some() {
-                out.skipped.push(Skipped { file: file.into(), row: rn, column: Some(format!("{} ({})", xs::col_letter(b.date_col), headers[b.date_col])), reason: "publication date without any judgement".into() });
+                out.skipped.push(Skipped {
+                    file: file.into(),
+                    row: rn,
+                    column: Some(format!(
+                        "{} ({})",
+                        xs::col_letter(b.date_col),
+                        headers[b.date_col]
+                    )),
+                    reason: "publication date without any judgement".into(),
+                });
             }
         }
         i += 1;
@@ -387,21 +537,49 @@ fn read_table_2023(
 
 /// Parse `Childrens_social_care_in_England_2023_underlying_data.ods` (both tables of sheet
 /// `LA_inspections_2009-2023`).
-pub fn parse_underlying_2023(_source_name: &str, file_label: &str, bytes: &[u8]) -> Result<Parsed, CleanError> {
+pub fn parse_underlying_2023(
+    _source_name: &str,
+    file_label: &str,
+    bytes: &[u8],
+) -> Result<Parsed, CleanError> {
     let mut wb = xs::open(file_label, bytes)?;
     let names = wb.sheet_names().to_vec();
-    let mut order: Vec<String> = names.iter().filter(|n| n.to_lowercase().starts_with("la_inspections")).cloned().collect();
-    order.extend(names.iter().filter(|n| !n.to_lowercase().starts_with("la_inspections")).cloned());
+    let mut order: Vec<String> = names
+        .iter()
+        .filter(|n| n.to_lowercase().starts_with("la_inspections"))
+        .cloned()
+        .collect();
+    order.extend(
+        names
+            .iter()
+            .filter(|n| !n.to_lowercase().starts_with("la_inspections"))
+            .cloned(),
+    );
     for sheet in order {
         let range = xs::sheet(file_label, &mut wb, &sheet)?;
-        let Some(hdr) = xs::find_row(&range, &["Local authority name", "Safeguarding & Looked After Children (SLAC)"], 0) else { continue };
+        let Some(hdr) = xs::find_row(
+            &range,
+            &[
+                "Local authority name",
+                "Safeguarding & Looked After Children (SLAC)",
+            ],
+            0,
+        ) else {
+            continue;
+        };
         let mut out = Parsed::default();
         let end = read_table_2023(file_label, &sheet, &range, hdr, false, &mut out)?;
         if let Some(hdr2) = xs::find_row(&range, &["Local authority name"], end) {
             read_table_2023(file_label, &sheet, &range, hdr2, true, &mut out)?;
         }
         if out.judgements.is_empty() {
-            return Err(err(file_label, Some(xs::abs_row(&range, hdr)), None, format!("sheet `{sheet}`: header found but no judgements"), "check the file"));
+            return Err(err(
+                file_label,
+                Some(xs::abs_row(&range, hdr)),
+                None,
+                format!("sheet `{sheet}`: header found but no judgements"),
+                "check the file",
+            ));
         }
         return Ok(out);
     }
@@ -411,19 +589,53 @@ pub fn parse_underlying_2023(_source_name: &str, file_label: &str, bytes: &[u8])
 // ---------------------------------------------------------------- 2025 outcomes (ODS)
 
 /// Parse `LA_Inspection_Outcomes_as_at_31_March_2025.ods`, sheet `ILACS_inspection_history`.
-pub fn parse_outcomes_2025(_source_name: &str, file_label: &str, bytes: &[u8]) -> Result<Parsed, CleanError> {
+pub fn parse_outcomes_2025(
+    _source_name: &str,
+    file_label: &str,
+    bytes: &[u8],
+) -> Result<Parsed, CleanError> {
     let mut wb = xs::open(file_label, bytes)?;
     let names = wb.sheet_names().to_vec();
-    let mut order: Vec<String> = names.iter().filter(|n| n.to_lowercase().contains("history")).cloned().collect();
-    order.extend(names.iter().filter(|n| !n.to_lowercase().contains("history")).cloned());
+    let mut order: Vec<String> = names
+        .iter()
+        .filter(|n| n.to_lowercase().contains("history"))
+        .cloned()
+        .collect();
+    order.extend(
+        names
+            .iter()
+            .filter(|n| !n.to_lowercase().contains("history"))
+            .cloned(),
+    );
     for sheet in order {
         let range = xs::sheet(file_label, &mut wb, &sheet)?;
-        let Some(hdr) = xs::find_row(&range, &["Local authority name", "Publication date", "Inspection type", "Overall effectiveness"], 0) else { continue };
+        let Some(hdr) = xs::find_row(
+            &range,
+            &[
+                "Local authority name",
+                "Publication date",
+                "Inspection type",
+                "Overall effectiveness",
+            ],
+            0,
+        ) else {
+            continue;
+        };
         let rows: Vec<&[Data]> = range.rows().collect();
         let headers = xs::row_headers(rows[hdr]);
         let hdr_abs = xs::abs_row(&range, hdr);
         let find = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
-        let need = |n: &str| find(n).ok_or_else(|| err(file_label, Some(hdr_abs), None, format!("sheet `{sheet}`: no `{n}` column"), "check the sheet layout"));
+        let need = |n: &str| {
+            find(n).ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(hdr_abs),
+                    None,
+                    format!("sheet `{sheet}`: no `{n}` column"),
+                    "check the sheet layout",
+                )
+            })
+        };
         let c_code = find("Local authority area code");
         let c_name = need("Local authority name")?;
         let c_status = find("Local authority status");
@@ -432,37 +644,109 @@ pub fn parse_outcomes_2025(_source_name: &str, file_label: &str, bytes: &[u8]) -
         let c_type = need("Inspection type")?;
         let mut grade_cols: Vec<(usize, &'static str, bool)> = Vec::new();
         for (c, h) in headers.iter().enumerate() {
-            if c <= c_type || h.is_empty() { continue; }
-            let a = classify_aspect(Framework::Ilacs, "ILACS", h).ok_or_else(|| err(file_label, Some(hdr_abs), Some(format!("{} `{h}`", xs::col_letter(c))), "unrecognised judgement column", "add it to ofsted::classify_aspect"))?;
+            if c <= c_type || h.is_empty() {
+                continue;
+            }
+            let a = classify_aspect(Framework::Ilacs, "ILACS", h).ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(hdr_abs),
+                    Some(format!("{} `{h}`", xs::col_letter(c))),
+                    "unrecognised judgement column",
+                    "add it to ofsted::classify_aspect",
+                )
+            })?;
             grade_cols.push((c, a.0, a.1));
         }
-        let c_leavers = grade_cols.iter().find(|g| g.1 == ASPECT_CARE_LEAVERS).map(|g| g.0);
+        let c_leavers = grade_cols
+            .iter()
+            .find(|g| g.1 == ASPECT_CARE_LEAVERS)
+            .map(|g| g.0);
         let mut out = Parsed::default();
         for (i, row) in rows.iter().enumerate().skip(hdr + 1) {
             let rn = xs::abs_row(&range, i);
             let get = |c: usize| row.get(c).map(xs::text).unwrap_or_default();
             let name = get(c_name);
             if name.is_empty() {
-                if row.iter().all(|c| xs::text(c).is_empty()) { break; }
-                return Err(err(file_label, Some(rn), Some(xs::col_letter(c_name)), "row with data but no LA name", "fill in the LA name or remove the row"));
+                if row.iter().all(|c| xs::text(c).is_empty()) {
+                    break;
+                }
+                return Err(err(
+                    file_label,
+                    Some(rn),
+                    Some(xs::col_letter(c_name)),
+                    "row with data but no LA name",
+                    "fill in the LA name or remove the row",
+                ));
             }
-            let date_at = |c: usize| xs::cell_date(row.get(c).unwrap_or(&Data::Empty)).map_err(|t| err(file_label, Some(rn), Some(format!("{} ({})", xs::col_letter(c), headers[c])), format!("`{t}` is not a date"), "dates must be dates"));
-            let published = date_at(c_pub)?.ok_or_else(|| err(file_label, Some(rn), Some(format!("{} (Publication date)", xs::col_letter(c_pub))), "missing publication date", "every inspection in the history has a publication date; check the row"))?;
-            let start = match c_insp { Some(c) => date_at(c)?, None => None };
+            let date_at = |c: usize| {
+                xs::cell_date(row.get(c).unwrap_or(&Data::Empty)).map_err(|t| {
+                    err(
+                        file_label,
+                        Some(rn),
+                        Some(format!("{} ({})", xs::col_letter(c), headers[c])),
+                        format!("`{t}` is not a date"),
+                        "dates must be dates",
+                    )
+                })
+            };
+            let published = date_at(c_pub)?.ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(rn),
+                    Some(format!("{} (Publication date)", xs::col_letter(c_pub))),
+                    "missing publication date",
+                    "every inspection in the history has a publication date; check the row",
+                )
+            })?;
+            let start = match c_insp {
+                Some(c) => date_at(c)?,
+                None => None,
+            };
             let code = c_code.map(get).filter(|s| !s.is_empty());
-            let predecessor = c_status.map(get).map(|s| s.to_lowercase().contains("no longer")).unwrap_or(false);
+            let predecessor = c_status
+                .map(get)
+                .map(|s| s.to_lowercase().contains("no longer"))
+                .unwrap_or(false);
             let inspection = get(c_type);
             // Before 1 Jan 2023 the in-care judgement covered care leavers too (module notes).
             let leavers_blank = c_leavers.map(|c| get(c).is_empty()).unwrap_or(true);
             for &(c, aspect, headline) in &grade_cols {
                 let colname = format!("{} ({})", xs::col_letter(c), headers[c]);
-                let Some((label, g)) = grade_cell(file_label, Some(&sheet), rn, colname, &get(c), &mut out.skipped)? else { continue };
-                let aspect = if aspect == ASPECT_IN_CARE && leavers_blank { ASPECT_IN_CARE_AND_LEAVERS } else { aspect };
+                let Some((label, g)) = grade_cell(
+                    file_label,
+                    Some(&sheet),
+                    rn,
+                    colname,
+                    &get(c),
+                    &mut out.skipped,
+                )?
+                else {
+                    continue;
+                };
+                let aspect = if aspect == ASPECT_IN_CARE && leavers_blank {
+                    ASPECT_IN_CARE_AND_LEAVERS
+                } else {
+                    aspect
+                };
                 out.judgements.push(Judgement {
-                    la_code_old: None, la_code: code.clone(), la_name: name.clone(), predecessor, urn: None,
-                    framework: Framework::Ilacs, inspection: inspection.clone(), aspect: aspect.into(), headline,
-                    published: published.clone(), inspection_start: start.clone(), inspection_end: None,
-                    judgement_label: label, grade: Some(g), source_file: file_label.into(), sheet: Some(sheet.clone()), row: rn,
+                    la_code_old: None,
+                    la_code: code.clone(),
+                    la_name: name.clone(),
+                    predecessor,
+                    urn: None,
+                    framework: Framework::Ilacs,
+                    inspection: inspection.clone(),
+                    aspect: aspect.into(),
+                    headline,
+                    published: published.clone(),
+                    inspection_start: start.clone(),
+                    inspection_end: None,
+                    judgement_label: label,
+                    grade: Some(g),
+                    source_file: file_label.into(),
+                    sheet: Some(sheet.clone()),
+                    row: rn,
                 });
             }
         }
@@ -474,11 +758,32 @@ pub fn parse_outcomes_2025(_source_name: &str, file_label: &str, bytes: &[u8]) -
 // ---------------------------------------------------------------- scraped CSV
 
 /// Parse `ofsted_csc_ilacs_history.csv` (scraped ILACS judgements).
-pub fn parse_ilacs_csv(_source_name: &str, file_label: &str, bytes: &[u8]) -> Result<Parsed, CleanError> {
+pub fn parse_ilacs_csv(
+    _source_name: &str,
+    file_label: &str,
+    bytes: &[u8],
+) -> Result<Parsed, CleanError> {
     let (text, _) = xs::decode(bytes);
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr.headers().map_err(|e| err(file_label, Some(1), None, format!("cannot read the header: {e}"), "is this a CSV file?"))?.iter().map(|h| h.trim().to_string()).collect();
-    let col = |n: &str| headers.iter().position(|h| h == n).ok_or_else(|| err(file_label, Some(1), Some(n.into()), format!("missing column `{n}`"), "expected the ofsted-ilacs-scrape-tool output columns (urn, local_authority, publication_date, inspection_framework, …_grade)"));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| {
+            err(
+                file_label,
+                Some(1),
+                None,
+                format!("cannot read the header: {e}"),
+                "is this a CSV file?",
+            )
+        })?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let col = |n: &str| {
+        headers.iter().position(|h| h == n).ok_or_else(|| err(file_label, Some(1), Some(n.into()), format!("missing column `{n}`"), "expected the ofsted-ilacs-scrape-tool output columns (urn, local_authority, publication_date, inspection_framework, …_grade)"))
+    };
     let c_urn = col("urn")?;
     let c_la = col("local_authority")?;
     let c_pub = col("publication_date")?;
@@ -487,26 +792,71 @@ pub fn parse_ilacs_csv(_source_name: &str, file_label: &str, bytes: &[u8]) -> Re
     let c_end = col("inspection_end_date")?;
     let grades = [
         (col("overall_effectiveness_grade")?, ASPECT_OVERALL, true),
-        (col("impact_of_leaders_grade")?, ASPECT_IMPACT_LEADERS, false),
-        (col("help_and_protection_grade")?, ASPECT_HELP_PROTECTION, false),
+        (
+            col("impact_of_leaders_grade")?,
+            ASPECT_IMPACT_LEADERS,
+            false,
+        ),
+        (
+            col("help_and_protection_grade")?,
+            ASPECT_HELP_PROTECTION,
+            false,
+        ),
         (col("in_care_grade")?, ASPECT_IN_CARE, false),
         (col("care_leavers_grade")?, ASPECT_CARE_LEAVERS, false),
     ];
     let mut out = Parsed::default();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| err(file_label, Some(line), None, format!("bad CSV record: {e}"), "fix the quoting or the number of fields on this line"))?;
+        let rec = rec.map_err(|e| {
+            err(
+                file_label,
+                Some(line),
+                None,
+                format!("bad CSV record: {e}"),
+                "fix the quoting or the number of fields on this line",
+            )
+        })?;
         let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
         let date = |c: usize| -> Result<Option<String>, CleanError> {
             let t = get(c);
-            if t.is_empty() { return Ok(None); }
-            xs::text_to_iso(&t).map(Some).ok_or_else(|| err(file_label, Some(line), Some(headers[c].clone()), format!("`{t}` is not a dd/mm/yy(yy) date"), "fix the date"))
+            if t.is_empty() {
+                return Ok(None);
+            }
+            xs::text_to_iso(&t).map(Some).ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(line),
+                    Some(headers[c].clone()),
+                    format!("`{t}` is not a dd/mm/yy(yy) date"),
+                    "fix the date",
+                )
+            })
         };
-        let published = date(c_pub)?.ok_or_else(|| err(file_label, Some(line), Some("publication_date".into()), "missing publication date", "every scraped report has one; check the line"))?;
+        let published = date(c_pub)?.ok_or_else(|| {
+            err(
+                file_label,
+                Some(line),
+                Some("publication_date".into()),
+                "missing publication date",
+                "every scraped report has one; check the line",
+            )
+        })?;
         let fw = get(c_fw);
-        let any_grade = grades.iter().any(|g| matches!(grade_of(&get(g.0)), Ok(Ok(_))));
+        let any_grade = grades
+            .iter()
+            .any(|g| matches!(grade_of(&get(g.0)), Ok(Ok(_))));
         if fw.is_empty() && !(any_grade && published.as_str() >= "2019-01-01") {
-            out.skipped.push(Skipped { file: file_label.into(), row: line, column: Some("inspection_framework".into()), reason: if any_grade { "no framework, published before 2019 (may be SIF)".into() } else { "no framework and no judgement read (pre-ILACS or unreadable report)".into() } });
+            out.skipped.push(Skipped {
+                file: file_label.into(),
+                row: line,
+                column: Some("inspection_framework".into()),
+                reason: if any_grade {
+                    "no framework, published before 2019 (may be SIF)".into()
+                } else {
+                    "no framework and no judgement read (pre-ILACS or unreadable report)".into()
+                },
+            });
             continue;
         }
         let inspection = match fw.to_lowercase().as_str() {
@@ -518,19 +868,48 @@ pub fn parse_ilacs_csv(_source_name: &str, file_label: &str, bytes: &[u8]) -> Re
         // The care-leavers judgement exists from 1 Jan 2023: a value scraped for a report
         // published earlier is a mis-read (Nottingham and Redcar and Cleveland 2022) and skipped.
         let pre_split = published.as_str() < "2023-01-01";
-        let leavers_pre = pre_split || get(grades[4].0).eq_ignore_ascii_case("inspection_pre_dates_judgement");
+        let leavers_pre =
+            pre_split || get(grades[4].0).eq_ignore_ascii_case("inspection_pre_dates_judgement");
         for &(c, aspect, headline) in &grades {
-            if aspect == ASPECT_CARE_LEAVERS && pre_split && matches!(grade_of(&get(c)), Ok(Ok(_))) {
+            if aspect == ASPECT_CARE_LEAVERS && pre_split && matches!(grade_of(&get(c)), Ok(Ok(_)))
+            {
                 out.skipped.push(Skipped { file: file_label.into(), row: line, column: Some(headers[c].clone()), reason: "care-leavers grade on a report published before the judgement existed (2023-01-01)".into() });
                 continue;
             }
-            let Some((label, g)) = grade_cell(file_label, None, line, headers[c].clone(), &get(c), &mut out.skipped)? else { continue };
-            let aspect = if aspect == ASPECT_IN_CARE && leavers_pre { ASPECT_IN_CARE_AND_LEAVERS } else { aspect };
+            let Some((label, g)) = grade_cell(
+                file_label,
+                None,
+                line,
+                headers[c].clone(),
+                &get(c),
+                &mut out.skipped,
+            )?
+            else {
+                continue;
+            };
+            let aspect = if aspect == ASPECT_IN_CARE && leavers_pre {
+                ASPECT_IN_CARE_AND_LEAVERS
+            } else {
+                aspect
+            };
             out.judgements.push(Judgement {
-                la_code_old: None, la_code: None, la_name: get(c_la), predecessor: false, urn: Some(get(c_urn)).filter(|s| !s.is_empty()),
-                framework: Framework::Ilacs, inspection: inspection.clone(), aspect: aspect.into(), headline,
-                published: published.clone(), inspection_start: date(c_start)?, inspection_end: date(c_end)?,
-                judgement_label: label, grade: Some(g), source_file: file_label.into(), sheet: None, row: line,
+                la_code_old: None,
+                la_code: None,
+                la_name: get(c_la),
+                predecessor: false,
+                urn: Some(get(c_urn)).filter(|s| !s.is_empty()),
+                framework: Framework::Ilacs,
+                inspection: inspection.clone(),
+                aspect: aspect.into(),
+                headline,
+                published: published.clone(),
+                inspection_start: date(c_start)?,
+                inspection_end: date(c_end)?,
+                judgement_label: label,
+                grade: Some(g),
+                source_file: file_label.into(),
+                sheet: None,
+                row: line,
             });
         }
     }
@@ -555,11 +934,23 @@ pub struct MergeReport {
 }
 
 fn describe(j: &Judgement) -> String {
-    format!("{} {} {} {} {} = {} ({}:{})", j.la_name, j.framework.as_str(), j.inspection, j.aspect, j.published, j.judgement_label, j.source_file, j.row)
+    format!(
+        "{} {} {} {} {} = {} ({}:{})",
+        j.la_name,
+        j.framework.as_str(),
+        j.inspection,
+        j.aspect,
+        j.published,
+        j.judgement_label,
+        j.source_file,
+        j.row
+    )
 }
 
 fn same_la(a: &Judgement, b: &Judgement) -> bool {
-    if let (Some(x), Some(y)) = (&a.la_code, &b.la_code) { return x == y; }
+    if let (Some(x), Some(y)) = (&a.la_code, &b.la_code) {
+        return x == y;
+    }
     la_identity(a) == la_identity(b)
 }
 
@@ -577,18 +968,34 @@ pub fn merge(sets: Vec<Parsed>) -> (Vec<Judgement>, MergeReport) {
             *rep.read.entry(j.source_file.clone()).or_insert(0) += 1;
             let k = (la_identity(&j), j.framework, j.aspect.clone());
             let d = xs::iso_days(&j.published).unwrap_or(0);
-            let dup = idx.get(&k).and_then(|v| v.iter().copied().filter(|&p| p < start && same_la(&kept[p], &j))
-                .map(|p| ((xs::iso_days(&kept[p].published).unwrap_or(0) - d).abs(), p))
-                .filter(|&(dd, _)| dd <= SAME_INSPECTION_DAYS).min().map(|(_, p)| p));
+            let dup = idx.get(&k).and_then(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&p| p < start && same_la(&kept[p], &j))
+                    .map(|p| ((xs::iso_days(&kept[p].published).unwrap_or(0) - d).abs(), p))
+                    .filter(|&(dd, _)| dd <= SAME_INSPECTION_DAYS)
+                    .min()
+                    .map(|(_, p)| p)
+            });
             match dup {
                 Some(p) => {
                     rep.merged += 1;
-                    if kept[p].grade != j.grade { rep.conflicts.push((describe(&kept[p]), describe(&j))); }
-                    if kept[p].published != j.published { rep.date_mismatches.push((describe(&kept[p]), describe(&j))); }
+                    if kept[p].grade != j.grade {
+                        rep.conflicts.push((describe(&kept[p]), describe(&j)));
+                    }
+                    if kept[p].published != j.published {
+                        rep.date_mismatches.push((describe(&kept[p]), describe(&j)));
+                    }
                     let kp = &mut kept[p];
-                    if kp.inspection_start.is_none() { kp.inspection_start = j.inspection_start.clone(); }
-                    if kp.inspection_end.is_none() { kp.inspection_end = j.inspection_end.clone(); }
-                    if kp.urn.is_none() { kp.urn = j.urn.clone(); }
+                    if kp.inspection_start.is_none() {
+                        kp.inspection_start = j.inspection_start.clone();
+                    }
+                    if kp.inspection_end.is_none() {
+                        kp.inspection_end = j.inspection_end.clone();
+                    }
+                    if kp.urn.is_none() {
+                        kp.urn = j.urn.clone();
+                    }
                 }
                 None => {
                     idx.entry(k).or_default().push(kept.len());
@@ -600,26 +1007,46 @@ pub fn merge(sets: Vec<Parsed>) -> (Vec<Judgement>, MergeReport) {
     // share codes within an LA
     let mut codes: BTreeMap<String, String> = BTreeMap::new();
     for j in &kept {
-        if let Some(c) = &j.la_code { codes.entry(la_identity(j)).or_insert(c.clone()); }
+        if let Some(c) = &j.la_code {
+            codes.entry(la_identity(j)).or_insert(c.clone());
+        }
     }
     for j in &mut kept {
-        if j.la_code.is_none() { j.la_code = codes.get(&la_identity(j)).cloned(); }
+        if j.la_code.is_none() {
+            j.la_code = codes.get(&la_identity(j)).cloned();
+        }
         *rep.kept.entry(j.source_file.clone()).or_insert(0) += 1;
     }
-    kept.sort_by(|a, b| (la_identity(a), &a.published, a.framework, &a.aspect).cmp(&(la_identity(b), &b.published, b.framework, &b.aspect)));
+    kept.sort_by(|a, b| {
+        (la_identity(a), &a.published, a.framework, &a.aspect).cmp(&(
+            la_identity(b),
+            &b.published,
+            b.framework,
+            &b.aspect,
+        ))
+    });
     (kept, rep)
 }
 
 /// Fill missing codes with a caller-supplied lookup `(la_identity, urn) → (old 3-digit, ONS)`;
 /// existing codes are kept. Returns how many judgements still lack an ONS code.
-pub fn fill_codes(js: &mut [Judgement], lookup: impl Fn(&str, Option<&str>) -> Option<(Option<String>, Option<String>)>) -> usize {
+pub fn fill_codes(
+    js: &mut [Judgement],
+    lookup: impl Fn(&str, Option<&str>) -> Option<(Option<String>, Option<String>)>,
+) -> usize {
     let mut missing = 0;
     for j in js.iter_mut() {
         if let Some((old, new)) = lookup(&la_identity(j), j.urn.as_deref()) {
-            if j.la_code_old.is_none() { j.la_code_old = old; }
-            if j.la_code.is_none() { j.la_code = new; }
+            if j.la_code_old.is_none() {
+                j.la_code_old = old;
+            }
+            if j.la_code.is_none() {
+                j.la_code = new;
+            }
         }
-        if j.la_code.is_none() { missing += 1; }
+        if j.la_code.is_none() {
+            missing += 1;
+        }
     }
     missing
 }
@@ -635,10 +1062,22 @@ pub struct Window {
 
 impl Window {
     /// Calendar years `from..=to` (1 Jan `from` to 31 Dec `to`).
-    pub fn years(from: i32, to: i32) -> Window { Window { from: format!("{from:04}-01-01"), to: format!("{to:04}-12-31") } }
+    pub fn years(from: i32, to: i32) -> Window {
+        Window {
+            from: format!("{from:04}-01-01"),
+            to: format!("{to:04}-12-31"),
+        }
+    }
     /// Explicit ISO dates, inclusive.
-    pub fn dates(from: &str, to: &str) -> Window { Window { from: from.into(), to: to.into() } }
-    pub fn contains(&self, iso_date: &str) -> bool { iso_date >= self.from.as_str() && iso_date <= self.to.as_str() }
+    pub fn dates(from: &str, to: &str) -> Window {
+        Window {
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+    pub fn contains(&self, iso_date: &str) -> bool {
+        iso_date >= self.from.as_str() && iso_date <= self.to.as_str()
+    }
 }
 
 /// Which headline judgements count as "judged inadequate".
@@ -652,10 +1091,11 @@ pub enum Scope {
 }
 
 fn in_scope(j: &Judgement, scope: Scope) -> bool {
-    j.headline && match scope {
-        Scope::AnyHeadline => true,
-        Scope::Safeguarding => j.aspect != ASPECT_SLAC_LAC && j.framework != Framework::Tlac,
-    }
+    j.headline
+        && match scope {
+            Scope::AnyHeadline => true,
+            Scope::Safeguarding => j.aspect != ASPECT_SLAC_LAC && j.framework != Framework::Tlac,
+        }
 }
 
 /// How an LA is named when asking about it.
@@ -678,8 +1118,20 @@ fn matches_la(j: &Judgement, la: LaRef) -> bool {
 }
 
 /// The in-scope judgements of `la` graded inadequate and published within `window`.
-pub fn inadequate_judgements<'a>(js: &'a [Judgement], la: LaRef, window: &Window, scope: Scope) -> Vec<&'a Judgement> {
-    js.iter().filter(|j| matches_la(j, la) && in_scope(j, scope) && j.grade == Some(4) && window.contains(&j.published)).collect()
+pub fn inadequate_judgements<'a>(
+    js: &'a [Judgement],
+    la: LaRef,
+    window: &Window,
+    scope: Scope,
+) -> Vec<&'a Judgement> {
+    js.iter()
+        .filter(|j| {
+            matches_la(j, la)
+                && in_scope(j, scope)
+                && j.grade == Some(4)
+                && window.contains(&j.published)
+        })
+        .collect()
 }
 
 /// Was `la` judged inadequate (headline judgement in `scope`) in a judgement published within `window`?
@@ -695,19 +1147,42 @@ pub fn inadequate_2012_13(js: &[Judgement], la: LaRef) -> bool {
 
 /// Every LA (by [`la_identity`]) judged inadequate within `window`.
 pub fn inadequate_las(js: &[Judgement], window: &Window, scope: Scope) -> BTreeSet<String> {
-    js.iter().filter(|j| in_scope(j, scope) && j.grade == Some(4) && window.contains(&j.published)).map(la_identity).collect()
+    js.iter()
+        .filter(|j| in_scope(j, scope) && j.grade == Some(4) && window.contains(&j.published))
+        .map(la_identity)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn j(name: &str, fw: Framework, aspect: &str, published: &str, label: &str, file: &str) -> Judgement {
+    fn j(
+        name: &str,
+        fw: Framework,
+        aspect: &str,
+        published: &str,
+        label: &str,
+        file: &str,
+    ) -> Judgement {
         Judgement {
-            la_code_old: None, la_code: None, la_name: name.into(), predecessor: false, urn: None, framework: fw,
-            inspection: fw.as_str().into(), aspect: aspect.into(), headline: aspect == ASPECT_OVERALL || aspect.contains("overall"),
-            published: published.into(), inspection_start: None, inspection_end: None, judgement_label: label.into(),
-            grade: grade_of(label).unwrap().ok(), source_file: file.into(), sheet: None, row: 1,
+            la_code_old: None,
+            la_code: None,
+            la_name: name.into(),
+            predecessor: false,
+            urn: None,
+            framework: fw,
+            inspection: fw.as_str().into(),
+            aspect: aspect.into(),
+            headline: aspect == ASPECT_OVERALL || aspect.contains("overall"),
+            published: published.into(),
+            inspection_start: None,
+            inspection_end: None,
+            judgement_label: label.into(),
+            grade: grade_of(label).unwrap().ok(),
+            source_file: file.into(),
+            sheet: None,
+            row: 1,
         }
     }
 
@@ -723,21 +1198,54 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(la_key("Bournemouth, Christchurch & Poole"), la_key("Bournemouth, Christchurch and Poole"));
+        assert_eq!(
+            la_key("Bournemouth, Christchurch & Poole"),
+            la_key("Bournemouth, Christchurch and Poole")
+        );
         assert_eq!(la_key("telford & wrekin"), la_key("Telford and Wrekin"));
         assert_eq!(la_key("london corporation"), la_key("City of London"));
-        assert_eq!(la_key("Kingston Upon Hull"), la_key("Kingston upon Hull, City of"));
+        assert_eq!(
+            la_key("Kingston Upon Hull"),
+            la_key("Kingston upon Hull, City of")
+        );
         assert_eq!(la_key("St. Helens"), la_key("St Helens"));
         assert_eq!(la_key("Bedford Borough"), la_key("Bedford"));
     }
 
     #[test]
     fn merge_rule() {
-        let a = Parsed { judgements: vec![j("Barnet", Framework::Ilacs, ASPECT_OVERALL, "2019-07-01", "Good", "new")], skipped: vec![] };
-        let b = Parsed { judgements: vec![
-            j("barnet", Framework::Ilacs, ASPECT_OVERALL, "2019-07-03", "good", "old"),
-            j("barnet", Framework::Ilacs, ASPECT_OVERALL, "2024-07-23", "Inadequate", "old"),
-        ], skipped: vec![] };
+        let a = Parsed {
+            judgements: vec![j(
+                "Barnet",
+                Framework::Ilacs,
+                ASPECT_OVERALL,
+                "2019-07-01",
+                "Good",
+                "new",
+            )],
+            skipped: vec![],
+        };
+        let b = Parsed {
+            judgements: vec![
+                j(
+                    "barnet",
+                    Framework::Ilacs,
+                    ASPECT_OVERALL,
+                    "2019-07-03",
+                    "good",
+                    "old",
+                ),
+                j(
+                    "barnet",
+                    Framework::Ilacs,
+                    ASPECT_OVERALL,
+                    "2024-07-23",
+                    "Inadequate",
+                    "old",
+                ),
+            ],
+            skipped: vec![],
+        };
         let (m, rep) = merge(vec![a, b]);
         assert_eq!(m.len(), 2);
         assert_eq!(rep.merged, 1);
@@ -749,15 +1257,46 @@ mod tests {
     #[test]
     fn windows() {
         let js = vec![
-            j("Birmingham", Framework::Cpi, ASPECT_OVERALL, "2012-10-19", "Inadequate", "f"),
-            j("Barnet", Framework::Sif, ASPECT_OVERALL, "2017-07-07", "Inadequate", "f"),
-            j("Bolton", Framework::Slac, ASPECT_SLAC_LAC, "2012-03-23", "Inadequate", "f"),
+            j(
+                "Birmingham",
+                Framework::Cpi,
+                ASPECT_OVERALL,
+                "2012-10-19",
+                "Inadequate",
+                "f",
+            ),
+            j(
+                "Barnet",
+                Framework::Sif,
+                ASPECT_OVERALL,
+                "2017-07-07",
+                "Inadequate",
+                "f",
+            ),
+            j(
+                "Bolton",
+                Framework::Slac,
+                ASPECT_SLAC_LAC,
+                "2012-03-23",
+                "Inadequate",
+                "f",
+            ),
         ];
         assert!(inadequate_2012_13(&js, LaRef::Name("Birmingham")));
         assert!(!inadequate_2012_13(&js, LaRef::Name("Barnet")));
-        assert!(inadequate_within(&js, LaRef::Name("Barnet"), &Window::years(2017, 2017), Scope::AnyHeadline));
+        assert!(inadequate_within(
+            &js,
+            LaRef::Name("Barnet"),
+            &Window::years(2017, 2017),
+            Scope::AnyHeadline
+        ));
         assert!(inadequate_2012_13(&js, LaRef::Name("Bolton")));
-        assert!(!inadequate_within(&js, LaRef::Name("Bolton"), &Window::years(2012, 2013), Scope::Safeguarding));
+        assert!(!inadequate_within(
+            &js,
+            LaRef::Name("Bolton"),
+            &Window::years(2012, 2013),
+            Scope::Safeguarding
+        ));
         assert!(Window::dates("2012-04-01", "2013-03-31").contains("2013-03-31"));
     }
 }
@@ -767,7 +1306,9 @@ mod fixture_tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clean").join(name);
+        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/clean")
+            .join(name);
         std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}; regenerate it with `python3 tests/fixtures/clean/make_fixtures.py`", p.display()))
     }
 
@@ -777,11 +1318,25 @@ mod fixture_tests {
         let p = parse_underlying_2023("o", "ofsted_2023_tiny.ods", &b).unwrap();
         let js = &p.judgements;
         assert_eq!(js.len(), 8, "{js:#?}");
-        let slac = js.iter().find(|j| j.aspect == ASPECT_SLAC_SAFEGUARDING && !j.predecessor).unwrap();
-        assert_eq!((slac.grade, slac.published.as_str(), slac.row), (Some(4), "2012-07-27", 6));
-        let ilacs = js.iter().find(|j| j.framework == Framework::Ilacs && j.aspect == ASPECT_IN_CARE_AND_LEAVERS).unwrap();
-        assert_eq!((ilacs.inspection.as_str(), ilacs.grade), ("ILACS Short Inspection", Some(2)));
-        assert!(js.iter().any(|j| j.la_name == "Oldshire" && j.predecessor && j.row == 10));
+        let slac = js
+            .iter()
+            .find(|j| j.aspect == ASPECT_SLAC_SAFEGUARDING && !j.predecessor)
+            .unwrap();
+        assert_eq!(
+            (slac.grade, slac.published.as_str(), slac.row),
+            (Some(4), "2012-07-27", 6)
+        );
+        let ilacs = js
+            .iter()
+            .find(|j| j.framework == Framework::Ilacs && j.aspect == ASPECT_IN_CARE_AND_LEAVERS)
+            .unwrap();
+        assert_eq!(
+            (ilacs.inspection.as_str(), ilacs.grade),
+            ("ILACS Short Inspection", Some(2))
+        );
+        assert!(js
+            .iter()
+            .any(|j| j.la_name == "Oldshire" && j.predecessor && j.row == 10));
         assert_eq!(p.skip_counts().get("not applicable (-)"), Some(&1));
         assert!(inadequate_2012_13(js, LaRef::Name("Testshire")));
     }
@@ -792,14 +1347,35 @@ mod fixture_tests {
         let p = parse_ilacs_csv("o", "ofsted_ilacs_tiny.csv", &b).unwrap();
         assert_eq!(p.judgements.len(), 9);
         let c = p.skip_counts();
-        assert_eq!(c.get("no framework and no judgement read (pre-ILACS or unreadable report)"), Some(&1));
+        assert_eq!(
+            c.get("no framework and no judgement read (pre-ILACS or unreadable report)"),
+            Some(&1)
+        );
         assert_eq!(c.get("scraper: inspection_pre_dates_judgement"), Some(&1));
-        let ic = p.judgements.iter().find(|j| j.urn.as_deref() == Some("1") && j.aspect == ASPECT_IN_CARE_AND_LEAVERS).unwrap();
-        assert_eq!((ic.grade, ic.inspection_end.as_deref(), ic.published.as_str()), (Some(3), Some("2019-02-05"), "2019-04-02"));
-        assert!(p.judgements.iter().any(|j| j.urn.as_deref() == Some("2") && j.aspect == ASPECT_IMPACT_LEADERS && j.grade == Some(3)));
-        let bad = String::from_utf8(b).unwrap().replace("outstanding,good", "excellent,good");
+        let ic = p
+            .judgements
+            .iter()
+            .find(|j| j.urn.as_deref() == Some("1") && j.aspect == ASPECT_IN_CARE_AND_LEAVERS)
+            .unwrap();
+        assert_eq!(
+            (
+                ic.grade,
+                ic.inspection_end.as_deref(),
+                ic.published.as_str()
+            ),
+            (Some(3), Some("2019-02-05"), "2019-04-02")
+        );
+        assert!(p.judgements.iter().any(|j| j.urn.as_deref() == Some("2")
+            && j.aspect == ASPECT_IMPACT_LEADERS
+            && j.grade == Some(3)));
+        let bad = String::from_utf8(b)
+            .unwrap()
+            .replace("outstanding,good", "excellent,good");
         let e = parse_ilacs_csv("o", "t.csv", bad.as_bytes()).unwrap_err();
-        assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("overall_effectiveness_grade")));
+        assert_eq!(
+            (e.line, e.column.as_deref()),
+            (Some(2), Some("overall_effectiveness_grade"))
+        );
     }
 }
 
@@ -820,14 +1396,18 @@ pub fn fill_codes_from_lookups(
         for c in &changes.changes {
             for p in &c.predecessors {
                 let k = la_key(&p.name.replace(" (county)", ""));
-                if (ident == "dorset (predecessor)" && p.old_code == "835") || (ident != "dorset" && ident == k) {
+                if (ident == "dorset (predecessor)" && p.old_code == "835")
+                    || (ident != "dorset" && ident == k)
+                {
                     return Some((Some(p.old_code.clone()), p.ons_code.clone()));
                 }
             }
         }
         providers
             .iter()
-            .find(|p| la_key(&p.la_name) == ident || p.also_known_as.iter().any(|a| la_key(a) == ident))
+            .find(|p| {
+                la_key(&p.la_name) == ident || p.also_known_as.iter().any(|a| la_key(a) == ident)
+            })
             .map(|p| (Some(p.la_code_old.clone()), Some(p.la_code.clone())))
     })
 }

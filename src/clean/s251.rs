@@ -49,66 +49,178 @@ pub fn year_from_file_name(name: &str) -> Option<i32> {
     let i = stem.find("outturn_")? + 8;
     let d = stem.get(i..i + 4)?;
     let (a, b): (i32, i32) = (d[0..2].parse().ok()?, d[2..4].parse().ok()?);
-    if (a + 1) % 100 != b { return None; }
+    if (a + 1) % 100 != b {
+        return None;
+    }
     Some(2000 + b)
 }
 
 fn split_number(desc: &str) -> (Option<u32>, String) {
     let d = xs::norm_ws(desc);
     let digits: String = d.chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() { return (None, d); }
+    if digits.is_empty() {
+        return (None, d);
+    }
     (digits.parse().ok(), d[digits.len()..].trim().to_string())
 }
 
 /// Parse one s251 outturn CSV. `year` is the financial year's end (see [`year_from_file_name`]).
-pub fn parse_s251(_source_name: &str, file_label: &str, bytes: &[u8], year: i32) -> Result<Vec<S251Cell>, CleanError> {
+pub fn parse_s251(
+    _source_name: &str,
+    file_label: &str,
+    bytes: &[u8],
+    year: i32,
+) -> Result<Vec<S251Cell>, CleanError> {
     let (text, _) = xs::decode(bytes);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut recs = rdr.records();
     let header: Vec<String> = match recs.next() {
         Some(Ok(h)) => h.iter().map(xs::norm_header).collect(),
-        _ => return Err(err(file_label, Some(1), None, "no header line", "supply the published s251 outturn CSV")),
+        _ => {
+            return Err(err(
+                file_label,
+                Some(1),
+                None,
+                "no header line",
+                "supply the published s251 outturn CSV",
+            ))
+        }
     };
-    let find = |names: &[&str]| header.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
+    let find = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
     let hint = "expected an s251 Table A1 outturn CSV (LA code, LA name, [line], description, value columns)";
-    let c_code = find(&["LEA Number:", "LEA", "LA"]).ok_or_else(|| err(file_label, Some(1), None, format!("no LA code column in {header:?}"), hint))?;
-    let c_name = find(&["LA Name:", "LEA Name", "LA Name"]).ok_or_else(|| err(file_label, Some(1), None, "no LA name column", hint))?;
-    let c_desc = find(&["S52 Line Reference:", "S52 Line Reference", "CYPServiceDescription"]).ok_or_else(|| err(file_label, Some(1), None, "no line description column", hint))?;
+    let c_code = find(&["LEA Number:", "LEA", "LA"]).ok_or_else(|| {
+        err(
+            file_label,
+            Some(1),
+            None,
+            format!("no LA code column in {header:?}"),
+            hint,
+        )
+    })?;
+    let c_name = find(&["LA Name:", "LEA Name", "LA Name"])
+        .ok_or_else(|| err(file_label, Some(1), None, "no LA name column", hint))?;
+    let c_desc = find(&[
+        "S52 Line Reference:",
+        "S52 Line Reference",
+        "CYPServiceDescription",
+    ])
+    .ok_or_else(|| {
+        err(
+            file_label,
+            Some(1),
+            None,
+            "no line description column",
+            hint,
+        )
+    })?;
     let c_line = find(&["Line", "LineNumber"]);
     let c_status = find(&["ReturnStatus"]);
     let c_group = find(&["ReportGroup"]);
-    let first_value = [Some(c_desc), c_group, c_line].iter().flatten().max().unwrap() + 1;
-    let value_cols: Vec<usize> = (first_value..header.len()).filter(|&c| !header[c].is_empty()).collect();
-    if value_cols.is_empty() { return Err(err(file_label, Some(1), None, "no value columns after the description", hint)); }
+    let first_value = [Some(c_desc), c_group, c_line]
+        .iter()
+        .flatten()
+        .max()
+        .unwrap()
+        + 1;
+    let value_cols: Vec<usize> = (first_value..header.len())
+        .filter(|&c| !header[c].is_empty())
+        .collect();
+    if value_cols.is_empty() {
+        return Err(err(
+            file_label,
+            Some(1),
+            None,
+            "no value columns after the description",
+            hint,
+        ));
+    }
     let mut out = Vec::new();
     for (i, rec) in recs.enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| err(file_label, Some(line), None, format!("bad CSV record: {e}"), "fix the quoting on this line"))?;
+        let rec = rec.map_err(|e| {
+            err(
+                file_label,
+                Some(line),
+                None,
+                format!("bad CSV record: {e}"),
+                "fix the quoting on this line",
+            )
+        })?;
         let g = |c: usize| rec.get(c).map(xs::norm_ws).unwrap_or_default();
-        if rec.iter().all(|s| s.trim().is_empty()) { continue; }
+        if rec.iter().all(|s| s.trim().is_empty()) {
+            continue;
+        }
         let code = g(c_code);
         if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(err(file_label, Some(line), Some(header[c_code].clone()), format!("`{code}` is not a 3-digit LA code"), "Table A1 rows are LAs; remove totals or fix the code"));
+            return Err(err(
+                file_label,
+                Some(line),
+                Some(header[c_code].clone()),
+                format!("`{code}` is not a 3-digit LA code"),
+                "Table A1 rows are LAs; remove totals or fix the code",
+            ));
         }
         let (lead, description) = split_number(&g(c_desc));
         let line_no = match c_line {
-            Some(c) => g(c).parse::<u32>().map_err(|_| err(file_label, Some(line), Some(header[c].clone()), format!("`{}` is not a line number", g(c)), "fix the line number"))?,
-            None => lead.ok_or_else(|| err(file_label, Some(line), Some(header[c_desc].clone()), "description does not start with its line number", "2008-09 descriptions read `17 LA functions …`; fix the row"))?,
+            Some(c) => g(c).parse::<u32>().map_err(|_| {
+                err(
+                    file_label,
+                    Some(line),
+                    Some(header[c].clone()),
+                    format!("`{}` is not a line number", g(c)),
+                    "fix the line number",
+                )
+            })?,
+            None => lead.ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(line),
+                    Some(header[c_desc].clone()),
+                    "description does not start with its line number",
+                    "2008-09 descriptions read `17 LA functions …`; fix the row",
+                )
+            })?,
         };
         // a leading number that is not this line's number is part of the text: put it back
-        let description = match (lead, c_line) { (Some(n), Some(_)) if n != line_no => format!("{n} {description}"), _ => description };
+        let description = match (lead, c_line) {
+            (Some(n), Some(_)) if n != line_no => format!("{n} {description}"),
+            _ => description,
+        };
         for &c in &value_cols {
             let raw = g(c);
             let (value, status) = if raw.is_empty() || raw.eq_ignore_ascii_case("NULL") {
                 (None, Status::Blank)
             } else {
-                let v = raw.replace(',', "").parse::<f64>().map_err(|_| err(file_label, Some(line), Some(header[c].clone()), format!("`{raw}` is not a number"), "values are pounds; empty or NULL means no value"))?;
+                let v = raw.replace(',', "").parse::<f64>().map_err(|_| {
+                    err(
+                        file_label,
+                        Some(line),
+                        Some(header[c].clone()),
+                        format!("`{raw}` is not a number"),
+                        "values are pounds; empty or NULL means no value",
+                    )
+                })?;
                 (Some(v), Status::Ok)
             };
             out.push(S251Cell {
-                year, la_code_old: code.clone(), la_name: g(c_name), return_status: c_status.map(g).filter(|s| !s.is_empty()),
-                line_no, description: description.clone(), report_group: c_group.map(g).filter(|s| !s.is_empty()),
-                column: header[c].clone(), value, status, line,
+                year,
+                la_code_old: code.clone(),
+                la_name: g(c_name),
+                return_status: c_status.map(g).filter(|s| !s.is_empty()),
+                line_no,
+                description: description.clone(),
+                report_group: c_group.map(g).filter(|s| !s.is_empty()),
+                column: header[c].clone(),
+                value,
+                status,
+                line,
             });
         }
     }
@@ -117,11 +229,20 @@ pub fn parse_s251(_source_name: &str, file_label: &str, bytes: &[u8], year: i32)
 
 /// Cells as TidyRows; measure = `"<line> <description>[column=<published column>]"`.
 pub fn to_tidy(source_name: &str, cells: &[S251Cell]) -> Vec<TidyRow> {
-    cells.iter().map(|c| TidyRow {
-        source: source_name.into(), year: c.year, la_code_old: Some(c.la_code_old.clone()), la_code: None, la_name: c.la_name.clone(),
-        geography_level: GeographyLevel::LocalAuthority, measure: format!("{} {}[column={}]", c.line_no, c.description, c.column),
-        value: c.value, status: c.status,
-    }).collect()
+    cells
+        .iter()
+        .map(|c| TidyRow {
+            source: source_name.into(),
+            year: c.year,
+            la_code_old: Some(c.la_code_old.clone()),
+            la_code: None,
+            la_name: c.la_name.clone(),
+            geography_level: GeographyLevel::LocalAuthority,
+            measure: format!("{} {}[column={}]", c.line_no, c.description, c.column),
+            value: c.value,
+            status: c.status,
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------ crosswalk
@@ -158,11 +279,25 @@ pub struct Crosswalk {
 /// Parse `s251_crosswalk.yaml` (deny_unknown_fields; checked: unit, one expectation per line).
 pub fn load_crosswalk(file_label: &str, yaml: &str) -> Result<Crosswalk, CleanError> {
     let cw: Crosswalk = crate::pipeline::spec::from_yaml(yaml).map_err(|e| err(file_label, e.line, None, format!("invalid crosswalk: {e}"), "fields: version, unit, columns{name: [headers]}, lines{name: {description, years{yyyy: {lines, expect, note}}}}"))?;
-    if cw.unit != "GBP" { return Err(err(file_label, None, Some("unit".into()), format!("unit `{}`", cw.unit), "values are pounds: unit must be GBP")); }
+    if cw.unit != "GBP" {
+        return Err(err(
+            file_label,
+            None,
+            Some("unit".into()),
+            format!("unit `{}`", cw.unit),
+            "values are pounds: unit must be GBP",
+        ));
+    }
     for (name, l) in &cw.lines {
         for (y, yl) in &l.years {
             if yl.lines.is_empty() || yl.lines.len() != yl.expect.len() {
-                return Err(err(file_label, None, Some(format!("lines.{name}.years.{y}")), "`lines` and `expect` must be non-empty and of equal length", "give one expected description per line number"));
+                return Err(err(
+                    file_label,
+                    None,
+                    Some(format!("lines.{name}.years.{y}")),
+                    "`lines` and `expect` must be non-empty and of equal length",
+                    "give one expected description per line number",
+                ));
             }
         }
     }
@@ -177,35 +312,94 @@ fn norm_desc(s: &str) -> String {
 /// each harmonised column, sum the mapped lines. Measure = `"<line>[column=<column>]"`. A blank
 /// line counts as 0 when another line of the sum has a value; all blank → `Status::Blank`.
 /// Errors when a mapped line is missing from the file or its description does not match.
-pub fn apply_crosswalk(source_name: &str, file_label: &str, cw: &Crosswalk, cells: &[S251Cell]) -> Result<Vec<TidyRow>, CleanError> {
-    let Some(year) = cells.first().map(|c| c.year) else { return Ok(vec![]) };
-    let col_of = |h: &str| cw.columns.iter().find(|(_, hs)| hs.iter().any(|x| x.eq_ignore_ascii_case(h))).map(|(k, _)| k.clone());
+pub fn apply_crosswalk(
+    source_name: &str,
+    file_label: &str,
+    cw: &Crosswalk,
+    cells: &[S251Cell],
+) -> Result<Vec<TidyRow>, CleanError> {
+    let Some(year) = cells.first().map(|c| c.year) else {
+        return Ok(vec![]);
+    };
+    let col_of = |h: &str| {
+        cw.columns
+            .iter()
+            .find(|(_, hs)| hs.iter().any(|x| x.eq_ignore_ascii_case(h)))
+            .map(|(k, _)| k.clone())
+    };
     // (la, column) → line → cell
     let mut by: BTreeMap<(String, String), BTreeMap<u32, &S251Cell>> = BTreeMap::new();
     let mut descs: BTreeMap<u32, (String, usize)> = BTreeMap::new();
     for c in cells {
-        descs.entry(c.line_no).or_insert((c.description.clone(), c.line));
-        if let Some(k) = col_of(&c.column) { by.entry((c.la_code_old.clone(), k)).or_default().insert(c.line_no, c); }
+        descs
+            .entry(c.line_no)
+            .or_insert((c.description.clone(), c.line));
+        if let Some(k) = col_of(&c.column) {
+            by.entry((c.la_code_old.clone(), k))
+                .or_default()
+                .insert(c.line_no, c);
+        }
     }
     let mut out = Vec::new();
     for (name, hl) in &cw.lines {
-        let Some(yl) = hl.years.get(&year) else { continue };
+        let Some(yl) = hl.years.get(&year) else {
+            continue;
+        };
         for (n, exp) in yl.lines.iter().zip(&yl.expect) {
-            let (d, line) = descs.get(n).ok_or_else(|| err(file_label, None, None, format!("crosswalk line `{name}` {year} needs line {n}, absent from the file"), "fix s251_crosswalk.yaml for this year"))?;
+            let (d, line) = descs.get(n).ok_or_else(|| {
+                err(
+                    file_label,
+                    None,
+                    None,
+                    format!("crosswalk line `{name}` {year} needs line {n}, absent from the file"),
+                    "fix s251_crosswalk.yaml for this year",
+                )
+            })?;
             if !norm_desc(d).starts_with(&norm_desc(exp)) {
-                return Err(err(file_label, Some(*line), Some("description".into()), format!("crosswalk `{name}` {year}: line {n} is `{d}`, expected `{exp}`"), "line numbering changed: fix s251_crosswalk.yaml"));
+                return Err(err(
+                    file_label,
+                    Some(*line),
+                    Some("description".into()),
+                    format!("crosswalk `{name}` {year}: line {n} is `{d}`, expected `{exp}`"),
+                    "line numbering changed: fix s251_crosswalk.yaml",
+                ));
             }
         }
         for ((la, col), lines) in &by {
-            let parts: Vec<&S251Cell> = yl.lines.iter().filter_map(|n| lines.get(n).copied()).collect();
+            let parts: Vec<&S251Cell> = yl
+                .lines
+                .iter()
+                .filter_map(|n| lines.get(n).copied())
+                .collect();
             if parts.len() != yl.lines.len() {
-                return Err(err(file_label, None, None, format!("LA {la}: only {} of lines {:?} present", parts.len(), yl.lines), "the file lacks rows for this LA"));
+                return Err(err(
+                    file_label,
+                    None,
+                    None,
+                    format!(
+                        "LA {la}: only {} of lines {:?} present",
+                        parts.len(),
+                        yl.lines
+                    ),
+                    "the file lacks rows for this LA",
+                ));
             }
             let oks: Vec<f64> = parts.iter().filter_map(|c| c.value).collect();
-            let (value, status) = if oks.is_empty() { (None, Status::Blank) } else { (Some(oks.iter().sum()), Status::Ok) };
+            let (value, status) = if oks.is_empty() {
+                (None, Status::Blank)
+            } else {
+                (Some(oks.iter().sum()), Status::Ok)
+            };
             out.push(TidyRow {
-                source: source_name.into(), year, la_code_old: Some(la.clone()), la_code: None, la_name: parts[0].la_name.clone(),
-                geography_level: GeographyLevel::LocalAuthority, measure: format!("{name}[column={col}]"), value, status,
+                source: source_name.into(),
+                year,
+                la_code_old: Some(la.clone()),
+                la_code: None,
+                la_name: parts[0].la_name.clone(),
+                geography_level: GeographyLevel::LocalAuthority,
+                measure: format!("{name}[column={col}]"),
+                value,
+                status,
             });
         }
     }
@@ -221,7 +415,10 @@ mod tests {
 
     #[test]
     fn years() {
-        assert_eq!(year_from_file_name("spending/s251_outturn_0809.csv"), Some(2009));
+        assert_eq!(
+            year_from_file_name("spending/s251_outturn_0809.csv"),
+            Some(2009)
+        );
         assert_eq!(year_from_file_name("s251_outturn_1314.csv"), Some(2014));
         assert_eq!(year_from_file_name("s251_outturn_1315.csv"), None);
     }
@@ -230,15 +427,42 @@ mod tests {
     fn parses_layouts() {
         let c = parse_s251("s", "a.csv", CSV_0809.as_bytes(), 2009).unwrap();
         assert_eq!(c.len(), 4);
-        assert_eq!((c[1].line_no, c[1].description.as_str(), c[1].value, c[1].la_name.as_str()), (17, "LA functions in relation to child protection", Some(1000.0), "City of London"));
+        assert_eq!(
+            (
+                c[1].line_no,
+                c[1].description.as_str(),
+                c[1].value,
+                c[1].la_name.as_str()
+            ),
+            (
+                17,
+                "LA functions in relation to child protection",
+                Some(1000.0),
+                "City of London"
+            )
+        );
         assert_eq!(c[2].status, Status::Blank);
         let c = parse_s251("s", "b.csv", CSV_1213, 2013).unwrap();
         assert_eq!(c[0].status, Status::Blank);
         assert_eq!(c[0].report_group.as_deref(), Some("SAFEGUARDING"));
-        assert_eq!(c[2].description, "Spend through Sure Start Children\u{2019}s Centres");
+        assert_eq!(
+            c[2].description,
+            "Spend through Sure Start Children\u{2019}s Centres"
+        );
         let t = to_tidy("s", &c);
-        assert_eq!(t[1].measure, "19 Local safeguarding childrens board[column=NetCurrentExpenditure]");
-        assert!(parse_s251("s", "c.csv", b"LA,LA Name,LineNumber,CYPServiceDescription,Net\n202,Camden,1,x,abc\n", 2012).unwrap_err().message.contains("not a number"));
+        assert_eq!(
+            t[1].measure,
+            "19 Local safeguarding childrens board[column=NetCurrentExpenditure]"
+        );
+        assert!(parse_s251(
+            "s",
+            "c.csv",
+            b"LA,LA Name,LineNumber,CYPServiceDescription,Net\n202,Camden,1,x,abc\n",
+            2012
+        )
+        .unwrap_err()
+        .message
+        .contains("not a number"));
     }
 
     #[test]
@@ -257,7 +481,10 @@ lines:
         let c = parse_s251("s", "b.csv", CSV_1213, 2013).unwrap();
         let t = apply_crosswalk("s", "b.csv", &cw, &c).unwrap();
         assert_eq!(t.len(), 1);
-        assert_eq!((t[0].measure.as_str(), t[0].value), ("cp_and_lscb[column=net_current_expenditure]", Some(7.0)));
+        assert_eq!(
+            (t[0].measure.as_str(), t[0].value),
+            ("cp_and_lscb[column=net_current_expenditure]", Some(7.0))
+        );
         let bad = y.replace("Local safeguarding", "Youth justice");
         assert!(apply_crosswalk("s", "b.csv", &load_crosswalk("x", &bad).unwrap(), &c).is_err());
         assert!(load_crosswalk("x", &y.replace("unit: GBP", "unit: GBP\ncolour: red")).is_err());

@@ -8,8 +8,20 @@ use calamine::{open_workbook_auto_from_rs, Data, Range, Reader, Sheets};
 use std::io::Cursor;
 
 /// Build a `CleanError`.
-pub fn err(file: &str, line: Option<usize>, column: Option<String>, message: impl Into<String>, hint: impl Into<String>) -> CleanError {
-    CleanError { file: file.to_string(), line, column, message: message.into(), hint: hint.into() }
+pub fn err(
+    file: &str,
+    line: Option<usize>,
+    column: Option<String>,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> CleanError {
+    CleanError {
+        file: file.to_string(),
+        line,
+        column,
+        message: message.into(),
+        hint: hint.into(),
+    }
 }
 
 /// Spreadsheet column letter of a 0-based column index (0 → "A", 27 → "AB").
@@ -17,7 +29,9 @@ pub fn col_letter(mut idx: usize) -> String {
     let mut s = Vec::new();
     loop {
         s.push(b'A' + (idx % 26) as u8);
-        if idx < 26 { break; }
+        if idx < 26 {
+            break;
+        }
         idx = idx / 26 - 1;
     }
     s.reverse();
@@ -26,11 +40,16 @@ pub fn col_letter(mut idx: usize) -> String {
 
 /// Collapse every run of whitespace (spaces, newlines, tabs, no-break spaces) to one space, trim.
 pub fn norm_ws(s: &str) -> String {
-    s.split(|c: char| c.is_whitespace() || c == '\u{a0}').filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c.is_whitespace() || c == '\u{a0}')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Header normalisation: whitespace collapsed, trimmed (case kept).
-pub fn norm_header(s: &str) -> String { norm_ws(s) }
+pub fn norm_header(s: &str) -> String {
+    norm_ws(s)
+}
 
 /// Open an ODS/XLSX/XLS workbook held in memory.
 pub fn open(file: &str, bytes: &[u8]) -> Result<Sheets<Cursor<Vec<u8>>>, CleanError> {
@@ -40,8 +59,20 @@ pub fn open(file: &str, bytes: &[u8]) -> Result<Sheets<Cursor<Vec<u8>>>, CleanEr
 }
 
 /// Read one sheet's cells.
-pub fn sheet(file: &str, wb: &mut Sheets<Cursor<Vec<u8>>>, name: &str) -> Result<Range<Data>, CleanError> {
-    wb.worksheet_range(name).map_err(|e| err(file, None, None, format!("cannot read sheet `{name}`: {e}"), "check the workbook is intact"))
+pub fn sheet(
+    file: &str,
+    wb: &mut Sheets<Cursor<Vec<u8>>>,
+    name: &str,
+) -> Result<Range<Data>, CleanError> {
+    wb.worksheet_range(name).map_err(|e| {
+        err(
+            file,
+            None,
+            None,
+            format!("cannot read sheet `{name}`: {e}"),
+            "check the workbook is intact",
+        )
+    })
 }
 
 /// Text of a cell, whitespace-normalised ("" for empty). Numbers print without a trailing ".0".
@@ -50,7 +81,11 @@ pub fn text(c: &Data) -> String {
         Data::Empty => String::new(),
         Data::String(s) => norm_ws(s),
         Data::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", *f as i64) } else { format!("{f}") }
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                format!("{f}")
+            }
         }
         Data::Int(i) => i.to_string(),
         Data::Bool(b) => b.to_string(),
@@ -61,23 +96,34 @@ pub fn text(c: &Data) -> String {
 }
 
 /// A row's cells as normalised header strings.
-pub fn row_headers(row: &[Data]) -> Vec<String> { row.iter().map(|c| norm_header(&text(c))).collect() }
+pub fn row_headers(row: &[Data]) -> Vec<String> {
+    row.iter().map(|c| norm_header(&text(c))).collect()
+}
 
 /// Index of the first row (0-based, relative to the range) whose cells contain every `needle`
 /// (case-insensitive, after whitespace normalisation, as a whole cell or a cell prefix).
 pub fn find_row(range: &Range<Data>, needles: &[&str], from: usize) -> Option<usize> {
     range.rows().enumerate().skip(from).find_map(|(i, row)| {
-        let hs: Vec<String> = row_headers(row).into_iter().map(|h| h.to_lowercase()).collect();
+        let hs: Vec<String> = row_headers(row)
+            .into_iter()
+            .map(|h| h.to_lowercase())
+            .collect();
         let all = needles.iter().all(|n| {
             let n = n.to_lowercase();
             hs.iter().any(|h| h == &n || h.starts_with(&n))
         });
-        if all { Some(i) } else { None }
+        if all {
+            Some(i)
+        } else {
+            None
+        }
     })
 }
 
 /// Absolute 1-based spreadsheet row number of range row `i`.
-pub fn abs_row(range: &Range<Data>, i: usize) -> usize { range.start().map(|(r, _)| r as usize).unwrap_or(0) + i + 1 }
+pub fn abs_row(range: &Range<Data>, i: usize) -> usize {
+    range.start().map(|(r, _)| r as usize).unwrap_or(0) + i + 1
+}
 
 /// Days since 1970-01-01 → (y, m, d) (proleptic Gregorian; H. Hinnant's algorithm).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -106,9 +152,13 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 /// Validate and format an ISO date.
 pub fn iso(y: i64, m: u32, d: u32) -> Option<String> {
-    if !(1900..=2100).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > 31 { return None; }
+    if !(1900..=2100).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > 31 {
+        return None;
+    }
     let (y2, m2, d2) = civil_from_days(days_from_civil(y, m, d));
-    if (y2, m2, d2) != (y, m, d) { return None; }
+    if (y2, m2, d2) != (y, m, d) {
+        return None;
+    }
     Some(format!("{y:04}-{m:02}-{d:02}"))
 }
 
@@ -124,7 +174,9 @@ pub fn iso_days(s: &str) -> Option<i64> {
 
 /// Excel/ODS serial day number (1900 date system, days since 1899-12-30) → ISO date.
 pub fn serial_to_iso(serial: f64) -> Option<String> {
-    if !(1.0..=80_000.0).contains(&serial) { return None; }
+    if !(1.0..=80_000.0).contains(&serial) {
+        return None;
+    }
     let days = serial.floor() as i64 - 25_569; // 1899-12-30 → 1970-01-01
     let (y, m, d) = civil_from_days(days);
     iso(y, m, d)
@@ -145,7 +197,11 @@ pub fn text_to_iso(s: &str) -> Option<String> {
         let m: u32 = parts[1].trim().parse().ok()?;
         let yt = parts[2].trim();
         let mut y: i64 = yt.parse().ok()?;
-        if yt.len() == 2 { y += 2000; } else if yt.len() != 4 { return None; }
+        if yt.len() == 2 {
+            y += 2000;
+        } else if yt.len() != 4 {
+            return None;
+        }
         return iso(y, m, d);
     }
     None
@@ -157,9 +213,13 @@ pub fn cell_date(c: &Data) -> Result<Option<String>, String> {
     match c {
         Data::Empty => Ok(None),
         Data::DateTimeIso(s) => text_to_iso(s).map(Some).ok_or_else(|| s.clone()),
-        Data::DateTime(d) => serial_to_iso(d.as_f64()).map(Some).ok_or_else(|| format!("{}", d.as_f64())),
+        Data::DateTime(d) => serial_to_iso(d.as_f64())
+            .map(Some)
+            .ok_or_else(|| format!("{}", d.as_f64())),
         Data::Float(f) => serial_to_iso(*f).map(Some).ok_or_else(|| f.to_string()),
-        Data::Int(i) => serial_to_iso(*i as f64).map(Some).ok_or_else(|| i.to_string()),
+        Data::Int(i) => serial_to_iso(*i as f64)
+            .map(Some)
+            .ok_or_else(|| i.to_string()),
         Data::String(s) if s.trim().is_empty() => Ok(None),
         Data::String(s) => text_to_iso(s).map(Some).ok_or_else(|| s.clone()),
         other => Err(text(other)),
@@ -174,7 +234,9 @@ pub fn cell_number(c: &Data) -> Result<Option<f64>, String> {
         Data::Int(i) => Ok(Some(*i as f64)),
         Data::String(s) => {
             let t = s.trim().replace(',', "");
-            if t.is_empty() { return Ok(None); }
+            if t.is_empty() {
+                return Ok(None);
+            }
             t.parse::<f64>().map(Some).map_err(|_| s.clone())
         }
         other => Err(text(other)),
@@ -194,7 +256,9 @@ pub fn snake(s: &str) -> String {
             us = true;
         }
     }
-    while out.ends_with('_') { out.pop(); }
+    while out.ends_with('_') {
+        out.pop();
+    }
     out
 }
 
@@ -227,19 +291,31 @@ mod tests {
     fn dates() {
         assert_eq!(serial_to_iso(41117.0).as_deref(), Some("2012-07-27"));
         assert_eq!(serial_to_iso(25569.0).as_deref(), Some("1970-01-01"));
-        assert_eq!(text_to_iso("2012-07-27T00:00:00").as_deref(), Some("2012-07-27"));
+        assert_eq!(
+            text_to_iso("2012-07-27T00:00:00").as_deref(),
+            Some("2012-07-27")
+        );
         assert_eq!(text_to_iso("09/05/25").as_deref(), Some("2025-05-09"));
         assert_eq!(text_to_iso("17/03/2025").as_deref(), Some("2025-03-17"));
         assert_eq!(text_to_iso("31/02/2025"), None);
         assert_eq!(iso_days("1970-01-02"), Some(1));
-        assert_eq!(cell_date(&Data::DateTimeIso("2014-07-07T00:00:00".into())), Ok(Some("2014-07-07".into())));
+        assert_eq!(
+            cell_date(&Data::DateTimeIso("2014-07-07T00:00:00".into())),
+            Ok(Some("2014-07-07".into()))
+        );
         assert!(cell_date(&Data::String("soon".into())).is_err());
     }
 
     #[test]
     fn headers() {
-        assert_eq!(norm_header(" First SIF Overall Judgement\n(OE)"), "First SIF Overall Judgement (OE)");
-        assert_eq!(snake("IMD - Rank of average score "), "imd_rank_of_average_score");
+        assert_eq!(
+            norm_header(" First SIF Overall Judgement\n(OE)"),
+            "First SIF Overall Judgement (OE)"
+        );
+        assert_eq!(
+            snake("IMD - Rank of average score "),
+            "imd_rank_of_average_score"
+        );
         assert_eq!(text(&Data::Float(301.0)), "301");
     }
 

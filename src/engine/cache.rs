@@ -101,7 +101,11 @@ pub fn outputs_hash(outputs: &[OutputRecord]) -> String {
     let mut s = String::new();
     for o in outputs {
         // Tables by name; files by path (a stage has one unnamed table but many files).
-        s.push_str(if o.file { &o.path } else { o.table.as_deref().unwrap_or("") });
+        s.push_str(if o.file {
+            &o.path
+        } else {
+            o.table.as_deref().unwrap_or("")
+        });
         s.push('=');
         s.push_str(&o.sha256);
         s.push('\n');
@@ -177,7 +181,10 @@ impl Cache {
             let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
             paths.sort();
             for p in paths {
-                let key = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let key = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 if keep.contains(&key) {
                     if let Some(e) = self.get(&key) {
                         live.extend(e.outputs.into_iter().map(|o| o.sha256));
@@ -191,11 +198,16 @@ impl Cache {
         let objects_dir = self.dir.join("objects");
         if let Ok(rd) = std::fs::read_dir(&objects_dir) {
             for sub in rd.filter_map(|e| e.ok()) {
-                for obj in std::fs::read_dir(sub.path()).into_iter().flatten().filter_map(|e| e.ok()) {
+                for obj in std::fs::read_dir(sub.path())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok())
+                {
                     let name = obj.file_name().to_string_lossy().to_string();
                     if !live.contains(&name) {
                         removed.2 += obj.metadata().map(|m| m.len()).unwrap_or(0);
-                        std::fs::remove_file(obj.path()).map_err(|e| Error::io("remove", obj.path(), e))?;
+                        std::fs::remove_file(obj.path())
+                            .map_err(|e| Error::io("remove", obj.path(), e))?;
                         removed.1 += 1;
                     }
                 }

@@ -50,14 +50,22 @@ pub struct RunInfo {
 }
 
 /// The part of [`RunInfo`] that the lock file records.
-fn versions_only<S: serde::Serializer>(run: &RunInfo, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn versions_only<S: serde::Serializer>(
+    run: &RunInfo,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     struct Versions<'a> {
         canary_version: &'a str,
         datafusion_version: &'a str,
         arrow_version: &'a str,
     }
-    Versions { canary_version: &run.canary_version, datafusion_version: &run.datafusion_version, arrow_version: &run.arrow_version }.serialize(s)
+    Versions {
+        canary_version: &run.canary_version,
+        datafusion_version: &run.datafusion_version,
+        arrow_version: &run.arrow_version,
+    }
+    .serialize(s)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,7 +118,8 @@ impl StageRecord {
 }
 
 /// What to do about a lock that cannot be read.
-pub const LOCK_HINT: &str = "the lock is written by `canary run`: delete it, or run `canary run --force`, to rebuild it";
+pub const LOCK_HINT: &str =
+    "the lock is written by `canary run`: delete it, or run `canary run --force`, to rebuild it";
 
 impl Lock {
     /// The lock at `path`, None when there is none. A lock that is not text or not a lock
@@ -136,7 +145,10 @@ impl Lock {
             file: path.to_path_buf(),
             line: e.line,
             column: None,
-            message: format!("the lock cannot be read: {}", e.message.split(" at line ").next().unwrap_or_default()),
+            message: format!(
+                "the lock cannot be read: {}",
+                e.message.split(" at line ").next().unwrap_or_default()
+            ),
             hint: Some(LOCK_HINT.into()),
         })?;
         Ok(Some(lock))
@@ -186,7 +198,9 @@ impl RunInfo {
                 .stderr(std::process::Stdio::null())
                 .output()
                 .ok()?;
-            out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
         };
         let git_commit = git(&["rev-parse", "HEAD"]);
         let git_dirty = git_commit
@@ -274,7 +288,10 @@ impl RunLog {
     /// The runs recorded, oldest first.
     pub fn read(state_dir: &Path) -> Vec<RunRecord> {
         let bytes = std::fs::read(RunLog::path(state_dir)).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// The host and git state of the last run, for a record made later from the lock (the

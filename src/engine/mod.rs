@@ -89,15 +89,20 @@ impl<'a> Engine<'a> {
             cache: Cache::new(&state),
             hashes: HashCache::load(state.join("hashes.json")),
             previous,
-            resources: std::sync::RwLock::new(crate::kinds::Resources::new(1, pipeline.memory, &state)),
+            resources: std::sync::RwLock::new(crate::kinds::Resources::new(
+                1,
+                pipeline.memory,
+                &state,
+            )),
         })
     }
 
     fn selected(&self, targets: &[String]) -> Result<Vec<String>> {
         for t in targets {
             if !self.pipeline.stages.contains_key(t) {
-                let hint = crate::error::did_you_mean(t, self.pipeline.stages.keys().map(String::as_str))
-                    .unwrap_or_else(|| "`canary dag` lists the stages".to_string());
+                let hint =
+                    crate::error::did_you_mean(t, self.pipeline.stages.keys().map(String::as_str))
+                        .unwrap_or_else(|| "`canary dag` lists the stages".to_string());
                 return Err(Error::usage(format!("there is no stage `{t}`")).with_hint(hint));
             }
         }
@@ -142,7 +147,11 @@ impl<'a> Engine<'a> {
             let what = if missing.len() == 1 {
                 format!("source `{}` is missing", missing[0])
             } else {
-                format!("{} sources are missing: {}", missing.len(), missing.join(", "))
+                format!(
+                    "{} sources are missing: {}",
+                    missing.len(),
+                    missing.join(", ")
+                )
             };
             errors.push(
                 Error::data(&first.path, what).with_hint(
@@ -157,7 +166,11 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn key_for(&self, stage: &Stage, input_hashes: &BTreeMap<String, String>) -> (CacheKey, String) {
+    fn key_for(
+        &self,
+        stage: &Stage,
+        input_hashes: &BTreeMap<String, String>,
+    ) -> (CacheKey, String) {
         let kind = self.registry.get(&stage.kind).expect("validated kind");
         let inputs = stage
             .inputs
@@ -168,11 +181,24 @@ impl<'a> Engine<'a> {
             .files
             .iter()
             .map(|f| {
-                let sha = self.hashes.hash(&self.pipeline.root.join(f)).ok().flatten().unwrap_or_else(|| "missing".into());
+                let sha = self
+                    .hashes
+                    .hash(&self.pipeline.root.join(f))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| "missing".into());
                 (f.clone(), sha)
             })
             .collect();
-        let mut key = CacheKey::new(&stage.kind, kind.version(), &stage.params, stage.sql.as_deref(), inputs, files, &stage.tables);
+        let mut key = CacheKey::new(
+            &stage.kind,
+            kind.version(),
+            &stage.params,
+            stage.sql.as_deref(),
+            inputs,
+            files,
+            &stage.tables,
+        );
         key.identity = kind.identity(stage);
         let digest = key.digest();
         (key, digest)
@@ -181,12 +207,19 @@ impl<'a> Engine<'a> {
     /// Compare a stage's would-be key with what the lock recorded last time: the reasons it
     /// must run, in the user's terms.
     fn why_changed(&self, stage: &Stage, key: &CacheKey) -> Vec<String> {
-        let Some(prev) = self.previous.as_ref().and_then(|l| l.stages.get(&stage.name)) else {
+        let Some(prev) = self
+            .previous
+            .as_ref()
+            .and_then(|l| l.stages.get(&stage.name))
+        else {
             return vec!["it has not run before".to_string()];
         };
         let mut why = Vec::new();
         if prev.kind != key.kind {
-            why.push(format!("its kind changed from `{}` to `{}`", prev.kind, key.kind));
+            why.push(format!(
+                "its kind changed from `{}` to `{}`",
+                prev.kind, key.kind
+            ));
         } else if prev.kind_version != key.kind_version {
             why.push(format!(
                 "kind `{}` changed from version {} to {}",
@@ -202,7 +235,11 @@ impl<'a> Engine<'a> {
                     None => "its SQL text changed".to_string(),
                 });
             } else {
-                why.extend(through.into_iter().map(|t| format!("{t} (used in its SQL)")));
+                why.extend(
+                    through
+                        .into_iter()
+                        .map(|t| format!("{t} (used in its SQL)")),
+                );
             }
         }
         for (name, hash) in &key.inputs {
@@ -210,7 +247,10 @@ impl<'a> Engine<'a> {
                 None => why.push(format!("input `{name}` was added")),
                 Some(old) if old != hash => {
                     if let Some(src) = self.pipeline.sources.get(name) {
-                        why.push(format!("input file `{}` (source `{name}`) changed", src.rel_path));
+                        why.push(format!(
+                            "input file `{}` (source `{name}`) changed",
+                            src.rel_path
+                        ));
                     } else {
                         why.push(format!("input stage `{name}` produced different output"));
                     }
@@ -228,17 +268,22 @@ impl<'a> Engine<'a> {
                 why.push(format!("file `{path}` changed"));
             }
         }
-        let names: std::collections::BTreeSet<&String> = key.identity.keys().chain(prev.identity.keys()).collect();
+        let names: std::collections::BTreeSet<&String> =
+            key.identity.keys().chain(prev.identity.keys()).collect();
         for k in names {
             match (prev.identity.get(k), key.identity.get(k)) {
-                (Some(a), Some(b)) if a != b => why.push(format!("its {k} changed from {a} to {b}")),
+                (Some(a), Some(b)) if a != b => {
+                    why.push(format!("its {k} changed from {a} to {b}"))
+                }
                 (None, Some(b)) => why.push(format!("its {k} is now {b}")),
                 (Some(a), None) => why.push(format!("its {k} ({a}) is no longer part of it")),
                 _ => {}
             }
         }
         if why.is_empty() {
-            why.push("no cached result exists for its definition (the cache was cleared)".to_string());
+            why.push(
+                "no cached result exists for its definition (the cache was cleared)".to_string(),
+            );
         }
         why
     }
@@ -250,14 +295,26 @@ impl<'a> Engine<'a> {
             let path = self.pipeline.root.join(&o.path);
             match self.hashes.hash_expecting(&path, &o.sha256)? {
                 None => problems.push(format!("output `{}` is missing", o.path)),
-                Some(h) if h != o.sha256 => problems.push(format!("output `{}` was modified", o.path)),
+                Some(h) if h != o.sha256 => {
+                    problems.push(format!("output `{}` was modified", o.path))
+                }
                 _ => {}
             }
         }
-        Ok(if problems.is_empty() { Ok(()) } else { Err(problems) })
+        Ok(if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        })
     }
 
-    fn verdict(&self, stage: &Stage, key: &CacheKey, digest: &str, force: bool) -> Result<(Verdict, Option<Entry>)> {
+    fn verdict(
+        &self,
+        stage: &Stage,
+        key: &CacheKey,
+        digest: &str,
+        force: bool,
+    ) -> Result<(Verdict, Option<Entry>)> {
         if force {
             return Ok((Verdict::Run(vec!["--force was given".into()]), None));
         }
@@ -269,7 +326,12 @@ impl<'a> Engine<'a> {
         let records_files = entry.outputs.iter().any(|o| o.file);
         if !records_files {
             // An entry from before its files were recorded: they must at least exist.
-            let missing: Vec<String> = owned.files.iter().filter(|f| !self.pipeline.root.join(f).is_file()).map(|f| format!("`{f}` is missing")).collect();
+            let missing: Vec<String> = owned
+                .files
+                .iter()
+                .filter(|f| !self.pipeline.root.join(f).is_file())
+                .map(|f| format!("`{f}` is missing"))
+                .collect();
             if !missing.is_empty() {
                 return Ok((Verdict::Run(missing), None));
             }
@@ -283,13 +345,22 @@ impl<'a> Engine<'a> {
                 .map(|f| format!("`{f}` is not one of its outputs"))
                 .collect();
             if !stray.is_empty() {
-                checked = Err(checked.err().unwrap_or_default().into_iter().chain(stray).collect());
+                checked = Err(checked
+                    .err()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(stray)
+                    .collect());
             }
         }
         Ok(match checked {
             Ok(()) => (Verdict::UpToDate, Some(entry)),
             Err(problems) => {
-                if entry.outputs.iter().all(|o| self.cache.has_object(&o.sha256)) {
+                if entry
+                    .outputs
+                    .iter()
+                    .all(|o| self.cache.has_object(&o.sha256))
+                {
                     (Verdict::Restore(problems), Some(entry))
                 } else {
                     (Verdict::Run(problems), None)
@@ -312,9 +383,17 @@ impl<'a> Engine<'a> {
         let mut out = Vec::new();
         for name in &selected {
             let stage = &self.pipeline.stages[name];
-            let upstream: Vec<String> = stage.inputs.iter().filter(|i| will_run.contains(*i)).cloned().collect();
+            let upstream: Vec<String> = stage
+                .inputs
+                .iter()
+                .filter(|i| will_run.contains(*i))
+                .cloned()
+                .collect();
             let (key, digest) = self.key_for(stage, &input_hashes);
-            let never_ran = self.previous.as_ref().is_none_or(|l| !l.stages.contains_key(name));
+            let never_ran = self
+                .previous
+                .as_ref()
+                .is_none_or(|l| !l.stages.contains_key(name));
             let missing: Vec<String> = stage
                 .inputs
                 .iter()
@@ -333,7 +412,10 @@ impl<'a> Engine<'a> {
                 let own: Vec<String> = self
                     .why_changed(stage, &key)
                     .into_iter()
-                    .filter(|w| !upstream.iter().any(|u| w.contains(&format!("`{u}`"))) && !w.contains("cache was cleared"))
+                    .filter(|w| {
+                        !upstream.iter().any(|u| w.contains(&format!("`{u}`")))
+                            && !w.contains("cache was cleared")
+                    })
                     .collect();
                 Verdict::AfterUpstream(upstream, own)
             };
@@ -355,13 +437,18 @@ impl<'a> Engine<'a> {
             return Ok(Summary::default());
         }
         let progress = Progress::new(opts.quiet, selected.len());
-        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| crate::console::errln(&format!("canary: {m}")))?;
+        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| {
+            crate::console::errln(&format!("canary: {m}"))
+        })?;
         remove_stale_temps(&self.pipeline.out_dir());
         let started = Instant::now();
         let started_at = SystemTime::now();
 
-        *self.resources.write().unwrap_or_else(|p| p.into_inner()) =
-            crate::kinds::Resources::new(opts.jobs.max(1), opts.memory.or(self.pipeline.memory), &self.pipeline.state_dir());
+        *self.resources.write().unwrap_or_else(|p| p.into_inner()) = crate::kinds::Resources::new(
+            opts.jobs.max(1),
+            opts.memory.or(self.pipeline.memory),
+            &self.pipeline.state_dir(),
+        );
         let mut input_hashes = self.verify_sources(&selected)?;
         let jobs = opts.jobs.max(1);
         let mut records: BTreeMap<String, StageRecord> = BTreeMap::new();
@@ -370,7 +457,11 @@ impl<'a> Engine<'a> {
 
         // The graph by index, built once: how many selected inputs each stage still waits for,
         // and who waits for it. Ready stages start in pipeline order (the BTreeSet of indices).
-        let index: HashMap<&str, usize> = selected.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = selected
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect();
         let mut waiting: Vec<usize> = vec![0; selected.len()];
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); selected.len()];
         for (i, name) in selected.iter().enumerate() {
@@ -390,7 +481,8 @@ impl<'a> Engine<'a> {
             let (tx, rx) = mpsc::channel::<(usize, Result<(Action, StageRecord)>)>();
             let mut running = 0usize;
             // Stages found up to date without starting a thread: in a no-op run, all of them.
-            let mut settled: std::collections::VecDeque<(usize, Result<(Action, StageRecord)>)> = std::collections::VecDeque::new();
+            let mut settled: std::collections::VecDeque<(usize, Result<(Action, StageRecord)>)> =
+                std::collections::VecDeque::new();
             loop {
                 // Start ready stages while there are free jobs and no failure: after a failure,
                 // running stages finish but nothing new starts.
@@ -407,7 +499,10 @@ impl<'a> Engine<'a> {
                         }
                     };
                     if let (Verdict::UpToDate, Some(e)) = (&verdict, &entry) {
-                        settled.push_back((i, Ok((Action::UpToDate, record(stage, &key, &digest, e)))));
+                        settled.push_back((
+                            i,
+                            Ok((Action::UpToDate, record(stage, &key, &digest, e))),
+                        ));
                         continue;
                     }
                     running += 1;
@@ -416,9 +511,14 @@ impl<'a> Engine<'a> {
                     }
                     let tx = tx.clone();
                     let kind = self.registry.get(&stage.kind).expect("validated kind");
-                    let upstream = if kind.needs_upstream() { records.clone() } else { BTreeMap::new() };
+                    let upstream = if kind.needs_upstream() {
+                        records.clone()
+                    } else {
+                        BTreeMap::new()
+                    };
                     scope.spawn(move || {
-                        let result = self.bring_up_to_date(stage, key, digest, (verdict, entry), upstream);
+                        let result =
+                            self.bring_up_to_date(stage, key, digest, (verdict, entry), upstream);
                         let _ = tx.send((i, result));
                     });
                 }
@@ -445,7 +545,10 @@ impl<'a> Engine<'a> {
                         let printed = match (stage.parent(), &stage.sweep) {
                             // A cell: counted in its sweep's line, printed alone with --verbose.
                             (Some(parent), _) => {
-                                sweeps.entry(parent.to_string()).or_default().add(&action, record.duration_ms);
+                                sweeps
+                                    .entry(parent.to_string())
+                                    .or_default()
+                                    .add(&action, record.duration_ms);
                                 if opts.verbose {
                                     progress.finished(&name, &line)
                                 } else {
@@ -455,7 +558,8 @@ impl<'a> Engine<'a> {
                             }
                             (None, Some(Sweep::Stack { cells, .. })) => {
                                 let tally = sweeps.remove(&name).unwrap_or_default();
-                                progress.finished(&name, &format!("{line}; {}", tally.describe(*cells)))
+                                progress
+                                    .finished(&name, &format!("{line}; {}", tally.describe(*cells)))
                             }
                             _ => progress.finished(&name, &line),
                         };
@@ -476,7 +580,14 @@ impl<'a> Engine<'a> {
                         }
                     }
                     Err(e) => {
-                        this_run.insert(name.clone(), lock::RunStage { action: "failed".into(), started: None, duration_ms: None });
+                        this_run.insert(
+                            name.clone(),
+                            lock::RunStage {
+                                action: "failed".into(),
+                                started: None,
+                                duration_ms: None,
+                            },
+                        );
                         let _ = progress.finished(&name, &format!("  FAILED    {name}"));
                         failures.push(e.in_stage(&name));
                     }
@@ -485,7 +596,11 @@ impl<'a> Engine<'a> {
         });
         progress.done();
 
-        let finished: Vec<String> = selected.iter().filter(|s| records.contains_key(*s)).cloned().collect();
+        let finished: Vec<String> = selected
+            .iter()
+            .filter(|s| records.contains_key(*s))
+            .cloned()
+            .collect();
         let lock = self.write_lock(records, &input_hashes)?;
         self.hashes.save()?;
         let log = lock::RunRecord {
@@ -503,22 +618,34 @@ impl<'a> Engine<'a> {
         };
         if let Err(e) = lock::RunLog::append(&self.pipeline.state_dir(), &log) {
             // The run log is a diary, not a record the outputs depend on.
-            crate::console::errln(&format!("canary: warning: the run log was not written: {}", e.headline()));
+            crate::console::errln(&format!(
+                "canary: warning: the run log was not written: {}",
+                e.headline()
+            ));
         }
         for name in &finished {
             let stage = &self.pipeline.stages[name];
             let kind = self.registry.get(&stage.kind).expect("validated kind");
-            kind.after_run(self.pipeline, stage, &lock).map_err(|e| e.in_stage(name))?;
+            kind.after_run(self.pipeline, stage, &lock)
+                .map_err(|e| e.in_stage(name))?;
         }
         if !failures.is_empty() {
-            return Err(if failures.len() == 1 { failures.remove(0) } else { Error::Many(failures) });
+            return Err(if failures.len() == 1 {
+                failures.remove(0)
+            } else {
+                Error::Many(failures)
+            });
         }
         if !opts.quiet {
             crate::console::outln(&format!(
                 "done: {} ran, {} up to date{} in {:.2}s",
                 summary.ran.len(),
                 summary.up_to_date.len(),
-                if summary.restored.is_empty() { String::new() } else { format!(", {} restored", summary.restored.len()) },
+                if summary.restored.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} restored", summary.restored.len())
+                },
                 started.elapsed().as_secs_f64()
             ))?;
         }
@@ -535,7 +662,9 @@ impl<'a> Engine<'a> {
         upstream: BTreeMap<String, StageRecord>,
     ) -> Result<(Action, StageRecord)> {
         match (verdict, entry) {
-            (Verdict::UpToDate, Some(e)) => Ok((Action::UpToDate, record(stage, &key, &digest, &e))),
+            (Verdict::UpToDate, Some(e)) => {
+                Ok((Action::UpToDate, record(stage, &key, &digest, &e)))
+            }
             (Verdict::Restore(_), Some(e)) => {
                 for o in &e.outputs {
                     let path = self.pipeline.root.join(&o.path);
@@ -552,7 +681,8 @@ impl<'a> Engine<'a> {
                     for f in owned.present(&self.pipeline.root) {
                         if !e.outputs.iter().any(|o| o.path == f) {
                             let p = self.pipeline.root.join(&f);
-                            std::fs::remove_file(&p).map_err(|err| Error::io("remove the stray file", &p, err))?;
+                            std::fs::remove_file(&p)
+                                .map_err(|err| Error::io("remove the stray file", &p, err))?;
                         }
                     }
                 }
@@ -576,7 +706,9 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|i| {
                 let input = match self.pipeline.sources.get(i) {
-                    Some(src) => Input::Source { path: src.path.clone() },
+                    Some(src) => Input::Source {
+                        path: src.path.clone(),
+                    },
                     None => Input::Stage {
                         tables: self.pipeline.output_paths(&self.pipeline.stages[i]),
                     },
@@ -587,10 +719,16 @@ impl<'a> Engine<'a> {
         // Files beside the tables are written into a staging folder and moved into place only
         // when the stage has succeeded (`side.rs`).
         let owned = side::Owned::new(&kind.side_outputs(stage));
-        let staging = (!owned.is_empty()).then(|| self.pipeline.state_dir().join("tmp").join(format!("side-{}", &crate::hash::sha256_bytes(stage.name.as_bytes())[..16])));
+        let staging = (!owned.is_empty()).then(|| {
+            self.pipeline.state_dir().join("tmp").join(format!(
+                "side-{}",
+                &crate::hash::sha256_bytes(stage.name.as_bytes())[..16]
+            ))
+        });
         if let Some(dir) = &staging {
             let _ = std::fs::remove_dir_all(dir);
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create the staging folder", dir, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io("create the staging folder", dir, e))?;
         }
         let ctx = StageContext {
             pipeline: self.pipeline,
@@ -599,9 +737,14 @@ impl<'a> Engine<'a> {
             upstream,
             side: staging.clone(),
             notes: Default::default(),
-            resources: self.resources.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            resources: self
+                .resources
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         };
-        let result = self.run_and_write(&ctx, kind.as_ref(), key, digest, staging.as_deref(), &owned);
+        let result =
+            self.run_and_write(&ctx, kind.as_ref(), key, digest, staging.as_deref(), &owned);
         if let Some(dir) = &staging {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -639,17 +782,22 @@ impl<'a> Engine<'a> {
         let mut by_name: BTreeMap<Option<String>, crate::kinds::OutputTable> =
             tables.into_iter().map(|t| (t.name.clone(), t)).collect();
         let mut written = Vec::new();
-        let cleanup = |written: &Vec<(crate::table::Written, PathBuf, Option<String>, Vec<String>)>| {
-            for (w, _, _, _) in written {
-                let _ = std::fs::remove_file(&w.temp);
-            }
-        };
+        let cleanup =
+            |written: &Vec<(crate::table::Written, PathBuf, Option<String>, Vec<String>)>| {
+                for (w, _, _, _) in written {
+                    let _ = std::fs::remove_file(&w.temp);
+                }
+            };
         for (table, dest) in &paths {
             let Some(t) = by_name.remove(table) else {
                 cleanup(&written);
                 return Err(Error::stage(
                     &stage.name,
-                    format!("kind `{}` did not produce table `{}`", stage.kind, table.as_deref().unwrap_or(&stage.name)),
+                    format!(
+                        "kind `{}` did not produce table `{}`",
+                        stage.kind,
+                        table.as_deref().unwrap_or(&stage.name)
+                    ),
                 ));
             };
             let w = match t.written {
@@ -657,7 +805,12 @@ impl<'a> Engine<'a> {
                 None => crate::table::write_temp(dest, &t.schema, &t.batches, t.ordered),
             };
             match w {
-                Ok(w) => written.push((w, dest.clone(), table.clone(), crate::table::describe_schema(&t.schema))),
+                Ok(w) => written.push((
+                    w,
+                    dest.clone(),
+                    table.clone(),
+                    crate::table::describe_schema(&t.schema),
+                )),
                 Err(e) => {
                     cleanup(&written);
                     return Err(e);
@@ -702,7 +855,15 @@ impl<'a> Engine<'a> {
                 let dest = self.pipeline.root.join(&rel);
                 self.hashes.remember(&dest, &sha);
                 self.cache.store_object(&dest, &sha)?;
-                outputs.push(OutputRecord { table: None, path: rel, sha256: sha, rows: 0, bytes, schema: Vec::new(), file: true });
+                outputs.push(OutputRecord {
+                    table: None,
+                    path: rel,
+                    sha256: sha,
+                    rows: 0,
+                    bytes,
+                    schema: Vec::new(),
+                    file: true,
+                });
             }
         }
         let entry = Entry {
@@ -718,7 +879,11 @@ impl<'a> Engine<'a> {
         Ok((Action::Ran(notes), record(stage, &key, &digest, &entry)))
     }
 
-    fn write_lock(&self, mut records: BTreeMap<String, StageRecord>, input_hashes: &BTreeMap<String, String>) -> Result<Lock> {
+    fn write_lock(
+        &self,
+        mut records: BTreeMap<String, StageRecord>,
+        input_hashes: &BTreeMap<String, String>,
+    ) -> Result<Lock> {
         if let Some(prev) = &self.previous {
             for (name, r) in &prev.stages {
                 match records.get_mut(name) {
@@ -769,7 +934,9 @@ impl<'a> Engine<'a> {
     }
 
     pub fn gc(&self) -> Result<String> {
-        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| crate::console::errln(&format!("canary: {m}")))?;
+        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| {
+            crate::console::errln(&format!("canary: {m}"))
+        })?;
         // What the lock records, and what the pipeline as it stands would use: so a missing or
         // damaged lock never makes gc throw away the current outputs' cache.
         let mut keep: Vec<String> = self
@@ -805,7 +972,12 @@ impl Engine<'_> {
     fn current_keys(&self) -> Vec<String> {
         let mut input_hashes: BTreeMap<String, String> = BTreeMap::new();
         for (name, src) in &self.pipeline.sources {
-            let h = self.hashes.hash_expecting(&src.path, &src.sha256).ok().flatten().unwrap_or_else(|| "missing".into());
+            let h = self
+                .hashes
+                .hash_expecting(&src.path, &src.sha256)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "missing".into());
             input_hashes.insert(name.clone(), h);
         }
         let mut keys = Vec::new();
@@ -822,9 +994,21 @@ impl Engine<'_> {
 
 fn run_stage(action: &Action, record: &StageRecord) -> lock::RunStage {
     match action {
-        Action::Ran(_) => lock::RunStage { action: "ran".into(), started: Some(record.started.clone()), duration_ms: Some(record.duration_ms) },
-        Action::UpToDate => lock::RunStage { action: "cached".into(), started: None, duration_ms: None },
-        Action::Restored => lock::RunStage { action: "restored".into(), started: None, duration_ms: None },
+        Action::Ran(_) => lock::RunStage {
+            action: "ran".into(),
+            started: Some(record.started.clone()),
+            duration_ms: Some(record.duration_ms),
+        },
+        Action::UpToDate => lock::RunStage {
+            action: "cached".into(),
+            started: None,
+            duration_ms: None,
+        },
+        Action::Restored => lock::RunStage {
+            action: "restored".into(),
+            started: None,
+            duration_ms: None,
+        },
     }
 }
 
@@ -859,7 +1043,14 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
         outputs: e
             .outputs
             .iter()
-            .map(|o| OutputRecord { schema: if stage.parent().is_some() { Vec::new() } else { o.schema.clone() }, ..o.clone() })
+            .map(|o| OutputRecord {
+                schema: if stage.parent().is_some() {
+                    Vec::new()
+                } else {
+                    o.schema.clone()
+                },
+                ..o.clone()
+            })
             .collect(),
         started: e.started.clone(),
         duration_ms: e.duration_ms,
@@ -871,8 +1062,16 @@ fn finished_line(name: &str, action: &Action, record: &StageRecord) -> String {
     let kind = &record.kind;
     match action {
         Action::Ran(notes) => {
-            let rows: usize = record.outputs.iter().filter(|o| !o.file).map(|o| o.rows).sum();
-            let mut line = format!("  ran       {name} ({kind}) in {:.2}s, {rows} rows", record.duration_ms as f64 / 1000.0);
+            let rows: usize = record
+                .outputs
+                .iter()
+                .filter(|o| !o.file)
+                .map(|o| o.rows)
+                .sum();
+            let mut line = format!(
+                "  ran       {name} ({kind}) in {:.2}s, {rows} rows",
+                record.duration_ms as f64 / 1000.0
+            );
             for n in notes {
                 line.push_str(&format!("\n            note: {n}"));
             }
@@ -905,7 +1104,10 @@ impl SweepTally {
     }
 
     fn describe(&self, cells: usize) -> String {
-        let mut parts = vec![format!("{} ran", thousands(self.ran)), format!("{} up to date", thousands(self.cached))];
+        let mut parts = vec![
+            format!("{} ran", thousands(self.ran)),
+            format!("{} up to date", thousands(self.cached)),
+        ];
         if self.restored > 0 {
             parts.push(format!("{} restored", thousands(self.restored)));
         }
@@ -918,7 +1120,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -928,7 +1130,12 @@ pub fn thousands(n: usize) -> String {
 
 /// The lines of `status` / `--dry-run`: one per stage, and one per sweep (its cells summed up,
 /// with the reasons they will run) unless `verbose` lists every cell.
-pub fn status_lines(p: &Pipeline, plan: &[(String, Verdict)], dry: bool, verbose: bool) -> Vec<String> {
+pub fn status_lines(
+    p: &Pipeline,
+    plan: &[(String, Verdict)],
+    dry: bool,
+    verbose: bool,
+) -> Vec<String> {
     let mut cells: HashMap<&str, Vec<&Verdict>> = HashMap::new();
     let mut out = Vec::new();
     for (name, verdict) in plan {
@@ -953,21 +1160,42 @@ pub fn status_lines(p: &Pipeline, plan: &[(String, Verdict)], dry: bool, verbose
                 Verdict::Restore(r) => r.iter().map(|r| format!("restored: {r}")).collect(),
                 Verdict::Run(r) => r.clone(),
                 Verdict::AfterUpstream(up, own) => {
-                    let mut r = vec![format!("upstream {} will run", up.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "))];
+                    let mut r = vec![format!(
+                        "upstream {} will run",
+                        up.iter()
+                            .map(|u| format!("`{u}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )];
                     r.extend(own.iter().cloned());
                     r
                 }
             };
             for r in reasons {
                 // A cell's reasons name the cell; the sweep's line counts them together.
-                *why.entry(r.replace(&format!("`{name}["), &format!("`{name}[…")).to_string()).or_insert(0) += 1;
+                *why.entry(
+                    r.replace(&format!("`{name}["), &format!("`{name}[…"))
+                        .to_string(),
+                )
+                .or_insert(0) += 1;
             }
         }
         let will = if dry { "would run" } else { "will run" };
-        let mut line = format!("{name}: {} cells, {} up to date", thousands(*n), thousands(fresh));
+        let mut line = format!(
+            "{name}: {} cells, {} up to date",
+            thousands(*n),
+            thousands(fresh)
+        );
         if fresh < mine.len() {
-            let reasons: Vec<String> = why.iter().map(|(r, k)| format!("{} because {r}", thousands(*k))).collect();
-            line.push_str(&format!(", {} {will} ({})", thousands(mine.len() - fresh), reasons.join("; ")));
+            let reasons: Vec<String> = why
+                .iter()
+                .map(|(r, k)| format!("{} because {r}", thousands(*k)))
+                .collect();
+            line.push_str(&format!(
+                ", {} {will} ({})",
+                thousands(mine.len() - fresh),
+                reasons.join("; ")
+            ));
         }
         if *verdict != Verdict::UpToDate {
             line.push_str(&format!("; its stacked tables {will}"));
@@ -982,13 +1210,24 @@ pub fn describe(name: &str, v: &Verdict, dry: bool) -> String {
     let will = if dry { "would run" } else { "will run" };
     match v {
         Verdict::UpToDate => format!("{name}: up to date"),
-        Verdict::Restore(why) => format!("{name}: {} from the cache, because {}", if dry { "would be restored" } else { "will be restored" }, why.join("; ")),
+        Verdict::Restore(why) => format!(
+            "{name}: {} from the cache, because {}",
+            if dry {
+                "would be restored"
+            } else {
+                "will be restored"
+            },
+            why.join("; ")
+        ),
         Verdict::Run(why) => format!("{name}: {will} because {}", why.join("; ")),
         Verdict::AfterUpstream(up, own) => {
             let mut s = format!(
                 "{name}: {will} because upstream stage{} {} will run",
                 if up.len() > 1 { "s" } else { "" },
-                up.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+                up.iter()
+                    .map(|u| format!("`{u}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             if !own.is_empty() {
                 s.push_str(&format!("; also {}", own.join("; ")));
@@ -1000,7 +1239,9 @@ pub fn describe(name: &str, v: &Verdict, dry: bool) -> String {
 
 fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in rd.filter_map(|e| e.ok()) {
         let p = e.path();
         if p.is_dir() {
@@ -1016,7 +1257,9 @@ fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
 /// Temp files left by a run that was killed mid-write. Only called under the run lock.
 fn remove_stale_temps(out: &std::path::Path) {
     for p in walk_files(out) {
-        if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".tmp-")) {
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+        {
             let _ = std::fs::remove_file(p);
         }
     }

@@ -59,13 +59,23 @@ impl Progress {
             );
             bar.set_message(format!("{stage} ({kind})"));
             bar.enable_steady_tick(Duration::from_millis(120));
-            running.lock().unwrap_or_else(|p| p.into_inner()).insert(stage.to_string(), bar);
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(stage.to_string(), bar);
         }
     }
 
     pub fn finished(&self, stage: &str, text: &str) -> crate::Result<()> {
-        if let Progress::Bars { running, overall, .. } = self {
-            if let Some(bar) = running.lock().unwrap_or_else(|p| p.into_inner()).remove(stage) {
+        if let Progress::Bars {
+            running, overall, ..
+        } = self
+        {
+            if let Some(bar) = running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(stage)
+            {
                 bar.finish_and_clear();
             }
             overall.inc(1);

@@ -37,9 +37,12 @@ impl RunLock {
                     "waiting for another canary run{} to finish…",
                     holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
                 ));
-                file.lock().map_err(|e| Error::io("wait for the run lock", &path, e))?;
+                file.lock()
+                    .map_err(|e| Error::io("wait for the run lock", &path, e))?;
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("take the run lock", &path, e)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("take the run lock", &path, e))
+            }
         }
         // We hold the lock. A pid still in the file belongs to a run that ended without
         // clearing it: killed, or crashed.
@@ -50,9 +53,12 @@ impl RunLock {
                 ));
             }
         }
-        file.set_len(0).map_err(|e| Error::io("write the run lock", &path, e))?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io("write the run lock", &path, e))?;
-        write!(file, "{}", std::process::id()).map_err(|e| Error::io("write the run lock", &path, e))?;
+        file.set_len(0)
+            .map_err(|e| Error::io("write the run lock", &path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("write the run lock", &path, e))?;
+        write!(file, "{}", std::process::id())
+            .map_err(|e| Error::io("write the run lock", &path, e))?;
         let _ = file.sync_all();
         Ok(RunLock { file })
     }

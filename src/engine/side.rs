@@ -21,10 +21,14 @@ pub struct Owned {
 
 impl Owned {
     pub fn new(declared: &[String]) -> Owned {
-        let (dirs, files): (Vec<&String>, Vec<&String>) = declared.iter().partition(|p| p.ends_with('/'));
+        let (dirs, files): (Vec<&String>, Vec<&String>) =
+            declared.iter().partition(|p| p.ends_with('/'));
         Owned {
             files: files.into_iter().cloned().collect(),
-            dirs: dirs.into_iter().map(|d| d.trim_end_matches('/').to_string()).collect(),
+            dirs: dirs
+                .into_iter()
+                .map(|d| d.trim_end_matches('/').to_string())
+                .collect(),
         }
     }
 
@@ -34,12 +38,21 @@ impl Owned {
 
     /// Whether a project-relative path is the stage's.
     pub fn contains(&self, rel: &str) -> bool {
-        self.files.iter().any(|f| f == rel) || self.dirs.iter().any(|d| rel.strip_prefix(d.as_str()).is_some_and(|r| r.starts_with('/')))
+        self.files.iter().any(|f| f == rel)
+            || self.dirs.iter().any(|d| {
+                rel.strip_prefix(d.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            })
     }
 
     /// Every file the project holds now under what the stage owns, relative, sorted.
     pub fn present(&self, root: &Path) -> Vec<String> {
-        let mut out: Vec<String> = self.files.iter().filter(|f| root.join(f).is_file()).cloned().collect();
+        let mut out: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| root.join(f).is_file())
+            .cloned()
+            .collect();
         for d in &self.dirs {
             for f in walk(&root.join(d)) {
                 if let Ok(rel) = f.strip_prefix(root) {
@@ -56,7 +69,9 @@ impl Owned {
 /// Every regular file under a folder, sorted; nothing when it does not exist.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in rd.filter_map(|e| e.ok()) {
         let p = e.path();
         match e.file_type() {
@@ -74,7 +89,10 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 pub fn staged(stage: &str, staging: &Path, owned: &Owned) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for f in walk(staging) {
-        let rel = f.strip_prefix(staging).map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
+        let rel = f
+            .strip_prefix(staging)
+            .map(|r| r.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !owned.contains(&rel) {
             return Err(Error::stage(stage, format!("wrote `{rel}`, which is not among the files it declares as its own"))
                 .with_hint("this is a bug in the stage's kind: its `side_outputs` must name every file it writes; nothing was moved into place"));
@@ -134,6 +152,9 @@ mod tests {
         assert!(root.path().join("r/keep.txt").is_file());
         // A file the stage does not own is refused before anything moves.
         std::fs::write(staging.path().join("elsewhere.txt"), "x").unwrap();
-        assert!(staged("s", staging.path(), &o).unwrap_err().to_string().contains("`elsewhere.txt`"));
+        assert!(staged("s", staging.path(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("`elsewhere.txt`"));
     }
 }

@@ -32,13 +32,31 @@ pub fn additive(measure: &str) -> bool {
     let m = measure.to_ascii_lowercase();
     // The filters of an EES measure (`[category=...]`) do not decide.
     let name = m.split('[').next().unwrap_or(&m);
-    !["%", "percent", "pct", "rate", "per10", "per_10", "average", "avg", "score", "rank", "dci", "median", "mean", "proportion"]
-        .iter()
-        .any(|w| name.contains(w))
+    ![
+        "%",
+        "percent",
+        "pct",
+        "rate",
+        "per10",
+        "per_10",
+        "average",
+        "avg",
+        "score",
+        "rank",
+        "dci",
+        "median",
+        "mean",
+        "proportion",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
 
 /// Move every LA row of every source onto the canonical boundaries.
-pub fn move_to_boundaries(changes: &GeographyChanges, sources: &mut BTreeMap<String, Vec<TidyRow>>) -> Moved {
+pub fn move_to_boundaries(
+    changes: &GeographyChanges,
+    sources: &mut BTreeMap<String, Vec<TidyRow>>,
+) -> Moved {
     // Known (old, ONS) pairs, from rows that print both; the first in sorted order wins.
     let mut pairs: BTreeMap<String, String> = BTreeMap::new();
     for rows in sources.values() {
@@ -50,7 +68,12 @@ pub fn move_to_boundaries(changes: &GeographyChanges, sources: &mut BTreeMap<Str
     }
     let harmoniser = Harmoniser::new(changes, pairs);
     let name_of = |old: &str| -> Option<String> {
-        changes.changes.iter().flat_map(|c| c.successors.iter()).find(|s| s.old_code == old).map(|s| s.name.clone())
+        changes
+            .changes
+            .iter()
+            .flat_map(|c| c.successors.iter())
+            .find(|s| s.old_code == old)
+            .map(|s| s.name.clone())
     };
     let mut moved = Moved::default();
     for (source, rows) in sources.iter_mut() {
@@ -69,7 +92,11 @@ pub fn move_to_boundaries(changes: &GeographyChanges, sources: &mut BTreeMap<Str
                 continue;
             };
             match harmoniser.harmonise(&code, r.year) {
-                Ok(Harmonised::One { ons_code, old_code, via }) if !via.is_empty() => {
+                Ok(Harmonised::One {
+                    ons_code,
+                    old_code,
+                    via,
+                }) if !via.is_empty() => {
                     if old_code.is_some() {
                         r.la_code_old = old_code;
                     }
@@ -78,7 +105,12 @@ pub fn move_to_boundaries(changes: &GeographyChanges, sources: &mut BTreeMap<Str
                     }
                     kept.push(r);
                 }
-                Ok(Harmonised::PartOf { ons_code, old_code, with, .. }) => {
+                Ok(Harmonised::PartOf {
+                    ons_code,
+                    old_code,
+                    with,
+                    ..
+                }) => {
                     let name = name_of(&old_code).unwrap_or_else(|| r.la_name.clone());
                     let b = merged
                         .entry((r.year, r.measure.clone(), ons_code))
@@ -95,7 +127,10 @@ pub fn move_to_boundaries(changes: &GeographyChanges, sources: &mut BTreeMap<Str
                     la_code_old: r.la_code_old.clone(),
                     la_code: r.la_code.clone(),
                     la_name: r.la_name.clone(),
-                    reason: format!("split later ({}): cannot be apportioned to the canonical boundaries", via.join(", ")),
+                    reason: format!(
+                        "split later ({}): cannot be apportioned to the canonical boundaries",
+                        via.join(", ")
+                    ),
                 }),
                 _ => kept.push(r),
             }
@@ -120,7 +155,9 @@ pub fn move_to_boundaries(changes: &GeographyChanges, sources: &mut BTreeMap<Str
         *rows = kept;
     }
     moved.set_aside.sort();
-    moved.set_aside.dedup_by(|a, b| (a.source.as_str(), a.year, &a.la_code_old) == (b.source.as_str(), b.year, &b.la_code_old));
+    moved.set_aside.dedup_by(|a, b| {
+        (a.source.as_str(), a.year, &a.la_code_old) == (b.source.as_str(), b.year, &b.la_code_old)
+    });
     moved.partial.sort();
     moved.partial.dedup();
     moved
@@ -134,9 +171,13 @@ mod tests {
     fn counts_add_and_rates_do_not() {
         assert!(additive("Referrals1112"));
         assert!(additive("Mid2011Pop0-17"));
-        assert!(additive("referral_count[category=Referrals and Re-referrals]"));
+        assert!(additive(
+            "referral_count[category=Referrals and Re-referrals]"
+        ));
         assert!(!additive("%ReferralsWithin12mths1213"));
-        assert!(!additive("rereferral_percent[category=Referrals and Re-referrals]"));
+        assert!(!additive(
+            "rereferral_percent[category=Referrals and Re-referrals]"
+        ));
         assert!(!additive("CINAt310313RatePer10k"));
         assert!(!additive("idaci_average_score"));
     }

@@ -45,7 +45,9 @@ impl CodeMap {
             if r.geography_level != GeographyLevel::LocalAuthority {
                 continue;
             }
-            let (Some(old), Some(new)) = (r.la_code_old.as_deref(), r.la_code.as_deref()) else { continue };
+            let (Some(old), Some(new)) = (r.la_code_old.as_deref(), r.la_code.as_deref()) else {
+                continue;
+            };
             if is_combined(old) || is_combined(new) {
                 continue;
             }
@@ -62,7 +64,9 @@ impl CodeMap {
                 .entry(new.to_string())
                 .or_default()
                 .insert(source.to_string());
-            self.names.entry((old.to_string(), new.to_string())).or_insert_with(|| r.la_name.clone());
+            self.names
+                .entry((old.to_string(), new.to_string()))
+                .or_insert_with(|| r.la_name.clone());
         }
     }
 
@@ -72,8 +76,12 @@ impl CodeMap {
     /// smallest, for determinism). None when never seen.
     pub fn resolve(&self, old: &str, year: i32) -> Option<&str> {
         let years = self.by_old.get(old)?;
-        let (_, news) = years.iter().min_by_key(|(y, _)| ((**y - year).abs(), -**y))?;
-        news.iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0))).map(|(n, _)| n.as_str())
+        let (_, news) = years
+            .iter()
+            .min_by_key(|(y, _)| ((**y - year).abs(), -**y))?;
+        news.iter()
+            .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
+            .map(|(n, _)| n.as_str())
     }
 
     /// Every pairing with the span of years it was seen in, sorted.
@@ -91,7 +99,11 @@ impl CodeMap {
         spans
             .into_iter()
             .map(|((o, n), (a, b))| CodeMapEntry {
-                la_name: self.names.get(&(o.clone(), n.clone())).cloned().unwrap_or_default(),
+                la_name: self
+                    .names
+                    .get(&(o.clone(), n.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
                 la_code_old: o,
                 la_code: n,
                 first_year: a,
@@ -107,7 +119,12 @@ impl CodeMap {
         for (old, years) in &self.by_old {
             for (y, news) in years {
                 if news.len() > 1 {
-                    let list: Vec<String> = news.iter().map(|(n, s)| format!("{n} ({})", s.iter().cloned().collect::<Vec<_>>().join(", "))).collect();
+                    let list: Vec<String> = news
+                        .iter()
+                        .map(|(n, s)| {
+                            format!("{n} ({})", s.iter().cloned().collect::<Vec<_>>().join(", "))
+                        })
+                        .collect();
                     let chosen = self.resolve(old, *y).unwrap_or_default();
                     v.push(format!("old code {old} in {y}: sources print {}; rows keyed by {chosen} (most sources)", list.join(" and ")));
                 }
@@ -139,7 +156,16 @@ mod tests {
     #[test]
     fn nearest_year_and_recoding() {
         let mut m = CodeMap::default();
-        m.learn("a", &[row(2013, "815", "E10000023"), row(2023, "815", "E10000023"), row(2024, "815", "E06000065"), row(2021, "314 / 318", "E09000021 / E09000027")], 0);
+        m.learn(
+            "a",
+            &[
+                row(2013, "815", "E10000023"),
+                row(2023, "815", "E10000023"),
+                row(2024, "815", "E06000065"),
+                row(2021, "314 / 318", "E09000021 / E09000027"),
+            ],
+            0,
+        );
         assert_eq!(m.resolve("815", 2010), Some("E10000023"));
         assert_eq!(m.resolve("815", 2025), Some("E06000065"));
         assert_eq!(m.resolve("314 / 318", 2021), None);
@@ -151,6 +177,11 @@ mod tests {
         m.learn("d", &[row(2013, "815", "E10000023")], 0);
         assert_eq!(m.resolve("815", 2013), Some("E10000023"));
         assert_eq!(m.disagreements().len(), 1);
-        assert!(m.disagreements()[0].contains("E10000023 (a, d) and E99999999 (c); rows keyed by E10000023"), "{:?}", m.disagreements());
+        assert!(
+            m.disagreements()[0]
+                .contains("E10000023 (a, d) and E99999999 (c); rows keyed by E10000023"),
+            "{:?}",
+            m.disagreements()
+        );
     }
 }

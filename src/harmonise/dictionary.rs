@@ -54,13 +54,27 @@ impl YearRange {
     }
     pub fn parse(s: &str) -> Option<YearRange> {
         let s = s.trim();
-        let year = |t: &str| t.trim().parse::<i32>().ok().filter(|y| (1900..=2200).contains(y));
+        let year = |t: &str| {
+            t.trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|y| (1900..=2200).contains(y))
+        };
         match s.split_once("..") {
-            None => year(s).map(|y| YearRange { first: y, last: Some(y) }),
-            Some((a, b)) if b.trim().is_empty() => year(a).map(|y| YearRange { first: y, last: None }),
+            None => year(s).map(|y| YearRange {
+                first: y,
+                last: Some(y),
+            }),
+            Some((a, b)) if b.trim().is_empty() => year(a).map(|y| YearRange {
+                first: y,
+                last: None,
+            }),
             Some((a, b)) => {
                 let (a, b) = (year(a)?, year(b)?);
-                (a <= b).then_some(YearRange { first: a, last: Some(b) })
+                (a <= b).then_some(YearRange {
+                    first: a,
+                    last: Some(b),
+                })
             }
         }
     }
@@ -150,7 +164,10 @@ impl Dictionary {
     pub fn population_for<'a>(&'a self, def: &'a Definition) -> &'a str {
         def.population
             .as_deref()
-            .or(self.population_by_source.get(&def.source).map(String::as_str))
+            .or(self
+                .population_by_source
+                .get(&def.source)
+                .map(String::as_str))
             .unwrap_or(&self.default_population)
     }
 }
@@ -232,11 +249,12 @@ struct RawRounding {
 
 /// Parses and validates the dictionary text; `file` names it in errors.
 pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
-    let raw: RawDictionary = crate::pipeline::spec::from_yaml(text).map_err(|e| HarmoniseError::Yaml {
-        file: file.to_string(),
-        line: e.line,
-        message: e.message,
-    })?;
+    let raw: RawDictionary =
+        crate::pipeline::spec::from_yaml(text).map_err(|e| HarmoniseError::Yaml {
+            file: file.to_string(),
+            line: e.line,
+            message: e.message,
+        })?;
     let invalid = |entry: &str, message: String, hint: &str| HarmoniseError::Invalid {
         file: file.to_string(),
         entry: entry.to_string(),
@@ -244,19 +262,31 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
         hint: hint.to_string(),
     };
     if raw.version != 1 {
-        return Err(invalid("version", format!("version {} is not supported", raw.version), "this code reads version 1"));
+        return Err(invalid(
+            "version",
+            format!("version {} is not supported", raw.version),
+            "this code reads version 1",
+        ));
     }
-    let years = |entry: &str, y: &RawYears| match y {
-        RawYears::One(y) => YearRange::parse(&y.to_string()),
-        RawYears::Span(s) => YearRange::parse(s),
-    }
-    .ok_or_else(|| {
-        invalid(
-            entry,
-            format!("cannot read `years: {}`", match y { RawYears::One(y) => y.to_string(), RawYears::Span(s) => s.clone() }),
-            "write `2012`, `2010..2011` (inclusive) or `2014..` (open-ended)",
-        )
-    });
+    let years = |entry: &str, y: &RawYears| {
+        match y {
+            RawYears::One(y) => YearRange::parse(&y.to_string()),
+            RawYears::Span(s) => YearRange::parse(s),
+        }
+        .ok_or_else(|| {
+            invalid(
+                entry,
+                format!(
+                    "cannot read `years: {}`",
+                    match y {
+                        RawYears::One(y) => y.to_string(),
+                        RawYears::Span(s) => s.clone(),
+                    }
+                ),
+                "write `2012`, `2010..2011` (inclusive) or `2014..` (open-ended)",
+            )
+        })
+    };
 
     let mut populations = BTreeMap::new();
     for (name, binds) in &raw.populations {
@@ -265,13 +295,26 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
             let entry = format!("populations.{name}[{i}]");
             let yr = years(&entry, &b.years)?;
             if let Some(prev) = out.iter().find(|p| p.years.overlaps(&yr)) {
-                return Err(invalid(&entry, format!("years {yr} overlap {}", prev.years), "give each year one population source"));
+                return Err(invalid(
+                    &entry,
+                    format!("years {yr} overlap {}", prev.years),
+                    "give each year one population source",
+                ));
             }
             let bad = formula::unknown_placeholders(&b.measure);
             if !bad.is_empty() {
-                return Err(invalid(&entry, format!("unknown placeholder {}", bad.join(", ")), "placeholders are {yy}, {ys}, {ye}, {year}, {mid}"));
+                return Err(invalid(
+                    &entry,
+                    format!("unknown placeholder {}", bad.join(", ")),
+                    "placeholders are {yy}, {ys}, {ye}, {year}, {mid}",
+                ));
             }
-            out.push(PopulationBinding { years: yr, source: b.source.clone(), measure: b.measure.clone(), year_offset: b.year_offset });
+            out.push(PopulationBinding {
+                years: yr,
+                source: b.source.clone(),
+                measure: b.measure.clone(),
+                year_offset: b.year_offset,
+            });
         }
         populations.insert(name.clone(), out);
     }
@@ -279,7 +322,14 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
         if populations.contains_key(p) {
             Ok(())
         } else {
-            Err(invalid(entry, format!("unknown population `{p}`"), &format!("known: {}", populations.keys().cloned().collect::<Vec<_>>().join(", "))))
+            Err(invalid(
+                entry,
+                format!("unknown population `{p}`"),
+                &format!(
+                    "known: {}",
+                    populations.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ))
         }
     };
     known_pop("default_population", &raw.default_population)?;
@@ -289,16 +339,36 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
 
     let mut indicators: Vec<Indicator> = Vec::new();
     for ri in &raw.indicators {
-        if ri.id.is_empty() || !ri.id.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_') {
-            return Err(invalid(&ri.id, "indicator ids are lower-case letters, digits and _".into(), "they become column names of panel_wide"));
+        if ri.id.is_empty()
+            || !ri
+                .id
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        {
+            return Err(invalid(
+                &ri.id,
+                "indicator ids are lower-case letters, digits and _".into(),
+                "they become column names of panel_wide",
+            ));
         }
         if indicators.iter().any(|i| i.id == ri.id) {
-            return Err(invalid(&ri.id, "indicator defined twice".into(), "merge the two entries' definitions"));
+            return Err(invalid(
+                &ri.id,
+                "indicator defined twice".into(),
+                "merge the two entries' definitions",
+            ));
         }
         if ri.definitions.is_empty() {
-            return Err(invalid(&ri.id, "no definitions".into(), "add at least one definition with years, source and formula"));
+            return Err(invalid(
+                &ri.id,
+                "no definitions".into(),
+                "add at least one definition with years, source and formula",
+            ));
         }
-        let defs = |list: &[RawDefinition], kind: &str, check_overlap: bool| -> Result<Vec<Definition>, HarmoniseError> {
+        let defs = |list: &[RawDefinition],
+                    kind: &str,
+                    check_overlap: bool|
+         -> Result<Vec<Definition>, HarmoniseError> {
             let mut out: Vec<Definition> = Vec::new();
             for (i, d) in list.iter().enumerate() {
                 let entry = format!("{}.{kind}[{i}]", ri.id);
@@ -349,7 +419,12 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
         for rr in &r.rounding {
             rounding.push((years(&entry, &rr.years)?, rr.to));
         }
-        reconcile.push(ReconcileSpec { source: r.source.clone(), measure: r.measure.clone(), years: years(&entry, &r.years)?, rounding });
+        reconcile.push(ReconcileSpec {
+            source: r.source.clone(),
+            measure: r.measure.clone(),
+            years: years(&entry, &r.years)?,
+            rounding,
+        });
     }
 
     Ok(Dictionary {
@@ -373,18 +448,41 @@ mod tests {
 
     #[test]
     fn year_ranges() {
-        assert_eq!(YearRange::parse("2010..2011"), Some(YearRange { first: 2010, last: Some(2011) }));
-        assert_eq!(YearRange::parse("2014.."), Some(YearRange { first: 2014, last: None }));
-        assert_eq!(YearRange::parse("2012"), Some(YearRange { first: 2012, last: Some(2012) }));
+        assert_eq!(
+            YearRange::parse("2010..2011"),
+            Some(YearRange {
+                first: 2010,
+                last: Some(2011)
+            })
+        );
+        assert_eq!(
+            YearRange::parse("2014.."),
+            Some(YearRange {
+                first: 2014,
+                last: None
+            })
+        );
+        assert_eq!(
+            YearRange::parse("2012"),
+            Some(YearRange {
+                first: 2012,
+                last: Some(2012)
+            })
+        );
         assert_eq!(YearRange::parse("2012..2010"), None);
-        assert!(YearRange::parse("2014..").unwrap().overlaps(&YearRange::parse("2020..2021").unwrap()));
+        assert!(YearRange::parse("2014..")
+            .unwrap()
+            .overlaps(&YearRange::parse("2020..2021").unwrap()));
     }
 
     #[test]
     fn loads_a_valid_entry() {
         let d = load("t.yaml", &ind("      - {years: 2010..2011, source: s, formula: 'pct(a, b)', break: 'new'}\n      - {years: 2012.., source: s, formula: c}\n")).unwrap();
         let i = d.indicator("x").unwrap();
-        assert_eq!(i.definition_for(2011).unwrap().break_note.as_deref(), Some("new"));
+        assert_eq!(
+            i.definition_for(2011).unwrap().break_note.as_deref(),
+            Some("new")
+        );
         assert_eq!(i.definition_for(2030).unwrap().label(), "s:2012..");
         assert!(i.definition_for(2009).is_none());
     }
@@ -392,20 +490,37 @@ mod tests {
     #[test]
     fn overlapping_years_are_refused() {
         let e = load("t.yaml", &ind("      - {years: 2010..2012, source: s, formula: a}\n      - {years: 2012.., source: s, formula: b}\n")).unwrap_err().to_string();
-        assert!(e.contains("`x.definitions[1]`: years 2012.. overlap those of the definition for 2010..2012"), "{e}");
+        assert!(
+            e.contains(
+                "`x.definitions[1]`: years 2012.. overlap those of the definition for 2010..2012"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_formula_names_the_entry() {
-        let e = load("t.yaml", &ind("      - {years: 2010, source: s, formula: 'pct(a'}\n")).unwrap_err().to_string();
-        assert!(e.contains("`x.definitions[0]`: formula does not parse"), "{e}");
+        let e = load(
+            "t.yaml",
+            &ind("      - {years: 2010, source: s, formula: 'pct(a'}\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`x.definitions[0]`: formula does not parse"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_quadrant_and_keys_are_refused() {
-        let text = ind("      - {years: 2010, source: s, formula: a}\n").replace("quality_of_effort", "quality_of_life");
+        let text = ind("      - {years: 2010, source: s, formula: a}\n")
+            .replace("quality_of_effort", "quality_of_life");
         let e = load("t.yaml", &text).unwrap_err().to_string();
-        assert!(e.contains("unknown variant `quality_of_life`") && e.contains("t.yaml:"), "{e}");
+        assert!(
+            e.contains("unknown variant `quality_of_life`") && e.contains("t.yaml:"),
+            "{e}"
+        );
         let text = ind("      - {years: 2010, source: s, formula: a, note: hi}\n");
         let e = load("t.yaml", &text).unwrap_err().to_string();
         assert!(e.contains("unknown field `note`"), "{e}");

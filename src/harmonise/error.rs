@@ -7,13 +7,31 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum HarmoniseError {
     /// `indicators.yaml` is not valid YAML or does not match the schema.
-    Yaml { file: String, line: Option<usize>, message: String },
+    Yaml {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
     /// The dictionary parsed but says something impossible.
-    Invalid { file: String, entry: String, message: String, hint: String },
+    Invalid {
+        file: String,
+        entry: String,
+        message: String,
+        hint: String,
+    },
     /// A formula does not parse.
-    Formula { entry: String, formula: String, position: usize, message: String },
+    Formula {
+        entry: String,
+        formula: String,
+        position: usize,
+        message: String,
+    },
     /// `strict` was asked for and an indicator has no definition for a year in range.
-    NoDefinition { indicator: String, year: i32, covered: Vec<String> },
+    NoDefinition {
+        indicator: String,
+        year: i32,
+        covered: Vec<String>,
+    },
     /// The source has rows that year but not this measure: the publisher renamed a column.
     MissingMeasure {
         indicator: String,
@@ -24,9 +42,20 @@ pub enum HarmoniseError {
         similar: Vec<String>,
     },
     /// The population a rate needs is not in its source for that year.
-    MissingPopulation { population: String, source: String, year: i32, measure: String },
+    MissingPopulation {
+        population: String,
+        source: String,
+        year: i32,
+        measure: String,
+    },
     /// Two LAs would be merged: one code maps to two LAs in one year.
-    CodeConflict { year: i32, code: String, first: String, second: String, sources: String },
+    CodeConflict {
+        year: i32,
+        code: String,
+        first: String,
+        second: String,
+        sources: String,
+    },
     /// Options make no sense (empty year range, …).
     Options { message: String },
     /// LA sums and England rows disagree beyond the publisher's rounding.

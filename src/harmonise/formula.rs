@@ -128,10 +128,16 @@ pub struct Val {
 
 impl Val {
     pub fn ok(v: f64) -> Val {
-        Val { value: Some(v), status: ValueStatus::Ok }
+        Val {
+            value: Some(v),
+            status: ValueStatus::Ok,
+        }
     }
     pub fn missing(status: ValueStatus) -> Val {
-        Val { value: None, status }
+        Val {
+            value: None,
+            status,
+        }
     }
 }
 
@@ -148,7 +154,10 @@ pub fn eval<E>(
         Expr::Population => population()?,
         Expr::Neg(a) => {
             let a = eval(a, lookup, population)?;
-            Val { value: a.value.map(|x| -x), ..a }
+            Val {
+                value: a.value.map(|x| -x),
+                ..a
+            }
         }
         Expr::Bin(op, a, b) => {
             let a = eval(a, lookup, population)?;
@@ -199,7 +208,12 @@ fn binary(op: Op, a: Val, b: Val) -> Val {
 
 /// Parses a formula; `entry` names the dictionary entry for the error message.
 pub fn parse(entry: &str, text: &str) -> Result<Expr, HarmoniseError> {
-    let mut p = Parser { s: text.as_bytes(), i: 0, entry, text };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+        entry,
+        text,
+    };
     let e = p.expr()?;
     p.ws();
     if p.i < p.s.len() {
@@ -348,7 +362,9 @@ impl Parser<'_> {
                 }
                 // `source::measure` inside the backticks too.
                 if let Some((src, m)) = name.split_once("::") {
-                    if !src.is_empty() && src.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    if !src.is_empty()
+                        && src.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                    {
                         return self.check_ref(Some(src.to_string()), m.trim().to_string(), at);
                     }
                 }
@@ -361,10 +377,13 @@ impl Parser<'_> {
                 {
                     self.i += 1;
                 }
-                self.text[start..self.i].parse().map(Expr::Num).map_err(|_| {
-                    self.i = start;
-                    self.err("not a number")
-                })
+                self.text[start..self.i]
+                    .parse()
+                    .map(Expr::Num)
+                    .map_err(|_| {
+                        self.i = start;
+                        self.err("not a number")
+                    })
             }
             Some(c) if is_name_byte(c) => {
                 let name = self.name();
@@ -450,7 +469,13 @@ mod tests {
         let s = parse("t", "csww::inpost_fte + `b1::At31[c=d, e=f]`").unwrap();
         let ms = s.measures();
         assert_eq!(ms[0].source.as_deref(), Some("csww"));
-        assert_eq!(ms[1], &MeasureRef { source: Some("b1".into()), template: "At31[c=d, e=f]".into() });
+        assert_eq!(
+            ms[1],
+            &MeasureRef {
+                source: Some("b1".into()),
+                template: "At31[c=d, e=f]".into()
+            }
+        );
     }
 
     #[test]
@@ -466,10 +491,24 @@ mod tests {
             1.0,
         );
         assert_eq!(v, Val::missing(ValueStatus::NotAvailable));
-        let z = val(&e, &|m| if m == "c" { Val::ok(0.0) } else { Val::ok(1.0) }, 1.0);
+        let z = val(
+            &e,
+            &|m| if m == "c" { Val::ok(0.0) } else { Val::ok(1.0) },
+            1.0,
+        );
         assert_eq!(z.status, ValueStatus::ZeroDenominator);
         let n = parse("t", "zna(a) + b").unwrap();
-        let v = val(&n, &|m| if m == "a" { Val::missing(ValueStatus::NotApplicable) } else { Val::ok(2.0) }, 1.0);
+        let v = val(
+            &n,
+            &|m| {
+                if m == "a" {
+                    Val::missing(ValueStatus::NotApplicable)
+                } else {
+                    Val::ok(2.0)
+                }
+            },
+            1.0,
+        );
         assert_eq!(v.value, Some(2.0));
     }
 

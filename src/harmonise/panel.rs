@@ -2,12 +2,12 @@
 //! each indicator's definition for the year. Every LA-year gets a row per indicator even when
 //! there is no value, so coverage and the reason for each gap stay visible downstream.
 
-use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
 use super::codes::{is_combined, CodeMap, CodeMapEntry};
 use super::dictionary::{Definition, Dictionary, Indicator};
 use super::error::HarmoniseError;
 use super::formula::{self, MeasureRef, Val};
 use super::status::ValueStatus;
+use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::RangeInclusive;
 
@@ -25,7 +25,9 @@ impl Default for Options {
     /// to mean much (their CIN counts are in single figures).
     fn default() -> Self {
         Options {
-            exclude: ["E09000001", "201", "E06000053", "420"].map(String::from).to_vec(),
+            exclude: ["E09000001", "201", "E06000053", "420"]
+                .map(String::from)
+                .to_vec(),
             years: 2010..=2025,
             strict: false,
         }
@@ -153,33 +155,60 @@ impl<'a> Index<'a> {
                     });
                     continue;
                 };
-                let info = sy.la_info.entry(key.clone()).or_insert_with(|| (r.la_code_old.clone(), r.la_name.clone()));
+                let info = sy
+                    .la_info
+                    .entry(key.clone())
+                    .or_insert_with(|| (r.la_code_old.clone(), r.la_name.clone()));
                 if info.0.is_some() && r.la_code_old.is_some() && info.0 != r.la_code_old {
                     conflicts.push(HarmoniseError::CodeConflict {
                         year: r.year,
                         code: key.clone(),
                         first: format!("{} (old code {})", info.1, info.0.as_deref().unwrap_or("")),
-                        second: format!("{} (old code {})", r.la_name, r.la_code_old.as_deref().unwrap_or("")),
+                        second: format!(
+                            "{} (old code {})",
+                            r.la_name,
+                            r.la_code_old.as_deref().unwrap_or("")
+                        ),
                         sources: name.clone(),
                     });
                     continue;
                 }
-                sy.by_la.entry(key).or_default().entry(r.measure.clone()).or_insert((r.value, r.status));
+                sy.by_la
+                    .entry(key)
+                    .or_default()
+                    .entry(r.measure.clone())
+                    .or_insert((r.value, r.status));
             }
         }
         conflicts.dedup();
-        Index { dict, data, codes, unmapped, notes: BTreeSet::new(), conflicts }
+        Index {
+            dict,
+            data,
+            codes,
+            unmapped,
+            notes: BTreeSet::new(),
+            conflicts,
+        }
     }
 
     /// Evaluates one definition for one LA and reporting year.
-    pub fn evaluate(&mut self, ind: &Indicator, def: &Definition, la: &str, year: i32) -> Result<Val, HarmoniseError> {
+    pub fn evaluate(
+        &mut self,
+        ind: &Indicator,
+        def: &Definition,
+        la: &str,
+        year: i32,
+    ) -> Result<Val, HarmoniseError> {
         let src_year = def.fixed_year.unwrap_or(year);
         let family = self.dict.population_for(def).to_string();
         let dict = self.dict;
         let data = &self.data;
         let notes = std::cell::RefCell::new(&mut self.notes);
         let cell = |sy: &SourceYear, name: &str| match sy.by_la.get(la).and_then(|m| m.get(name)) {
-            Some((v, st)) => Val { value: *v, status: (*st).into() },
+            Some((v, st)) => Val {
+                value: *v,
+                status: (*st).into(),
+            },
             None => Val::missing(ValueStatus::NotAvailable),
         };
         let mut lookup = |m: &MeasureRef| -> Result<Val, HarmoniseError> {
@@ -202,23 +231,34 @@ impl<'a> Index<'a> {
             }
         };
         let mut population = || -> Result<Val, HarmoniseError> {
-            let Some(b) = dict.populations.get(&family).and_then(|v| v.iter().find(|b| b.years.contains(year))) else {
-                notes.borrow_mut().insert(format!("population `{family}` has no source for {year}: rates not_available"));
+            let Some(b) = dict
+                .populations
+                .get(&family)
+                .and_then(|v| v.iter().find(|b| b.years.contains(year)))
+            else {
+                notes.borrow_mut().insert(format!(
+                    "population `{family}` has no source for {year}: rates not_available"
+                ));
                 return Ok(Val::missing(ValueStatus::NotAvailable));
             };
             let name = formula::expand(&b.measure, year);
             let y = year + b.year_offset;
             match data.get(&(b.source.clone(), y)) {
                 None => {
-                    notes.borrow_mut().insert(format!("no rows for population source `{}` in {y}: rates for {year} not_available", b.source));
+                    notes.borrow_mut().insert(format!(
+                        "no rows for population source `{}` in {y}: rates for {year} not_available",
+                        b.source
+                    ));
                     Ok(Val::missing(ValueStatus::NotAvailable))
                 }
-                Some(sy) if !sy.measures.contains(&name) => Err(HarmoniseError::MissingPopulation {
-                    population: family.clone(),
-                    source: b.source.clone(),
-                    year: y,
-                    measure: name,
-                }),
+                Some(sy) if !sy.measures.contains(&name) => {
+                    Err(HarmoniseError::MissingPopulation {
+                        population: family.clone(),
+                        source: b.source.clone(),
+                        year: y,
+                        measure: name,
+                    })
+                }
                 Some(sy) => Ok(cell(sy, &name)),
             }
         };
@@ -247,18 +287,26 @@ impl<'a> Index<'a> {
 
     /// The LAs of a year: code → (old code, name), after exclusions. Errors if one code
     /// would stand for two LAs.
-    pub fn universe(&self, year: i32, exclude: &[String]) -> Result<BTreeMap<String, (Option<String>, String)>, HarmoniseError> {
+    pub fn universe(
+        &self,
+        year: i32,
+        exclude: &[String],
+    ) -> Result<BTreeMap<String, (Option<String>, String)>, HarmoniseError> {
         let mut out: BTreeMap<String, (Option<String>, String, String)> = BTreeMap::new();
         let mut by_old: BTreeMap<String, (String, String)> = BTreeMap::new();
         for src in self.spine_sources(year) {
-            let Some(sy) = self.data.get(&(src.clone(), year)) else { continue };
+            let Some(sy) = self.data.get(&(src.clone(), year)) else {
+                continue;
+            };
             let mut las: Vec<_> = sy.la_info.iter().collect();
             las.sort();
             for (code, (old, name)) in las {
                 if exclude.iter().any(|e| e == code || Some(e) == old.as_ref()) {
                     continue;
                 }
-                let e = out.entry(code.clone()).or_insert_with(|| (old.clone(), name.clone(), src.clone()));
+                let e = out
+                    .entry(code.clone())
+                    .or_insert_with(|| (old.clone(), name.clone(), src.clone()));
                 if e.0.is_none() {
                     e.0 = old.clone();
                 }
@@ -274,7 +322,9 @@ impl<'a> Index<'a> {
                     }
                 }
                 if let Some(old) = old {
-                    let prev = by_old.entry(old.clone()).or_insert_with(|| (code.clone(), src.clone()));
+                    let prev = by_old
+                        .entry(old.clone())
+                        .or_insert_with(|| (code.clone(), src.clone()));
                     if prev.0 != *code {
                         return Err(HarmoniseError::CodeConflict {
                             year,
@@ -300,7 +350,11 @@ fn similar(sy: &SourceYear, name: &str) -> Vec<String> {
         .iter()
         .map(|m| {
             let ml = m.to_ascii_lowercase();
-            let prefix = ml.bytes().zip(lower.bytes()).take_while(|(a, b)| a == b).count();
+            let prefix = ml
+                .bytes()
+                .zip(lower.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
             (if ml == lower { 1000 } else { prefix }, m)
         })
         .filter(|(s, _)| *s >= 4)
@@ -312,9 +366,15 @@ fn similar(sy: &SourceYear, name: &str) -> Vec<String> {
 /// Builds the panel. See the module docs; `sources` maps the source names the dictionary
 /// uses to their tidy rows (a source the dictionary names but that is absent yields
 /// `not_available`, so parsers can arrive one at a time).
-pub fn harmonise(dict: &Dictionary, sources: &BTreeMap<String, Vec<TidyRow>>, options: &Options) -> Result<Harmonised, HarmoniseError> {
+pub fn harmonise(
+    dict: &Dictionary,
+    sources: &BTreeMap<String, Vec<TidyRow>>,
+    options: &Options,
+) -> Result<Harmonised, HarmoniseError> {
     if options.years.is_empty() {
-        return Err(HarmoniseError::Options { message: format!("empty year range {:?}", options.years) });
+        return Err(HarmoniseError::Options {
+            message: format!("empty year range {:?}", options.years),
+        });
     }
     let mut idx = Index::build(dict, sources);
     panel_from_index(dict, &mut idx, options)
@@ -327,7 +387,9 @@ pub fn harmonise_with_crosscheck(
     options: &Options,
 ) -> Result<(Harmonised, Vec<super::quality::CrosscheckRow>), HarmoniseError> {
     if options.years.is_empty() {
-        return Err(HarmoniseError::Options { message: format!("empty year range {:?}", options.years) });
+        return Err(HarmoniseError::Options {
+            message: format!("empty year range {:?}", options.years),
+        });
     }
     let mut idx = Index::build(dict, sources);
     let h = panel_from_index(dict, &mut idx, options)?;
@@ -335,8 +397,14 @@ pub fn harmonise_with_crosscheck(
     Ok((h, cross))
 }
 
-fn panel_from_index(dict: &Dictionary, idx: &mut Index, options: &Options) -> Result<Harmonised, HarmoniseError> {
-    if let Some(e) = idx.conflicts.iter().find(|e| matches!(e, HarmoniseError::CodeConflict { year, .. } if options.years.contains(year))) {
+fn panel_from_index(
+    dict: &Dictionary,
+    idx: &mut Index,
+    options: &Options,
+) -> Result<Harmonised, HarmoniseError> {
+    if let Some(e) = idx.conflicts.iter().find(
+        |e| matches!(e, HarmoniseError::CodeConflict { year, .. } if options.years.contains(year)),
+    ) {
         return Err(e.clone());
     }
     let mut panel = Vec::new();
@@ -344,7 +412,9 @@ fn panel_from_index(dict: &Dictionary, idx: &mut Index, options: &Options) -> Re
     for year in options.years.clone() {
         let universe = idx.universe(year, &options.exclude)?;
         if universe.is_empty() {
-            idx.notes.insert(format!("no LA rows in any source for {year}: no panel rows"));
+            idx.notes.insert(format!(
+                "no LA rows in any source for {year}: no panel rows"
+            ));
         }
         for (la, (old, name)) in &universe {
             let mut values = Vec::with_capacity(dict.indicators.len());
@@ -355,7 +425,11 @@ fn panel_from_index(dict: &Dictionary, idx: &mut Index, options: &Options) -> Re
                         return Err(HarmoniseError::NoDefinition {
                             indicator: ind.id.clone(),
                             year,
-                            covered: ind.definitions.iter().map(|d| d.years.to_string()).collect(),
+                            covered: ind
+                                .definitions
+                                .iter()
+                                .map(|d| d.years.to_string())
+                                .collect(),
                         })
                     }
                     None => (Val::missing(ValueStatus::NoDefinition), String::new()),
@@ -377,7 +451,13 @@ fn panel_from_index(dict: &Dictionary, idx: &mut Index, options: &Options) -> Re
                     definition,
                 });
             }
-            wide_rows.push(WideRow { la_code: la.clone(), la_code_old: old.clone(), la_name: name.clone(), year, values });
+            wide_rows.push(WideRow {
+                la_code: la.clone(),
+                la_code_old: old.clone(),
+                la_name: name.clone(),
+                year,
+                values,
+            });
         }
     }
     for d in idx.codes.disagreements() {
@@ -387,7 +467,10 @@ fn panel_from_index(dict: &Dictionary, idx: &mut Index, options: &Options) -> Re
     unmapped.sort();
     Ok(Harmonised {
         panel,
-        wide: Wide { columns: dict.indicators.iter().map(|i| i.id.clone()).collect(), rows: wide_rows },
+        wide: Wide {
+            columns: dict.indicators.iter().map(|i| i.id.clone()).collect(),
+            rows: wide_rows,
+        },
         code_map: idx.codes.entries(),
         unmapped,
         notes: std::mem::take(&mut idx.notes).into_iter().collect(),
@@ -396,8 +479,8 @@ fn panel_from_index(dict: &Dictionary, idx: &mut Index, options: &Options) -> Re
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::dictionary::load;
+    use super::*;
 
     const DICT: &str = r#"
 version: 1
@@ -429,7 +512,14 @@ indicators:
       - {years: 2012.., source: lait, formula: 'vac'}
 "#;
 
-    fn row(year: i32, old: &str, new: Option<&str>, measure: &str, value: Option<f64>, status: Status) -> TidyRow {
+    fn row(
+        year: i32,
+        old: &str,
+        new: Option<&str>,
+        measure: &str,
+        value: Option<f64>,
+        status: Status,
+    ) -> TidyRow {
         TidyRow {
             source: "census".into(),
             year,
@@ -452,8 +542,22 @@ indicators:
             ok(2012, "801", None, "IAs6-10days1112", 100.0),
             ok(2012, "801", None, "Pop2011", 40_000.0),
             ok(2012, "802", None, "IAs1112", 10.0),
-            row(2012, "802", None, "IAs1-5days1112", None, Status::Suppressed),
-            row(2012, "802", None, "IAs6-10days1112", None, Status::NotAvailable),
+            row(
+                2012,
+                "802",
+                None,
+                "IAs1-5days1112",
+                None,
+                Status::Suppressed,
+            ),
+            row(
+                2012,
+                "802",
+                None,
+                "IAs6-10days1112",
+                None,
+                Status::NotAvailable,
+            ),
             ok(2012, "802", None, "Pop2011", 1_000.0),
             ok(2012, "201", None, "IAs1112", 1.0),
             // 2012-13 carries both codes: the map is learnt here.
@@ -469,28 +573,57 @@ indicators:
     }
 
     fn get<'a>(h: &'a Harmonised, ind: &str, year: i32, code: &str) -> &'a PanelRow {
-        h.panel.iter().find(|r| r.indicator == ind && r.year == year && r.la_code == code).unwrap()
+        h.panel
+            .iter()
+            .find(|r| r.indicator == ind && r.year == year && r.la_code == code)
+            .unwrap()
     }
 
     #[test]
     fn formulas_statuses_and_codes() {
         let dict = load("t.yaml", DICT).unwrap();
-        let opts = Options { years: 2012..=2014, ..Options::default() };
+        let opts = Options {
+            years: 2012..=2014,
+            ..Options::default()
+        };
         let h = harmonise(&dict, &sources(), &opts).unwrap();
         // City of London (201) excluded; 2012 rows keyed by the code learnt from 2013.
         assert_eq!(h.wide.rows.iter().filter(|r| r.year == 2012).count(), 2);
         let r = get(&h, "ia_pct", 2012, "E06000801");
-        assert_eq!((r.value, r.status.as_str(), r.la_code_old.as_deref(), r.definition.as_str()), (Some(75.0), "ok", Some("801"), "census:2012..2013"));
+        assert_eq!(
+            (
+                r.value,
+                r.status.as_str(),
+                r.la_code_old.as_deref(),
+                r.definition.as_str()
+            ),
+            (Some(75.0), "ok", Some("801"), "census:2012..2013")
+        );
         assert_eq!(get(&h, "ia_rate", 2012, "E06000801").value, Some(50.0));
         // Worst status of the operands: not_available beats suppressed.
         let r = get(&h, "ia_pct", 2012, "E06000802");
         assert_eq!((r.value, r.status.as_str()), (None, "not_available"));
-        assert_eq!(get(&h, "ia_pct", 2013, "E06000801").status, "zero_denominator");
+        assert_eq!(
+            get(&h, "ia_pct", 2013, "E06000801").status,
+            "zero_denominator"
+        );
         // No definition for 2013 → a row saying so; absent source → not_available + a note.
         let r = get(&h, "ia_rate", 2013, "E06000801");
-        assert_eq!((r.status.as_str(), r.definition.as_str()), ("no_definition", ""));
-        assert_eq!(get(&h, "workforce", 2012, "E06000801").status, "not_available");
-        assert!(h.notes.iter().any(|n| n.starts_with("no rows for source `lait` in 2012")), "{:?}", h.notes);
+        assert_eq!(
+            (r.status.as_str(), r.definition.as_str()),
+            ("no_definition", "")
+        );
+        assert_eq!(
+            get(&h, "workforce", 2012, "E06000801").status,
+            "not_available"
+        );
+        assert!(
+            h.notes
+                .iter()
+                .any(|n| n.starts_with("no rows for source `lait` in 2012")),
+            "{:?}",
+            h.notes
+        );
         // No LA rows at all in 2014: no panel rows, and a note.
         assert!(h.panel.iter().all(|r| r.year != 2014));
         assert_eq!(h.wide.columns, vec!["ia_pct", "ia_rate", "workforce"]);
@@ -500,9 +633,16 @@ indicators:
     #[test]
     fn strict_names_indicator_and_year() {
         let dict = load("t.yaml", DICT).unwrap();
-        let opts = Options { years: 2012..=2013, strict: true, ..Options::default() };
+        let opts = Options {
+            years: 2012..=2013,
+            strict: true,
+            ..Options::default()
+        };
         let e = harmonise(&dict, &sources(), &opts).unwrap_err().to_string();
-        assert!(e.starts_with("indicator `ia_rate` has no definition for 2013 (covered: 2012)"), "{e}");
+        assert!(
+            e.starts_with("indicator `ia_rate` has no definition for 2013 (covered: 2012)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -514,10 +654,17 @@ indicators:
                 r.measure = "IAs6-10wd1213".into();
             }
         }
-        let opts = Options { years: 2013..=2013, ..Options::default() };
+        let opts = Options {
+            years: 2013..=2013,
+            ..Options::default()
+        };
         let e = harmonise(&dict, &s, &opts).unwrap_err().to_string();
         assert!(e.contains("indicator `ia_pct` (definition `2012..2013`): source `census` has rows for 2013 but no measure `IAs6-10days1213`"), "{e}");
-        assert!(e.contains("similar measures there: `IAs6-10wd1213`") && e.contains("edit the formula of `ia_pct` for years `2012..2013`"), "{e}");
+        assert!(
+            e.contains("similar measures there: `IAs6-10wd1213`")
+                && e.contains("edit the formula of `ia_pct` for years `2012..2013`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -525,10 +672,20 @@ indicators:
         let dict = load("t.yaml", DICT).unwrap();
         let mut s = sources();
         // A second source printing E06000801 for another LA (803) in 2013.
-        let mut other = row(2013, "803", Some("E06000801"), "IAs1213", Some(1.0), Status::Ok);
+        let mut other = row(
+            2013,
+            "803",
+            Some("E06000801"),
+            "IAs1213",
+            Some(1.0),
+            Status::Ok,
+        );
         other.source = "census".into();
         s.get_mut("census").unwrap().push(other);
-        let opts = Options { years: 2013..=2013, ..Options::default() };
+        let opts = Options {
+            years: 2013..=2013,
+            ..Options::default()
+        };
         let e = harmonise(&dict, &s, &opts).unwrap_err().to_string();
         assert!(e.contains("maps to two LAs in 2013"), "{e}");
     }

@@ -2,11 +2,11 @@
 //! missing, whether the LA rows add up to each file's England row, and whether the two
 //! sources of an overlap year agree.
 
-use crate::clean::tidy::{GeographyLevel, TidyRow};
 use super::dictionary::Dictionary;
 use super::error::HarmoniseError;
 use super::formula;
 use super::panel::{Harmonised, Index, Options};
+use crate::clean::tidy::{GeographyLevel, TidyRow};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,13 @@ pub fn coverage(h: &Harmonised) -> Vec<CoverageRow> {
         e.1 += r.value.is_some() as usize;
     }
     m.into_iter()
-        .map(|((indicator, year), (n, v))| CoverageRow { indicator, year, n_las: n, n_values: v, share: if n == 0 { 0.0 } else { v as f64 / n as f64 } })
+        .map(|((indicator, year), (n, v))| CoverageRow {
+            indicator,
+            year,
+            n_las: n,
+            n_values: v,
+            share: if n == 0 { 0.0 } else { v as f64 / n as f64 },
+        })
         .collect()
 }
 
@@ -42,9 +48,16 @@ pub struct StatusCount {
 pub fn status_counts(h: &Harmonised) -> Vec<StatusCount> {
     let mut m: BTreeMap<(String, String), usize> = BTreeMap::new();
     for r in &h.panel {
-        *m.entry((r.indicator.clone(), r.status.clone())).or_default() += 1;
+        *m.entry((r.indicator.clone(), r.status.clone()))
+            .or_default() += 1;
     }
-    m.into_iter().map(|((indicator, status), n)| StatusCount { indicator, status, n }).collect()
+    m.into_iter()
+        .map(|((indicator, status), n)| StatusCount {
+            indicator,
+            status,
+            n,
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +84,9 @@ pub struct ReconRow {
 pub fn reconcile(dict: &Dictionary, sources: &BTreeMap<String, Vec<TidyRow>>) -> Vec<ReconRow> {
     let mut out = Vec::new();
     for spec in &dict.reconcile {
-        let Some(rows) = sources.get(&spec.source) else { continue };
+        let Some(rows) = sources.get(&spec.source) else {
+            continue;
+        };
         // year → (england, sum, n, n_missing)
         let mut acc: BTreeMap<i32, (Option<f64>, f64, usize, usize)> = BTreeMap::new();
         for r in rows {
@@ -93,10 +108,19 @@ pub fn reconcile(dict: &Dictionary, sources: &BTreeMap<String, Vec<TidyRow>>) ->
         }
         for (year, (england, la_sum, n, miss)) in acc {
             let Some(england) = england else { continue };
-            let unit = spec.rounding.iter().find(|(y, _)| y.contains(year)).map(|r| r.1).unwrap_or(1.0);
+            let unit = spec
+                .rounding
+                .iter()
+                .find(|(y, _)| y.contains(year))
+                .map(|r| r.1)
+                .unwrap_or(1.0);
             let tolerance = unit / 2.0 + 1e-9;
             let difference = england - la_sum;
-            let ok = if miss == 0 { difference.abs() <= tolerance } else { difference >= -tolerance };
+            let ok = if miss == 0 {
+                difference.abs() <= tolerance
+            } else {
+                difference >= -tolerance
+            };
             out.push(ReconRow {
                 file: spec.source.clone(),
                 year,
@@ -148,18 +172,30 @@ pub struct CrosscheckRow {
 
 /// Evaluates every `crosschecks` definition over the panel's LAs and years it covers, beside
 /// the panel's value: the evidence for which source wins in overlap years.
-pub fn crosscheck(dict: &Dictionary, sources: &BTreeMap<String, Vec<TidyRow>>, options: &Options, h: &Harmonised) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
+pub fn crosscheck(
+    dict: &Dictionary,
+    sources: &BTreeMap<String, Vec<TidyRow>>,
+    options: &Options,
+    h: &Harmonised,
+) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
     let mut idx = Index::build(dict, sources);
     crosscheck_index(dict, &mut idx, options, h)
 }
 
-pub(super) fn crosscheck_index(dict: &Dictionary, idx: &mut Index, options: &Options, h: &Harmonised) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
+pub(super) fn crosscheck_index(
+    dict: &Dictionary,
+    idx: &mut Index,
+    options: &Options,
+    h: &Harmonised,
+) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
     let mut out = Vec::new();
     for r in &h.panel {
         if !options.years.contains(&r.year) {
             continue;
         }
-        let Some(ind) = dict.indicator(&r.indicator) else { continue };
+        let Some(ind) = dict.indicator(&r.indicator) else {
+            continue;
+        };
         for def in ind.crosschecks.iter().filter(|d| d.years.contains(r.year)) {
             let v = idx.evaluate(ind, def, &r.la_code, r.year)?;
             out.push(CrosscheckRow {

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use super::columns::{TableBuilder, TableData};
 use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
-use crate::claims::{assess, unknown_names, CohortEvidence, Evidence, ModelEvidence, Pair, Published};
+use crate::claims::{
+    assess, unknown_names, CohortEvidence, Evidence, ModelEvidence, Pair, Published,
+};
 use crate::error::{Error, Result};
 use crate::pipeline::Stage;
 
@@ -18,8 +20,18 @@ pub struct Claims;
 const INPUTS: [&str; 5] = ["panel", "trends", "correlations", "model", "cohorts"];
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "published", ty: ParamType::String, required: true, help: "the paper's claims and values (reports/published_results.yaml)" },
-    ParamSpec { name: "predictor_year", ty: ParamType::Integer, required: false, help: "the model's predictor year, named where a term has no data" },
+    ParamSpec {
+        name: "published",
+        ty: ParamType::String,
+        required: true,
+        help: "the paper's claims and values (reports/published_results.yaml)",
+    },
+    ParamSpec {
+        name: "predictor_year",
+        ty: ParamType::Integer,
+        required: false,
+        help: "the model's predictor year, named where a term has no data",
+    },
 ];
 
 impl StageKind for Claims {
@@ -36,7 +48,12 @@ impl StageKind for Claims {
         PARAMS
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
-        stage.params.get("published").and_then(|v| v.as_str()).map(|p| vec![p.to_string()]).unwrap_or_default()
+        stage
+            .params
+            .get("published")
+            .and_then(|v| v.as_str())
+            .map(|p| vec![p.to_string()])
+            .unwrap_or_default()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         for i in INPUTS {
@@ -48,7 +65,8 @@ impl StageKind for Claims {
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let path = ctx.param_str("published").unwrap_or_default();
-        let text = std::fs::read_to_string(ctx.pipeline.root.join(path)).map_err(|e| Error::io("read", path, e))?;
+        let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
+            .map_err(|e| Error::io("read", path, e))?;
         let published: Published = crate::pipeline::spec::from_yaml(&text).map_err(|e| {
             let mut err = Error::data(path, e.message);
             if let Error::Data { line, .. } = &mut err {
@@ -62,13 +80,28 @@ impl StageKind for Claims {
         let t = TableBuilder::new()
             .i64("position", (1..=claims.len() as i64).collect())
             .str("id", claims.iter().map(|c| c.id.clone()).collect())
-            .str("section", claims.iter().map(|c| c.section.to_string()).collect())
+            .str(
+                "section",
+                claims.iter().map(|c| c.section.to_string()).collect(),
+            )
             .str("claim", claims.iter().map(|c| c.claim.clone()).collect())
-            .str("verdict", claims.iter().map(|c| c.verdict.to_string()).collect())
-            .str("evidence", claims.iter().map(|c| c.evidence.clone()).collect())
+            .str(
+                "verdict",
+                claims.iter().map(|c| c.verdict.to_string()).collect(),
+            )
+            .str(
+                "evidence",
+                claims.iter().map(|c| c.evidence.clone()).collect(),
+            )
             .str("rule", claims.iter().map(|c| c.rule.clone()).collect())
-            .str("stage", claims.iter().map(|c| c.stage.to_string()).collect())
-            .str("anchor", claims.iter().map(|c| c.anchor.to_string()).collect())
+            .str(
+                "stage",
+                claims.iter().map(|c| c.stage.to_string()).collect(),
+            )
+            .str(
+                "anchor",
+                claims.iter().map(|c| c.anchor.to_string()).collect(),
+            )
             .build(None)?;
         Ok(vec![t])
     }
@@ -86,13 +119,21 @@ fn check_names(ctx: &StageContext, path: &str, p: &Published, e: &Evidence) -> R
 
 fn table(ctx: &StageContext, input: &str, t: Option<&str>) -> Result<TableData> {
     let (s, b) = ctx.read_table(input, t)?;
-    TableData::new(&format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)), s, &b)
+    TableData::new(
+        &format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)),
+        s,
+        &b,
+    )
 }
 
 fn gather(ctx: &StageContext) -> Result<Evidence> {
     let mut e = Evidence::default();
     let defs = table(ctx, "panel", Some("definitions"))?;
-    let (ind, first, brk) = (defs.strings("indicator")?, defs.i64s("first_year")?, defs.strings("break")?);
+    let (ind, first, brk) = (
+        defs.strings("indicator")?,
+        defs.i64s("first_year")?,
+        defs.strings("break")?,
+    );
     for i in 0..defs.rows() {
         let Some(id) = &ind[i] else { continue };
         e.indicators.insert(id.clone());
@@ -101,7 +142,11 @@ fn gather(ctx: &StageContext) -> Result<Evidence> {
         }
     }
     let tr = table(ctx, "trends", None)?;
-    let (ti, ty, tm) = (tr.strings("indicator")?, tr.i64s("year")?, tr.f64s("median")?);
+    let (ti, ty, tm) = (
+        tr.strings("indicator")?,
+        tr.i64s("year")?,
+        tr.f64s("median")?,
+    );
     for i in 0..tr.rows() {
         if let (Some(n), Some(y), Some(m)) = (&ti[i], ty[i], tm[i]) {
             e.medians.entry(n.clone()).or_default().insert(y, m);
@@ -116,7 +161,10 @@ fn gather(ctx: &StageContext) -> Result<Evidence> {
 
 fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
     let years = table(ctx, "correlations", None)?.i64s("year")?;
-    let (lo, hi) = years.iter().flatten().fold((i64::MAX, i64::MIN), |(l, h), y| (l.min(*y), h.max(*y)));
+    let (lo, hi) = years
+        .iter()
+        .flatten()
+        .fold((i64::MAX, i64::MIN), |(l, h), y| (l.min(*y), h.max(*y)));
     e.correlation_years = if lo <= hi { (lo, hi) } else { (0, 0) };
     let cs = table(ctx, "correlations", Some("summary"))?;
     let (x, y, tested, sig, sign, rho, need, corr) = (
@@ -130,8 +178,14 @@ fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
         cs.strings("correlated")?,
     );
     for i in 0..cs.rows() {
-        let (Some(a), Some(b)) = (&x[i], &y[i]) else { continue };
-        let key = if a <= b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+        let (Some(a), Some(b)) = (&x[i], &y[i]) else {
+            continue;
+        };
+        let key = if a <= b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
         e.pairs.insert(
             key,
             Pair {
@@ -148,11 +202,20 @@ fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
 }
 
 fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
-    let mut m = ModelEvidence { predictor_year: ctx.param_i64("predictor_year"), ..Default::default() };
+    let mut m = ModelEvidence {
+        predictor_year: ctx.param_i64("predictor_year"),
+        ..Default::default()
+    };
     let coef = table(ctx, "model", Some("coefficients"))?;
-    let (term, choice, value) = (coef.strings("term")?, coef.strings("choice")?, coef.f64s("coefficient")?);
+    let (term, choice, value) = (
+        coef.strings("term")?,
+        coef.strings("choice")?,
+        coef.f64s("coefficient")?,
+    );
     for i in 0..coef.rows() {
-        let (Some(t), Some("lambda.min")) = (&term[i], choice[i].as_deref()) else { continue };
+        let (Some(t), Some("lambda.min")) = (&term[i], choice[i].as_deref()) else {
+            continue;
+        };
         if t == "(Intercept)" {
             continue;
         }
@@ -169,12 +232,23 @@ fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
     if ctx.has_table("model_sweep", Some("summary")) {
         let sw = table(ctx, "model_sweep", Some("summary"))?;
         m.sweep_cells = sw.rows();
-        m.sweep_intercept_only = sw.strings("intercept_only")?.iter().filter(|v| v.as_deref() == Some("true")).count();
+        m.sweep_intercept_only = sw
+            .strings("intercept_only")?
+            .iter()
+            .filter(|v| v.as_deref() == Some("true"))
+            .count();
         let sc = table(ctx, "model_sweep", Some("coefficients"))?;
-        let (term, choice, value) = (sc.strings("term")?, sc.strings("choice")?, sc.f64s("coefficient")?);
+        let (term, choice, value) = (
+            sc.strings("term")?,
+            sc.strings("choice")?,
+            sc.f64s("coefficient")?,
+        );
         let mut selected: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for i in 0..sc.rows() {
-            let (Some(t), Some("lambda.min"), Some(b)) = (&term[i], choice[i].as_deref(), value[i]) else { continue };
+            let (Some(t), Some("lambda.min"), Some(b)) = (&term[i], choice[i].as_deref(), value[i])
+            else {
+                continue;
+            };
             if t != "(Intercept)" && b != 0.0 {
                 let e = selected.entry(t.clone()).or_default();
                 if b > 0.0 {
@@ -200,14 +274,30 @@ fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
 
 fn gather_cohorts(ctx: &StageContext, version: Option<&str>) -> Result<CohortEvidence> {
     if !ctx.has_table("cohorts", version) {
-        return Ok(CohortEvidence { rule: "not built".into(), ..Default::default() });
+        return Ok(CohortEvidence {
+            rule: "not built".into(),
+            ..Default::default()
+        });
     }
     let c = table(ctx, "cohorts", version)?;
-    let (ind, rule, am, bm, a, b) = (c.strings("indicator")?, c.strings("rule")?, c.i64s("a_members")?, c.i64s("b_members")?, c.f64s("a_median_change")?, c.f64s("b_median_change")?);
+    let (ind, rule, am, bm, a, b) = (
+        c.strings("indicator")?,
+        c.strings("rule")?,
+        c.i64s("a_members")?,
+        c.i64s("b_members")?,
+        c.f64s("a_median_change")?,
+        c.f64s("b_median_change")?,
+    );
     Ok(CohortEvidence {
-        rule: rule.first().cloned().flatten().unwrap_or_else(|| "no rows".into()),
+        rule: rule
+            .first()
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "no rows".into()),
         a_members: am.first().copied().flatten().unwrap_or(0),
         b_members: bm.first().copied().flatten().unwrap_or(0),
-        changes: (0..c.rows()).filter_map(|i| Some((ind[i].clone()?, (a[i], b[i])))).collect(),
+        changes: (0..c.rows())
+            .filter_map(|i| Some((ind[i].clone()?, (a[i], b[i]))))
+            .collect(),
     })
 }

@@ -38,7 +38,11 @@ fn sources<'a>(ctx: &'a StageContext) -> Result<Vec<(&'a str, &'a Path, String)>
     ctx.inputs
         .iter()
         .map(|(name, input)| match input {
-            Input::Source { path } => Ok((name.as_str(), path.as_path(), ctx.pipeline.relative(path).to_string())),
+            Input::Source { path } => Ok((
+                name.as_str(),
+                path.as_path(),
+                ctx.pipeline.relative(path).to_string(),
+            )),
             Input::Stage { .. } => Err(ctx.fail(format!(
                 "input `{name}` is a stage; kind `{}` reads published files (sources)",
                 ctx.stage.kind
@@ -48,7 +52,9 @@ fn sources<'a>(ctx: &'a StageContext) -> Result<Vec<(&'a str, &'a Path, String)>
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io("read", path, e).with_hint("run `canary fetch` to restore the published file"))
+    std::fs::read(path).map_err(|e| {
+        Error::io("read", path, e).with_hint("run `canary fetch` to restore the published file")
+    })
 }
 
 /// Parse every input in parallel (rayon), keeping input order so the output does not depend
@@ -78,21 +84,39 @@ pub fn tidy_table(rows: &[TidyRow], table: Option<&str>) -> Result<OutputTable> 
     TableBuilder::new()
         .str("source", rows.iter().map(|r| r.source.clone()).collect())
         .i32("year", rows.iter().map(|r| r.year).collect())
-        .opt_str("la_code_old", rows.iter().map(|r| r.la_code_old.clone()).collect())
+        .opt_str(
+            "la_code_old",
+            rows.iter().map(|r| r.la_code_old.clone()).collect(),
+        )
         .opt_str("la_code", rows.iter().map(|r| r.la_code.clone()).collect())
         .str("la_name", rows.iter().map(|r| r.la_name.clone()).collect())
-        .str("geography_level", rows.iter().map(|r| r.geography_level.as_str().to_string()).collect())
+        .str(
+            "geography_level",
+            rows.iter()
+                .map(|r| r.geography_level.as_str().to_string())
+                .collect(),
+        )
         .str("measure", rows.iter().map(|r| r.measure.clone()).collect())
         .f64("value", rows.iter().map(|r| r.value).collect())
-        .str("status", rows.iter().map(|r| r.status.as_str().to_string()).collect())
+        .str(
+            "status",
+            rows.iter().map(|r| r.status.as_str().to_string()).collect(),
+        )
         .build(table)
 }
 
 fn notes_table(notes: &[Note]) -> Result<OutputTable> {
     TableBuilder::new()
-        .str("kind", notes.iter().map(|n| n.kind.as_str().to_string()).collect())
+        .str(
+            "kind",
+            notes.iter().map(|n| n.kind.as_str().to_string()).collect(),
+        )
         .str("file", notes.iter().map(|n| n.file.clone()).collect())
-        .col("line", Column::I64(notes.iter().map(|n| n.line.map(|l| l as i64)).collect()), true)
+        .col(
+            "line",
+            Column::I64(notes.iter().map(|n| n.line.map(|l| l as i64)).collect()),
+            true,
+        )
         .opt_str("column", notes.iter().map(|n| n.column.clone()).collect())
         .str("message", notes.iter().map(|n| n.message.clone()).collect())
         .build(Some("notes"))
@@ -109,16 +133,23 @@ fn outputs(p: Parsed) -> Result<Vec<OutputTable>> {
 }
 
 /// A per-input override map param (`{input: value}`), checked at validation.
-fn input_map<'a>(stage: &'a Stage, param: &str) -> std::result::Result<BTreeMap<&'a str, &'a serde_json::Value>, String> {
+fn input_map<'a>(
+    stage: &'a Stage,
+    param: &str,
+) -> std::result::Result<BTreeMap<&'a str, &'a serde_json::Value>, String> {
     let Some(v) = stage.params.get(param) else {
         return Ok(BTreeMap::new());
     };
-    let obj = v
-        .as_object()
-        .ok_or_else(|| format!("param `{param}` must map input names to values, e.g. `{param}: {{cin_2010: 2010}}`"))?;
+    let obj = v.as_object().ok_or_else(|| {
+        format!(
+            "param `{param}` must map input names to values, e.g. `{param}: {{cin_2010: 2010}}`"
+        )
+    })?;
     for k in obj.keys() {
         if !stage.inputs.contains(k) {
-            return Err(format!("param `{param}` names `{k}`, which is not one of the stage's inputs"));
+            return Err(format!(
+                "param `{param}` names `{k}`, which is not one of the stage's inputs"
+            ));
         }
     }
     Ok(obj.iter().map(|(k, v)| (k.as_str(), v)).collect())
@@ -133,7 +164,9 @@ fn year_from_name(label: &str) -> Option<i32> {
         let ok = s.bytes().all(|c| c.is_ascii_digit())
             && (i == 0 || !b[i - 1].is_ascii_digit())
             && b.get(i + 4).is_none_or(|c| !c.is_ascii_digit());
-        ok.then(|| s.parse().ok()).flatten().filter(|y: &i32| (1990..2100).contains(y))
+        ok.then(|| s.parse().ok())
+            .flatten()
+            .filter(|y: &i32| (1990..2100).contains(y))
     })
 }
 
@@ -154,7 +187,8 @@ fn cin_year(label: &str, bytes: &[u8]) -> Result<i32> {
     let header = text.lines().next().unwrap_or_default();
     let mut counts: BTreeMap<i32, usize> = BTreeMap::new();
     for col in header.split(',') {
-        if let Some(y) = crate::clean::cin_census::detect_year_suffix(col.trim().trim_matches('"')) {
+        if let Some(y) = crate::clean::cin_census::detect_year_suffix(col.trim().trim_matches('"'))
+        {
             *counts.entry(y).or_default() += 1;
         }
     }
@@ -163,8 +197,11 @@ fn cin_year(label: &str, bytes: &[u8]) -> Result<i32> {
         .max_by_key(|(y, n)| (*n, *y))
         .map(|(y, _)| y)
         .ok_or_else(|| {
-            Error::data(label, "no column name carries a year suffix (like `Referrals0910`)")
-                .with_hint("give the year in the stage's params: `years: {INPUT: 2010}`")
+            Error::data(
+                label,
+                "no column name carries a year suffix (like `Referrals0910`)",
+            )
+            .with_hint("give the year in the stage's params: `years: {INPUT: 2010}`")
         })
 }
 
@@ -230,7 +267,10 @@ const EES_PARAMS: &[ParamSpec] = &[
 ];
 
 fn string_list(v: &serde_json::Value) -> Option<Vec<String>> {
-    v.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect()
+    v.as_array()?
+        .iter()
+        .map(|s| s.as_str().map(str::to_string))
+        .collect()
 }
 
 impl StageKind for Ees {
@@ -271,7 +311,10 @@ impl StageKind for Ees {
         outputs(parse_all(ctx, |name, label, bytes| {
             let opts = crate::clean::EesOptions {
                 filters: filters.get(name).and_then(|v| string_list(v)),
-                ignore: ignore.get(name).and_then(|v| string_list(v)).unwrap_or_default(),
+                ignore: ignore
+                    .get(name)
+                    .and_then(|v| string_list(v))
+                    .unwrap_or_default(),
                 year_offset: offsets.get(name).and_then(|v| v.as_i64()).unwrap_or(0) as i32,
             };
             Ok(crate::clean::parse_ees(name, label, bytes, &opts)?)
@@ -297,7 +340,9 @@ impl StageKind for Nomis {
         clean_tables()
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        outputs(parse_all(ctx, |name, label, bytes| Ok(crate::clean::parse_nomis_popest(name, label, bytes)?))?)
+        outputs(parse_all(ctx, |name, label, bytes| {
+            Ok(crate::clean::parse_nomis_popest(name, label, bytes)?)
+        })?)
     }
 }
 
@@ -337,7 +382,8 @@ impl StageKind for Deprivation {
                 .map(|y| y as i32)
                 .or_else(|| year_from_name(label))
                 .ok_or_else(|| {
-                    Error::data(label, "the file name carries no year").with_hint(format!("give it: `years: {{{name}: 2015}}`"))
+                    Error::data(label, "the file name carries no year")
+                        .with_hint(format!("give it: `years: {{{name}: 2015}}`"))
                 })?;
             Ok(Parsed {
                 rows: crate::clean::deprivation::parse_iod_upper_tier(name, label, bytes, year)?,
@@ -375,7 +421,12 @@ impl StageKind for S251 {
         clean_tables()
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
-        stage.params.get("crosswalk").and_then(|v| v.as_str()).map(|s| vec![s.to_string()]).unwrap_or_default()
+        stage
+            .params
+            .get("crosswalk")
+            .and_then(|v| v.as_str())
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default()
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let cw_path = ctx.param_str("crosswalk").unwrap_or_default();
@@ -389,40 +440,14 @@ impl StageKind for S251 {
             })?;
             let cells = crate::clean::s251::parse_s251(name, label, bytes, year)?;
             let mut rows = crate::clean::s251::to_tidy(name, &cells);
-            rows.extend(crate::clean::s251::apply_crosswalk(name, label, &cw, &cells)?);
-            Ok(Parsed { rows, notes: Vec::new() })
+            rows.extend(crate::clean::s251::apply_crosswalk(
+                name, label, &cw, &cells,
+            )?);
+            Ok(Parsed {
+                rows,
+                notes: Vec::new(),
+            })
         })?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lait_periods_end_years() {
-        assert_eq!(lait_year("2016"), Some(2016));
-        assert_eq!(lait_year("2014/15"), Some(2015));
-        assert_eq!(lait_year("2013-15"), Some(2015));
-        assert_eq!(lait_year("2012/13-14/15"), Some(2015));
-        assert_eq!(lait_year("2018 (Revised)"), Some(2018));
-        assert_eq!(lait_year("2015-16 (OT)"), Some(2016));
-        assert_eq!(lait_year("0"), None);
-        assert_eq!(lait_value(Some("8.3000000000000007")).0, Some(8.3));
-        assert_eq!(lait_value(Some("c")).1, crate::clean::tidy::Status::Suppressed);
-    }
-
-    #[test]
-    fn years_from_file_names() {
-        assert_eq!(year_from_name("raw/deprivation/imd-2015.xlsx"), Some(2015));
-        assert_eq!(year_from_name("raw/x/file_12345.csv"), None);
-    }
-
-    #[test]
-    fn cin_year_is_the_most_common_suffix() {
-        let csv = b"geog_l,geog_c,geog_n,Referrals0910,IAs0910,CINAt310316,Mid2009Pop0-17\n";
-        assert_eq!(cin_year("f.csv", csv).unwrap(), 2010);
-        assert!(cin_year("f.csv", b"a,b,c\n").is_err());
     }
 }
 
@@ -454,7 +479,10 @@ fn lait_value(s: Option<&str>) -> (Option<f64>, crate::clean::tidy::Status, bool
 /// The year a LAIT period ends: `2016` → 2016, `2014/15` and `2014-15` → 2015, `2013-15` →
 /// 2015, `2012/13-14/15` → 2015, `2018 (Revised)` → 2018. None for `0` or no year.
 fn lait_year(label: &str) -> Option<i32> {
-    let runs: Vec<&str> = label.split(|c: char| !c.is_ascii_digit()).filter(|r| !r.is_empty()).collect();
+    let runs: Vec<&str> = label
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|r| !r.is_empty())
+        .collect();
     let first: i32 = runs.iter().find(|r| r.len() == 4)?.parse().ok()?;
     let last = runs.last()?;
     let year = match last.len() {
@@ -462,7 +490,11 @@ fn lait_year(label: &str) -> Option<i32> {
         2 => {
             let yy: i32 = last.parse().ok()?;
             let y = first / 100 * 100 + yy;
-            if y < first { y + 100 } else { y }
+            if y < first {
+                y + 100
+            } else {
+                y
+            }
         }
         _ => return None,
     };
@@ -487,8 +519,13 @@ impl StageKind for Lait {
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         if let Some(v) = stage.params.get("year_offset") {
-            if !v.as_object().is_some_and(|m| m.values().all(|x| x.is_i64())) {
-                return Err("param `year_offset` must map measure codes to whole numbers of years".into());
+            if !v
+                .as_object()
+                .is_some_and(|m| m.values().all(|x| x.is_i64()))
+            {
+                return Err(
+                    "param `year_offset` must map measure codes to whole numbers of years".into(),
+                );
             }
         }
         Ok(())
@@ -498,7 +535,11 @@ impl StageKind for Lait {
         let offsets: BTreeMap<String, i64> = ctx
             .param("year_offset")
             .and_then(|v| v.as_object())
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_i64()?))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut rows = Vec::new();
         let mut notes = Vec::new();
@@ -515,7 +556,8 @@ impl StageKind for Lait {
             for i in 0..t.rows() {
                 let line = i + 1;
                 let m = measure[i].clone().ok_or_else(|| {
-                    Error::data(&label, format!("row {line} has no `Short Desc`")).with_hint("the file is not the LAIT long table")
+                    Error::data(&label, format!("row {line} has no `Short Desc`"))
+                        .with_hint("the file is not the LAIT long table")
                 })?;
                 let years_label = years[i].as_deref().unwrap_or("").trim();
                 let Some(year) = lait_year(years_label) else {
@@ -526,10 +568,17 @@ impl StageKind for Lait {
                 };
                 // A period other than a plain year (`2014/15`, `2018 (Revised)`, `2015-16 (OT)`)
                 // is kept in the measure name, so revised and original figures stay apart.
-                let m = if years_label.len() == 4 { m } else { format!("{m}[years={years_label}]") };
+                let m = if years_label.len() == 4 {
+                    m
+                } else {
+                    format!("{m}[years={years_label}]")
+                };
                 let name_i = la_name[i].clone().unwrap_or_default();
                 let (level, old) = match la_number[i] {
-                    Some(n) if n.fract() == 0.0 && (100.0..1000.0).contains(&n) => (GeographyLevel::LocalAuthority, Some(format!("{}", n as i64))),
+                    Some(n) if n.fract() == 0.0 && (100.0..1000.0).contains(&n) => (
+                        GeographyLevel::LocalAuthority,
+                        Some(format!("{}", n as i64)),
+                    ),
                     _ if name_i.eq_ignore_ascii_case("England") => (GeographyLevel::National, None),
                     _ => (GeographyLevel::Regional, None),
                 };
@@ -569,5 +618,39 @@ impl StageKind for Lait {
             }
         }
         outputs(Parsed { rows, notes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lait_periods_end_years() {
+        assert_eq!(lait_year("2016"), Some(2016));
+        assert_eq!(lait_year("2014/15"), Some(2015));
+        assert_eq!(lait_year("2013-15"), Some(2015));
+        assert_eq!(lait_year("2012/13-14/15"), Some(2015));
+        assert_eq!(lait_year("2018 (Revised)"), Some(2018));
+        assert_eq!(lait_year("2015-16 (OT)"), Some(2016));
+        assert_eq!(lait_year("0"), None);
+        assert_eq!(lait_value(Some("8.3000000000000007")).0, Some(8.3));
+        assert_eq!(
+            lait_value(Some("c")).1,
+            crate::clean::tidy::Status::Suppressed
+        );
+    }
+
+    #[test]
+    fn years_from_file_names() {
+        assert_eq!(year_from_name("raw/deprivation/imd-2015.xlsx"), Some(2015));
+        assert_eq!(year_from_name("raw/x/file_12345.csv"), None);
+    }
+
+    #[test]
+    fn cin_year_is_the_most_common_suffix() {
+        let csv = b"geog_l,geog_c,geog_n,Referrals0910,IAs0910,CINAt310316,Mid2009Pop0-17\n";
+        assert_eq!(cin_year("f.csv", csv).unwrap(), 2010);
+        assert!(cin_year("f.csv", b"a,b,c\n").is_err());
     }
 }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -69,7 +71,11 @@ impl TableBuilder {
     }
 
     pub fn str(self, name: &str, values: Vec<String>) -> Self {
-        self.col(name, Column::Str(values.into_iter().map(Some).collect()), false)
+        self.col(
+            name,
+            Column::Str(values.into_iter().map(Some).collect()),
+            false,
+        )
     }
 
     pub fn opt_str(self, name: &str, values: Vec<Option<String>>) -> Self {
@@ -81,11 +87,19 @@ impl TableBuilder {
     }
 
     pub fn i32(self, name: &str, values: Vec<i32>) -> Self {
-        self.col(name, Column::I32(values.into_iter().map(Some).collect()), false)
+        self.col(
+            name,
+            Column::I32(values.into_iter().map(Some).collect()),
+            false,
+        )
     }
 
     pub fn i64(self, name: &str, values: Vec<i64>) -> Self {
-        self.col(name, Column::I64(values.into_iter().map(Some).collect()), false)
+        self.col(
+            name,
+            Column::I64(values.into_iter().map(Some).collect()),
+            false,
+        )
     }
 
     pub fn bool(self, name: &str, values: Vec<Option<bool>>) -> Self {
@@ -97,7 +111,10 @@ impl TableBuilder {
         if let Some((name, c, _)) = self.columns.iter().find(|(_, c, _)| c.len() != rows) {
             return Err(Error::data(
                 "<output>",
-                format!("column `{name}` has {} values but the table has {rows} rows", c.len()),
+                format!(
+                    "column `{name}` has {} values but the table has {rows} rows",
+                    c.len()
+                ),
             ));
         }
         let fields: Vec<Field> = self
@@ -106,12 +123,17 @@ impl TableBuilder {
             .map(|(n, c, nullable)| Field::new(n, c.data_type(), *nullable))
             .collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
-        let arrays: Vec<ArrayRef> = self.columns.into_iter().map(|(_, c, _)| c.array()).collect();
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .into_iter()
+            .map(|(_, c, _)| c.array())
+            .collect();
         let batch = if arrays.is_empty() {
             RecordBatch::new_empty(Arc::clone(&schema))
         } else {
-            RecordBatch::try_new(Arc::clone(&schema), arrays)
-                .map_err(|e| Error::data("<output>", format!("cannot build the output table: {e}")))?
+            RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(|e| {
+                Error::data("<output>", format!("cannot build the output table: {e}"))
+            })?
         };
         Ok(OutputTable {
             name: table.map(str::to_string),
@@ -152,29 +174,52 @@ impl TableData {
 
     fn cast(&self, name: &str, to: &DataType) -> Result<ArrayRef> {
         let idx = self.schema.index_of(name).map_err(|_| {
-            let have: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
-            Error::data(&self.label, format!("has no column `{name}`; it has: {}", have.join(", ")))
-                .with_hint("check the stage's inputs in pipeline.yaml: this kind expects a different table")
+            let have: Vec<&str> = self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            Error::data(
+                &self.label,
+                format!("has no column `{name}`; it has: {}", have.join(", ")),
+            )
+            .with_hint(
+                "check the stage's inputs in pipeline.yaml: this kind expects a different table",
+            )
         })?;
-        datafusion::arrow::compute::cast(self.batch.column(idx), to)
-            .map_err(|e| Error::data(&self.label, format!("column `{name}` cannot be read as {to}: {e}")))
+        datafusion::arrow::compute::cast(self.batch.column(idx), to).map_err(|e| {
+            Error::data(
+                &self.label,
+                format!("column `{name}` cannot be read as {to}: {e}"),
+            )
+        })
     }
 
     pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
         let a = self.cast(name, &DataType::Utf8)?;
-        let a = a.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+        let a = a
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8");
         Ok(a.iter().map(|v| v.map(str::to_string)).collect())
     }
 
     pub fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>> {
         let a = self.cast(name, &DataType::Float64)?;
-        let a = a.as_any().downcast_ref::<Float64Array>().expect("cast to Float64");
+        let a = a
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("cast to Float64");
         Ok(a.iter().collect())
     }
 
     pub fn i64s(&self, name: &str) -> Result<Vec<Option<i64>>> {
         let a = self.cast(name, &DataType::Int64)?;
-        let a = a.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+        let a = a
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("cast to Int64");
         Ok(a.iter().collect())
     }
 }

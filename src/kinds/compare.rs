@@ -48,16 +48,24 @@ impl StageKind for Compare {
         PARAMS
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
-        ["", "members", "fallback", "fallback_members"].map(String::from).to_vec()
+        ["", "members", "fallback", "fallback_members"]
+            .map(String::from)
+            .to_vec()
     }
     fn sql_aliases(&self) -> Vec<(String, String)> {
         vec![("members".into(), "cohort_members".into())]
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         for p in ["model", "panel", "ofsted"] {
-            let name = stage.params.get(p).and_then(|v| v.as_str()).unwrap_or_default();
+            let name = stage
+                .params
+                .get(p)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
             if !stage.inputs.iter().any(|i| i == name) {
-                return Err(format!("param `{p}` names `{name}`, which is not one of the stage's inputs"));
+                return Err(format!(
+                    "param `{p}` names `{name}`, which is not one of the stage's inputs"
+                ));
             }
         }
         Ok(())
@@ -71,25 +79,57 @@ impl StageKind for Compare {
         let coefs = read_coefficients(ctx, model)?;
         let panel = Panel::read(ctx, ctx.param_str("panel").unwrap_or_default())?;
         let indicators: Vec<String> = match ctx.param("indicators").and_then(|v| v.as_array()) {
-            Some(a) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+            Some(a) => a
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect(),
             None => panel.indicators.iter().cloned().collect(),
         };
         // A name the panel does not hold is a typo, not a filter (did you mean …?).
-        let present: std::collections::BTreeSet<&str> = panel.indicators.iter().map(String::as_str).collect();
-        super::names_in_input(ctx, "indicators", indicators.iter().map(String::as_str), &present, ctx.param_str("panel").unwrap_or("panel"))?;
+        let present: std::collections::BTreeSet<&str> =
+            panel.indicators.iter().map(String::as_str).collect();
+        super::names_in_input(
+            ctx,
+            "indicators",
+            indicators.iter().map(String::as_str),
+            &present,
+            ctx.param_str("panel").unwrap_or("panel"),
+        )?;
         let judged = judged_inadequate(ctx, ctx.param_str("ofsted").unwrap_or_default(), from, to)?;
-        let window = Window { from, to, indicators: &indicators, panel: &panel, judged: &judged };
+        let window = Window {
+            from,
+            to,
+            indicators: &indicators,
+            panel: &panel,
+            judged: &judged,
+        };
 
         let Some((intercept, beta)) = coefs.get(choice) else {
-            return Err(ctx.fail(format!("`{model}_coefficients` has no coefficients for choice `{choice}`")));
+            return Err(ctx.fail(format!(
+                "`{model}_coefficients` has no coefficients for choice `{choice}`"
+            )));
         };
-        let primary = window.cohorts(&format!("{choice}, probability > {threshold}"), *intercept, beta, threshold);
+        let primary = window.cohorts(
+            &format!("{choice}, probability > {threshold}"),
+            *intercept,
+            beta,
+            threshold,
+        );
         // The stated fallback: the fit at the paper's sparsity, flagging LAs whose predicted
         // risk exceeds the outcome's prevalence (the rule the early-warning evaluation uses).
         let fallback_choice = ctx.param_str("fallback_choice").unwrap_or("paper_sparsity");
         let fallback = match (coefs.get(fallback_choice), model_prevalence(ctx, model)?) {
-            (Some((a0, b)), Some(prev)) => window.cohorts(&format!("{fallback_choice}, probability > prevalence {prev:.4}"), *a0, b, prev),
-            _ => Cohorts { rule: format!("none: `{model}` has no `{fallback_choice}` fit"), members: Vec::new(), rows: Vec::new() },
+            (Some((a0, b)), Some(prev)) => window.cohorts(
+                &format!("{fallback_choice}, probability > prevalence {prev:.4}"),
+                *a0,
+                b,
+                prev,
+            ),
+            _ => Cohorts {
+                rule: format!("none: `{model}` has no `{fallback_choice}` fit"),
+                members: Vec::new(),
+                rows: Vec::new(),
+            },
         };
         Ok(vec![
             primary.table(from, to, None)?,
@@ -101,13 +141,19 @@ impl StageKind for Compare {
 }
 
 /// Intercept and coefficients per choice (`lambda.min`, `lambda.1se`, `paper_sparsity`).
-fn read_coefficients(ctx: &StageContext, model: &str) -> Result<BTreeMap<String, (f64, BTreeMap<String, f64>)>> {
+fn read_coefficients(ctx: &StageContext, model: &str) -> Result<BTreeMap<String, Fit>> {
     let (s, b) = ctx.read_table(model, Some("coefficients"))?;
     let coefs = TableData::new(&format!("`{model}_coefficients`"), s, &b)?;
-    let (terms, choices, values) = (coefs.strings("term")?, coefs.strings("choice")?, coefs.f64s("coefficient")?);
-    let mut out: BTreeMap<String, (f64, BTreeMap<String, f64>)> = BTreeMap::new();
+    let (terms, choices, values) = (
+        coefs.strings("term")?,
+        coefs.strings("choice")?,
+        coefs.f64s("coefficient")?,
+    );
+    let mut out: BTreeMap<String, Fit> = BTreeMap::new();
     for i in 0..coefs.rows() {
-        let (Some(choice), Some(term)) = (&choices[i], &terms[i]) else { continue };
+        let (Some(choice), Some(term)) = (&choices[i], &terms[i]) else {
+            continue;
+        };
         let entry = out.entry(choice.clone()).or_default();
         match term.as_str() {
             "(Intercept)" => entry.0 = values[i].unwrap_or(0.0),
@@ -127,10 +173,12 @@ fn model_prevalence(ctx: &StageContext, model: &str) -> Result<Option<f64>> {
     let (s, b) = ctx.read_table(model, Some("summary"))?;
     let t = TableData::new(&format!("`{model}_summary`"), s, &b)?;
     let (n, pos) = (t.i64s("n")?, t.i64s("n_positive")?);
-    Ok(match (n.first().copied().flatten(), pos.first().copied().flatten()) {
-        (Some(n), Some(p)) if n > 0 => Some(p as f64 / n as f64),
-        _ => None,
-    })
+    Ok(
+        match (n.first().copied().flatten(), pos.first().copied().flatten()) {
+            (Some(n), Some(p)) if n > 0 => Some(p as f64 / n as f64),
+            _ => None,
+        },
+    )
 }
 
 /// The long panel as a lookup: (la, year, indicator) → value.
@@ -144,11 +192,26 @@ impl Panel {
     fn read(ctx: &StageContext, name: &str) -> Result<Panel> {
         let (s, b) = ctx.read_table(name, None)?;
         let panel = TableData::new(&format!("`{name}`"), s, &b)?;
-        let (las, years, inds, vals) = (panel.strings("la_code")?, panel.i64s("year")?, panel.strings("indicator")?, panel.f64s("value")?);
-        let names = if panel.has("la_name") { panel.strings("la_name")? } else { vec![None; panel.rows()] };
-        let mut p = Panel { value: BTreeMap::new(), la_name: BTreeMap::new(), indicators: BTreeSet::new() };
+        let (las, years, inds, vals) = (
+            panel.strings("la_code")?,
+            panel.i64s("year")?,
+            panel.strings("indicator")?,
+            panel.f64s("value")?,
+        );
+        let names = if panel.has("la_name") {
+            panel.strings("la_name")?
+        } else {
+            vec![None; panel.rows()]
+        };
+        let mut p = Panel {
+            value: BTreeMap::new(),
+            la_name: BTreeMap::new(),
+            indicators: BTreeSet::new(),
+        };
         for i in 0..panel.rows() {
-            let (Some(la), Some(y), Some(ind)) = (&las[i], years[i], &inds[i]) else { continue };
+            let (Some(la), Some(y), Some(ind)) = (&las[i], years[i], &inds[i]) else {
+                continue;
+            };
             p.indicators.insert(ind.clone());
             if let Some(n) = &names[i] {
                 p.la_name.entry(la.clone()).or_insert_with(|| n.clone());
@@ -163,15 +226,30 @@ impl Panel {
 
 /// LAs judged inadequate in the window: a headline judgement graded 4, published within it,
 /// with the date of the first such judgement.
-fn judged_inadequate(ctx: &StageContext, name: &str, from: i32, to: i32) -> Result<BTreeMap<String, String>> {
+fn judged_inadequate(
+    ctx: &StageContext,
+    name: &str,
+    from: i32,
+    to: i32,
+) -> Result<BTreeMap<String, String>> {
     let (s, b) = ctx.read_table(name, None)?;
     let of = TableData::new(&format!("`{name}`"), s, &b)?;
-    let (codes, published, grades) = (of.strings("la_code")?, of.strings("published")?, of.i64s("grade")?);
-    let headline = if of.has("headline") { of.strings("headline")? } else { vec![Some("true".into()); of.rows()] };
+    let (codes, published, grades) = (
+        of.strings("la_code")?,
+        of.strings("published")?,
+        of.i64s("grade")?,
+    );
+    let headline = if of.has("headline") {
+        of.strings("headline")?
+    } else {
+        vec![Some("true".into()); of.rows()]
+    };
     let mut judged: BTreeMap<String, String> = BTreeMap::new();
     let (wfrom, wto) = (format!("{from:04}-01-01"), format!("{to:04}-12-31"));
     for i in 0..of.rows() {
-        let (Some(code), Some(date), Some(4)) = (&codes[i], &published[i], grades[i]) else { continue };
+        let (Some(code), Some(date), Some(4)) = (&codes[i], &published[i], grades[i]) else {
+            continue;
+        };
         if headline[i].as_deref() != Some("true") || date < &wfrom || date > &wto {
             continue;
         }
@@ -204,14 +282,34 @@ struct Member {
 struct Cohorts {
     rule: String,
     members: Vec<Member>,
-    rows: Vec<(String, [GroupStats; 2], Option<(f64, f64)>)>,
+    rows: Vec<Row>,
 }
 
+/// An indicator's row: each group's stats, and the rank-sum test's (W, p).
+type Row = (String, [GroupStats; 2], Option<(f64, f64)>);
+
+/// A fit's intercept and coefficients by term.
+type Fit = (f64, BTreeMap<String, f64>);
+
 impl Window<'_> {
-    fn cohorts(&self, rule: &str, intercept: f64, beta: &BTreeMap<String, f64>, threshold: f64) -> Cohorts {
+    fn cohorts(
+        &self,
+        rule: &str,
+        intercept: f64,
+        beta: &BTreeMap<String, f64>,
+        threshold: f64,
+    ) -> Cohorts {
         let members = self.members(intercept, beta, threshold);
-        let rows = self.indicators.iter().map(|ind| self.changes(&members, ind)).collect();
-        Cohorts { rule: rule.to_string(), members, rows }
+        let rows = self
+            .indicators
+            .iter()
+            .map(|ind| self.changes(&members, ind))
+            .collect();
+        Cohorts {
+            rule: rule.to_string(),
+            members,
+            rows,
+        }
     }
 
     /// Each LA's first year predicted inadequate (probability above the threshold).
@@ -235,7 +333,13 @@ impl Window<'_> {
                 if p > threshold {
                     let judged = self.judged.get(la).cloned();
                     let group = if judged.is_some() { "B" } else { "A" };
-                    members.push(Member { la: la.clone(), year, probability: p, group, judged });
+                    members.push(Member {
+                        la: la.clone(),
+                        year,
+                        probability: p,
+                        group,
+                        judged,
+                    });
                     break;
                 }
             }
@@ -244,10 +348,19 @@ impl Window<'_> {
     }
 
     /// Per group: the change from the baseline year to the next.
-    fn changes(&self, members: &[Member], ind: &str) -> (String, [GroupStats; 2], Option<(f64, f64)>) {
+    fn changes(
+        &self,
+        members: &[Member],
+        ind: &str,
+    ) -> (String, [GroupStats; 2], Option<(f64, f64)>) {
         let mut stats: [GroupStats; 2] = Default::default();
         let mut changes: [Vec<f64>; 2] = Default::default();
-        let value = |la: &str, year: i32| self.panel.value.get(&(la.to_string(), year, ind.to_string())).copied();
+        let value = |la: &str, year: i32| {
+            self.panel
+                .value
+                .get(&(la.to_string(), year, ind.to_string()))
+                .copied()
+        };
         for (g, group) in ["A", "B"].iter().enumerate() {
             let mine: Vec<&Member> = members.iter().filter(|m| m.group == *group).collect();
             let mut base = Vec::new();
@@ -264,11 +377,14 @@ impl Window<'_> {
                 members: mine.len() as i64,
                 n: c.len() as i64,
                 median_change: (!c.is_empty()).then(|| crate::stats::quantile::median(c)),
-                pct_rise: (!c.is_empty()).then(|| 100.0 * c.iter().filter(|d| **d > 0.0).count() as f64 / c.len() as f64),
+                pct_rise: (!c.is_empty()).then(|| {
+                    100.0 * c.iter().filter(|d| **d > 0.0).count() as f64 / c.len() as f64
+                }),
                 baseline: (f.n > 0).then_some((f.median, f.q1, f.q3)),
             };
         }
-        let w = wilcox_test(&changes[0], &changes[1], Alternative::TwoSided).map(|t| (t.w, t.p_value));
+        let w =
+            wilcox_test(&changes[0], &changes[1], Alternative::TwoSided).map(|t| (t.w, t.p_value));
         (ind.to_string(), stats, w)
     }
 }
@@ -276,7 +392,9 @@ impl Window<'_> {
 impl Cohorts {
     fn table(&self, from: i32, to: i32, name: Option<&str>) -> Result<OutputTable> {
         let rows = &self.rows;
-        let g = |i: usize, f: fn(&GroupStats) -> Option<f64>| rows.iter().map(|r| f(&r.1[i])).collect::<Vec<_>>();
+        let g = |i: usize, f: fn(&GroupStats) -> Option<f64>| {
+            rows.iter().map(|r| f(&r.1[i])).collect::<Vec<_>>()
+        };
         let mut t = TableBuilder::new()
             .str("indicator", rows.iter().map(|r| r.0.clone()).collect())
             .str("rule", vec![self.rule.clone(); rows.len()])
@@ -284,29 +402,58 @@ impl Cohorts {
             .i32("to_year", vec![to; rows.len()]);
         for (i, p) in ["a", "b"].iter().enumerate() {
             t = t
-                .i64(&format!("{p}_members"), rows.iter().map(|r| r.1[i].members).collect())
+                .i64(
+                    &format!("{p}_members"),
+                    rows.iter().map(|r| r.1[i].members).collect(),
+                )
                 .i64(&format!("{p}_n"), rows.iter().map(|r| r.1[i].n).collect())
                 .f64(&format!("{p}_median_change"), g(i, |s| s.median_change))
                 .f64(&format!("{p}_pct_rise"), g(i, |s| s.pct_rise))
-                .f64(&format!("{p}_baseline_median"), g(i, |s| s.baseline.map(|b| b.0)))
-                .f64(&format!("{p}_baseline_q1"), g(i, |s| s.baseline.map(|b| b.1)))
-                .f64(&format!("{p}_baseline_q3"), g(i, |s| s.baseline.map(|b| b.2)));
+                .f64(
+                    &format!("{p}_baseline_median"),
+                    g(i, |s| s.baseline.map(|b| b.0)),
+                )
+                .f64(
+                    &format!("{p}_baseline_q1"),
+                    g(i, |s| s.baseline.map(|b| b.1)),
+                )
+                .f64(
+                    &format!("{p}_baseline_q3"),
+                    g(i, |s| s.baseline.map(|b| b.2)),
+                );
         }
-        t.f64("wilcoxon_w", rows.iter().map(|r| r.2.map(|w| w.0)).collect())
-            .f64("wilcoxon_p", rows.iter().map(|r| r.2.map(|w| w.1)).collect())
-            .build(name)
+        t.f64(
+            "wilcoxon_w",
+            rows.iter().map(|r| r.2.map(|w| w.0)).collect(),
+        )
+        .f64(
+            "wilcoxon_p",
+            rows.iter().map(|r| r.2.map(|w| w.1)).collect(),
+        )
+        .build(name)
     }
 
     fn members_table(&self, panel: &Panel, name: &str) -> Result<OutputTable> {
         let m = &self.members;
         TableBuilder::new()
             .str("la_code", m.iter().map(|m| m.la.clone()).collect())
-            .opt_str("la_name", m.iter().map(|m| panel.la_name.get(&m.la).cloned()).collect())
+            .opt_str(
+                "la_name",
+                m.iter()
+                    .map(|m| panel.la_name.get(&m.la).cloned())
+                    .collect(),
+            )
             .str("cohort", m.iter().map(|m| m.group.to_string()).collect())
             .str("rule", vec![self.rule.clone(); m.len()])
             .i32("first_predicted_year", m.iter().map(|m| m.year).collect())
-            .f64("probability", m.iter().map(|m| Some(m.probability)).collect())
-            .opt_str("judged_inadequate", m.iter().map(|m| m.judged.clone()).collect())
+            .f64(
+                "probability",
+                m.iter().map(|m| Some(m.probability)).collect(),
+            )
+            .opt_str(
+                "judged_inadequate",
+                m.iter().map(|m| m.judged.clone()).collect(),
+            )
             .build(Some(name))
     }
 }

@@ -44,7 +44,10 @@ pub fn parse_years(s: &str) -> std::result::Result<Vec<i64>, String> {
     let bad = || format!("`{s}` is not a year range: write `2018..2023` or a single year");
     match s.split_once("..") {
         Some((a, b)) => {
-            let (a, b): (i64, i64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            let (a, b): (i64, i64) = (
+                a.trim().parse().map_err(|_| bad())?,
+                b.trim().parse().map_err(|_| bad())?,
+            );
             if a > b {
                 return Err(bad());
             }
@@ -68,22 +71,38 @@ impl StageKind for EarlyWarning {
         PARAMS
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
-        ["evaluation", "coefficients", "predictions"].map(String::from).to_vec()
+        ["evaluation", "coefficients", "predictions"]
+            .map(String::from)
+            .to_vec()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         if let Some(o) = stage.params.get("origins").and_then(|v| v.as_str()) {
             parse_years(o).map_err(|e| format!("param `origins`: {e}"))?;
         }
-        if stage.params.get("horizon").and_then(|v| v.as_i64()).is_some_and(|h| h < 1) {
+        if stage
+            .params
+            .get("horizon")
+            .and_then(|v| v.as_i64())
+            .is_some_and(|h| h < 1)
+        {
             return Err("param `horizon` must be at least 1 year".into());
         }
         match stage.params.get("threshold") {
             None => {}
-            Some(v) if v.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t)) || v.as_str() == Some("prevalence") => {}
-            Some(v) => return Err(format!("param `threshold` must be a probability or `prevalence`, not {v}")),
+            Some(v)
+                if v.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t))
+                    || v.as_str() == Some("prevalence") => {}
+            Some(v) => {
+                return Err(format!(
+                    "param `threshold` must be a probability or `prevalence`, not {v}"
+                ))
+            }
         }
         if stage.inputs.len() != 1 {
-            return Err("an `early_warning` stage reads one table of LA-years (a SQL stage builds it)".into());
+            return Err(
+                "an `early_warning` stage reads one table of LA-years (a SQL stage builds it)"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -94,30 +113,47 @@ impl StageKind for EarlyWarning {
         let predictors: Vec<String> = ctx
             .param("predictors")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let ids = t.strings(ctx.param_str("id").unwrap_or("la_code"))?;
         let years = t.i64s(ctx.param_str("year").unwrap_or("year"))?;
         let outcome = t.f64s(ctx.param_str("outcome").unwrap_or_default())?;
         let baseline = t.f64s(ctx.param_str("baseline").unwrap_or_default())?;
-        let cols: Vec<Vec<Option<f64>>> = predictors.iter().map(|p| t.f64s(p)).collect::<Result<_>>()?;
+        let cols: Vec<Vec<Option<f64>>> = predictors
+            .iter()
+            .map(|p| t.f64s(p))
+            .collect::<Result<_>>()?;
         let horizon = ctx.param_i64("horizon").unwrap_or(1);
-        let origins = parse_years(ctx.param_str("origins").unwrap_or_default()).map_err(|e| ctx.fail(e))?;
+        let origins =
+            parse_years(ctx.param_str("origins").unwrap_or_default()).map_err(|e| ctx.fail(e))?;
         let cut = ctx.param_f64("baseline_cut").unwrap_or(3.0);
         let fixed_threshold = ctx.param_f64("threshold");
         let nfolds = ctx.param_i64("nfolds").unwrap_or(10).max(3) as usize;
         let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
         let b = ctx.param_i64("bootstrap").unwrap_or(2000).max(0) as usize;
         let level = ctx.param_f64("level").unwrap_or(0.95);
-        let params = BinomialParams { alpha: ctx.param_f64("alpha").unwrap_or(1.0), ..BinomialParams::default() };
+        let params = BinomialParams {
+            alpha: ctx.param_f64("alpha").unwrap_or(1.0),
+            ..BinomialParams::default()
+        };
 
         // Rows in (year, LA) order so that folds and bootstrap draws do not depend on the input's.
-        let mut order: Vec<usize> = (0..t.rows()).filter(|&i| years[i].is_some() && ids[i].is_some()).collect();
+        let mut order: Vec<usize> = (0..t.rows())
+            .filter(|&i| years[i].is_some() && ids[i].is_some())
+            .collect();
         order.sort_by(|&a, &b| (years[a], &ids[a]).cmp(&(years[b], &ids[b])));
         for &i in &order {
             if let Some(y) = outcome[i] {
                 if y != 0.0 && y != 1.0 {
-                    return Err(ctx.fail(format!("outcome must be 0, 1 or null, but {} in {} has {y}", ids[i].as_deref().unwrap_or("?"), years[i].unwrap_or(0))));
+                    return Err(ctx.fail(format!(
+                        "outcome must be 0, 1 or null, but {} in {} has {y}",
+                        ids[i].as_deref().unwrap_or("?"),
+                        years[i].unwrap_or(0)
+                    )));
                 }
             }
         }
@@ -130,29 +166,52 @@ impl StageKind for EarlyWarning {
         // `single_assessments_within_45_days_pct`, whose file ends in 2022.)
         let forecast_year = ctx.param_i64("forecast_year");
         for year in origins.iter().copied().chain(forecast_year) {
-            let rows: Vec<usize> = order.iter().copied().filter(|&i| years[i] == Some(year)).collect();
+            let rows: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|&i| years[i] == Some(year))
+                .collect();
             let empty: Vec<String> = predictors
                 .iter()
                 .zip(&cols)
                 .filter(|(_, c)| rows.iter().all(|&i| c[i].is_none()))
                 .map(|(p, c)| {
-                    let last = order.iter().filter(|&&i| c[i].is_some()).filter_map(|&i| years[i]).max();
-                    format!("`{p}` (last value in {})", last.map(|y| y.to_string()).unwrap_or_else(|| "no year".into()))
+                    let last = order
+                        .iter()
+                        .filter(|&&i| c[i].is_some())
+                        .filter_map(|&i| years[i])
+                        .max();
+                    format!(
+                        "`{p}` (last value in {})",
+                        last.map(|y| y.to_string())
+                            .unwrap_or_else(|| "no year".into())
+                    )
                 })
                 .collect();
             if rows.is_empty() || empty.len() == predictors.len() {
-                let what = if forecast_year == Some(year) { "forecast_year" } else { "origin" };
+                let what = if forecast_year == Some(year) {
+                    "forecast_year"
+                } else {
+                    "origin"
+                };
                 let detail = if rows.is_empty() {
                     format!("input `{input}` has no row of {year}")
                 } else {
-                    format!("input `{input}` has no value in {year} of {}", empty.join(", "))
+                    format!(
+                        "input `{input}` has no value in {year} of {}",
+                        empty.join(", ")
+                    )
                 };
                 return Err(ctx.fail(format!("{what} {year}: {detail}")).with_hint(
                     "the sources behind them do not cover that year yet: `panel_definitions` names each indicator's source and `panel_coverage` its years; add the files (README, \"Adding a year of data\") or choose earlier years",
                 ));
             }
         }
-        let x_of = |rows: &[usize]| -> Vec<Vec<Option<f64>>> { rows.iter().map(|&r| cols.iter().map(|c| c[order[r]]).collect()).collect() };
+        let x_of = |rows: &[usize]| -> Vec<Vec<Option<f64>>> {
+            rows.iter()
+                .map(|&r| cols.iter().map(|c| c[order[r]]).collect())
+                .collect()
+        };
 
         let mut ev = Evaluation::default();
         let mut coef = (Vec::new(), Vec::new(), Vec::new());
@@ -168,8 +227,13 @@ impl StageKind for EarlyWarning {
         }
         for split in &splits {
             let window = format!("{}..{}", split.origin + 1, split.origin + horizon);
-            let ys: Vec<f64> = split.train.iter().map(|&r| outcome[order[r]].unwrap_or(0.0)).collect();
-            if split.test.is_empty() || ys.iter().all(|v| *v == 0.0) || ys.iter().all(|v| *v == 1.0) {
+            let ys: Vec<f64> = split
+                .train
+                .iter()
+                .map(|&r| outcome[order[r]].unwrap_or(0.0))
+                .collect();
+            if split.test.is_empty() || ys.iter().all(|v| *v == 0.0) || ys.iter().all(|v| *v == 1.0)
+            {
                 return Err(ctx.fail(format!(
                     "origin {}: {} training rows with {} positive and {} test rows — too few to fit",
                     split.origin,
@@ -186,9 +250,17 @@ impl StageKind for EarlyWarning {
                     0.5
                 }
             });
-            let model = OriginModel::fit(&x_of(&split.train), &ys, &params, nfolds, seed)
-                .map_err(|e| ctx.fail(format!("origin {}: the elastic net could not be fitted: {e}", split.origin)))?;
-            for (j, term) in std::iter::once("(Intercept)".to_string()).chain(predictors.iter().cloned()).enumerate() {
+            let model =
+                OriginModel::fit(&x_of(&split.train), &ys, &params, nfolds, seed).map_err(|e| {
+                    ctx.fail(format!(
+                        "origin {}: the elastic net could not be fitted: {e}",
+                        split.origin
+                    ))
+                })?;
+            for (j, term) in std::iter::once("(Intercept)".to_string())
+                .chain(predictors.iter().cloned())
+                .enumerate()
+            {
                 coef.0.push(split.origin);
                 coef.1.push(term);
                 coef.2.push(Some(model.coefficients[j]));
@@ -198,12 +270,28 @@ impl StageKind for EarlyWarning {
             let is_forecast = ctx.param_i64("forecast_year") == Some(split.origin);
             let intervals = if is_forecast {
                 let fb = ctx.param_i64("forecast_bootstrap").unwrap_or(200).max(0) as usize;
-                bootstrap_probabilities(&model, &x_of(&split.train), &ys, &x_of(&split.test), &params, fb, seed, level)
+                bootstrap_probabilities(
+                    &model,
+                    &x_of(&split.train),
+                    &ys,
+                    &x_of(&split.test),
+                    &params,
+                    crate::stats::early_warning::Bootstrap {
+                        resamples: fb,
+                        seed,
+                        level,
+                    },
+                )
             } else {
                 vec![None; split.test.len()]
             };
-            let observed: Vec<Option<f64>> = split.test.iter().map(|&r| outcome[order[r]]).collect();
-            let base: Vec<f64> = split.test.iter().map(|&r| baseline[order[r]].unwrap_or(0.0)).collect();
+            let observed: Vec<Option<f64>> =
+                split.test.iter().map(|&r| outcome[order[r]]).collect();
+            let base: Vec<f64> = split
+                .test
+                .iter()
+                .map(|&r| baseline[order[r]].unwrap_or(0.0))
+                .collect();
             for (k, &r) in split.test.iter().enumerate() {
                 pred.origin.push(split.origin);
                 pred.la.push(ids[order[r]].clone().unwrap_or_default());
@@ -215,20 +303,46 @@ impl StageKind for EarlyWarning {
                 pred.baseline.push(Some(base[k] >= cut));
             }
             // Only LAs whose outcome is known are assessed.
-            let known: Vec<usize> = (0..split.test.len()).filter(|&k| observed[k].is_some()).collect();
+            let known: Vec<usize> = (0..split.test.len())
+                .filter(|&k| observed[k].is_some())
+                .collect();
             if known.is_empty() {
                 continue;
             }
             let positive: Vec<bool> = known.iter().map(|&k| observed[k] == Some(1.0)).collect();
             let seed_o = seed ^ (split.origin as u64).wrapping_mul(0x9E37_79B9);
             for (name, scores, flags) in [
-                ("canary", known.iter().map(|&k| probs[k]).collect::<Vec<_>>(), known.iter().map(|&k| probs[k] > threshold).collect::<Vec<_>>()),
-                ("baseline", known.iter().map(|&k| base[k]).collect(), known.iter().map(|&k| base[k] >= cut).collect()),
+                (
+                    "canary",
+                    known.iter().map(|&k| probs[k]).collect::<Vec<_>>(),
+                    known
+                        .iter()
+                        .map(|&k| probs[k] > threshold)
+                        .collect::<Vec<_>>(),
+                ),
+                (
+                    "baseline",
+                    known.iter().map(|&k| base[k]).collect(),
+                    known.iter().map(|&k| base[k] >= cut).collect(),
+                ),
             ] {
                 let a = assess(&scores, &flags, &positive, b, seed_o, level);
                 // The baseline has no coefficients: its `nonzero` is null.
-                let kept = (name == "canary").then(|| model.coefficients[1..].iter().filter(|c| **c != 0.0).count());
-                ev.push(split.origin, &window, name, split.train.len(), Some(if name == "canary" { threshold } else { cut }), kept, &a);
+                let kept = (name == "canary").then(|| {
+                    model.coefficients[1..]
+                        .iter()
+                        .filter(|c| **c != 0.0)
+                        .count()
+                });
+                ev.push(
+                    split.origin,
+                    &window,
+                    name,
+                    split.train.len(),
+                    Some(if name == "canary" { threshold } else { cut }),
+                    kept,
+                    &a,
+                );
             }
         }
         let evaluation = ev.build()?;
@@ -285,7 +399,16 @@ struct Evaluation {
 impl Evaluation {
     /// `nonzero`: the model's predictors with a non-zero coefficient (None for the baseline).
     #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, origin: i64, window: &str, model: &str, n_train: usize, cut: Option<f64>, nonzero: Option<usize>, a: &crate::stats::early_warning::Assessment) {
+    fn push(
+        &mut self,
+        origin: i64,
+        window: &str,
+        model: &str,
+        n_train: usize,
+        cut: Option<f64>,
+        nonzero: Option<usize>,
+        a: &crate::stats::early_warning::Assessment,
+    ) {
         self.nonzero.push(nonzero.map(|k| k as i64));
         self.cut.push(cut);
         self.origin.push(origin);
@@ -309,7 +432,10 @@ impl Evaluation {
             .str("outcome_window", self.window)
             .str("model", self.model)
             .col("nonzero", Column::I64(self.nonzero.clone()), true)
-            .bool("intercept_only", self.nonzero.iter().map(|k| k.map(|k| k == 0)).collect())
+            .bool(
+                "intercept_only",
+                self.nonzero.iter().map(|k| k.map(|k| k == 0)).collect(),
+            )
             .i64("n_train", self.n_train)
             .f64("flag_at", self.cut)
             .i64("n_test", self.n_test)

@@ -21,7 +21,15 @@ use crate::stats::glmnet::{assign_folds, cv_binomial, BinomialParams, CvFit, CvM
 
 pub struct Fit;
 
-const TABLES: [&str; 7] = ["design", "path", "coefficients", "predictions", "summary", "entry", "assessment"];
+const TABLES: [&str; 7] = [
+    "design",
+    "path",
+    "coefficients",
+    "predictions",
+    "summary",
+    "entry",
+    "assessment",
+];
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "outcome", ty: ParamType::String, required: true, help: "the 0/1 outcome column" },
@@ -54,7 +62,11 @@ impl StageKind for Fit {
     }
     fn tables(&self, stage: &Stage) -> Vec<String> {
         match stage.params.get("tables").and_then(|v| v.as_array()) {
-            Some(list) => TABLES.iter().filter(|t| list.iter().any(|v| v.as_str() == Some(t))).map(|t| t.to_string()).collect(),
+            Some(list) => TABLES
+                .iter()
+                .filter(|t| list.iter().any(|v| v.as_str() == Some(t)))
+                .map(|t| t.to_string())
+                .collect(),
             None => TABLES.map(String::from).to_vec(),
         }
     }
@@ -64,7 +76,9 @@ impl StageKind for Fit {
         }
         if let Some(m) = stage.params.get("missing").and_then(|v| v.as_str()) {
             if m != "drop" && m != "median" {
-                return Err(format!("param `missing` must be `drop` or `median`, not `{m}`"));
+                return Err(format!(
+                    "param `missing` must be `drop` or `median`, not `{m}`"
+                ));
             }
         }
         if let Some(a) = stage.params.get("alpha").and_then(|v| v.as_f64()) {
@@ -74,13 +88,17 @@ impl StageKind for Fit {
         }
         if let Some(k) = stage.params.get("nfolds").and_then(|v| v.as_i64()) {
             if k < 3 {
-                return Err(format!("param `nfolds` must be at least 3 (as in cv.glmnet), not {k}"));
+                return Err(format!(
+                    "param `nfolds` must be at least 3 (as in cv.glmnet), not {k}"
+                ));
             }
         }
         if let Some(list) = stage.params.get("tables").and_then(|v| v.as_array()) {
             for t in list.iter().filter_map(|v| v.as_str()) {
                 if !TABLES.contains(&t) {
-                    let hint = crate::error::did_you_mean(t, TABLES).map(|h| format!(" ({h})")).unwrap_or_default();
+                    let hint = crate::error::did_you_mean(t, TABLES)
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default();
                     return Err(format!("param `tables` names `{t}`, which is not a table of `fit`{hint}; its tables are {}", TABLES.join(", ")));
                 }
             }
@@ -114,7 +132,11 @@ fn measure(name: &str) -> std::result::Result<CvMeasure, String> {
         "mse" => CvMeasure::Mse,
         "mae" => CvMeasure::Mae,
         "auc" => CvMeasure::Auc,
-        other => return Err(format!("param `measure` must be deviance, class, mse, mae or auc, not `{other}`")),
+        other => {
+            return Err(format!(
+                "param `measure` must be deviance, class, mse, mae or auc, not `{other}`"
+            ))
+        }
     })
 }
 
@@ -131,7 +153,12 @@ struct ModelData {
 
 impl ModelData {
     fn read(ctx: &StageContext) -> Result<ModelData> {
-        let input = ctx.stage.inputs.first().ok_or_else(|| ctx.fail("needs the model's data as its input"))?.clone();
+        let input = ctx
+            .stage
+            .inputs
+            .first()
+            .ok_or_else(|| ctx.fail("needs the model's data as its input"))?
+            .clone();
         let (schema, batches) = ctx.read_table(&input, None)?;
         let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
         let id_col = ctx.param_str("id").unwrap_or("la_code");
@@ -141,7 +168,10 @@ impl ModelData {
 
         let ids = t.strings(id_col)?;
         let outcome = t.f64s(outcome_col)?;
-        let columns: Vec<Vec<Option<f64>>> = predictors.iter().map(|p| t.f64s(p)).collect::<Result<_>>()?;
+        let columns: Vec<Vec<Option<f64>>> = predictors
+            .iter()
+            .map(|p| t.f64s(p))
+            .collect::<Result<_>>()?;
         // A predictor with no value at all cannot be imputed or fitted: say which.
         for (p, c) in predictors.iter().zip(&columns) {
             if !c.iter().any(|v| v.is_some_and(f64::is_finite)) {
@@ -152,20 +182,39 @@ impl ModelData {
         }
         let medians: Vec<f64> = columns
             .iter()
-            .map(|c| crate::stats::quantile::median(&c.iter().flatten().copied().filter(|v| v.is_finite()).collect::<Vec<_>>()))
+            .map(|c| {
+                crate::stats::quantile::median(
+                    &c.iter()
+                        .flatten()
+                        .copied()
+                        .filter(|v| v.is_finite())
+                        .collect::<Vec<_>>(),
+                )
+            })
             .collect();
         // Rows in id order, so the design (and the folds drawn over it) do not depend on the
         // order the input happened to have.
         let mut order: Vec<usize> = (0..t.rows()).collect();
         order.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
-        let mut d = ModelData { input, predictors, ids: Vec::new(), y: Vec::new(), x_cols: vec![Vec::new(); columns.len()], imputed: Vec::new(), dropped: 0 };
+        let mut d = ModelData {
+            input,
+            predictors,
+            ids: Vec::new(),
+            y: Vec::new(),
+            x_cols: vec![Vec::new(); columns.len()],
+            imputed: Vec::new(),
+            dropped: 0,
+        };
         for i in order {
             let Some(y) = outcome[i] else {
                 d.dropped += 1;
                 continue;
             };
             if y != 0.0 && y != 1.0 {
-                return Err(ctx.fail(format!("outcome `{outcome_col}` must be 0 or 1, but row `{}` has {y}", ids[i].as_deref().unwrap_or("?"))));
+                return Err(ctx.fail(format!(
+                    "outcome `{outcome_col}` must be 0 or 1, but row `{}` has {y}",
+                    ids[i].as_deref().unwrap_or("?")
+                )));
             }
             let any_missing = columns.iter().any(|c| c[i].is_none_or(|v| !v.is_finite()));
             if any_missing && missing == "drop" {
@@ -190,7 +239,11 @@ impl ModelData {
 fn string_list(ctx: &StageContext, name: &str) -> Vec<String> {
     ctx.param(name)
         .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -224,7 +277,10 @@ impl Fitted {
         }
         let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
         let folds = assign_folds(d.n(), nfolds, seed);
-        let mut params = BinomialParams { alpha: ctx.param_f64("alpha").unwrap_or(1.0), ..BinomialParams::default() };
+        let mut params = BinomialParams {
+            alpha: ctx.param_f64("alpha").unwrap_or(1.0),
+            ..BinomialParams::default()
+        };
         if let Some(k) = ctx.param_i64("nlambda") {
             params.nlambda = k.max(1) as usize;
         }
@@ -236,14 +292,21 @@ impl Fitted {
             ctx.fail(format!("the elastic net could not be fitted: {e}"))
                 .with_hint("check the model's input rows and predictors; `canary sql \"select * from model_design\"` shows what was used")
         })?;
-        let prob_min = cv.path.predict_prob(&x, cv.index_min).map_err(|e| ctx.fail(e.to_string()))?;
+        let prob_min = cv
+            .path
+            .predict_prob(&x, cv.index_min)
+            .map_err(|e| ctx.fail(e.to_string()))?;
         let sparsity_target = ctx.param("paper_terms").map(|_| {
             let paper = string_list(ctx, "paper_terms");
             d.predictors.iter().filter(|p| paper.contains(p)).count()
         });
         let sparse = sparsity_target.and_then(|k| cv.path.sparsest_with(k));
         let prob_sparse = match sparse {
-            Some(s) => Some(cv.path.predict_prob(&x, s).map_err(|e| ctx.fail(e.to_string()))?),
+            Some(s) => Some(
+                cv.path
+                    .predict_prob(&x, s)
+                    .map_err(|e| ctx.fail(e.to_string()))?,
+            ),
             None => None,
         };
         Ok(Fitted {
@@ -263,12 +326,17 @@ impl Fitted {
     }
 
     fn oof(&self, step: usize) -> Vec<f64> {
-        (0..self.folds.len()).map(|i| self.cv.oof_prob.get(i, step)).collect()
+        (0..self.folds.len())
+            .map(|i| self.cv.oof_prob.get(i, step))
+            .collect()
     }
 
     /// The fits the tables describe: label and path step.
     fn choices(&self) -> Vec<(&'static str, usize)> {
-        let mut c = vec![("lambda.min", self.cv.index_min), ("lambda.1se", self.cv.index_1se)];
+        let mut c = vec![
+            ("lambda.min", self.cv.index_min),
+            ("lambda.1se", self.cv.index_1se),
+        ];
         if let Some(s) = self.sparse {
             c.push(("paper_sparsity", s));
         }
@@ -276,7 +344,12 @@ impl Fitted {
     }
 
     fn nonzero<'d>(&self, d: &'d ModelData, step: usize) -> Vec<&'d str> {
-        d.predictors.iter().zip(&self.cv.path.beta[step]).filter(|(_, b)| **b != 0.0).map(|(p, _)| p.as_str()).collect()
+        d.predictors
+            .iter()
+            .zip(&self.cv.path.beta[step])
+            .filter(|(_, b)| **b != 0.0)
+            .map(|(p, _)| p.as_str())
+            .collect()
     }
 
     fn design(&self, d: &ModelData) -> Result<OutputTable> {
@@ -287,7 +360,8 @@ impl Fitted {
         for (p, col) in d.predictors.iter().zip(&d.x_cols) {
             t = t.f64(p, col.iter().map(|v| Some(*v)).collect());
         }
-        t.bool("imputed", d.imputed.iter().map(|b| Some(*b)).collect()).build(Some("design"))
+        t.bool("imputed", d.imputed.iter().map(|b| Some(*b)).collect())
+            .build(Some("design"))
     }
 
     /// cv numbers at every lambda of the full-data path.
@@ -297,7 +371,10 @@ impl Fitted {
             .i64("step", (1..=cv.lambda.len() as i64).collect())
             .f64("lambda", cv.lambda.iter().map(|v| Some(*v)).collect())
             .i64("df", path.df.iter().map(|d| *d as i64).collect())
-            .f64("dev_ratio", path.dev_ratio.iter().map(|v| Some(*v)).collect())
+            .f64(
+                "dev_ratio",
+                path.dev_ratio.iter().map(|v| Some(*v)).collect(),
+            )
             .f64("cvm", cv.cvm.iter().map(|v| Some(*v)).collect())
             .f64("cvsd", cv.cvsd.iter().map(|v| Some(*v)).collect())
             .build(Some("path"))
@@ -317,7 +394,11 @@ impl Fitted {
                 coef.push(Some(path.beta[idx][j]));
             }
         }
-        TableBuilder::new().str("term", terms).str("choice", choice).f64("coefficient", coef).build(Some("coefficients"))
+        TableBuilder::new()
+            .str("term", terms)
+            .str("choice", choice)
+            .f64("coefficient", coef)
+            .build(Some("coefficients"))
     }
 
     /// Probabilities at lambda.min (in sample and out of fold) and at the paper's sparsity.
@@ -330,25 +411,49 @@ impl Fitted {
             .i64("observed", d.y.iter().map(|v| *v as i64).collect())
             .f64("probability", some(&self.prob_min))
             .f64("oof_probability", some(&self.oof(self.cv.index_min)))
-            .f64("sparse_probability", self.prob_sparse.as_deref().map(some).unwrap_or_else(none))
-            .f64("sparse_oof_probability", self.sparse.map(|s| some(&self.oof(s))).unwrap_or_else(none))
+            .f64(
+                "sparse_probability",
+                self.prob_sparse.as_deref().map(some).unwrap_or_else(none),
+            )
+            .f64(
+                "sparse_oof_probability",
+                self.sparse.map(|s| some(&self.oof(s))).unwrap_or_else(none),
+            )
             .build(Some("predictions"))
     }
 
     /// The predictors in the order the path lets them in.
     fn entry(&self, d: &ModelData) -> Result<OutputTable> {
         let steps = self.cv.path.entry_steps();
-        let mut order: Vec<usize> = (0..d.predictors.len()).filter(|j| steps[*j].is_some()).collect();
+        let mut order: Vec<usize> = (0..d.predictors.len())
+            .filter(|j| steps[*j].is_some())
+            .collect();
         order.sort_by_key(|j| (steps[*j], *j));
         let rank = |j: usize| order.iter().position(|o| *o == j).map(|r| r as i64 + 1);
         let at = |j: usize, f: &dyn Fn(usize) -> f64| steps[j].map(&f);
         let lambda = |s: usize| self.cv.lambda[s];
         TableBuilder::new()
             .str("term", d.predictors.clone())
-            .col("entry_order", Column::I64((0..d.predictors.len()).map(rank).collect()), true)
-            .col("entry_step", Column::I64(steps.iter().map(|s| s.map(|s| s as i64 + 1)).collect()), true)
-            .f64("entry_lambda", (0..d.predictors.len()).map(|j| at(j, &lambda)).collect())
-            .f64("sign_at_entry", (0..d.predictors.len()).map(|j| at(j, &|s| self.cv.path.beta[s][j].signum())).collect())
+            .col(
+                "entry_order",
+                Column::I64((0..d.predictors.len()).map(rank).collect()),
+                true,
+            )
+            .col(
+                "entry_step",
+                Column::I64(steps.iter().map(|s| s.map(|s| s as i64 + 1)).collect()),
+                true,
+            )
+            .f64(
+                "entry_lambda",
+                (0..d.predictors.len()).map(|j| at(j, &lambda)).collect(),
+            )
+            .f64(
+                "sign_at_entry",
+                (0..d.predictors.len())
+                    .map(|j| at(j, &|s| self.cv.path.beta[s][j].signum()))
+                    .collect(),
+            )
             .build(Some("entry"))
     }
 
@@ -361,15 +466,33 @@ impl Fitted {
             let insample = match (label, &self.prob_sparse) {
                 ("paper_sparsity", Some(p)) => p.clone(),
                 ("lambda.min", _) => self.prob_min.clone(),
-                _ => self.cv.path.predict_prob(&self.x, step).map_err(|e| Error::stage("fit", e.to_string()))?,
+                _ => self
+                    .cv
+                    .path
+                    .predict_prob(&self.x, step)
+                    .map_err(|e| Error::stage("fit", e.to_string()))?,
             };
             let oof = self.oof(step);
             for (rule, t) in [("threshold", self.threshold), ("prevalence", prev)] {
-                rows.push((label.to_string(), rule, "in_sample", t, Confusion::of(&d.y, &insample, t)));
-                rows.push((label.to_string(), rule, "cross_validated", t, Confusion::of(&d.y, &oof, t)));
+                rows.push((
+                    label.to_string(),
+                    rule,
+                    "in_sample",
+                    t,
+                    Confusion::of(&d.y, &insample, t),
+                ));
+                rows.push((
+                    label.to_string(),
+                    rule,
+                    "cross_validated",
+                    t,
+                    Confusion::of(&d.y, &oof, t),
+                ));
             }
         }
-        let ints = |f: &dyn Fn(&Confusion) -> i64| Column::I64(rows.iter().map(|r| Some(f(&r.4))).collect());
+        let ints = |f: &dyn Fn(&Confusion) -> i64| {
+            Column::I64(rows.iter().map(|r| Some(f(&r.4))).collect())
+        };
         TableBuilder::new()
             .str("fit", rows.iter().map(|r| r.0.clone()).collect())
             .str("rule", rows.iter().map(|r| r.1.to_string()).collect())
@@ -379,8 +502,14 @@ impl Fitted {
             .col("fp", ints(&|c| c.fp), false)
             .col("tn", ints(&|c| c.tn), false)
             .col("fn", ints(&|c| c.fn_), false)
-            .f64("sensitivity", rows.iter().map(|r| r.4.sensitivity()).collect())
-            .f64("specificity", rows.iter().map(|r| r.4.specificity()).collect())
+            .f64(
+                "sensitivity",
+                rows.iter().map(|r| r.4.sensitivity()).collect(),
+            )
+            .f64(
+                "specificity",
+                rows.iter().map(|r| r.4.specificity()).collect(),
+            )
             .build(Some("assessment"))
     }
 
@@ -398,11 +527,20 @@ impl Fitted {
             .f64("alpha", one_f(self.alpha))
             .i64("n", vec![d.n() as i64])
             .i64("n_dropped", vec![d.dropped as i64])
-            .i64("n_imputed", vec![d.imputed.iter().filter(|b| **b).count() as i64])
-            .i64("n_positive", vec![positive.iter().filter(|b| **b).count() as i64])
+            .i64(
+                "n_imputed",
+                vec![d.imputed.iter().filter(|b| **b).count() as i64],
+            )
+            .i64(
+                "n_positive",
+                vec![positive.iter().filter(|b| **b).count() as i64],
+            )
             .i64("nfolds", vec![self.nfolds as i64])
             .i64("seed", vec![self.seed as i64])
-            .str("measure", vec![format!("{:?}", self.measure).to_lowercase()])
+            .str(
+                "measure",
+                vec![format!("{:?}", self.measure).to_lowercase()],
+            )
             .f64("lambda_min", one_f(cv.lambda_min))
             .f64("lambda_1se", one_f(cv.lambda_1se))
             .i64("nonzero", vec![terms.len() as i64])
@@ -426,10 +564,21 @@ impl Fitted {
             .col("cv_fn", one_i(cvc.fn_), false)
             .f64("cv_sensitivity", vec![cvc.sensitivity()])
             .f64("cv_specificity", vec![cvc.specificity()])
-            .col("sparsity_target", Column::I64(vec![self.sparsity_target.map(|k| k as i64)]), true)
+            .col(
+                "sparsity_target",
+                Column::I64(vec![self.sparsity_target.map(|k| k as i64)]),
+                true,
+            )
             .f64("sparse_lambda", vec![sparse.map(|s| cv.lambda[s])])
-            .col("sparse_df", Column::I64(vec![sparse.map(|s| path.df[s] as i64)]), true)
-            .opt_str("sparse_terms", vec![sparse.map(|s| self.nonzero(d, s).join(", "))])
+            .col(
+                "sparse_df",
+                Column::I64(vec![sparse.map(|s| path.df[s] as i64)]),
+                true,
+            )
+            .opt_str(
+                "sparse_terms",
+                vec![sparse.map(|s| self.nonzero(d, s).join(", "))],
+            )
             .f64("sparse_dev_ratio", vec![sparse.map(|s| path.dev_ratio[s])])
             .build(Some("summary"))
     }

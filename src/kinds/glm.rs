@@ -45,7 +45,12 @@ impl StageKind for Glm {
         if stage.inputs.len() != 1 {
             return Err("needs exactly one input (a `fit` stage, or a table with the outcome and predictors)".into());
         }
-        if stage.params.get("bootstrap").and_then(|v| v.as_i64()).is_some_and(|b| b < 1) {
+        if stage
+            .params
+            .get("bootstrap")
+            .and_then(|v| v.as_i64())
+            .is_some_and(|b| b < 1)
+        {
             return Err("param `bootstrap` must be at least 1".into());
         }
         Ok(())
@@ -63,32 +68,56 @@ impl StageKind for Glm {
         let wanted: Vec<String> = ctx
             .param("predictors")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        let skip = ctx.param("skip_absent").and_then(|v| v.as_bool()).unwrap_or(false);
-        let (used, left_out): (Vec<String>, Vec<String>) = wanted.iter().cloned().partition(|p| t.has(p) || !skip);
+        let skip = ctx
+            .param("skip_absent")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let (used, left_out): (Vec<String>, Vec<String>) =
+            wanted.iter().cloned().partition(|p| t.has(p) || !skip);
         if used.is_empty() {
-            return Err(ctx.fail(format!("none of the predictors {} is a column of `{input}`", wanted.join(", "))));
+            return Err(ctx.fail(format!(
+                "none of the predictors {} is a column of `{input}`",
+                wanted.join(", ")
+            )));
         }
         let y = t.f64s(outcome_col)?;
         let cols: Vec<Vec<Option<f64>>> = used.iter().map(|p| t.f64s(p)).collect::<Result<_>>()?;
         // Complete rows only (a `fit` design has none missing; another table may).
-        let rows: Vec<usize> = (0..t.rows()).filter(|&i| y[i].is_some() && cols.iter().all(|c| c[i].is_some_and(f64::is_finite))).collect();
+        let rows: Vec<usize> = (0..t.rows())
+            .filter(|&i| y[i].is_some() && cols.iter().all(|c| c[i].is_some_and(f64::is_finite)))
+            .collect();
         let yv: Vec<f64> = rows.iter().map(|&i| y[i].unwrap_or_default()).collect();
-        let x: Vec<Vec<f64>> = cols.iter().map(|c| rows.iter().map(|&i| c[i].unwrap_or_default()).collect()).collect();
+        let x: Vec<Vec<f64>> = cols
+            .iter()
+            .map(|c| rows.iter().map(|&i| c[i].unwrap_or_default()).collect())
+            .collect();
         let names: Vec<&str> = used.iter().map(String::as_str).collect();
         let fit = logistic(&x, &yv, &names).map_err(|e| {
             ctx.fail(format!("the logistic regression could not be fitted: {e}"))
-                .with_hint(format!("check the rows of `{input}`: `canary sql` shows them"))
+                .with_hint(format!(
+                    "check the rows of `{input}`: `canary sql` shows them"
+                ))
         })?;
 
         let terms = &fit.terms;
         let term_table = TableBuilder::new()
             .str("term", terms.iter().map(|t| t.name.clone()).collect())
             .f64("estimate", terms.iter().map(|t| Some(t.estimate)).collect())
-            .f64("std_error", terms.iter().map(|t| Some(t.std_error)).collect())
+            .f64(
+                "std_error",
+                terms.iter().map(|t| Some(t.std_error)).collect(),
+            )
             .f64("conf_low", terms.iter().map(|t| Some(t.ci_lower)).collect())
-            .f64("conf_high", terms.iter().map(|t| Some(t.ci_upper)).collect())
+            .f64(
+                "conf_high",
+                terms.iter().map(|t| Some(t.ci_upper)).collect(),
+            )
             .f64("z_value", terms.iter().map(|t| Some(t.z_value)).collect())
             .f64("p_value", terms.iter().map(|t| Some(t.p_value)).collect())
             .build(None)?;
@@ -101,7 +130,10 @@ impl StageKind for Glm {
         let summary = TableBuilder::new()
             .i64("n", vec![rows.len() as i64])
             .i64("n_dropped", vec![(t.rows() - rows.len()) as i64])
-            .i64("n_positive", vec![positive.iter().filter(|p| **p).count() as i64])
+            .i64(
+                "n_positive",
+                vec![positive.iter().filter(|p| **p).count() as i64],
+            )
             .str("predictors", vec![used.join(", ")])
             .str("left_out", vec![left_out.join(", ")])
             .f64("deviance", vec![Some(fit.deviance)])

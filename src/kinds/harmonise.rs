@@ -74,14 +74,29 @@ impl StageKind for Harmonise {
         PARAMS
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
-        ["", "wide", "definitions", "coverage", "status_counts", "reconciliation", "crosscheck", "unmapped"]
-            .map(String::from)
-            .to_vec()
+        [
+            "",
+            "wide",
+            "definitions",
+            "coverage",
+            "status_counts",
+            "reconciliation",
+            "crosscheck",
+            "unmapped",
+        ]
+        .map(String::from)
+        .to_vec()
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
         ["dictionary", "geography_changes"]
             .iter()
-            .filter_map(|p| stage.params.get(*p).and_then(|v| v.as_str()).map(str::to_string))
+            .filter_map(|p| {
+                stage
+                    .params
+                    .get(*p)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            })
             .collect()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
@@ -92,10 +107,19 @@ impl StageKind for Harmonise {
                     return Err("`geography: boundaries` needs `geography_changes` (e.g. stages/geography.yaml)".into());
                 }
             }
-            Some(other) => return Err(format!("param `geography` must be `as_published` or `boundaries`, not `{other}`")),
+            Some(other) => {
+                return Err(format!(
+                    "param `geography` must be `as_published` or `boundaries`, not `{other}`"
+                ))
+            }
         }
         if let Some(b) = stage.params.get("bind") {
-            let ok = b.as_object().is_some_and(|m| m.values().all(|v| v.as_array().is_some_and(|a| a.iter().all(|s| s.is_string()))));
+            let ok = b.as_object().is_some_and(|m| {
+                m.values().all(|v| {
+                    v.as_array()
+                        .is_some_and(|a| a.iter().all(|s| s.is_string()))
+                })
+            });
             if !ok {
                 return Err("param `bind` must map each dictionary source name to a list of pipeline source names".into());
             }
@@ -104,26 +128,41 @@ impl StageKind for Harmonise {
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let dict_path = ctx.param_str("dictionary").unwrap_or_default();
-        let text = std::fs::read_to_string(ctx.pipeline.root.join(dict_path)).map_err(|e| Error::io("read", dict_path, e))?;
+        let text = std::fs::read_to_string(ctx.pipeline.root.join(dict_path))
+            .map_err(|e| Error::io("read", dict_path, e))?;
         let dict = harmonise::load_dictionary(dict_path, &text).map_err(|e| {
-            ctx.fail(e.to_string()).with_hint(format!("fix `{dict_path}`; the error says which entry"))
+            ctx.fail(e.to_string())
+                .with_hint(format!("fix `{dict_path}`; the error says which entry"))
         })?;
 
         // Pipeline source name → dictionary source name.
         let mut alias: BTreeMap<String, String> = BTreeMap::new();
         if let Some(m) = ctx.param("bind").and_then(|v| v.as_object()) {
             for (dict_name, list) in m {
-                for s in list.as_array().into_iter().flatten().filter_map(|s| s.as_str()) {
+                for s in list
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str())
+                {
                     alias.insert(s.to_string(), dict_name.clone());
                 }
             }
         }
         // Inputs read in parallel; merged in input order, so the result does not depend on it.
-        let tables: Vec<Result<Vec<TidyRow>>> = ctx.stage.inputs.par_iter().map(|input| read_tidy(ctx, input)).collect();
+        let tables: Vec<Result<Vec<TidyRow>>> = ctx
+            .stage
+            .inputs
+            .par_iter()
+            .map(|input| read_tidy(ctx, input))
+            .collect();
         let mut sources: BTreeMap<String, Vec<TidyRow>> = BTreeMap::new();
         for table in tables {
             for row in table? {
-                let key = alias.get(&row.source).cloned().unwrap_or_else(|| row.source.clone());
+                let key = alias
+                    .get(&row.source)
+                    .cloned()
+                    .unwrap_or_else(|| row.source.clone());
                 sources.entry(key).or_default().push(row);
             }
         }
@@ -134,21 +173,37 @@ impl StageKind for Harmonise {
             Some("boundaries") => {
                 recon_published = Some(quality::reconcile(&dict, &sources));
                 let path = ctx.param_str("geography_changes").unwrap_or_default();
-                let text = std::fs::read_to_string(ctx.pipeline.root.join(path)).map_err(|e| Error::io("read", path, e))?;
+                let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
+                    .map_err(|e| Error::io("read", path, e))?;
                 let changes = crate::clean::geography::load_changes(path, &text)?;
-                Some(harmonise::boundaries::move_to_boundaries(&changes, &mut sources))
+                Some(harmonise::boundaries::move_to_boundaries(
+                    &changes,
+                    &mut sources,
+                ))
             }
             _ => None,
         };
 
         let mut options = Options::default();
         if let Some(ex) = ctx.param("exclude").and_then(|v| v.as_array()) {
-            options.exclude = ex.iter().filter_map(|s| s.as_str().map(str::to_string)).collect();
+            options.exclude = ex
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect();
         }
-        let from = ctx.param_i64("from_year").map(|y| y as i32).unwrap_or(*options.years.start());
-        let to = ctx.param_i64("to_year").map(|y| y as i32).unwrap_or(*options.years.end());
+        let from = ctx
+            .param_i64("from_year")
+            .map(|y| y as i32)
+            .unwrap_or(*options.years.start());
+        let to = ctx
+            .param_i64("to_year")
+            .map(|y| y as i32)
+            .unwrap_or(*options.years.end());
         options.years = from..=to;
-        options.strict = ctx.param("strict").and_then(|v| v.as_bool()).unwrap_or(false);
+        options.strict = ctx
+            .param("strict")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
 
         // The reconciliation is independent of the panel: computed alongside it.
         let (panel_and_cross, recon) = rayon::join(
@@ -158,13 +213,19 @@ impl StageKind for Harmonise {
                 None => quality::reconcile(&dict, &sources),
             },
         );
-        let (mut h, cross) = panel_and_cross
-            .map_err(|e| ctx.fail(e.to_string()).with_hint(format!("the dictionary is `{dict_path}`")))?;
+        let (mut h, cross) = panel_and_cross.map_err(|e| {
+            ctx.fail(e.to_string())
+                .with_hint(format!("the dictionary is `{dict_path}`"))
+        })?;
         if let Some(m) = &moved {
             // Say why a merged LA's value is missing: a measure it needs did not add up.
-            let partial: std::collections::BTreeSet<(&str, i32)> = m.partial.iter().map(|(c, y)| (c.as_str(), *y)).collect();
+            let partial: std::collections::BTreeSet<(&str, i32)> =
+                m.partial.iter().map(|(c, y)| (c.as_str(), *y)).collect();
             for r in &mut h.panel {
-                if r.value.is_none() && r.status == "not_available" && partial.contains(&(r.la_code.as_str(), r.year)) {
+                if r.value.is_none()
+                    && r.status == "not_available"
+                    && partial.contains(&(r.la_code.as_str(), r.year))
+                {
                     r.status = harmonise::boundaries::NOT_HARMONISED.to_string();
                 }
             }
@@ -184,28 +245,52 @@ impl StageKind for Harmonise {
         let p = &h.panel;
         let panel = TableBuilder::new()
             .str("la_code", p.iter().map(|r| r.la_code.clone()).collect())
-            .opt_str("la_code_old", p.iter().map(|r| r.la_code_old.clone()).collect())
+            .opt_str(
+                "la_code_old",
+                p.iter().map(|r| r.la_code_old.clone()).collect(),
+            )
             .str("la_name", p.iter().map(|r| r.la_name.clone()).collect())
             .i32("year", p.iter().map(|r| r.year).collect())
             .str("indicator", p.iter().map(|r| r.indicator.clone()).collect())
             .f64("value", p.iter().map(|r| r.value).collect())
             .str("status", p.iter().map(|r| r.status.clone()).collect())
-            .str("definition", p.iter().map(|r| r.definition.clone()).collect())
+            .str(
+                "definition",
+                p.iter().map(|r| r.definition.clone()).collect(),
+            )
             .build(None)?;
 
         let w = &h.wide;
         let mut wide = TableBuilder::new()
-            .str("la_code", w.rows.iter().map(|r| r.la_code.clone()).collect())
-            .opt_str("la_code_old", w.rows.iter().map(|r| r.la_code_old.clone()).collect())
-            .str("la_name", w.rows.iter().map(|r| r.la_name.clone()).collect())
+            .str(
+                "la_code",
+                w.rows.iter().map(|r| r.la_code.clone()).collect(),
+            )
+            .opt_str(
+                "la_code_old",
+                w.rows.iter().map(|r| r.la_code_old.clone()).collect(),
+            )
+            .str(
+                "la_name",
+                w.rows.iter().map(|r| r.la_name.clone()).collect(),
+            )
             .i32("year", w.rows.iter().map(|r| r.year).collect());
         for (j, c) in w.columns.iter().enumerate() {
-            wide = wide.f64(c, w.rows.iter().map(|r| r.values.get(j).copied().flatten()).collect());
+            wide = wide.f64(
+                c,
+                w.rows
+                    .iter()
+                    .map(|r| r.values.get(j).copied().flatten())
+                    .collect(),
+            );
         }
 
         let cov = quality::coverage(&h);
         let coverage = TableBuilder::new()
-            .str("indicator", cov.iter().map(|r| r.indicator.clone()).collect())
+            .str(
+                "indicator",
+                cov.iter().map(|r| r.indicator.clone()).collect(),
+            )
             .i32("year", cov.iter().map(|r| r.year).collect())
             .i64("n_las", cov.iter().map(|r| r.n_las as i64).collect())
             .i64("n_values", cov.iter().map(|r| r.n_values as i64).collect())
@@ -213,7 +298,10 @@ impl StageKind for Harmonise {
             .build(Some("coverage"))?;
         let sc = quality::status_counts(&h);
         let status_counts = TableBuilder::new()
-            .str("indicator", sc.iter().map(|r| r.indicator.clone()).collect())
+            .str(
+                "indicator",
+                sc.iter().map(|r| r.indicator.clone()).collect(),
+            )
             .str("status", sc.iter().map(|r| r.status.clone()).collect())
             .i64("n", sc.iter().map(|r| r.n as i64).collect())
             .build(Some("status_counts"))?;
@@ -224,26 +312,53 @@ impl StageKind for Harmonise {
             .f64("england", recon.iter().map(|r| Some(r.england)).collect())
             .f64("la_sum", recon.iter().map(|r| Some(r.la_sum)).collect())
             .i64("n_las", recon.iter().map(|r| r.n_las as i64).collect())
-            .i64("n_suppressed", recon.iter().map(|r| r.n_suppressed as i64).collect())
-            .f64("difference", recon.iter().map(|r| Some(r.difference)).collect())
-            .f64("tolerance", recon.iter().map(|r| Some(r.tolerance)).collect())
+            .i64(
+                "n_suppressed",
+                recon.iter().map(|r| r.n_suppressed as i64).collect(),
+            )
+            .f64(
+                "difference",
+                recon.iter().map(|r| Some(r.difference)).collect(),
+            )
+            .f64(
+                "tolerance",
+                recon.iter().map(|r| Some(r.tolerance)).collect(),
+            )
             .bool("ok", recon.iter().map(|r| Some(r.ok)).collect())
             .build(Some("reconciliation"))?;
         let crosscheck = TableBuilder::new()
-            .str("indicator", cross.iter().map(|r| r.indicator.clone()).collect())
+            .str(
+                "indicator",
+                cross.iter().map(|r| r.indicator.clone()).collect(),
+            )
             .i32("year", cross.iter().map(|r| r.year).collect())
             .str("la_code", cross.iter().map(|r| r.la_code.clone()).collect())
-            .str("panel_definition", cross.iter().map(|r| r.panel_definition.clone()).collect())
+            .str(
+                "panel_definition",
+                cross.iter().map(|r| r.panel_definition.clone()).collect(),
+            )
             .f64("panel_value", cross.iter().map(|r| r.panel_value).collect())
-            .str("crosscheck_definition", cross.iter().map(|r| r.crosscheck_definition.clone()).collect())
-            .f64("crosscheck_value", cross.iter().map(|r| r.crosscheck_value).collect())
+            .str(
+                "crosscheck_definition",
+                cross
+                    .iter()
+                    .map(|r| r.crosscheck_definition.clone())
+                    .collect(),
+            )
+            .f64(
+                "crosscheck_value",
+                cross.iter().map(|r| r.crosscheck_value).collect(),
+            )
             .f64("difference", cross.iter().map(|r| r.difference).collect())
             .build(Some("crosscheck"))?;
         let u = &h.unmapped;
         let unmapped = TableBuilder::new()
             .str("source", u.iter().map(|r| r.source.clone()).collect())
             .i32("year", u.iter().map(|r| r.year).collect())
-            .opt_str("la_code_old", u.iter().map(|r| r.la_code_old.clone()).collect())
+            .opt_str(
+                "la_code_old",
+                u.iter().map(|r| r.la_code_old.clone()).collect(),
+            )
             .opt_str("la_code", u.iter().map(|r| r.la_code.clone()).collect())
             .str("la_name", u.iter().map(|r| r.la_name.clone()).collect())
             .str("reason", u.iter().map(|r| r.reason.clone()).collect())
@@ -265,24 +380,40 @@ impl StageKind for Harmonise {
 /// of an indicator names a source with no rows for it (every value `not_available`), means the
 /// panel's years reach past the files — `to_year: 2026` before the 2026 files are in. Err says
 /// which source lacks which year, and for which indicators.
-fn years_have_data(panel: &[harmonise::panel::PanelRow], years: std::ops::RangeInclusive<i32>) -> std::result::Result<(), String> {
+fn years_have_data(
+    panel: &[harmonise::panel::PanelRow],
+    years: std::ops::RangeInclusive<i32>,
+) -> std::result::Result<(), String> {
     use std::collections::{BTreeMap, BTreeSet};
     // (indicator, year) → (definition, any value, every row not_available)
     let mut cells: BTreeMap<(&str, i32), (&str, bool, bool)> = BTreeMap::new();
     let mut seen_years: BTreeSet<i32> = BTreeSet::new();
     for r in panel {
         seen_years.insert(r.year);
-        let c = cells.entry((r.indicator.as_str(), r.year)).or_insert((r.definition.as_str(), false, true));
+        let c = cells.entry((r.indicator.as_str(), r.year)).or_insert((
+            r.definition.as_str(),
+            false,
+            true,
+        ));
         c.1 |= r.value.is_some();
         c.2 &= r.status == "not_available";
     }
-    let empty_years: Vec<String> = years.clone().filter(|y| !seen_years.contains(y)).map(|y| y.to_string()).collect();
+    let empty_years: Vec<String> = years
+        .clone()
+        .filter(|y| !seen_years.contains(y))
+        .map(|y| y.to_string())
+        .collect();
     // source → year → indicators
     let mut lacking: BTreeMap<&str, BTreeMap<i32, Vec<&str>>> = BTreeMap::new();
     for ((ind, year), (definition, any, all_na)) in &cells {
         if !definition.is_empty() && !any && *all_na {
             let source = definition.split(':').next().unwrap_or(definition);
-            lacking.entry(source).or_default().entry(*year).or_default().push(ind);
+            lacking
+                .entry(source)
+                .or_default()
+                .entry(*year)
+                .or_default()
+                .push(ind);
         }
     }
     if empty_years.is_empty() && lacking.is_empty() {
@@ -290,7 +421,10 @@ fn years_have_data(panel: &[harmonise::panel::PanelRow], years: std::ops::RangeI
     }
     let mut parts = Vec::new();
     if !empty_years.is_empty() {
-        parts.push(format!("no source has rows for any LA in {}", empty_years.join(", ")));
+        parts.push(format!(
+            "no source has rows for any LA in {}",
+            empty_years.join(", ")
+        ));
     }
     for (source, by_year) in &lacking {
         let ys: Vec<String> = by_year.keys().map(|y| y.to_string()).collect();
@@ -298,9 +432,18 @@ fn years_have_data(panel: &[harmonise::panel::PanelRow], years: std::ops::RangeI
         inds.sort();
         inds.dedup();
         let shown = crate::error::excerpt(&inds.join(", "), 200);
-        parts.push(format!("source `{source}` has no rows for {} (indicator{} {shown})", ys.join(", "), if inds.len() == 1 { "" } else { "s" }));
+        parts.push(format!(
+            "source `{source}` has no rows for {} (indicator{} {shown})",
+            ys.join(", "),
+            if inds.len() == 1 { "" } else { "s" }
+        ));
     }
-    Err(format!("the panel's years {}..{} reach past the data: {}", years.start(), years.end(), parts.join("; ")))
+    Err(format!(
+        "the panel's years {}..{} reach past the data: {}",
+        years.start(),
+        years.end(),
+        parts.join("; ")
+    ))
 }
 
 fn definitions_table(dict: &Dictionary) -> Result<OutputTable> {
@@ -367,7 +510,13 @@ pub fn read_tidy(ctx: &StageContext, input: &str) -> Result<Vec<TidyRow>> {
     let status = t.strings("status")?;
     let mut rows = Vec::with_capacity(t.rows());
     for i in 0..t.rows() {
-        let bad = |what: &str| ctx.fail(format!("input `{input}` row {} has no valid `{what}`", i + 1)).with_hint("the input must be a `clean.*` stage");
+        let bad = |what: &str| {
+            ctx.fail(format!(
+                "input `{input}` row {} has no valid `{what}`",
+                i + 1
+            ))
+            .with_hint("the input must be a `clean.*` stage")
+        };
         // Strings are moved out of the column vectors, not copied: these tables are large.
         rows.push(TidyRow {
             source: source[i].take().ok_or_else(|| bad("source"))?,
@@ -403,7 +552,13 @@ mod tests {
     use super::*;
     use crate::harmonise::panel::PanelRow;
 
-    fn row(year: i32, indicator: &str, value: Option<f64>, status: &str, definition: &str) -> PanelRow {
+    fn row(
+        year: i32,
+        indicator: &str,
+        value: Option<f64>,
+        status: &str,
+        definition: &str,
+    ) -> PanelRow {
         PanelRow {
             la_code: "E06000001".into(),
             la_code_old: None,
@@ -419,16 +574,31 @@ mod tests {
     #[test]
     fn years_past_the_data_name_the_source_that_lacks_them() {
         let mut panel = vec![
-            row(2025, "referrals_rate", Some(1.0), "ok", "c1_referrals:2013.."),
+            row(
+                2025,
+                "referrals_rate",
+                Some(1.0),
+                "ok",
+                "c1_referrals:2013..",
+            ),
             row(2025, "vacancy_rate_pct", Some(2.0), "ok", "csww:2018.."),
             row(2026, "vacancy_rate_pct", Some(2.0), "ok", "csww:2018.."),
             // Suppressed or out of definition is not missing data.
             row(2026, "spending", None, "no_definition", ""),
         ];
         assert_eq!(years_have_data(&panel, 2025..=2026), Ok(()));
-        panel.push(row(2026, "referrals_rate", None, "not_available", "c1_referrals:2013.."));
+        panel.push(row(
+            2026,
+            "referrals_rate",
+            None,
+            "not_available",
+            "c1_referrals:2013..",
+        ));
         let e = years_have_data(&panel, 2025..=2026).unwrap_err();
-        assert!(e.contains("source `c1_referrals` has no rows for 2026 (indicator referrals_rate)"), "{e}");
+        assert!(
+            e.contains("source `c1_referrals` has no rows for 2026 (indicator referrals_rate)"),
+            "{e}"
+        );
         let e = years_have_data(&panel, 2025..=2027).unwrap_err();
         assert!(e.contains("no source has rows for any LA in 2027"), "{e}");
     }

@@ -96,7 +96,9 @@ pub enum Input {
     /// A raw file, verified against its checksum.
     Source { path: PathBuf },
     /// The Parquet tables of an upstream stage: `(table name or None, path)`.
-    Stage { tables: Vec<(Option<String>, PathBuf)> },
+    Stage {
+        tables: Vec<(Option<String>, PathBuf)>,
+    },
 }
 
 /// Everything a kind may use while it runs. Kinds do not reach outside it: that is what makes
@@ -135,15 +137,30 @@ pub struct Resources {
 impl Resources {
     /// `memory` None: an eighth of the machine's memory, at most 512 MiB.
     pub fn new(partitions: usize, memory: Option<usize>, state_dir: &Path) -> Resources {
-        let default = || machine_memory().map(|m| m / 8).unwrap_or(usize::MAX).min(512 << 20);
-        Resources { partitions: partitions.max(1), memory: memory.unwrap_or_else(default), spill_dir: state_dir.join("tmp").join("spill") }
+        let default = || {
+            machine_memory()
+                .map(|m| m / 8)
+                .unwrap_or(usize::MAX)
+                .min(512 << 20)
+        };
+        Resources {
+            partitions: partitions.max(1),
+            memory: memory.unwrap_or_else(default),
+            spill_dir: state_dir.join("tmp").join("spill"),
+        }
     }
 }
 
 /// Total memory from /proc/meminfo (Linux); None elsewhere.
 fn machine_memory() -> Option<usize> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: usize = text.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: usize = text
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb * 1024)
 }
 
@@ -170,7 +187,10 @@ impl StageContext<'_> {
 
     /// A line for the run's output under the stage's own (e.g. that it was skipped, and why).
     pub fn note(&self, text: impl Into<String>) {
-        self.notes.lock().unwrap_or_else(|p| p.into_inner()).push(text.into());
+        self.notes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(text.into());
     }
 
     pub fn input(&self, name: &str) -> Result<&Input> {
@@ -179,8 +199,9 @@ impl StageContext<'_> {
             .find(|(n, _)| n == name)
             .map(|(_, i)| i)
             .ok_or_else(|| {
-                Error::stage(&self.stage.name, format!("has no input named `{name}`"))
-                    .with_hint(format!("add `{name}` to the stage's `inputs` in pipeline.yaml"))
+                Error::stage(&self.stage.name, format!("has no input named `{name}`")).with_hint(
+                    format!("add `{name}` to the stage's `inputs` in pipeline.yaml"),
+                )
             })
     }
 
@@ -196,7 +217,11 @@ impl StageContext<'_> {
     }
 
     /// Read one table of a stage input (`table` None for a single-table stage).
-    pub fn read_table(&self, name: &str, table: Option<&str>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    pub fn read_table(
+        &self,
+        name: &str,
+        table: Option<&str>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         match self.input(name)? {
             Input::Stage { tables } => {
                 let (_, path) = tables
@@ -244,16 +269,36 @@ impl StageContext<'_> {
 /// Every name a list param gives (`indicators: [...]`) is one the input holds: a name that
 /// is not there is a typo to report, with the nearest name, not a filter that silently drops
 /// rows. `present` is what the input holds; `input` names it in the message.
-pub fn names_in_input<'a>(ctx: &StageContext, param: &str, names: impl Iterator<Item = &'a str>, present: &std::collections::BTreeSet<&str>, input: &str) -> Result<()> {
+pub fn names_in_input<'a>(
+    ctx: &StageContext,
+    param: &str,
+    names: impl Iterator<Item = &'a str>,
+    present: &std::collections::BTreeSet<&str>,
+    input: &str,
+) -> Result<()> {
     let missing: Vec<&str> = names.filter(|n| !present.contains(n)).collect();
-    let Some(first) = missing.first() else { return Ok(()) };
-    let hint = crate::error::did_you_mean(first, present.iter().copied())
-        .unwrap_or_else(|| format!("`canary sql \"select distinct indicator from {input}\"` lists the indicators"));
+    let Some(first) = missing.first() else {
+        return Ok(());
+    };
+    let hint = crate::error::did_you_mean(first, present.iter().copied()).unwrap_or_else(|| {
+        format!("`canary sql \"select distinct indicator from {input}\"` lists the indicators")
+    });
     Err(ctx
         .fail(format!(
             "param `{param}` names {} that input `{input}` does not hold: {}",
-            if missing.len() == 1 { "an indicator" } else { "indicators" },
-            crate::error::excerpt(&missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "), 300)
+            if missing.len() == 1 {
+                "an indicator"
+            } else {
+                "indicators"
+            },
+            crate::error::excerpt(
+                &missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                300
+            )
         ))
         .with_hint(hint))
 }
@@ -261,7 +306,9 @@ pub fn names_in_input<'a>(ctx: &StageContext, param: &str, names: impl Iterator<
 /// A raw source as a table: Parquet directly, CSV through DataFusion's reader (the same type
 /// inference a `sql` stage gets).
 fn read_source(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     if !is_csv {
         return crate::table::read_parquet(path);
     }
@@ -278,7 +325,10 @@ pub fn read_csv_file(name: &str, path: &Path) -> Result<(SchemaRef, Vec<RecordBa
             .await
             .map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
+        let batches = df
+            .collect()
+            .await
+            .map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
         Ok((schema as SchemaRef, batches))
     })
 }
@@ -358,7 +408,12 @@ pub trait StageKind: Send + Sync {
 
     /// Called once the run's lock is written, for each selected stage that finished: where a
     /// kind records something about the whole run (the report's RO-Crate). Not cached.
-    fn after_run(&self, _pipeline: &Pipeline, _stage: &Stage, _lock: &crate::engine::lock::Lock) -> Result<()> {
+    fn after_run(
+        &self,
+        _pipeline: &Pipeline,
+        _stage: &Stage,
+        _lock: &crate::engine::lock::Lock,
+    ) -> Result<()> {
         Ok(())
     }
 

@@ -22,7 +22,8 @@ const PARAMS: &[ParamSpec] = &[
         name: "geography",
         ty: ParamType::String,
         required: true,
-        help: "the boundary changes (e.g. stages/geography.yaml), for predecessor authorities' codes",
+        help:
+            "the boundary changes (e.g. stages/geography.yaml), for predecessor authorities' codes",
     },
 ];
 
@@ -57,24 +58,37 @@ impl StageKind for Ofsted {
         vec![String::new(), "skipped".into()]
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
-        stage.params.get("geography").and_then(|v| v.as_str()).map(|s| vec![s.to_string()]).unwrap_or_default()
+        stage
+            .params
+            .get("geography")
+            .and_then(|v| v.as_str())
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let lookup = stage.params.get("lookup").and_then(|v| v.as_str()).unwrap_or_default();
+        let lookup = stage
+            .params
+            .get("lookup")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
         if !stage.inputs.iter().any(|i| i == lookup) {
-            return Err(format!("param `lookup` names `{lookup}`, which is not one of the stage's inputs"));
+            return Err(format!(
+                "param `lookup` names `{lookup}`, which is not one of the stage's inputs"
+            ));
         }
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let lookup_name = ctx.param_str("lookup").unwrap_or_default();
         let geo_path = ctx.param_str("geography").unwrap_or_default();
-        let geo_text = std::fs::read_to_string(ctx.pipeline.root.join(geo_path)).map_err(|e| Error::io("read", geo_path, e))?;
+        let geo_text = std::fs::read_to_string(ctx.pipeline.root.join(geo_path))
+            .map_err(|e| Error::io("read", geo_path, e))?;
         let changes = crate::clean::geography::load_changes(geo_path, &geo_text)?;
         let lookup_path = ctx.source_path(lookup_name)?;
         let lookup_label = ctx.pipeline.relative(lookup_path).to_string();
         let bytes = std::fs::read(lookup_path).map_err(|e| Error::io("read", lookup_path, e))?;
-        let providers = crate::clean::geography::parse_provider_lookup(lookup_name, &lookup_label, &bytes)?;
+        let providers =
+            crate::clean::geography::parse_provider_lookup(lookup_name, &lookup_label, &bytes)?;
 
         let mut sets = Vec::new();
         for (name, input) in &ctx.inputs {
@@ -82,7 +96,9 @@ impl StageKind for Ofsted {
                 continue;
             }
             let Input::Source { path } = input else {
-                return Err(ctx.fail(format!("input `{name}` must be a published Ofsted file (a source)")));
+                return Err(ctx.fail(format!(
+                    "input `{name}` must be a published Ofsted file (a source)"
+                )));
             };
             let label = ctx.pipeline.relative(path).to_string();
             let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
@@ -101,13 +117,19 @@ impl StageKind for Ofsted {
         let (mut js, _report) = ofsted::merge(sets);
         let missing = ofsted::fill_codes_from_lookups(&mut js, &providers, &changes);
         if missing > 0 {
-            let names: std::collections::BTreeSet<&str> =
-                js.iter().filter(|j| j.la_code.is_none()).map(|j| j.la_name.as_str()).collect();
-            return Err(ctx.fail(format!(
-                "{missing} judgements have no LA code after the lookups: {}",
-                names.into_iter().collect::<Vec<_>>().join(", ")
-            ))
-            .with_hint(format!("add the authority to `{geo_path}` or check the provider lookup")));
+            let names: std::collections::BTreeSet<&str> = js
+                .iter()
+                .filter(|j| j.la_code.is_none())
+                .map(|j| j.la_name.as_str())
+                .collect();
+            return Err(ctx
+                .fail(format!(
+                    "{missing} judgements have no LA code after the lookups: {}",
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                ))
+                .with_hint(format!(
+                    "add the authority to `{geo_path}` or check the provider lookup"
+                )));
         }
         Ok(vec![judgements_table(&js)?, skipped_table(&skipped)?])
     }
@@ -120,7 +142,10 @@ fn judgements_table(js: &[Judgement]) -> Result<OutputTable> {
         .opt_str("la_code", o(|j| j.la_code.clone()))
         .opt_str("la_code_old", o(|j| j.la_code_old.clone()))
         .str("la_name", s(|j| j.la_name.clone()))
-        .bool("predecessor", js.iter().map(|j| Some(j.predecessor)).collect())
+        .bool(
+            "predecessor",
+            js.iter().map(|j| Some(j.predecessor)).collect(),
+        )
         .str("framework", s(|j| j.framework.as_str().to_string()))
         .str("inspection", s(|j| j.inspection.clone()))
         .str("aspect", s(|j| j.aspect.clone()))
@@ -129,7 +154,11 @@ fn judgements_table(js: &[Judgement]) -> Result<OutputTable> {
         .opt_str("inspection_start", o(|j| j.inspection_start.clone()))
         .opt_str("inspection_end", o(|j| j.inspection_end.clone()))
         .str("judgement", s(|j| j.judgement_label.clone()))
-        .col("grade", super::columns::Column::I32(js.iter().map(|j| j.grade.map(i32::from)).collect()), true)
+        .col(
+            "grade",
+            super::columns::Column::I32(js.iter().map(|j| j.grade.map(i32::from)).collect()),
+            true,
+        )
         .str("source_file", s(|j| j.source_file.clone()))
         .i64("row", js.iter().map(|j| j.row as i64).collect())
         .build(None)

@@ -96,7 +96,11 @@ impl StageKind for Report {
             .and_then(|v| v.as_str())
             .unwrap_or("reports")
             .trim_end_matches('/');
-        vec![format!("{dir}/report.html"), format!("{dir}/report.md"), format!("{dir}/figures/")]
+        vec![
+            format!("{dir}/report.html"),
+            format!("{dir}/report.md"),
+            format!("{dir}/figures/"),
+        ]
     }
     /// The run as an RO-Crate beside the report: written from the lock, like the lock a record
     /// of the run rather than a cached output.

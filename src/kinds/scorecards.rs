@@ -18,16 +18,51 @@ use crate::report::charts;
 pub struct Scorecards;
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "indicators", ty: ParamType::StringList, required: true, help: "the lead indicators shown, in order" },
-    ParamSpec { name: "neighbours", ty: ParamType::String, required: true, help: "the source holding the DfE statistical neighbour groups (CSV)" },
-    ParamSpec { name: "from_year", ty: ParamType::Integer, required: false, help: "the first year shown (default: the panel's first)" },
-    ParamSpec { name: "forecast_year", ty: ParamType::Integer, required: false, help: "the early-warning forecast shown (default: the latest origin)" },
-    ParamSpec { name: "templates", ty: ParamType::String, required: true, help: "the folder holding scorecard.html.tera and scorecard.md.tera" },
-    ParamSpec { name: "out_dir", ty: ParamType::String, required: true, help: "where the pages are written (reports/scorecards)" },
+    ParamSpec {
+        name: "indicators",
+        ty: ParamType::StringList,
+        required: true,
+        help: "the lead indicators shown, in order",
+    },
+    ParamSpec {
+        name: "neighbours",
+        ty: ParamType::String,
+        required: true,
+        help: "the source holding the DfE statistical neighbour groups (CSV)",
+    },
+    ParamSpec {
+        name: "from_year",
+        ty: ParamType::Integer,
+        required: false,
+        help: "the first year shown (default: the panel's first)",
+    },
+    ParamSpec {
+        name: "forecast_year",
+        ty: ParamType::Integer,
+        required: false,
+        help: "the early-warning forecast shown (default: the latest origin)",
+    },
+    ParamSpec {
+        name: "templates",
+        ty: ParamType::String,
+        required: true,
+        help: "the folder holding scorecard.html.tera and scorecard.md.tera",
+    },
+    ParamSpec {
+        name: "out_dir",
+        ty: ParamType::String,
+        required: true,
+        help: "where the pages are written (reports/scorecards)",
+    },
 ];
 
 /// The templates, in the folder the `templates` param names: each LA's page and the index.
-const TEMPLATES: [&str; 4] = ["scorecard.html.tera", "scorecard.md.tera", "scorecards_index.html.tera", "scorecards_index.md.tera"];
+const TEMPLATES: [&str; 4] = [
+    "scorecard.html.tera",
+    "scorecard.md.tera",
+    "scorecards_index.html.tera",
+    "scorecards_index.md.tera",
+];
 
 /// The study's caution, on every page.
 pub const CAUTION: &str = "These indicators only point to where to look: they do not prove that a service has a problem, and a value outside the neighbours' range can have good reasons. Read them with the LA's own context.";
@@ -53,7 +88,11 @@ impl StageKind for Scorecards {
     }
     fn side_outputs(&self, stage: &Stage) -> Vec<String> {
         // The whole folder: a page per LA and the index, moved into place together.
-        let dir = stage.params.get("out_dir").and_then(|v| v.as_str()).unwrap_or("reports/scorecards");
+        let dir = stage
+            .params
+            .get("out_dir")
+            .and_then(|v| v.as_str())
+            .unwrap_or("reports/scorecards");
         vec![format!("{}/", dir.trim_end_matches('/'))]
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
@@ -64,52 +103,91 @@ impl StageKind for Scorecards {
         }
         if let Some(n) = stage.params.get("neighbours").and_then(|v| v.as_str()) {
             if !stage.inputs.iter().any(|x| x == n) {
-                return Err(format!("param `neighbours` names `{n}`, which is not among the stage's inputs"));
+                return Err(format!(
+                    "param `neighbours` names `{n}`, which is not among the stage's inputs"
+                ));
             }
         }
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let root = &ctx.pipeline.root;
-        let out_rel = ctx.param_str("out_dir").unwrap_or("reports/scorecards").trim_end_matches('/').to_string();
+        let out_rel = ctx
+            .param_str("out_dir")
+            .unwrap_or("reports/scorecards")
+            .trim_end_matches('/')
+            .to_string();
         let out_dir = root.join(&out_rel);
         let templates = root.join(ctx.param_str("templates").unwrap_or("reports/templates"));
         let indicators: Vec<String> = ctx
             .param("indicators")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let table = |input: &str, t: Option<&str>| -> Result<TableData> {
             let (s, b) = ctx.read_table(input, t)?;
-            TableData::new(&format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)), s, &b)
+            TableData::new(
+                &format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)),
+                s,
+                &b,
+            )
         };
 
         // The panel: values by indicator, LA and year; names and old codes of the latest year.
         let panel = table("panel", None)?;
-        let (p_la, p_old, p_name, p_year, p_ind, p_val) =
-            (panel.strings("la_code")?, panel.strings("la_code_old")?, panel.strings("la_name")?, panel.i64s("year")?, panel.strings("indicator")?, panel.f64s("value")?);
+        let (p_la, p_old, p_name, p_year, p_ind, p_val) = (
+            panel.strings("la_code")?,
+            panel.strings("la_code_old")?,
+            panel.strings("la_name")?,
+            panel.i64s("year")?,
+            panel.strings("indicator")?,
+            panel.f64s("value")?,
+        );
         let from_year = ctx.param_i64("from_year").unwrap_or(i64::MIN);
         // A name the panel does not hold is a typo, not a filter (did you mean …?).
         let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
-        super::names_in_input(ctx, "indicators", indicators.iter().map(String::as_str), &present, "panel")?;
+        super::names_in_input(
+            ctx,
+            "indicators",
+            indicators.iter().map(String::as_str),
+            &present,
+            "panel",
+        )?;
         let wanted: BTreeSet<&String> = indicators.iter().collect();
         let mut values: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new(); // (indicator, la) → year → value
         let mut names: BTreeMap<String, (i64, String, Option<String>)> = BTreeMap::new(); // la → (year, name, old code)
         let mut years: BTreeSet<i64> = BTreeSet::new();
         for i in 0..panel.rows() {
-            let (Some(la), Some(y)) = (&p_la[i], p_year[i]) else { continue };
+            let (Some(la), Some(y)) = (&p_la[i], p_year[i]) else {
+                continue;
+            };
             if names.get(la).is_none_or(|(yy, _, _)| y >= *yy) {
-                names.insert(la.clone(), (y, p_name[i].clone().unwrap_or_default(), p_old[i].clone()));
+                names.insert(
+                    la.clone(),
+                    (y, p_name[i].clone().unwrap_or_default(), p_old[i].clone()),
+                );
             }
-            let (Some(ind), Some(v)) = (&p_ind[i], p_val[i]) else { continue };
+            let (Some(ind), Some(v)) = (&p_ind[i], p_val[i]) else {
+                continue;
+            };
             if y < from_year || !wanted.contains(ind) || !v.is_finite() {
                 continue;
             }
             years.insert(y);
-            values.entry((ind.clone(), la.clone())).or_default().insert(y, v);
+            values
+                .entry((ind.clone(), la.clone()))
+                .or_default()
+                .insert(y, v);
         }
         let years: Vec<i64> = years.into_iter().collect();
-        let by_old: BTreeMap<String, String> = names.iter().filter_map(|(la, (_, _, old))| Some((old.clone()?, la.clone()))).collect();
+        let by_old: BTreeMap<String, String> = names
+            .iter()
+            .filter_map(|(la, (_, _, old))| Some((old.clone()?, la.clone())))
+            .collect();
         let labels = indicator_labels(ctx)?;
 
         // Statistical neighbours, by old code.
@@ -118,8 +196,16 @@ impl StageKind for Scorecards {
 
         // Ofsted history and the model's predictions.
         let of = table("ofsted", None)?;
-        let (o_la, o_pub, o_fw, o_j, o_grade, o_head) = (of.strings("la_code")?, of.strings("published")?, of.strings("framework")?, of.strings("judgement")?, of.i64s("grade")?, of.strings("headline")?);
-        let mut history: BTreeMap<String, Vec<(String, String, String, Option<i64>)>> = BTreeMap::new();
+        let (o_la, o_pub, o_fw, o_j, o_grade, o_head) = (
+            of.strings("la_code")?,
+            of.strings("published")?,
+            of.strings("framework")?,
+            of.strings("judgement")?,
+            of.i64s("grade")?,
+            of.strings("headline")?,
+        );
+        // la → (published, framework, judgement, grade)
+        let mut history: BTreeMap<String, Vec<Judgement>> = BTreeMap::new();
         for i in 0..of.rows() {
             if o_head[i].as_deref() != Some("true") {
                 continue;
@@ -134,8 +220,15 @@ impl StageKind for Scorecards {
             }
         }
         let pr = table("early_warning", Some("predictions"))?;
-        let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) =
-            (pr.i64s("origin_year")?, pr.strings("la_code")?, pr.i64s("observed")?, pr.f64s("probability")?, pr.f64s("probability_lo")?, pr.f64s("probability_hi")?, pr.strings("flagged")?);
+        let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) = (
+            pr.i64s("origin_year")?,
+            pr.strings("la_code")?,
+            pr.i64s("observed")?,
+            pr.f64s("probability")?,
+            pr.f64s("probability_lo")?,
+            pr.f64s("probability_hi")?,
+            pr.strings("flagged")?,
+        );
         let latest = r_origin.iter().flatten().max().copied();
         let forecast_year = ctx.param_i64("forecast_year").or(latest);
         let mut predictions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -148,10 +241,19 @@ impl StageKind for Scorecards {
         }
 
         // England: every LA's values, once per indicator and year.
-        let mut england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber> = BTreeMap::new();
+        let mut england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber> =
+            BTreeMap::new();
         for ind in &indicators {
             for &y in &years {
-                let all: Vec<f64> = names.keys().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
+                let all: Vec<f64> = names
+                    .keys()
+                    .filter_map(|g| {
+                        values
+                            .get(&(ind.clone(), g.clone()))
+                            .and_then(|m| m.get(&y))
+                            .copied()
+                    })
+                    .collect();
                 if !all.is_empty() {
                     england.insert((ind.clone(), y), crate::stats::quantile::five_number(&all));
                 }
@@ -167,7 +269,10 @@ impl StageKind for Scorecards {
                 .and_then(|o| neighbours.get(o))
                 .map(|ns| ns.iter().filter_map(|n| by_old.get(n).cloned()).collect())
                 .unwrap_or_default();
-            let group_names: Vec<String> = group.iter().map(|g| names.get(g).map(|n| n.1.clone()).unwrap_or_default()).collect();
+            let group_names: Vec<String> = group
+                .iter()
+                .map(|g| names.get(g).map(|n| n.1.clone()).unwrap_or_default())
+                .collect();
             let mut cards = Vec::new();
             let mut flag_count = 0;
             for ind in &indicators {
@@ -176,26 +281,61 @@ impl StageKind for Scorecards {
                 let (mut own_pts, mut nb_pts, mut en_pts) = (Vec::new(), Vec::new(), Vec::new());
                 let mut flags = Vec::new();
                 for &y in &years {
-                    let nb: Vec<f64> = group.iter().filter_map(|g| values.get(&(ind.clone(), g.clone())).and_then(|m| m.get(&y)).copied()).collect();
+                    let nb: Vec<f64> = group
+                        .iter()
+                        .filter_map(|g| {
+                            values
+                                .get(&(ind.clone(), g.clone()))
+                                .and_then(|m| m.get(&y))
+                                .copied()
+                        })
+                        .collect();
                     let v = own.and_then(|m| m.get(&y)).copied();
                     let nf = (!nb.is_empty()).then(|| crate::stats::quantile::five_number(&nb));
                     let ef = england.get(&(ind.clone(), y));
                     let outside = match (v, nb.len() >= 3) {
                         (Some(v), true) => {
-                            let (lo, hi) = nb.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
-                            (v < lo || v > hi).then(|| format!("{y}: {} is {} its neighbours' range ({}–{})", num(v), if v < lo { "below" } else { "above" }, num(lo), num(hi)))
+                            let (lo, hi) = nb
+                                .iter()
+                                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                                    (a.min(*x), b.max(*x))
+                                });
+                            (v < lo || v > hi).then(|| {
+                                format!(
+                                    "{y}: {} is {} its neighbours' range ({}–{})",
+                                    num(v),
+                                    if v < lo { "below" } else { "above" },
+                                    num(lo),
+                                    num(hi)
+                                )
+                            })
                         }
                         _ => None,
                     };
                     if let Some(f) = &outside {
                         flags.push(f.clone());
                     }
-                    own_pts.push(charts::TrendPoint { year: y as i32, median: v.unwrap_or(f64::NAN), q1: f64::NAN, q3: f64::NAN });
+                    own_pts.push(charts::TrendPoint {
+                        year: y as i32,
+                        median: v.unwrap_or(f64::NAN),
+                        q1: f64::NAN,
+                        q3: f64::NAN,
+                    });
                     if let Some(f) = &nf {
-                        nb_pts.push(charts::TrendPoint { year: y as i32, median: f.median, q1: f.q1, q3: f.q3 });
+                        nb_pts.push(charts::TrendPoint {
+                            year: y as i32,
+                            median: f.median,
+                            q1: f.q1,
+                            q3: f.q3,
+                        });
                     }
                     if let Some(f) = &ef {
-                        en_pts.push(charts::TrendPoint { year: y as i32, median: f.median, q1: f.q1, q3: f.q3 });
+                        en_pts.push(charts::TrendPoint {
+                            year: y as i32,
+                            median: f.median,
+                            q1: f.q1,
+                            q3: f.q3,
+                        });
                     }
                     rows.push(json!({
                         "year": y, "value": v.map(num), "outside": outside.is_some(),
@@ -204,15 +344,27 @@ impl StageKind for Scorecards {
                     }));
                 }
                 flag_count += flags.len();
-                let (label, unit) = labels.get(ind).cloned().unwrap_or_else(|| (ind.clone(), String::new()));
+                let (label, unit) = labels
+                    .get(ind)
+                    .cloned()
+                    .unwrap_or_else(|| (ind.clone(), String::new()));
                 let svg = charts::trend_chart(&charts::TrendChart {
                     title: label.clone(),
                     x_label: "year (ending 31 March)".into(),
                     y_label: unit,
                     series: vec![
-                        charts::TrendSeries { name: name.clone(), points: own_pts },
-                        charts::TrendSeries { name: "statistical neighbours (median)".into(), points: nb_pts },
-                        charts::TrendSeries { name: "England (median)".into(), points: en_pts },
+                        charts::TrendSeries {
+                            name: name.clone(),
+                            points: own_pts,
+                        },
+                        charts::TrendSeries {
+                            name: "statistical neighbours (median)".into(),
+                            points: nb_pts,
+                        },
+                        charts::TrendSeries {
+                            name: "England (median)".into(),
+                            points: en_pts,
+                        },
                     ],
                     breaks: vec![],
                     width: 460.0,
@@ -232,24 +384,44 @@ impl StageKind for Scorecards {
                 "predictions": preds, "forecast": forecast, "forecast_year": forecast_year,
                 "caution": CAUTION, "pipeline": ctx.pipeline.name,
             });
-            let tctx = tera::Context::from_value(context).map_err(|e| ctx.fail(format!("scorecard context: {e}")))?;
+            let tctx = tera::Context::from_value(context)
+                .map_err(|e| ctx.fail(format!("scorecard context: {e}")))?;
             for (tpl, ext) in [("scorecard.html.tera", "html"), ("scorecard.md.tera", "md")] {
-                let text = tera.render(tpl, &tctx).map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
+                let text = tera
+                    .render(tpl, &tctx)
+                    .map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
                 let dest = out_dir.join(format!("{la}.{ext}"));
                 write_page(ctx, &format!("{out_rel}/{la}.{ext}"), &text)?;
-                written.push((la.clone(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
+                written.push((
+                    la.clone(),
+                    ctx.pipeline.relative(&dest).to_string(),
+                    crate::hash::sha256_bytes(text.as_bytes()),
+                ));
             }
-            index.push(json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}));
+            index.push(
+                json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}),
+            );
         }
         index.sort_by(|a, b| a["la_name"].as_str().cmp(&b["la_name"].as_str()));
         // The index, like the pages, from templates (tera escapes the HTML).
-        let ictx = tera::Context::from_value(json!({"index": index, "forecast_year": forecast_year, "caution": CAUTION}))
-            .map_err(|e| ctx.fail(format!("scorecards index context: {e}")))?;
-        for (tpl, file) in [("scorecards_index.html.tera", "index.html"), ("scorecards_index.md.tera", "index.md")] {
-            let text = tera.render(tpl, &ictx).map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
+        let ictx = tera::Context::from_value(
+            json!({"index": index, "forecast_year": forecast_year, "caution": CAUTION}),
+        )
+        .map_err(|e| ctx.fail(format!("scorecards index context: {e}")))?;
+        for (tpl, file) in [
+            ("scorecards_index.html.tera", "index.html"),
+            ("scorecards_index.md.tera", "index.md"),
+        ] {
+            let text = tera
+                .render(tpl, &ictx)
+                .map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
             let dest = out_dir.join(file);
             write_page(ctx, &format!("{out_rel}/{file}"), &text)?;
-            written.push((String::new(), ctx.pipeline.relative(&dest).to_string(), crate::hash::sha256_bytes(text.as_bytes())));
+            written.push((
+                String::new(),
+                ctx.pipeline.relative(&dest).to_string(),
+                crate::hash::sha256_bytes(text.as_bytes()),
+            ));
         }
         Ok(vec![TableBuilder::new()
             .str("la_code", written.iter().map(|w| w.0.clone()).collect())
@@ -279,11 +451,16 @@ fn indicator_labels(ctx: &StageContext) -> Result<BTreeMap<String, (String, Stri
     }
     let (s, b) = ctx.read_table("panel", Some("definitions"))?;
     let d = TableData::new("`panel_definitions`", s, &b)?;
-    let (ind, label, unit) = (d.strings("indicator")?, d.strings("label")?, d.strings("unit")?);
+    let (ind, label, unit) = (
+        d.strings("indicator")?,
+        d.strings("label")?,
+        d.strings("unit")?,
+    );
     for i in 0..d.rows() {
         if let Some(id) = &ind[i] {
             let u = super::report::unit_label(unit[i].as_deref().unwrap_or(""));
-            out.entry(id.clone()).or_insert((label[i].clone().unwrap_or_else(|| id.clone()), u));
+            out.entry(id.clone())
+                .or_insert((label[i].clone().unwrap_or_else(|| id.clone()), u));
         }
     }
     Ok(out)
@@ -294,10 +471,16 @@ fn indicator_labels(ctx: &StageContext) -> Result<BTreeMap<String, (String, Stri
 pub fn read_neighbours(path: &std::path::Path) -> Result<BTreeMap<String, Vec<String>>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
     let label = path.display().to_string();
-    let groups = crate::clean::geography::parse_stat_neighbours("statistical_neighbours", &label, &bytes)?;
+    let groups =
+        crate::clean::geography::parse_stat_neighbours("statistical_neighbours", &label, &bytes)?;
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for g in groups.iter().filter(|g| !g.old_grouping).chain(groups.iter().filter(|g| g.old_grouping)) {
-        out.entry(g.la_code_old.clone()).or_insert_with(|| g.neighbours.iter().map(|n| n.0.clone()).collect());
+    for g in groups
+        .iter()
+        .filter(|g| !g.old_grouping)
+        .chain(groups.iter().filter(|g| g.old_grouping))
+    {
+        out.entry(g.la_code_old.clone())
+            .or_insert_with(|| g.neighbours.iter().map(|n| n.0.clone()).collect());
     }
     Ok(out)
 }
@@ -307,11 +490,26 @@ fn templates_for(ctx: &StageContext, dir: &std::path::Path) -> Result<tera::Tera
     tera.autoescape_on(vec![".html.tera"]);
     for name in TEMPLATES {
         let path = dir.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read the template", &path, e))?;
-        tera.add_raw_template(name, &text).map_err(|e| ctx.fail(format!("template `{}`: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("read the template", &path, e))?;
+        tera.add_raw_template(name, &text)
+            .map_err(|e| ctx.fail(format!("template `{}`: {e}", path.display())))?;
     }
     Ok(tera)
 }
+
+/// A page into the stage's staging folder; the engine moves the folder's pages into place
+/// when the stage has succeeded.
+fn write_page(ctx: &StageContext, rel: &str, text: &str) -> Result<()> {
+    let path = ctx.side_path(rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io("create", dir, e))?;
+    }
+    std::fs::write(&path, text).map_err(|e| crate::error::Error::io("write", &path, e))
+}
+
+/// A judgement on a scorecard: published, framework, judgement, grade.
+type Judgement = (String, String, String, Option<i64>);
 
 #[cfg(test)]
 mod tests {
@@ -323,18 +521,11 @@ mod tests {
         let p = d.path().join("sn.csv");
         std::fs::write(&p, "\u{feff}LA num,LA Name,LA number,GOInd,GOReg,SN1,SNP,SN2,SNP,SN3,SNP,SN4,SNP,SN5,SNP,SN6,SNP,SN7,SNP,SN8,SNP,SN9,SNP,SN10,SNP,\n202,Camden,202,3,London (Inner),213,Very Close,205,Close,207,Close,206,Close,212,Somewhat close,352,Not Close,203,Not Close,870,Not Close,309,Not Close,302,Not Close,\n").unwrap();
         let n = read_neighbours(&p).unwrap();
-        assert_eq!(n["202"], vec!["213", "205", "207", "206", "212", "352", "203", "870", "309", "302"]);
+        assert_eq!(
+            n["202"],
+            vec!["213", "205", "207", "206", "212", "352", "203", "870", "309", "302"]
+        );
         std::fs::write(&p, "LA num,LA Name\n202,Camden\n").unwrap();
         assert!(read_neighbours(&p).unwrap_err().to_string().contains("SN1"));
     }
-}
-
-/// A page into the stage's staging folder; the engine moves the folder's pages into place
-/// when the stage has succeeded.
-fn write_page(ctx: &StageContext, rel: &str, text: &str) -> Result<()> {
-    let path = ctx.side_path(rel);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io("create", dir, e))?;
-    }
-    std::fs::write(&path, text).map_err(|e| crate::error::Error::io("write", &path, e))
 }

@@ -52,39 +52,73 @@ impl StageKind for Script {
         true
     }
     fn tables(&self, stage: &Stage) -> Vec<String> {
-        let outputs = stage.script.as_ref().map(|s| s.outputs.clone()).unwrap_or_default();
+        let outputs = stage
+            .script
+            .as_ref()
+            .map(|s| s.outputs.clone())
+            .unwrap_or_default();
         if outputs == [stage.name.clone()] {
             return Vec::new();
         }
-        outputs.into_iter().map(|o| if o == stage.name { String::new() } else { o }).collect()
+        outputs
+            .into_iter()
+            .map(|o| if o == stage.name { String::new() } else { o })
+            .collect()
     }
     fn side_outputs(&self, stage: &Stage) -> Vec<String> {
         let mut out = vec![log_path(stage)];
         if let Some(s) = &stage.script {
-            out.extend(s.side_outputs.iter().map(|f| format!("out/{}/{f}", stage.name)));
+            out.extend(
+                s.side_outputs
+                    .iter()
+                    .map(|f| format!("out/{}/{f}", stage.name)),
+            );
         }
         out
     }
     fn identity(&self, stage: &Stage) -> BTreeMap<String, String> {
-        let Some(s) = &stage.script else { return BTreeMap::new() };
+        let Some(s) = &stage.script else {
+            return BTreeMap::new();
+        };
         let mut id = BTreeMap::new();
-        id.insert("command".to_string(), serde_json::to_string(&s.argv).unwrap_or_default());
+        id.insert(
+            "command".to_string(),
+            serde_json::to_string(&s.argv).unwrap_or_default(),
+        );
         for v in &s.env {
-            id.insert(format!("environment variable {v}"), std::env::var(v).unwrap_or_else(|_| "(unset)".into()));
+            id.insert(
+                format!("environment variable {v}"),
+                std::env::var(v).unwrap_or_else(|_| "(unset)".into()),
+            );
         }
         if let Some(program) = s.argv.first() {
             id.insert(format!("interpreter {program}"), interpreter(program));
         }
         for tool in &s.requires {
-            id.insert(format!("required tool {tool}"), if on_path(tool).is_some() { "present".into() } else { "absent".into() });
+            id.insert(
+                format!("required tool {tool}"),
+                if on_path(tool).is_some() {
+                    "present".into()
+                } else {
+                    "absent".into()
+                },
+            );
         }
         id
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let s = ctx.stage.script.as_ref().ok_or_else(|| ctx.fail("has no command"))?;
+        let s = ctx
+            .stage
+            .script
+            .as_ref()
+            .ok_or_else(|| ctx.fail("has no command"))?;
         let missing: Vec<&String> = s.requires.iter().filter(|t| on_path(t).is_none()).collect();
         if let Some(first) = missing.first() {
-            let what = missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+            let what = missing
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             if s.optional {
                 let reason = format!("{what} is not installed");
                 ctx.note(format!("skipped: {reason}; the stage is optional, its tables say so, and it runs once it is installed"));
@@ -106,9 +140,21 @@ impl StageKind for Script {
                 .with_hint("a script writes only to the paths in CANARY_OUT_<TABLE> and CANARY_SIDE; its outputs were not taken (check the changed files with git)"));
         }
         if !status.success() {
-            let code = status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into());
-            return Err(ctx.fail(format!("its command `{}` failed ({code}) after {:.1}s{}", s.argv.join(" "), elapsed.as_secs_f64(), tail(&stderr)))
-                .with_hint(format!("the whole output is in {}; nothing of the stage was written", log_path(ctx.stage))));
+            let code = status
+                .code()
+                .map(|c| format!("exit status {c}"))
+                .unwrap_or_else(|| "killed by a signal".into());
+            return Err(ctx
+                .fail(format!(
+                    "its command `{}` failed ({code}) after {:.1}s{}",
+                    s.argv.join(" "),
+                    elapsed.as_secs_f64(),
+                    tail(&stderr)
+                ))
+                .with_hint(format!(
+                    "the whole output is in {}; nothing of the stage was written",
+                    log_path(ctx.stage)
+                )));
         }
         let tables = scratch.outputs(ctx, s)?;
         scratch.side_files(ctx, s)?;
@@ -123,7 +169,17 @@ fn table_name(stage: &Stage, output: &str) -> Option<String> {
 
 fn log_path(stage: &Stage) -> String {
     // Cells of a sweep have brackets and commas in their names: a file name keeps it plain.
-    let name: String = stage.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '=' || c == '.' { c } else { '_' }).collect();
+    let name: String = stage
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '=' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!(".canary/logs/{name}.log")
 }
 
@@ -134,7 +190,10 @@ fn tail(stderr: &str) -> String {
         return "; it wrote nothing to stderr".into();
     }
     let from = lines.len().saturating_sub(STDERR_TAIL);
-    format!("; the last lines of its stderr:\n    {}", lines[from..].join("\n    "))
+    format!(
+        "; the last lines of its stderr:\n    {}",
+        lines[from..].join("\n    ")
+    )
 }
 
 /// The first line of `program --version` (stdout, else stderr: Rscript prints it there), once
@@ -145,14 +204,28 @@ fn interpreter(program: &str) -> String {
     if let Some(v) = seen.lock().unwrap_or_else(|p| p.into_inner()).get(program) {
         return v.clone();
     }
-    let version = match Command::new(program).arg("--version").stdin(Stdio::null()).output() {
+    let version = match Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    {
         Ok(o) => {
-            let text = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-            text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no version)").to_string()
+            let text = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("(no version)")
+                .to_string()
         }
         Err(_) => "(not found)".to_string(),
     };
-    seen.lock().unwrap_or_else(|p| p.into_inner()).insert(program.to_string(), version.clone());
+    seen.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(program.to_string(), version.clone());
     version
 }
 
@@ -161,19 +234,38 @@ fn on_path(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         return Path::new(program).is_file().then(|| PathBuf::from(program));
     }
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
 }
 
 /// An optional stage whose tool is absent: each declared table holds one row saying so, which
 /// the report prints; its key records the tool as absent, so it runs once the tool is there.
 fn skipped(ctx: &StageContext, s: &Contract, reason: &str) -> Vec<OutputTable> {
-    let schema = Arc::new(Schema::new(vec![Field::new("skipped", DataType::Boolean, false), Field::new("reason", DataType::Utf8, false)]));
-    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(BooleanArray::from(vec![true])), Arc::new(StringArray::from(vec![reason]))])
-        .expect("a fixed two-column row");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("skipped", DataType::Boolean, false),
+        Field::new("reason", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(BooleanArray::from(vec![true])),
+            Arc::new(StringArray::from(vec![reason])),
+        ],
+    )
+    .expect("a fixed two-column row");
     let _ = write_log(ctx, "", &format!("skipped: {reason}\n"));
     s.outputs
         .iter()
-        .map(|o| OutputTable { name: table_name(ctx.stage, o), schema: Arc::clone(&schema), batches: vec![batch.clone()], ordered: true, written: None })
+        .map(|o| OutputTable {
+            name: table_name(ctx.stage, o),
+            schema: Arc::clone(&schema),
+            batches: vec![batch.clone()],
+            ordered: true,
+            written: None,
+        })
         .collect()
 }
 
@@ -195,9 +287,13 @@ impl Scratch {
     fn new(ctx: &StageContext) -> Result<Scratch> {
         let parent = ctx.pipeline.state_dir().join("tmp");
         std::fs::create_dir_all(&parent).map_err(|e| Error::io("create", &parent, e))?;
-        let dir = tempfile::Builder::new().prefix("script-").tempdir_in(&parent).map_err(|e| Error::io("create a scratch folder in", &parent, e))?;
+        let dir = tempfile::Builder::new()
+            .prefix("script-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io("create a scratch folder in", &parent, e))?;
         for sub in ["in", "out", "side", "tmp"] {
-            std::fs::create_dir_all(dir.path().join(sub)).map_err(|e| Error::io("create", dir.path().join(sub), e))?;
+            std::fs::create_dir_all(dir.path().join(sub))
+                .map_err(|e| Error::io("create", dir.path().join(sub), e))?;
         }
         Ok(Scratch { dir })
     }
@@ -209,10 +305,19 @@ impl Scratch {
         let argv: Vec<String> = s
             .argv
             .iter()
-            .map(|a| if ctx.stage.files.contains(a) { root.join(a).to_string_lossy().into_owned() } else { a.clone() })
+            .map(|a| {
+                if ctx.stage.files.contains(a) {
+                    root.join(a).to_string_lossy().into_owned()
+                } else {
+                    a.clone()
+                }
+            })
             .collect();
         let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..]).current_dir(self.dir.path()).env_clear().stdin(Stdio::null());
+        cmd.args(&argv[1..])
+            .current_dir(self.dir.path())
+            .env_clear()
+            .stdin(Stdio::null());
         for v in ["PATH", "HOME", "LANG", "LC_ALL", "TZ"] {
             if let Some(val) = std::env::var_os(v) {
                 cmd.env(v, val);
@@ -225,43 +330,75 @@ impl Scratch {
         }
         cmd.env("TMPDIR", self.dir.path().join("tmp"));
         cmd.env("CANARY_STAGE", &ctx.stage.name);
-        cmd.env("CANARY_PARAMS", serde_json::to_string(&ctx.stage.params).unwrap_or_else(|_| "{}".into()));
+        cmd.env(
+            "CANARY_PARAMS",
+            serde_json::to_string(&ctx.stage.params).unwrap_or_else(|_| "{}".into()),
+        );
         cmd.env("CANARY_SIDE", self.dir.path().join("side"));
         for (name, input) in &ctx.inputs {
             match input {
                 Input::Source { path } => {
                     // A copy: the command must not be able to change a published file.
-                    let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
-                    let dest = self.dir.path().join("in").join(if ext.is_empty() { name.clone() } else { format!("{name}.{ext}") });
+                    let ext = path
+                        .extension()
+                        .map(|e| e.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let dest = self.dir.path().join("in").join(if ext.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{name}.{ext}")
+                    });
                     std::fs::copy(path, &dest).map_err(|e| Error::io("copy the input", path, e))?;
                     cmd.env(var("CANARY_IN", name, None), dest);
                 }
                 Input::Stage { tables } => {
                     for (table, path) in tables {
-                        let handed = self.hand_over(ctx, name, table.as_deref(), path, s.input_format)?;
+                        let handed =
+                            self.hand_over(ctx, name, table.as_deref(), path, s.input_format)?;
                         cmd.env(var("CANARY_IN", name, table.as_deref()), handed);
                     }
                 }
             }
         }
         for o in &s.outputs {
-            cmd.env(var("CANARY_OUT", o, None), self.output_path(o, s.output_format));
+            cmd.env(
+                var("CANARY_OUT", o, None),
+                self.output_path(o, s.output_format),
+            );
         }
         Ok(cmd)
     }
 
     /// A copy of an upstream table in the scratch folder, in the format the script reads.
-    fn hand_over(&self, ctx: &StageContext, input: &str, table: Option<&str>, path: &Path, format: DataFormat) -> Result<PathBuf> {
+    fn hand_over(
+        &self,
+        ctx: &StageContext,
+        input: &str,
+        table: Option<&str>,
+        path: &Path,
+        format: DataFormat,
+    ) -> Result<PathBuf> {
         let name = crate::pipeline::Pipeline::sql_table_name(input, table);
-        let dest = self.dir.path().join("in").join(format!("{name}.{}", format.extension()));
+        let dest = self
+            .dir
+            .path()
+            .join("in")
+            .join(format!("{name}.{}", format.extension()));
         match format {
-            DataFormat::Parquet => std::fs::copy(path, &dest).map(|_| ()).map_err(|e| Error::io("copy the input", path, e))?,
+            DataFormat::Parquet => std::fs::copy(path, &dest)
+                .map(|_| ())
+                .map_err(|e| Error::io("copy the input", path, e))?,
             DataFormat::Csv => {
                 let (_, batches) = ctx.read_table(input, table)?;
-                let file = std::fs::File::create(&dest).map_err(|e| Error::io("create", &dest, e))?;
-                let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file);
+                let file =
+                    std::fs::File::create(&dest).map_err(|e| Error::io("create", &dest, e))?;
+                let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(file);
                 for b in &batches {
-                    w.write(b).map_err(|e| Error::data(&dest, format!("cannot write the input as CSV: {e}")))?;
+                    w.write(b).map_err(|e| {
+                        Error::data(&dest, format!("cannot write the input as CSV: {e}"))
+                    })?;
                 }
             }
         }
@@ -269,7 +406,10 @@ impl Scratch {
     }
 
     fn output_path(&self, table: &str, format: DataFormat) -> PathBuf {
-        self.dir.path().join("out").join(format!("{table}.{}", format.extension()))
+        self.dir
+            .path()
+            .join("out")
+            .join(format!("{table}.{}", format.extension()))
     }
 
     /// Each declared output, read and checked.
@@ -279,18 +419,38 @@ impl Scratch {
             let path = self.output_path(o, s.output_format);
             if !path.is_file() {
                 return Err(ctx
-                    .fail(format!("its command exited 0 but did not write its output `{o}`"))
-                    .with_hint(format!("the script must write the table to the path in CANARY_OUT_{} ({} format)", o.to_ascii_uppercase(), s.output_format.extension())));
+                    .fail(format!(
+                        "its command exited 0 but did not write its output `{o}`"
+                    ))
+                    .with_hint(format!(
+                        "the script must write the table to the path in CANARY_OUT_{} ({} format)",
+                        o.to_ascii_uppercase(),
+                        s.output_format.extension()
+                    )));
             }
             let (schema, batches) = match s.output_format {
                 DataFormat::Parquet => crate::table::read_parquet(&path),
                 DataFormat::Csv => read_csv(&path),
             }
-            .map_err(|e| ctx.fail(format!("its output `{o}` is not a readable {} table: {}", s.output_format.extension(), e.headline())))?;
+            .map_err(|e| {
+                ctx.fail(format!(
+                    "its output `{o}` is not a readable {} table: {}",
+                    s.output_format.extension(),
+                    e.headline()
+                ))
+            })?;
             if schema.fields().is_empty() {
-                return Err(ctx.fail(format!("its output `{o}` has no columns")).with_hint("write a header line (CSV) or a schema (Parquet)"));
+                return Err(ctx
+                    .fail(format!("its output `{o}` has no columns"))
+                    .with_hint("write a header line (CSV) or a schema (Parquet)"));
             }
-            out.push(OutputTable { name: table_name(ctx.stage, o), schema, batches, ordered: false, written: None });
+            out.push(OutputTable {
+                name: table_name(ctx.stage, o),
+                schema,
+                batches,
+                ordered: false,
+                written: None,
+            });
         }
         Ok(out)
     }
@@ -300,7 +460,9 @@ impl Scratch {
         for f in &s.side_outputs {
             let from = self.dir.path().join("side").join(f);
             if !from.is_file() {
-                return Err(ctx.fail(format!("its command did not write its side output `{f}`")).with_hint("write it into the folder in CANARY_SIDE"));
+                return Err(ctx
+                    .fail(format!("its command did not write its side output `{f}`"))
+                    .with_hint("write it into the folder in CANARY_SIDE"));
             }
             let to = ctx.side_path(&format!("out/{}/{f}", ctx.stage.name));
             if let Some(dir) = to.parent() {
@@ -318,10 +480,18 @@ fn read_csv(path: &Path) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec
     use datafusion::arrow::csv::reader::{Format, ReaderBuilder};
     let open = || std::fs::File::open(path).map_err(|e| Error::io("read", path, e));
     let format = Format::default().with_header(true);
-    let (schema, _) = format.infer_schema(open()?, None).map_err(|e| Error::data(path, e.to_string()))?;
+    let (schema, _) = format
+        .infer_schema(open()?, None)
+        .map_err(|e| Error::data(path, e.to_string()))?;
     let schema = Arc::new(schema);
-    let reader = ReaderBuilder::new(Arc::clone(&schema)).with_format(format).with_batch_size(64 * 1024).build(open()?).map_err(|e| Error::data(path, e.to_string()))?;
-    let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::data(path, e.to_string()))?;
+    let reader = ReaderBuilder::new(Arc::clone(&schema))
+        .with_format(format)
+        .with_batch_size(64 * 1024)
+        .build(open()?)
+        .map_err(|e| Error::data(path, e.to_string()))?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::data(path, e.to_string()))?;
     Ok((schema, batches))
 }
 
@@ -337,7 +507,11 @@ fn var(prefix: &str, name: &str, table: Option<&str>) -> String {
 
 /// Run to completion or to the timeout, reading stdout and stderr as they come (a pipe that
 /// fills would otherwise stall the command).
-fn run_with_timeout(ctx: &StageContext, cmd: &mut Command, timeout: Option<Duration>) -> Result<(std::process::ExitStatus, String, String, Duration)> {
+fn run_with_timeout(
+    ctx: &StageContext,
+    cmd: &mut Command,
+    timeout: Option<Duration>,
+) -> Result<(std::process::ExitStatus, String, String, Duration)> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     // Its own process group, so that a timeout stops what it started too (a shell's `sleep`,
     // R's workers), not only the process canary started.
@@ -375,7 +549,10 @@ fn run_with_timeout(ctx: &StageContext, cmd: &mut Command, timeout: Option<Durat
         Some(s) => s.map_err(|e| ctx.fail(format!("cannot wait for its command: {e}")))?,
         None => {
             // Its whole process group, so what it started stops too.
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
             let _ = rx.recv();
             let stderr = err.join().unwrap_or_default();
             let t = timeout.unwrap_or_default();
@@ -384,7 +561,12 @@ fn run_with_timeout(ctx: &StageContext, cmd: &mut Command, timeout: Option<Durat
                 .with_hint("raise `timeout:` if it needs longer; it was stopped and nothing of the stage was written"));
         }
     };
-    Ok((status, out.join().unwrap_or_default(), err.join().unwrap_or_default(), t0.elapsed()))
+    Ok((
+        status,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+        t0.elapsed(),
+    ))
 }
 
 /// The project's own files as they stand (`raw/`, `stages/`, `pipeline.yaml`): size, times and
@@ -401,7 +583,15 @@ impl Snapshot {
         for f in files {
             if let Ok(md) = std::fs::symlink_metadata(&f) {
                 let t = |s: i64, ns: i64| s as i128 * 1_000_000_000 + ns as i128;
-                m.insert(f, (md.len(), t(md.mtime(), md.mtime_nsec()), t(md.ctime(), md.ctime_nsec()), md.ino()));
+                m.insert(
+                    f,
+                    (
+                        md.len(),
+                        t(md.mtime(), md.mtime_nsec()),
+                        t(md.ctime(), md.ctime_nsec()),
+                        md.ino(),
+                    ),
+                );
             }
         }
         Snapshot(m)

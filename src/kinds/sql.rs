@@ -40,7 +40,10 @@ impl StageKind for Sql {
         };
         let limit = ctx.resources.memory;
         let fail = |e: datafusion::error::DataFusionError| {
-            if matches!(e.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_)) {
+            if matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ) {
                 return Error::stage(&ctx.stage.name, format!(
                     "its query needs more memory than its limit of {} and could not spill the rest to disk: {}",
                     human_bytes(limit),
@@ -52,7 +55,13 @@ impl StageKind for Sql {
                 .with_hint(format!("fix the SQL in {where_sql}; `canary sql` tries a query against the current outputs"))
         };
         let session = session_with(&ctx.resources)?;
-        let dest = ctx.pipeline.output_paths(ctx.stage).into_iter().next().map(|(_, p)| p).ok_or_else(|| ctx.fail("has no output path"))?;
+        let dest = ctx
+            .pipeline
+            .output_paths(ctx.stage)
+            .into_iter()
+            .next()
+            .map(|(_, p)| p)
+            .ok_or_else(|| ctx.fail("has no output path"))?;
         runtime()?.block_on(async {
             for (name, input) in &ctx.inputs {
                 register(&session, name, input).await.map_err(|e| e.in_stage(&ctx.stage.name))?;
@@ -94,12 +103,18 @@ pub fn human_bytes(n: usize) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} bytes") } else { format!("{v:.0} {}", units[u]) }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.0} {}", units[u])
+    }
 }
 
 /// A session for `canary sql` and for reading a CSV source: one partition, the default memory.
 pub fn session() -> SessionContext {
-    let config = SessionConfig::new().with_target_partitions(1).with_information_schema(true);
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     super::exact_aggregates::register(&ctx);
     ctx
@@ -111,13 +126,18 @@ pub fn session() -> SessionContext {
 /// (`kinds::exact_aggregates`), so their results do not depend on the order partitions meet:
 /// the output bytes are the same whatever the partitions or the limit.
 pub fn session_with(r: &super::Resources) -> Result<SessionContext> {
-    std::fs::create_dir_all(&r.spill_dir).map_err(|e| Error::io("create the spill folder", &r.spill_dir, e))?;
+    std::fs::create_dir_all(&r.spill_dir)
+        .map_err(|e| Error::io("create the spill folder", &r.spill_dir, e))?;
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-        .with_memory_pool(std::sync::Arc::new(datafusion::execution::memory_pool::FairSpillPool::new(r.memory)))
+        .with_memory_pool(std::sync::Arc::new(
+            datafusion::execution::memory_pool::FairSpillPool::new(r.memory),
+        ))
         .with_temp_file_path(&r.spill_dir)
         .build_arc()
         .map_err(|e| Error::stage("sql", format!("cannot set up the query runtime: {e}")))?;
-    let mut config = SessionConfig::new().with_target_partitions(r.partitions).with_information_schema(true);
+    let mut config = SessionConfig::new()
+        .with_target_partitions(r.partitions)
+        .with_information_schema(true);
     // What each sort keeps back for merging its spilled runs: DataFusion's 10 MB would exceed a
     // small limit on its own.
     let reserve = (r.memory / (4 * r.partitions)).min(10 << 20);
@@ -161,27 +181,47 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
             .with_hint("the file is not the published one: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it"));
     }
     let p = path.to_string_lossy();
-    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     let result = match ext.as_str() {
-        "parquet" => session.register_parquet(name, p.as_ref(), ParquetReadOptions::default()).await,
+        "parquet" => {
+            session
+                .register_parquet(name, p.as_ref(), ParquetReadOptions::default())
+                .await
+        }
         "csv" => {
             // Read the whole file to infer types: published CSVs put `c` or `x` in numeric
             // columns far below the first rows.
-            let opts = CsvReadOptions::new().has_header(true).schema_infer_max_records(10_000_000);
+            let opts = CsvReadOptions::new()
+                .has_header(true)
+                .schema_infer_max_records(10_000_000);
             session.register_csv(name, p.as_ref(), opts).await
         }
-        _ => {
-            return Err(Error::data(path, format!("input `{name}` is neither .csv nor .parquet"))
-                .with_hint("SQL stages read CSV and Parquet; parse other formats with a `clean.*` stage first"))
-        }
+        _ => return Err(
+            Error::data(path, format!("input `{name}` is neither .csv nor .parquet")).with_hint(
+                "SQL stages read CSV and Parquet; parse other formats with a `clean.*` stage first",
+            ),
+        ),
     };
-    result.map_err(|e| Error::data(path, format!("cannot register input `{name}`: {}", strip_datafusion_noise(&e.to_string()))))
+    result.map_err(|e| {
+        Error::data(
+            path,
+            format!(
+                "cannot register input `{name}`: {}",
+                strip_datafusion_noise(&e.to_string())
+            ),
+        )
+    })
 }
 
 /// DataFusion wraps messages in layers ("Error during planning: ..."); keep them, drop the
 /// Rust debug quoting that makes them hard to read.
 pub fn strip_datafusion_noise(s: &str) -> String {
-    s.replace("ParserError(\"", "").replace("\")", "").replace("\\\"", "\"")
+    s.replace("ParserError(\"", "")
+        .replace("\")", "")
+        .replace("\\\"", "\"")
 }
 
 #[cfg(test)]
@@ -202,33 +242,62 @@ mod tests {
             Field::new("n", DataType::Int64, true),
             Field::new("b", DataType::Boolean, true),
         ]));
-        let specials = [f64::NAN, 0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, 1e-300, -1e300];
+        let specials = [
+            f64::NAN,
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-300,
+            -1e300,
+        ];
         let mut state = 7u64;
         let mut rows = Vec::new();
         for i in 0..5_000u64 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let r = state >> 33;
-            let k = (r % 13 != 0).then(|| ["a", "b", "c", "ä", ""][(r % 5) as usize].to_string());
-            let x = if r % 11 == 0 { None } else if r % 7 == 0 { Some(specials[(r % 7) as usize]) } else { Some((r % 100) as f64 / 8.0) };
-            let n = (r % 17 != 0).then_some((r % 9) as i64 - 4);
-            let b = (r % 19 != 0).then_some(r % 2 == 0);
+            let k = (!r.is_multiple_of(13))
+                .then(|| ["a", "b", "c", "ä", ""][(r % 5) as usize].to_string());
+            let x = if r.is_multiple_of(11) {
+                None
+            } else if r.is_multiple_of(7) {
+                Some(specials[(r % 7) as usize])
+            } else {
+                Some((r % 100) as f64 / 8.0)
+            };
+            let n = (!r.is_multiple_of(17)).then_some((r % 9) as i64 - 4);
+            let b = (!r.is_multiple_of(19)).then_some(r.is_multiple_of(2));
             rows.push((k, x, n, b, i));
         }
         let per = rows.len().div_ceil(parts);
         let batches = rows
             .chunks(per)
-            .map(|p| p.chunks(256).map(|c| {
-                RecordBatch::try_new(
-                    Arc::clone(&schema),
-                    vec![
-                        Arc::new(StringArray::from(c.iter().map(|r| r.0.clone()).collect::<Vec<_>>())),
-                        Arc::new(Float64Array::from(c.iter().map(|r| r.1).collect::<Vec<_>>())),
-                        Arc::new(Int64Array::from(c.iter().map(|r| r.2).collect::<Vec<_>>())),
-                        Arc::new(BooleanArray::from(c.iter().map(|r| r.3).collect::<Vec<_>>())),
-                    ],
-                )
-                .unwrap()
-            }).collect())
+            .map(|p| {
+                p.chunks(256)
+                    .map(|c| {
+                        RecordBatch::try_new(
+                            Arc::clone(&schema),
+                            vec![
+                                Arc::new(StringArray::from(
+                                    c.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+                                )),
+                                Arc::new(Float64Array::from(
+                                    c.iter().map(|r| r.1).collect::<Vec<_>>(),
+                                )),
+                                Arc::new(Int64Array::from(
+                                    c.iter().map(|r| r.2).collect::<Vec<_>>(),
+                                )),
+                                Arc::new(BooleanArray::from(
+                                    c.iter().map(|r| r.3).collect::<Vec<_>>(),
+                                )),
+                            ],
+                        )
+                        .unwrap()
+                    })
+                    .collect()
+            })
             .collect();
         (schema, batches)
     }
@@ -246,25 +315,58 @@ mod tests {
         let (schema, parts) = table(1);
         let canonical = rt.block_on(async {
             let ctx = session();
-            ctx.register_table("t", Arc::new(MemTable::try_new(Arc::clone(&schema), parts).unwrap())).unwrap();
+            ctx.register_table(
+                "t",
+                Arc::new(MemTable::try_new(Arc::clone(&schema), parts).unwrap()),
+            )
+            .unwrap();
             let df = ctx.sql(query).await.unwrap();
             let s = Arc::new(df.schema().as_arrow().clone());
             let b = df.collect().await.unwrap();
             crate::table::write_temp(&dir.path().join("c.parquet"), &s, &b, false).unwrap()
         });
-        for (partitions, memory) in [(1, 64usize << 20), (2, 64 << 20), (8, 64 << 20), (3, 1 << 20)] {
+        for (partitions, memory) in [
+            (1, 64usize << 20),
+            (2, 64 << 20),
+            (8, 64 << 20),
+            (3, 1 << 20),
+        ] {
             let (schema, parts) = table(partitions);
-            let r = super::super::Resources { partitions, memory, spill_dir: dir.path().join("spill") };
+            let r = super::super::Resources {
+                partitions,
+                memory,
+                spill_dir: dir.path().join("spill"),
+            };
             let w = rt.block_on(async {
                 let ctx = session_with(&r).unwrap();
-                ctx.register_table("t", Arc::new(MemTable::try_new(Arc::clone(&schema), parts).unwrap())).unwrap();
+                ctx.register_table(
+                    "t",
+                    Arc::new(MemTable::try_new(Arc::clone(&schema), parts).unwrap()),
+                )
+                .unwrap();
                 let df = ctx.sql(query).await.unwrap();
-                let order: Vec<_> = df.schema().iter().filter(|(_, f)| crate::table::sortable(f.data_type())).map(|(q, f)| datafusion::prelude::Expr::Column(datafusion::common::Column::new(q.cloned(), f.name())).sort(true, true)).collect();
+                let order: Vec<_> = df
+                    .schema()
+                    .iter()
+                    .filter(|(_, f)| crate::table::sortable(f.data_type()))
+                    .map(|(q, f)| {
+                        datafusion::prelude::Expr::Column(datafusion::common::Column::new(
+                            q.cloned(),
+                            f.name(),
+                        ))
+                        .sort(true, true)
+                    })
+                    .collect();
                 let stream = df.sort(order).unwrap().execute_stream().await.unwrap();
-                crate::table::write_stream_temp(&dir.path().join("s.parquet"), stream).await.unwrap()
+                crate::table::write_stream_temp(&dir.path().join("s.parquet"), stream)
+                    .await
+                    .unwrap()
             });
             assert_eq!(w.rows, canonical.rows);
-            assert_eq!(w.sha256, canonical.sha256, "{partitions} partitions, {memory} bytes");
+            assert_eq!(
+                w.sha256, canonical.sha256,
+                "{partitions} partitions, {memory} bytes"
+            );
             hashes.insert(w.sha256);
         }
         assert_eq!(hashes.len(), 1);

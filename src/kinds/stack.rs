@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{new_null_array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::array::{
+    new_null_array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -17,6 +19,13 @@ use crate::error::Result;
 use crate::pipeline::{matrix, Stage, Sweep, STACK_KIND};
 
 pub struct Stack;
+
+/// A cell's name, its swept values and its tables' paths.
+type CellTables<'a> = (
+    &'a str,
+    &'a Vec<(String, serde_json::Value)>,
+    &'a Vec<(Option<String>, std::path::PathBuf)>,
+);
 
 impl StageKind for Stack {
     fn name(&self) -> &'static str {
@@ -39,9 +48,11 @@ impl StageKind for Stack {
             return Err(ctx.fail("is not the stacking stage of a sweep"));
         };
         // Each cell's swept values, in the stage's input order (the cells' order).
-        let mut cells: Vec<(&str, &Vec<(String, serde_json::Value)>, &Vec<(Option<String>, std::path::PathBuf)>)> = Vec::new();
+        let mut cells: Vec<CellTables> = Vec::new();
         for (name, input) in &ctx.inputs {
-            let Some(Sweep::Cell { values, .. }) = ctx.pipeline.stages.get(name).and_then(|s| s.sweep.as_ref()) else {
+            let Some(Sweep::Cell { values, .. }) =
+                ctx.pipeline.stages.get(name).and_then(|s| s.sweep.as_ref())
+            else {
                 return Err(ctx.fail(format!("input `{name}` is not a cell of this sweep")));
             };
             let Input::Stage { tables } = input else {
@@ -65,7 +76,12 @@ impl StageKind for Stack {
                     .iter()
                     .find(|(t, _)| *t == table)
                     .map(|(_, p)| p)
-                    .ok_or_else(|| ctx.fail(format!("cell `{cell}` has no table `{}`", table.as_deref().unwrap_or("(main)"))))?;
+                    .ok_or_else(|| {
+                        ctx.fail(format!(
+                            "cell `{cell}` has no table `{}`",
+                            table.as_deref().unwrap_or("(main)")
+                        ))
+                    })?;
                 let (cell_schema, cell_batches) = crate::table::read_parquet(path)?;
                 let stacked_schema = with_params(params, &types, &cell_schema);
                 match &schema {
@@ -94,7 +110,13 @@ impl StageKind for Stack {
                 }
             }
             let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-            out.push(OutputTable { name: table, schema, batches, ordered: false, written: None });
+            out.push(OutputTable {
+                name: table,
+                schema,
+                batches,
+                ordered: false,
+                written: None,
+            });
         }
         Ok(out)
     }
@@ -113,7 +135,11 @@ fn column_type<'a>(values: impl Iterator<Item = &'a serde_json::Value> + Clone) 
 }
 
 fn with_params(params: &[String], types: &[DataType], cell: &SchemaRef) -> SchemaRef {
-    let mut fields: Vec<Field> = params.iter().zip(types).map(|(p, t)| Field::new(p, t.clone(), false)).collect();
+    let mut fields: Vec<Field> = params
+        .iter()
+        .zip(types)
+        .map(|(p, t)| Field::new(p, t.clone(), false))
+        .collect();
     fields.extend(cell.fields().iter().map(|f| f.as_ref().clone()));
     Arc::new(Schema::new(fields))
 }
@@ -121,8 +147,14 @@ fn with_params(params: &[String], types: &[DataType], cell: &SchemaRef) -> Schem
 fn constant(v: &serde_json::Value, t: &DataType, rows: usize) -> ArrayRef {
     match t {
         DataType::Int64 => Arc::new(Int64Array::from(vec![v.as_i64().unwrap_or_default(); rows])),
-        DataType::Float64 => Arc::new(Float64Array::from(vec![v.as_f64().unwrap_or(f64::NAN); rows])),
-        DataType::Boolean => Arc::new(BooleanArray::from(vec![v.as_bool().unwrap_or_default(); rows])),
+        DataType::Float64 => Arc::new(Float64Array::from(vec![
+            v.as_f64().unwrap_or(f64::NAN);
+            rows
+        ])),
+        DataType::Boolean => Arc::new(BooleanArray::from(vec![
+            v.as_bool().unwrap_or_default();
+            rows
+        ])),
         DataType::Utf8 => {
             let text = match v {
                 serde_json::Value::String(s) => s.clone(),

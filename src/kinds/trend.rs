@@ -15,11 +15,18 @@ use crate::stats::spearman::spearman_all_pairs;
 /// The long panel of the stage's first input, filtered by the `indicators`/`from_year`/
 /// `to_year` params: `(indicator, year, la_code, group) → value`, values missing skipped.
 struct Panel {
-    cells: BTreeMap<(String, i32), Vec<(String, Option<String>, f64)>>,
+    cells: BTreeMap<(String, i32), Vec<Cell>>,
 }
 
+/// One LA's value: la_code, group, value.
+type Cell = (String, Option<String>, f64);
+
 fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
-    let input = ctx.stage.inputs.first().ok_or_else(|| ctx.fail("needs the panel as its input"))?;
+    let input = ctx
+        .stage
+        .inputs
+        .first()
+        .ok_or_else(|| ctx.fail("needs the panel as its input"))?;
     let (schema, batches) = ctx.read_table(input, None)?;
     let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
     let indicators = t.strings("indicator")?;
@@ -30,35 +37,65 @@ fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
         Some(g) => t.strings(g)?,
         None => vec![None; t.rows()],
     };
-    let wanted: Option<BTreeSet<String>> = ctx
-        .param("indicators")
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect());
+    let wanted: Option<BTreeSet<String>> =
+        ctx.param("indicators").and_then(|v| v.as_array()).map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        });
     // A name in `indicators` that the panel does not hold is a typo, not a filter.
     if let Some(w) = &wanted {
         let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
-        super::names_in_input(ctx, "indicators", w.iter().map(String::as_str), &present, input)?;
+        super::names_in_input(
+            ctx,
+            "indicators",
+            w.iter().map(String::as_str),
+            &present,
+            input,
+        )?;
         if let Some(m) = ctx.param("min_years_for").and_then(|v| v.as_object()) {
-            super::names_in_input(ctx, "min_years_for", m.keys().map(String::as_str), &present, input)?;
+            super::names_in_input(
+                ctx,
+                "min_years_for",
+                m.keys().map(String::as_str),
+                &present,
+                input,
+            )?;
         }
     } else if let Some(m) = ctx.param("min_years_for").and_then(|v| v.as_object()) {
         let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
-        super::names_in_input(ctx, "min_years_for", m.keys().map(String::as_str), &present, input)?;
+        super::names_in_input(
+            ctx,
+            "min_years_for",
+            m.keys().map(String::as_str),
+            &present,
+            input,
+        )?;
     }
     let from = ctx.param_i64("from_year").unwrap_or(i64::MIN);
     let to = ctx.param_i64("to_year").unwrap_or(i64::MAX);
-    let mut cells: BTreeMap<(String, i32), Vec<(String, Option<String>, f64)>> = BTreeMap::new();
+    let mut cells: BTreeMap<(String, i32), Vec<Cell>> = BTreeMap::new();
     for i in 0..t.rows() {
-        let (Some(ind), Some(year), Some(la), Some(v)) = (&indicators[i], years[i], &las[i], values[i]) else {
+        let (Some(ind), Some(year), Some(la), Some(v)) =
+            (&indicators[i], years[i], &las[i], values[i])
+        else {
             continue;
         };
-        if year < from || year > to || wanted.as_ref().is_some_and(|w| !w.contains(ind)) || !v.is_finite() {
+        if year < from
+            || year > to
+            || wanted.as_ref().is_some_and(|w| !w.contains(ind))
+            || !v.is_finite()
+        {
             continue;
         }
         if group.is_some() && groups[i].is_none() {
             continue;
         }
-        cells.entry((ind.clone(), year as i32)).or_default().push((la.clone(), groups[i].clone(), v));
+        cells.entry((ind.clone(), year as i32)).or_default().push((
+            la.clone(),
+            groups[i].clone(),
+            v,
+        ));
     }
     Ok(Panel { cells })
 }
@@ -116,7 +153,8 @@ impl StageKind for Trend {
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let group = ctx.param_str("group");
         let panel = read_panel(ctx, group)?;
-        let mut rows: Vec<(String, i32, Option<String>, usize, f64, f64, f64)> = Vec::new();
+        // indicator, year, group, n, median, q1, q3
+        let mut rows: Vec<TrendRow> = Vec::new();
         for ((ind, year), cells) in &panel.cells {
             let mut by_group: BTreeMap<Option<String>, Vec<f64>> = BTreeMap::new();
             for (_, g, v) in cells {
@@ -124,16 +162,16 @@ impl StageKind for Trend {
             }
             for (g, values) in by_group {
                 let f = five_number(&values);
-                rows.push((ind.clone(), *year, g, f.n, f.median, f.q1, f.q3));
+                rows.push((ind.clone(), *year, g, f.n, [f.median, f.q1, f.q3]));
             }
         }
         let mut t = TableBuilder::new()
             .str("indicator", rows.iter().map(|r| r.0.clone()).collect())
             .i32("year", rows.iter().map(|r| r.1).collect())
             .i64("n", rows.iter().map(|r| r.3 as i64).collect())
-            .f64("median", rows.iter().map(|r| Some(r.4)).collect())
-            .f64("q1", rows.iter().map(|r| Some(r.5)).collect())
-            .f64("q3", rows.iter().map(|r| Some(r.6)).collect());
+            .f64("median", rows.iter().map(|r| Some(r.4[0])).collect())
+            .f64("q1", rows.iter().map(|r| Some(r.4[1])).collect())
+            .f64("q3", rows.iter().map(|r| Some(r.4[2])).collect());
         if group.is_some() {
             t = t.opt_str("group", rows.iter().map(|r| r.2.clone()).collect());
         }
@@ -193,9 +231,13 @@ impl StageKind for Correlate {
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         if let Some(v) = stage.params.get("min_years_for") {
-            let ok = v.as_object().is_some_and(|m| m.values().all(|x| x.is_i64()));
+            let ok = v
+                .as_object()
+                .is_some_and(|m| m.values().all(|x| x.is_i64()));
             if !ok {
-                return Err("param `min_years_for` must map indicator ids to whole numbers of years".into());
+                return Err(
+                    "param `min_years_for` must map indicator ids to whole numbers of years".into(),
+                );
             }
         }
         if let Some(a) = stage.params.get("alpha").and_then(|v| v.as_f64()) {
@@ -212,14 +254,22 @@ impl StageKind for Correlate {
         let min_for: BTreeMap<String, i64> = ctx
             .param("min_years_for")
             .and_then(|v| v.as_object())
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_i64()?))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+                    .collect()
+            })
             .unwrap_or_default();
         let panel = read_panel(ctx, None)?;
 
         // Per year: one column per indicator over the LAs seen that year (NaN = missing).
         let mut by_year: BTreeMap<i32, BTreeMap<String, BTreeMap<String, f64>>> = BTreeMap::new();
         for ((ind, year), cells) in &panel.cells {
-            let col = by_year.entry(*year).or_default().entry(ind.clone()).or_default();
+            let col = by_year
+                .entry(*year)
+                .or_default()
+                .entry(ind.clone())
+                .or_default();
             for (la, _, v) in cells {
                 col.insert(la.clone(), *v);
             }
@@ -238,7 +288,11 @@ impl StageKind for Correlate {
             let names: Vec<&String> = cols.keys().collect();
             let data: Vec<Vec<f64>> = names
                 .iter()
-                .map(|n| las.iter().map(|la| cols[*n].get(*la).copied().unwrap_or(f64::NAN)).collect())
+                .map(|n| {
+                    las.iter()
+                        .map(|la| cols[*n].get(*la).copied().unwrap_or(f64::NAN))
+                        .collect()
+                })
                 .collect();
             let refs: Vec<&[f64]> = data.iter().map(|v| v.as_slice()).collect();
             let tests = spearman_all_pairs(&refs, Alternative::TwoSided);
@@ -276,9 +330,13 @@ impl StageKind for Correlate {
             pairs.entry((r.x.clone(), r.y.clone())).or_default().push(r);
         }
         let need_of = |x: &str, y: &str| -> i64 {
-            min_for.get(x).copied().unwrap_or(min_years).min(min_for.get(y).copied().unwrap_or(min_years))
+            min_for
+                .get(x)
+                .copied()
+                .unwrap_or(min_years)
+                .min(min_for.get(y).copied().unwrap_or(min_years))
         };
-        let mut s: Vec<(String, String, i64, i64, i64, i64, String, f64, bool)> = Vec::new();
+        let mut s: Vec<PairSummary> = Vec::new();
         for ((x, y), rs) in pairs {
             let sig: Vec<&&Row> = rs.iter().filter(|r| r.p < alpha).collect();
             let pos = sig.iter().filter(|r| r.rho > 0.0).count() as i64;
@@ -294,7 +352,17 @@ impl StageKind for Correlate {
             rhos.sort_by(f64::total_cmp);
             let median = crate::stats::quantile::median(&rhos);
             let meets = sign != "mixed" && (pos.max(neg)) >= need;
-            s.push((x, y, rs.len() as i64, sig.len() as i64, pos, neg, sign.to_string(), median, meets));
+            s.push((
+                x,
+                y,
+                rs.len() as i64,
+                sig.len() as i64,
+                pos,
+                neg,
+                sign.to_string(),
+                median,
+                meets,
+            ));
         }
         let summary = TableBuilder::new()
             .str("x", s.iter().map(|r| r.0.clone()).collect())
@@ -305,9 +373,18 @@ impl StageKind for Correlate {
             .i64("years_negative", s.iter().map(|r| r.5).collect())
             .str("sign", s.iter().map(|r| r.6.clone()).collect())
             .f64("median_rho", s.iter().map(|r| Some(r.7)).collect())
-            .i64("min_years_required", s.iter().map(|r| need_of(&r.0, &r.1)).collect())
+            .i64(
+                "min_years_required",
+                s.iter().map(|r| need_of(&r.0, &r.1)).collect(),
+            )
             .bool("correlated", s.iter().map(|r| Some(r.8)).collect())
             .build(Some("summary"))?;
         Ok(vec![table, summary])
     }
 }
+
+/// A pair's summary row: x, y, years tested, significant, positive, negative, sign, median rho, correlated.
+type PairSummary = (String, String, i64, i64, i64, i64, String, f64, bool);
+
+/// A row of `trends`: indicator, year, group, n, [median, q1, q3].
+type TrendRow = (String, i32, Option<String>, usize, [f64; 3]);

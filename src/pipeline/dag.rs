@@ -14,17 +14,26 @@ pub fn topological_order(stages: &BTreeMap<String, Stage>) -> Result<Vec<String>
         let mut deps = 0;
         for i in s.inputs.iter().filter(|i| stages.contains_key(*i)) {
             deps += 1;
-            dependents.entry(i.as_str()).or_default().push(name.as_str());
+            dependents
+                .entry(i.as_str())
+                .or_default()
+                .push(name.as_str());
         }
         pending.insert(name, deps);
     }
-    let mut ready: BTreeSet<&str> = pending.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+    let mut ready: BTreeSet<&str> = pending
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(n, _)| *n)
+        .collect();
     let mut order = Vec::with_capacity(stages.len());
     while let Some(next) = ready.pop_first() {
         order.push(next.to_string());
         pending.remove(next);
         for d in dependents.get(next).map(Vec::as_slice).unwrap_or_default() {
-            let left = pending.get_mut(d).expect("pending while it has inputs left");
+            let left = pending
+                .get_mut(d)
+                .expect("pending while it has inputs left");
             *left -= 1;
             if *left == 0 {
                 ready.insert(d);
@@ -86,7 +95,10 @@ pub fn render(p: &Pipeline, format: DagFormat) -> String {
                 s.push_str(&format!("  \"{src}\" [shape=note];\n"));
             }
             for name in &p.order {
-                s.push_str(&format!("  \"{name}\" [shape=box, label=\"{name}\\n({})\"];\n", p.stages[name].kind));
+                s.push_str(&format!(
+                    "  \"{name}\" [shape=box, label=\"{name}\\n({})\"];\n",
+                    p.stages[name].kind
+                ));
             }
             for name in &p.order {
                 for i in &p.stages[name].inputs {
@@ -139,13 +151,25 @@ mod tests {
 
     #[test]
     fn order_is_sorted_within_levels() {
-        let stages: BTreeMap<_, _> = [stage("c", &["a"]), stage("b", &["src"]), stage("a", &[]), stage("d", &["b", "c"])].into();
+        let stages: BTreeMap<_, _> = [
+            stage("c", &["a"]),
+            stage("b", &["src"]),
+            stage("a", &[]),
+            stage("d", &["b", "c"]),
+        ]
+        .into();
         assert_eq!(topological_order(&stages).unwrap(), ["a", "b", "c", "d"]);
     }
 
     #[test]
     fn cycle_is_named_in_data_flow_order() {
-        let stages: BTreeMap<_, _> = [stage("a", &["c"]), stage("b", &["a"]), stage("c", &["b"]), stage("x", &[])].into();
+        let stages: BTreeMap<_, _> = [
+            stage("a", &["c"]),
+            stage("b", &["a"]),
+            stage("c", &["b"]),
+            stage("x", &[]),
+        ]
+        .into();
         let cycle = topological_order(&stages).unwrap_err();
         assert_eq!(cycle.len(), 4);
         assert_eq!(cycle.first(), cycle.last());

@@ -43,7 +43,10 @@ impl std::fmt::Display for AxisError {
 pub fn axis(param: &str, v: &J) -> Result<Axis, AxisError> {
     let values: Vec<J> = match v {
         J::Array(items) => {
-            if let Some(i) = items.iter().position(|item| item.is_array() || item.is_object()) {
+            if let Some(i) = items
+                .iter()
+                .position(|item| item.is_array() || item.is_object())
+            {
                 return Err(AxisError::NotScalar(i));
             }
             items.clone()
@@ -60,13 +63,19 @@ pub fn axis(param: &str, v: &J) -> Result<Axis, AxisError> {
             return Err(AxisError::Repeated(render(v)));
         }
     }
-    Ok(Axis { param: param.to_string(), values })
+    Ok(Axis {
+        param: param.to_string(),
+        values,
+    })
 }
 
 fn range(s: &str) -> Result<Vec<J>, AxisError> {
     let bad = || AxisError::BadRange(s.to_string());
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
-    let (a, b): (i64, i64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    let (a, b): (i64, i64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
     if a > b {
         return Err(bad());
     }
@@ -75,7 +84,8 @@ fn range(s: &str) -> Result<Vec<J>, AxisError> {
 
 /// The number of cells, or None when it overflows.
 pub fn size(axes: &[Axis]) -> Option<usize> {
-    axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+    axes.iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
 }
 
 /// Every combination, the last axis varying fastest.
@@ -107,7 +117,11 @@ pub fn render(v: &J) -> String {
 
 /// `alpha=0.5,missing=drop,seed=7`
 pub fn label(values: &[(String, J)]) -> String {
-    values.iter().map(|(k, v)| format!("{k}={}", render(v))).collect::<Vec<_>>().join(",")
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={}", render(v)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The cell's stage name: `model_sweep[alpha=0.5,missing=drop,seed=7]`.
@@ -119,7 +133,9 @@ pub fn cell_name(stage: &str, values: &[(String, J)]) -> String {
 /// name, otherwise a hash of it (a string value with `/` or a long list of params).
 pub fn cell_key(values: &[(String, J)]) -> String {
     let l = label(values);
-    let plain = l.bytes().all(|b| b.is_ascii_alphanumeric() || b"._=,+-".contains(&b));
+    let plain = l
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._=,+-".contains(&b));
     if plain && l.len() <= 200 && !l.starts_with('.') {
         l
     } else {
@@ -137,19 +153,40 @@ mod tests {
 
     #[test]
     fn lists_and_ranges() {
-        assert_eq!(axis("a", &yaml("[0.1, 1]")).unwrap().values, vec![J::from(0.1), J::from(1)]);
-        assert_eq!(axis("s", &yaml("1..3")).unwrap().values, vec![J::from(1), J::from(2), J::from(3)]);
+        assert_eq!(
+            axis("a", &yaml("[0.1, 1]")).unwrap().values,
+            vec![J::from(0.1), J::from(1)]
+        );
+        assert_eq!(
+            axis("s", &yaml("1..3")).unwrap().values,
+            vec![J::from(1), J::from(2), J::from(3)]
+        );
         assert_eq!(axis("s", &yaml("[]")).unwrap_err(), AxisError::Empty);
-        assert_eq!(axis("s", &yaml("3..1")).unwrap_err(), AxisError::BadRange("3..1".into()));
-        assert_eq!(axis("s", &yaml("a..b")).unwrap_err(), AxisError::BadRange("a..b".into()));
-        assert_eq!(axis("s", &yaml("[1, 1]")).unwrap_err(), AxisError::Repeated("1".into()));
-        assert_eq!(axis("s", &yaml("[[1]]")).unwrap_err(), AxisError::NotScalar(0));
+        assert_eq!(
+            axis("s", &yaml("3..1")).unwrap_err(),
+            AxisError::BadRange("3..1".into())
+        );
+        assert_eq!(
+            axis("s", &yaml("a..b")).unwrap_err(),
+            AxisError::BadRange("a..b".into())
+        );
+        assert_eq!(
+            axis("s", &yaml("[1, 1]")).unwrap_err(),
+            AxisError::Repeated("1".into())
+        );
+        assert_eq!(
+            axis("s", &yaml("[[1]]")).unwrap_err(),
+            AxisError::NotScalar(0)
+        );
         assert_eq!(axis("s", &yaml("7")).unwrap_err(), AxisError::NotAList);
     }
 
     #[test]
     fn cells_are_named_by_their_values() {
-        let axes = vec![axis("alpha", &yaml("[0.5, 1]")).unwrap(), axis("missing", &yaml("[median, drop]")).unwrap()];
+        let axes = vec![
+            axis("alpha", &yaml("[0.5, 1]")).unwrap(),
+            axis("missing", &yaml("[median, drop]")).unwrap(),
+        ];
         assert_eq!(size(&axes), Some(4));
         let c = cells(&axes);
         assert_eq!(c.len(), 4);

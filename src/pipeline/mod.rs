@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 pub mod dag;
 pub mod matrix;
 pub mod paths;
-pub mod sql_params;
 pub mod spec;
+pub mod sql_params;
 pub mod validate;
 
 pub use validate::{load, load_profile};
@@ -39,7 +39,9 @@ pub struct Pipeline {
 /// powers of 1000, binary ones (`KiB`, `MiB`, `GiB`) of 1024; a bare `K`/`M`/`G` is binary.
 pub fn parse_size(text: &str) -> Option<usize> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().ok()?;
     let k: f64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -139,7 +141,11 @@ impl DataFormat {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sweep {
     /// One combination of the matrix's values. `values` in the matrix's (sorted) param order.
-    Cell { parent: String, key: String, values: Vec<(String, serde_json::Value)> },
+    Cell {
+        parent: String,
+        key: String,
+        values: Vec<(String, serde_json::Value)>,
+    },
     /// The cells' tables stacked; `params` are the swept params, in column order.
     Stack { params: Vec<String>, cells: usize },
 }
@@ -173,7 +179,9 @@ impl Pipeline {
     pub fn output_paths(&self, stage: &Stage) -> Vec<(Option<String>, PathBuf)> {
         // A cell's tables live in its sweep's `.cells` folder, named by the cell's values.
         let (out, base) = match &stage.sweep {
-            Some(Sweep::Cell { parent, key, .. }) => (self.out_dir().join(format!("{parent}.cells")), key.as_str()),
+            Some(Sweep::Cell { parent, key, .. }) => {
+                (self.out_dir().join(format!("{parent}.cells")), key.as_str())
+            }
             _ => (self.out_dir(), stage.name.as_str()),
         };
         let main = out.join(format!("{base}.parquet"));
@@ -203,10 +211,14 @@ impl Pipeline {
 
     /// Stages that (transitively) depend on `name`, sorted.
     pub fn downstream(&self, name: &str) -> Vec<String> {
-        let mut dependents: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+        let mut dependents: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
         for s in self.stages.values() {
             for i in &s.inputs {
-                dependents.entry(i.as_str()).or_default().push(s.name.as_str());
+                dependents
+                    .entry(i.as_str())
+                    .or_default()
+                    .push(s.name.as_str());
             }
         }
         let mut out: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -232,7 +244,11 @@ impl Pipeline {
                 }
             }
         }
-        self.order.iter().filter(|s| keep.contains(s.as_str())).cloned().collect()
+        self.order
+            .iter()
+            .filter(|s| keep.contains(s.as_str()))
+            .cloned()
+            .collect()
     }
 
     pub fn relative<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, str> {

@@ -29,7 +29,9 @@ pub fn inside(root: &Path, rel: &str) -> Result<PathBuf, String> {
     // Each existing prefix is resolved: a symlink anywhere on the way must land inside.
     for p in &parts {
         full.push(p);
-        let Ok(meta) = std::fs::symlink_metadata(&full) else { break };
+        let Ok(meta) = std::fs::symlink_metadata(&full) else {
+            break;
+        };
         if !meta.file_type().is_symlink() {
             continue;
         }
@@ -103,13 +105,24 @@ mod tests {
         let root = std::fs::canonicalize(dir.path()).unwrap();
         std::fs::create_dir(root.join("raw")).unwrap();
         assert_eq!(inside(&root, "raw/a.csv").unwrap(), root.join("raw/a.csv"));
-        assert_eq!(inside(&root, "./raw/../raw/a.csv").unwrap(), root.join("raw/a.csv"));
-        assert!(inside(&root, "/etc/passwd").unwrap_err().contains("absolute"));
-        assert!(inside(&root, "raw/../../x.csv").unwrap_err().contains("`..`"));
+        assert_eq!(
+            inside(&root, "./raw/../raw/a.csv").unwrap(),
+            root.join("raw/a.csv")
+        );
+        assert!(inside(&root, "/etc/passwd")
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(inside(&root, "raw/../../x.csv")
+            .unwrap_err()
+            .contains("`..`"));
         std::os::unix::fs::symlink("/etc", root.join("raw/etc")).unwrap();
-        assert!(inside(&root, "raw/etc/passwd").unwrap_err().contains("symlink `raw/etc`"));
+        assert!(inside(&root, "raw/etc/passwd")
+            .unwrap_err()
+            .contains("symlink `raw/etc`"));
         std::os::unix::fs::symlink("../../nowhere", root.join("raw/dangling")).unwrap();
-        assert!(inside(&root, "raw/dangling").unwrap_err().contains("outside"));
+        assert!(inside(&root, "raw/dangling")
+            .unwrap_err()
+            .contains("outside"));
         std::os::unix::fs::symlink("a.csv", root.join("raw/inner")).unwrap();
         assert!(inside(&root, "raw/inner").is_ok());
         assert_eq!(not_regular(&root.join("raw")), Some("a directory"));

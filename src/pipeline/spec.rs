@@ -53,7 +53,10 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_matrix_cells: 10_000, memory: None }
+        Settings {
+            max_matrix_cells: 10_000,
+            memory: None,
+        }
     }
 }
 
@@ -181,7 +184,11 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Error {
     let at = |line: usize, column: usize| {
         let mut loc = Location::new(path, line, column);
         loc.text = text.lines().nth(line.saturating_sub(1)).map(str::to_string);
-        loc.width = loc.text.as_deref().map(|t| word_width(t, column)).unwrap_or(1);
+        loc.width = loc
+            .text
+            .as_deref()
+            .map(|t| word_width(t, column))
+            .unwrap_or(1);
         loc
     };
     let mut location = e.location().map(|l| at(l.line(), l.column()));
@@ -207,10 +214,15 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Error {
         }
     } else if message.contains("repetition limit") || message.contains("recursion limit") {
         message = format!("{message}: the YAML expands too far (nested aliases `*name` or nesting, e.g. an alias bomb)");
-        location = text.lines().position(|l| l.contains('*') && l.contains('&') || l.contains(", *") || l.contains("[*")).map(|i| {
-            let t = text.lines().nth(i).unwrap_or_default();
-            at(i + 1, t.find('*').map(|c| c + 1).unwrap_or(1))
-        });
+        location = text
+            .lines()
+            .position(|l| {
+                l.contains('*') && l.contains('&') || l.contains(", *") || l.contains("[*")
+            })
+            .map(|i| {
+                let t = text.lines().nth(i).unwrap_or_default();
+                at(i + 1, t.find('*').map(|c| c + 1).unwrap_or(1))
+            });
         hint = "write the values out instead of through nested aliases";
     }
     Error::Pipeline {
@@ -246,7 +258,11 @@ fn unclosed_quote(text: &str) -> Option<(usize, usize)> {
                     let before = chars[..j].iter().rev().find(|c| !c.is_whitespace());
                     let value_start = match before {
                         None => true,
-                        Some(':') | Some('-') | Some('[') | Some('{') | Some(',') => j == 0 || chars[j - 1].is_whitespace() || matches!(before, Some('[') | Some('{') | Some(',')),
+                        Some(':') | Some('-') | Some('[') | Some('{') | Some(',') => {
+                            j == 0
+                                || chars[j - 1].is_whitespace()
+                                || matches!(before, Some('[') | Some('{') | Some(','))
+                        }
                         _ => false,
                     };
                     if value_start {
@@ -391,7 +407,11 @@ impl<'a> SourceMap<'a> {
         let end = self.block_end(line, indent);
         for l in line..end {
             let text = self.lines[l];
-            let start = if l == line { indent + keys.last()?.len() } else { 0 };
+            let start = if l == line {
+                indent + keys.last()?.len()
+            } else {
+                0
+            };
             if let Some(col) = find_word(text, word, start) {
                 return Some(self.loc(l, col, word.chars().count()));
             }
@@ -471,7 +491,8 @@ fn find_word(text: &str, word: &str, start: usize) -> Option<usize> {
         let at = from + i;
         let before = at.checked_sub(1).map(|j| bytes[j] as char);
         let after = bytes.get(at + word.len()).map(|b| *b as char);
-        let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        let boundary =
+            |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
         if boundary(before) && boundary(after) {
             return Some(at);
         }

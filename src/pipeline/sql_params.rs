@@ -20,7 +20,13 @@ pub enum SubstError {
     /// The name is not a param.
     Missing(String),
     /// The value has no SQL form where it stands. `line`/`column` are 1-based, in the text.
-    Unrenderable { name: String, value: String, line: usize, column: usize, why: String },
+    Unrenderable {
+        name: String,
+        value: String,
+        line: usize,
+        column: usize,
+        why: String,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -39,7 +45,11 @@ fn shorten(s: &str) -> String {
     if s.chars().count() <= QUOTE {
         s.to_string()
     } else {
-        format!("{}… ({} bytes)", s.chars().take(QUOTE).collect::<String>(), s.len())
+        format!(
+            "{}… ({} bytes)",
+            s.chars().take(QUOTE).collect::<String>(),
+            s.len()
+        )
     }
 }
 
@@ -75,19 +85,29 @@ fn render(v: &J, ctx: Ctx) -> Result<String, String> {
             J::Bool(true) => Ok("TRUE".into()),
             J::Bool(false) => Ok("FALSE".into()),
             J::Null => Ok("NULL".into()),
-            other => Err(format!("it is {}, which SQL has no literal for", kind(other))),
+            other => Err(format!(
+                "it is {}, which SQL has no literal for",
+                kind(other)
+            )),
         },
         Ctx::Str => match text_of(v) {
             Some(t) => Ok(t.replace('\'', "''")),
             None => Err(format!(
                 "it is {} and stands inside a quoted SQL string, which takes text{}",
                 kind(v),
-                if v.is_null() { " (outside the quotes it would be NULL)" } else { "" }
+                if v.is_null() {
+                    " (outside the quotes it would be NULL)"
+                } else {
+                    ""
+                }
             )),
         },
         Ctx::Ident => match text_of(v) {
             Some(t) => Ok(t.replace('"', "\"\"")),
-            None => Err(format!("it is {} and stands inside a quoted identifier, which takes text", kind(v))),
+            None => Err(format!(
+                "it is {} and stands inside a quoted identifier, which takes text",
+                kind(v)
+            )),
         },
         Ctx::LineComment | Ctx::BlockComment => {
             let t = text_of(v).unwrap_or_else(|| v.to_string());
@@ -114,7 +134,8 @@ pub fn substitute(sql: &str, scope: &BTreeMap<String, J>) -> Result<String, Subs
         if let Some(body) = rest.strip_prefix("${") {
             if let Some(end) = body.find('}') {
                 let name = body[..end].trim();
-                let value = lookup(name, scope).ok_or_else(|| SubstError::Missing(name.to_string()))?;
+                let value =
+                    lookup(name, scope).ok_or_else(|| SubstError::Missing(name.to_string()))?;
                 let rendered = render(value, ctx).map_err(|why| SubstError::Unrenderable {
                     name: name.to_string(),
                     value: shorten(&value.to_string()),
@@ -191,13 +212,31 @@ mod tests {
     #[test]
     fn literals_by_where_they_stand() {
         let s = scope();
-        assert_eq!(substitute("select ${n}, ${x}, ${b}, ${z}", &s).unwrap(), "select 10, 0.5, TRUE, NULL");
+        assert_eq!(
+            substitute("select ${n}, ${x}, ${b}, ${z}", &s).unwrap(),
+            "select 10, 0.5, TRUE, NULL"
+        );
         assert_eq!(substitute("select ${s}", &s).unwrap(), "select 'O''Brien'");
-        assert_eq!(substitute("where w = '${w}' and n = '${n}'", &s).unwrap(), "where w = '2012..2013' and n = '10'");
-        assert_eq!(substitute("select 'it''s ${s}'", &s).unwrap(), "select 'it''s O''Brien'");
-        assert_eq!(substitute("select \"${s}\"", &s).unwrap(), "select \"O'Brien\"");
-        assert_eq!(substitute("-- t+${n} ${m.t}\nselect ${m.a}", &s).unwrap(), "-- t+10 x y\nselect 1");
-        assert_eq!(substitute("/* ${l} */ select 1", &s).unwrap(), "/* [1,2] */ select 1");
+        assert_eq!(
+            substitute("where w = '${w}' and n = '${n}'", &s).unwrap(),
+            "where w = '2012..2013' and n = '10'"
+        );
+        assert_eq!(
+            substitute("select 'it''s ${s}'", &s).unwrap(),
+            "select 'it''s O''Brien'"
+        );
+        assert_eq!(
+            substitute("select \"${s}\"", &s).unwrap(),
+            "select \"O'Brien\""
+        );
+        assert_eq!(
+            substitute("-- t+${n} ${m.t}\nselect ${m.a}", &s).unwrap(),
+            "-- t+10 x y\nselect 1"
+        );
+        assert_eq!(
+            substitute("/* ${l} */ select 1", &s).unwrap(),
+            "/* [1,2] */ select 1"
+        );
         assert_eq!(substitute("select '$${n}'", &s).unwrap(), "select '${n}'");
     }
 
@@ -205,24 +244,51 @@ mod tests {
     fn injection_stays_a_string() {
         let mut s = scope();
         s.insert("evil".into(), json!("x'; COPY (SELECT 1) TO '/tmp/x' --"));
-        assert_eq!(substitute("select '${evil}'", &s).unwrap(), "select 'x''; COPY (SELECT 1) TO ''/tmp/x'' --'");
-        assert_eq!(substitute("select ${evil}", &s).unwrap(), "select 'x''; COPY (SELECT 1) TO ''/tmp/x'' --'");
+        assert_eq!(
+            substitute("select '${evil}'", &s).unwrap(),
+            "select 'x''; COPY (SELECT 1) TO ''/tmp/x'' --'"
+        );
+        assert_eq!(
+            substitute("select ${evil}", &s).unwrap(),
+            "select 'x''; COPY (SELECT 1) TO ''/tmp/x'' --'"
+        );
         s.insert("nl".into(), json!("a\nselect 2"));
-        assert_eq!(substitute("-- ${nl}\nselect 1", &s).unwrap(), "-- a select 2\nselect 1");
+        assert_eq!(
+            substitute("-- ${nl}\nselect 1", &s).unwrap(),
+            "-- a select 2\nselect 1"
+        );
     }
 
     #[test]
     fn lists_maps_and_missing_names_are_refused_with_the_line() {
         let s = scope();
         match substitute("select 1\nwhere x in (${l})", &s).unwrap_err() {
-            SubstError::Unrenderable { name, value, line, column, why } => {
-                assert_eq!((name.as_str(), value.as_str(), line, column), ("l", "[1,2]", 2, 13));
+            SubstError::Unrenderable {
+                name,
+                value,
+                line,
+                column,
+                why,
+            } => {
+                assert_eq!(
+                    (name.as_str(), value.as_str(), line, column),
+                    ("l", "[1,2]", 2, 13)
+                );
                 assert!(why.contains("a list"), "{why}");
             }
             e => panic!("{e:?}"),
         }
-        assert!(matches!(substitute("select ${m}", &s), Err(SubstError::Unrenderable { .. })));
-        assert!(matches!(substitute("select '${z}'", &s), Err(SubstError::Unrenderable { .. })));
-        assert_eq!(substitute("select ${nope}", &s), Err(SubstError::Missing("nope".into())));
+        assert!(matches!(
+            substitute("select ${m}", &s),
+            Err(SubstError::Unrenderable { .. })
+        ));
+        assert!(matches!(
+            substitute("select '${z}'", &s),
+            Err(SubstError::Unrenderable { .. })
+        ));
+        assert_eq!(
+            substitute("select ${nope}", &s),
+            Err(SubstError::Missing("nope".into()))
+        );
     }
 }

@@ -17,14 +17,25 @@ pub fn load(file: &Path, registry: &Registry, overrides: &[(String, String)]) ->
 }
 
 /// As [`load`], with the params of a named profile of the pipeline's `profiles:` applied first.
-pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, overrides: &[(String, String)]) -> Result<Pipeline> {
+pub fn load_profile(
+    file: &Path,
+    registry: &Registry,
+    profile: Option<&str>,
+    overrides: &[(String, String)],
+) -> Result<Pipeline> {
     if let Some(what) = paths::not_regular(file) {
-        return Err(Error::pipeline(format!("the pipeline file `{}` is {what}, not a regular file", file.display()))
-            .with_hint("name the pipeline's YAML file with `--file`"));
+        return Err(Error::pipeline(format!(
+            "the pipeline file `{}` is {what}, not a regular file",
+            file.display()
+        ))
+        .with_hint("name the pipeline's YAML file with `--file`"));
     }
     let bytes = std::fs::read(file).map_err(|e| {
-        Error::pipeline(format!("cannot read the pipeline file `{}`: {e}", file.display()))
-            .with_hint("run canary in the folder holding pipeline.yaml, or name the file with `--file`")
+        Error::pipeline(format!(
+            "cannot read the pipeline file `{}`: {e}",
+            file.display()
+        ))
+        .with_hint("run canary in the folder holding pipeline.yaml, or name the file with `--file`")
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -42,31 +53,54 @@ pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, ove
     let mut parsed = spec::parse(file, &text)?;
     if let Some(name) = profile {
         let Some(values) = parsed.profiles.get(name).cloned() else {
-            let hint = did_you_mean(name, parsed.profiles.keys().map(String::as_str)).unwrap_or_else(|| {
-                if parsed.profiles.is_empty() {
-                    "the pipeline declares no `profiles:`".to_string()
-                } else {
-                    format!("its profiles are: {}", parsed.profiles.keys().cloned().collect::<Vec<_>>().join(", "))
-                }
-            });
-            return Err(Error::usage(format!("`--profile {name}`: {} has no such profile", file.display())).with_hint(hint));
+            let hint = did_you_mean(name, parsed.profiles.keys().map(String::as_str))
+                .unwrap_or_else(|| {
+                    if parsed.profiles.is_empty() {
+                        "the pipeline declares no `profiles:`".to_string()
+                    } else {
+                        format!(
+                            "its profiles are: {}",
+                            parsed
+                                .profiles
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                });
+            return Err(Error::usage(format!(
+                "`--profile {name}`: {} has no such profile",
+                file.display()
+            ))
+            .with_hint(hint));
         };
         let as_text: Vec<(String, String)> = values
             .iter()
             .map(|(k, v)| (k.clone(), spec::to_yaml(v).trim_end().to_string()))
             .collect();
         apply_overrides(&mut parsed, &as_text).map_err(|e| match e {
-            Error::Usage { message, hint } => Error::Usage { message: format!("profile `{name}`: {}", message.replace("`--set ", "`")), hint },
+            Error::Usage { message, hint } => Error::Usage {
+                message: format!("profile `{name}`: {}", message.replace("`--set ", "`")),
+                hint,
+            },
             other => other,
         })?;
     }
     apply_overrides(&mut parsed, overrides)?;
     let root = file
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let root = std::fs::canonicalize(&root).map_err(|e| Error::io("open the project folder", &root, e))?;
+    let root =
+        std::fs::canonicalize(&root).map_err(|e| Error::io("open the project folder", &root, e))?;
     let file = root.join(file.file_name().unwrap_or_default());
     Validator {
         map: SourceMap::new(&file, &text),
@@ -80,22 +114,34 @@ pub fn load_profile(file: &Path, registry: &Registry, profile: Option<&str>, ove
 fn apply_overrides(spec: &mut PipelineSpec, overrides: &[(String, String)]) -> Result<()> {
     for (key, raw) in overrides {
         let value = spec::parse_value(raw).map_err(|e| {
-            Error::usage(format!("`--set {key}={raw}`: the value is not valid YAML: {e}"))
+            Error::usage(format!(
+                "`--set {key}={raw}`: the value is not valid YAML: {e}"
+            ))
         })?;
         let mut parts = key.split('.');
         let first = parts.next().unwrap_or_default();
         let Some(mut slot) = spec.params.get_mut(first) else {
-            let hint = did_you_mean(first, spec.params.keys().map(String::as_str))
-                .unwrap_or_else(|| "`--set` changes a param that pipeline.yaml already declares under `params:`".into());
-            return Err(Error::usage(format!("`--set {key}`: there is no param `{first}`")).with_hint(hint));
+            let hint =
+                did_you_mean(first, spec.params.keys().map(String::as_str)).unwrap_or_else(|| {
+                    "`--set` changes a param that pipeline.yaml already declares under `params:`"
+                        .into()
+                });
+            return Err(
+                Error::usage(format!("`--set {key}`: there is no param `{first}`")).with_hint(hint),
+            );
         };
         for part in parts {
             let Value::Mapping(m) = slot else {
-                return Err(Error::usage(format!("`--set {key}`: `{part}` is inside a param that is not a mapping")));
+                return Err(Error::usage(format!(
+                    "`--set {key}`: `{part}` is inside a param that is not a mapping"
+                )));
             };
             let k = Value::String(part.to_string());
             if !m.contains_key(&k) {
-                let names: Vec<String> = m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+                let names: Vec<String> = m
+                    .keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect();
                 let hint = did_you_mean(part, names.iter().map(String::as_str))
                     .unwrap_or_else(|| format!("the keys there are: {}", names.join(", ")));
                 return Err(Error::usage(format!("`--set {key}`: no key `{part}`")).with_hint(hint));
@@ -113,8 +159,23 @@ fn apply_overrides(spec: &mut PipelineSpec, overrides: &[(String, String)]) -> R
 /// which only a nullable param takes: one declared with `null` as its value in `params:`, and
 /// which then takes any value.
 fn typed_override(key: &str, raw: &str, old: &Value, new: Value) -> Result<Value> {
-    let declared = || format!("param `{key}` is {} in pipeline.yaml ({})", spec::type_name(old), excerpt(&spec::to_json(old).to_string()));
-    let refuse = |hint: String| Err(Error::usage(format!("`--set {key}={}`: {}, but `{}` is {}", excerpt(raw), declared(), excerpt(raw), spec::type_name(&new))).with_hint(hint));
+    let declared = || {
+        format!(
+            "param `{key}` is {} in pipeline.yaml ({})",
+            spec::type_name(old),
+            excerpt(&spec::to_json(old).to_string())
+        )
+    };
+    let refuse = |hint: String| {
+        Err(Error::usage(format!(
+            "`--set {key}={}`: {}, but `{}` is {}",
+            excerpt(raw),
+            declared(),
+            excerpt(raw),
+            spec::type_name(&new)
+        ))
+        .with_hint(hint))
+    };
     match (old, &new) {
         (Value::Null, _) => Ok(new),
         (_, Value::Null) => Err(Error::usage(format!(
@@ -156,7 +217,15 @@ struct Validator<'a> {
 impl Validator<'_> {
     /// Where line `line`, column `column` of a stage's SQL text is: in its `sql_file`, or in
     /// pipeline.yaml below the stage's `sql:` key.
-    fn sql_location(&self, at: &str, s: &spec::StageSpec, text: &str, line: usize, column: usize, width: usize) -> Option<Location> {
+    fn sql_location(
+        &self,
+        at: &str,
+        s: &spec::StageSpec,
+        text: &str,
+        line: usize,
+        column: usize,
+        width: usize,
+    ) -> Option<Location> {
         if let Some(f) = &s.sql_file {
             let mut loc = Location::new(f, line, column);
             loc.text = text.lines().nth(line.saturating_sub(1)).map(str::to_string);
@@ -164,12 +233,28 @@ impl Validator<'_> {
             return Some(loc);
         }
         let key = self.map.key(&["stages", at, "sql"])?;
-        let after = key.text.as_deref().unwrap_or_default().split_once(':').map(|(_, r)| r.trim()).unwrap_or_default();
+        let after = key
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .split_once(':')
+            .map(|(_, r)| r.trim())
+            .unwrap_or_default();
         let block = after.starts_with('|') || after.starts_with('>');
-        let file_line = if block { key.line + line } else { key.line + line - 1 };
-        let Some(text) = self.map.line(file_line) else { return Some(key) };
+        let file_line = if block {
+            key.line + line
+        } else {
+            key.line + line - 1
+        };
+        let Some(text) = self.map.line(file_line) else {
+            return Some(key);
+        };
         // The SQL line's column, shifted by the indentation (or the `sql: ` before it).
-        let shift = if block || line > 1 { text.len() - text.trim_start().len() } else { key.column - 1 + "sql: ".len() };
+        let shift = if block || line > 1 {
+            text.len() - text.trim_start().len()
+        } else {
+            key.column - 1 + "sql: ".len()
+        };
         let mut loc = Location::new(self.file, file_line, column + shift);
         loc.text = Some(text.to_string());
         loc.width = width;
@@ -182,7 +267,10 @@ impl Validator<'_> {
     /// SQL; a name longer than [`MAX_NAME`] bytes cannot be a file name under `out/`.
     fn check_names(&self, spec: &PipelineSpec, stages: &BTreeMap<String, Stage>) -> Vec<Error> {
         let mut errors = Vec::new();
-        for (section, names) in [("sources", spec.sources.keys().collect::<Vec<_>>()), ("stages", spec.stages.keys().collect())] {
+        for (section, names) in [
+            ("sources", spec.sources.keys().collect::<Vec<_>>()),
+            ("stages", spec.stages.keys().collect()),
+        ] {
             for name in names {
                 if name.len() > MAX_NAME {
                     errors.push(self.err(
@@ -196,17 +284,31 @@ impl Validator<'_> {
         let mut sql_names: BTreeMap<String, String> = BTreeMap::new();
         for st in stages.values().filter(|s| s.parent().is_none()) {
             for t in st.tables.iter().filter(|t| !t.is_empty()) {
-                sql_names.insert(Pipeline::sql_table_name(&st.name, Some(t)), format!("the SQL name of table `{t}` of stage `{}`", st.name));
+                sql_names.insert(
+                    Pipeline::sql_table_name(&st.name, Some(t)),
+                    format!("the SQL name of table `{t}` of stage `{}`", st.name),
+                );
             }
             if let Some(kind) = self.registry.get(&st.kind) {
                 for (t, alias) in kind.sql_aliases() {
                     if st.tables.contains(&t) {
-                        sql_names.insert(alias, format!("the SQL name kind `{}` gives table `{t}` of stage `{}`", st.kind, st.name));
+                        sql_names.insert(
+                            alias,
+                            format!(
+                                "the SQL name kind `{}` gives table `{t}` of stage `{}`",
+                                st.kind, st.name
+                            ),
+                        );
                     }
                 }
             }
         }
-        for (section, name) in spec.sources.keys().map(|n| ("sources", n)).chain(spec.stages.keys().map(|n| ("stages", n))) {
+        for (section, name) in spec
+            .sources
+            .keys()
+            .map(|n| ("sources", n))
+            .chain(spec.stages.keys().map(|n| ("stages", n)))
+        {
             if let Some(owner) = sql_names.get(name) {
                 errors.push(self.err(
                     format!("`{name}` is also {owner}"),
@@ -233,7 +335,12 @@ impl Validator<'_> {
             for input in &stage.inputs {
                 match stages.get(input) {
                     Some(up) if !up.tables.is_empty() => {
-                        tables.extend(up.tables.iter().map(|t| Pipeline::sql_table_name(input, Some(t.as_str()).filter(|t| !t.is_empty()))));
+                        tables.extend(up.tables.iter().map(|t| {
+                            Pipeline::sql_table_name(
+                                input,
+                                Some(t.as_str()).filter(|t| !t.is_empty()),
+                            )
+                        }));
                     }
                     _ => {
                         tables.insert(input.clone());
@@ -241,11 +348,17 @@ impl Validator<'_> {
                 }
             }
             if let Err(r) = crate::sandbox::check(sql, crate::sandbox::Mode::Stage, &tables) {
-                let loc = spec.stages.get(at).and_then(|s| self.sql_location(at, s, sql, r.line, r.column, r.width));
+                let loc = spec
+                    .stages
+                    .get(at)
+                    .and_then(|s| self.sql_location(at, s, sql, r.line, r.column, r.width));
                 errors.push(
-                    Error::pipeline(format!("stage `{}`: its SQL is refused: {}", stage.name, r.message))
-                        .at(loc)
-                        .with_hint(r.hint),
+                    Error::pipeline(format!(
+                        "stage `{}`: its SQL is refused: {}",
+                        stage.name, r.message
+                    ))
+                    .at(loc)
+                    .with_hint(r.hint),
                 );
             }
         }
@@ -266,7 +379,11 @@ impl Validator<'_> {
         // `params: {nope: 1}`, is found as the item of its parent).
         let loc = self.map.key(keys).or_else(|| {
             let (last, parent) = keys.split_last()?;
-            self.map.item(parent, last).or_else(|| (1..parent.len()).rev().find_map(|n| self.map.key(&parent[..=n])))
+            self.map.item(parent, last).or_else(|| {
+                (1..parent.len())
+                    .rev()
+                    .find_map(|n| self.map.key(&parent[..=n]))
+            })
         });
         let e = Error::pipeline(message).at(loc);
         match hint {
@@ -277,10 +394,18 @@ impl Validator<'_> {
 
     fn validate(&self, spec: PipelineSpec, file: &Path) -> Result<Pipeline> {
         let mut errors = Vec::new();
-        let params: BTreeMap<String, serde_json::Value> =
-            spec.params.iter().map(|(k, v)| (k.clone(), spec::to_json(v))).collect();
+        let params: BTreeMap<String, serde_json::Value> = spec
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), spec::to_json(v)))
+            .collect();
 
-        for name in spec.sources.keys().chain(spec.stages.keys()).chain(spec.params.keys()) {
+        for name in spec
+            .sources
+            .keys()
+            .chain(spec.stages.keys())
+            .chain(spec.params.keys())
+        {
             if !is_identifier(name) {
                 let section = if spec.sources.contains_key(name) {
                     "sources"
@@ -359,7 +484,10 @@ impl Validator<'_> {
         for (name, s) in &spec.stages {
             if s.kind == super::STACK_KIND {
                 errors.push(self.err(
-                    format!("stage `{name}`: kind `{}` is the engine's own, for the tables of a sweep", s.kind),
+                    format!(
+                        "stage `{name}`: kind `{}` is the engine's own, for the tables of a sweep",
+                        s.kind
+                    ),
                     &["stages", name, "kind"],
                     Some("declare `matrix:` on the stage to sweep instead".into()),
                 ));
@@ -379,7 +507,11 @@ impl Validator<'_> {
         errors.extend(self.check_names(&spec, &stages));
         errors.extend(self.check_sql(&spec, &stages));
         if !errors.is_empty() {
-            return Err(if errors.len() == 1 { errors.remove(0) } else { Error::Many(errors) });
+            return Err(if errors.len() == 1 {
+                errors.remove(0)
+            } else {
+                Error::Many(errors)
+            });
         }
 
         let order = dag::topological_order(&stages).map_err(|cycle| {
@@ -438,9 +570,18 @@ impl Validator<'_> {
             let at = ["stages", name, "matrix", param.as_str()];
             let declared = kind.params().iter().find(|p| p.name == param);
             if declared.is_none() && !kind.open_params() {
-                let hint = did_you_mean(param, kind.params().iter().map(|p| p.name)).unwrap_or_else(|| {
-                    format!("kind `{}` takes: {}", s.kind, kind.params().iter().map(|p| p.name).collect::<Vec<_>>().join(", "))
-                });
+                let hint = did_you_mean(param, kind.params().iter().map(|p| p.name))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "kind `{}` takes: {}",
+                            s.kind,
+                            kind.params()
+                                .iter()
+                                .map(|p| p.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
                 errors.push(self.err(format!("stage `{name}`: `matrix:` sweeps `{param}`, which kind `{}` has no param of", s.kind), &at, Some(hint)));
                 continue;
             }
@@ -456,7 +597,8 @@ impl Validator<'_> {
             let resolved = match resolve_refs(&spec::to_json(v), globals) {
                 Ok(r) => r,
                 Err(missing) => {
-                    let hint = did_you_mean(&missing, globals.keys().map(String::as_str)).unwrap_or_else(|| "declare it under the top-level `params:`".into());
+                    let hint = did_you_mean(&missing, globals.keys().map(String::as_str))
+                        .unwrap_or_else(|| "declare it under the top-level `params:`".into());
                     errors.push(self.err(format!("stage `{name}`: matrix param `{param}` refers to `${{{missing}}}`, which is not a global param"), &at, Some(hint)));
                     continue;
                 }
@@ -466,15 +608,25 @@ impl Validator<'_> {
                     if let Some(p) = declared {
                         if let Some(bad) = axis.values.iter().find(|v| !p.ty.accepts(v)) {
                             errors.push(
-                                Error::pipeline(format!("stage `{name}`: matrix value {bad} of `{param}` must be {}", p.ty.describe()))
-                                    .at(self.map.item(&at, &matrix::render(bad)).or_else(|| self.map.key(&at)))
-                                    .with_hint(format!("`{param}`: {}", p.help)),
+                                Error::pipeline(format!(
+                                    "stage `{name}`: matrix value {bad} of `{param}` must be {}",
+                                    p.ty.describe()
+                                ))
+                                .at(self
+                                    .map
+                                    .item(&at, &matrix::render(bad))
+                                    .or_else(|| self.map.key(&at)))
+                                .with_hint(format!("`{param}`: {}", p.help)),
                             );
                         }
                     }
                     axes.push(axis);
                 }
-                Err(e) => errors.push(self.err(format!("stage `{name}`: matrix param `{param}`: {e}"), &at, None)),
+                Err(e) => errors.push(self.err(
+                    format!("stage `{name}`: matrix param `{param}`: {e}"),
+                    &at,
+                    None,
+                )),
             }
         }
         if !errors.is_empty() {
@@ -485,7 +637,9 @@ impl Validator<'_> {
         match matrix::size(&axes) {
             Some(n) if n <= cap => {}
             n => {
-                let total = n.map(|n| n.to_string()).unwrap_or_else(|| "more than 2^64".into());
+                let total = n
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "more than 2^64".into());
                 return Err(vec![self.err(
                     format!("stage `{name}`: its matrix makes {} = {total} cells, more than the cap of {cap}", sizes.join(" × ")),
                     &["stages", name, "matrix"],
@@ -502,7 +656,11 @@ impl Validator<'_> {
             }
             let cell = matrix::cell_name(name, &values);
             let mut stage = self.stage(&cell, name, &cell_spec, spec, globals)?;
-            stage.sweep = Some(Sweep::Cell { parent: name.to_string(), key: matrix::cell_key(&values), values });
+            stage.sweep = Some(Sweep::Cell {
+                parent: name.to_string(),
+                key: matrix::cell_key(&values),
+                values,
+            });
             stages.push(stage);
         }
         let first = &stages[0];
@@ -512,7 +670,11 @@ impl Validator<'_> {
             inputs: stages.iter().map(|c| c.name.clone()).collect(),
             params: BTreeMap::from([(
                 "matrix".to_string(),
-                serde_json::Value::Object(axes.iter().map(|a| (a.param.clone(), serde_json::Value::Array(a.values.clone()))).collect()),
+                serde_json::Value::Object(
+                    axes.iter()
+                        .map(|a| (a.param.clone(), serde_json::Value::Array(a.values.clone())))
+                        .collect(),
+                ),
             )]),
             sql: None,
             sql_file: None,
@@ -521,7 +683,10 @@ impl Validator<'_> {
             tables: first.tables.clone(),
             files: Vec::new(),
             script: None,
-            sweep: Some(Sweep::Stack { params: axes.iter().map(|a| a.param.clone()).collect(), cells: stages.len() }),
+            sweep: Some(Sweep::Stack {
+                params: axes.iter().map(|a| a.param.clone()).collect(),
+                cells: stages.len(),
+            }),
         };
         stages.push(stack);
         Ok(stages)
@@ -529,7 +694,12 @@ impl Validator<'_> {
 
     /// A `script` stage's contract; the keys that only `script` stages take are refused on
     /// any other kind.
-    fn script(&self, name: &str, at: &str, s: &spec::StageSpec) -> std::result::Result<Option<Script>, Vec<Error>> {
+    fn script(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+    ) -> std::result::Result<Option<Script>, Vec<Error>> {
         let mut errors = Vec::new();
         let only_script = [
             ("command", s.command.is_some()),
@@ -550,15 +720,29 @@ impl Validator<'_> {
                     Some("remove it, or make the stage `kind: script`".into()),
                 ));
             }
-            return if errors.is_empty() { Ok(None) } else { Err(errors) };
+            return if errors.is_empty() {
+                Ok(None)
+            } else {
+                Err(errors)
+            };
         }
         let argv = match s.command.as_deref().map(shlex::split) {
             None => {
-                errors.push(self.err(format!("stage `{name}` (kind `script`) needs `command`"), &["stages", at], Some("add e.g. `command: python3 stages/ranks.py`".into())));
+                errors.push(self.err(
+                    format!("stage `{name}` (kind `script`) needs `command`"),
+                    &["stages", at],
+                    Some("add e.g. `command: python3 stages/ranks.py`".into()),
+                ));
                 Vec::new()
             }
-            Some(None) | Some(Some(_)) if s.command.as_deref().is_some_and(|c| c.trim().is_empty()) => {
-                errors.push(self.err(format!("stage `{name}`: `command` is empty"), &["stages", at, "command"], None));
+            Some(None) | Some(Some(_))
+                if s.command.as_deref().is_some_and(|c| c.trim().is_empty()) =>
+            {
+                errors.push(self.err(
+                    format!("stage `{name}`: `command` is empty"),
+                    &["stages", at, "command"],
+                    None,
+                ));
                 Vec::new()
             }
             Some(None) => {
@@ -581,9 +765,13 @@ impl Validator<'_> {
         for o in &s.outputs {
             if !is_identifier(o) {
                 errors.push(
-                    Error::pipeline(format!("stage `{name}`: output `{o}` is not a valid table name"))
-                        .at(self.map.item(&["stages", at, "outputs"], o))
-                        .with_hint("table names are lowercase letters, digits and `_`, starting with a letter"),
+                    Error::pipeline(format!(
+                        "stage `{name}`: output `{o}` is not a valid table name"
+                    ))
+                    .at(self.map.item(&["stages", at, "outputs"], o))
+                    .with_hint(
+                        "table names are lowercase letters, digits and `_`, starting with a letter",
+                    ),
                 );
             }
         }
@@ -600,20 +788,30 @@ impl Validator<'_> {
             None => Ok(default),
             Some("csv") => Ok(DataFormat::Csv),
             Some("parquet") => Ok(DataFormat::Parquet),
-            Some(other) => Err(self.err(format!("stage `{name}`: `{key}` must be `csv` or `parquet`, not `{other}`"), &["stages", at, key], None)),
+            Some(other) => Err(self.err(
+                format!("stage `{name}`: `{key}` must be `csv` or `parquet`, not `{other}`"),
+                &["stages", at, key],
+                None,
+            )),
         };
-        let input_format = format("input_format", &s.input_format, DataFormat::Parquet).unwrap_or_else(|e| {
-            errors.push(e);
-            DataFormat::Parquet
-        });
-        let output_format = format("output_format", &s.output_format, DataFormat::Csv).unwrap_or_else(|e| {
-            errors.push(e);
-            DataFormat::Csv
-        });
+        let input_format = format("input_format", &s.input_format, DataFormat::Parquet)
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                DataFormat::Parquet
+            });
+        let output_format = format("output_format", &s.output_format, DataFormat::Csv)
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                DataFormat::Csv
+            });
         let timeout = match &s.timeout {
             None => None,
-            Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t > 0.0 && t.is_finite()) => Some(std::time::Duration::from_secs_f64(n.as_f64().unwrap_or(1.0))),
-            Some(Value::String(t)) if humantime::parse_duration(t).is_ok() => humantime::parse_duration(t).ok(),
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t > 0.0 && t.is_finite()) => Some(
+                std::time::Duration::from_secs_f64(n.as_f64().unwrap_or(1.0)),
+            ),
+            Some(Value::String(t)) if humantime::parse_duration(t).is_ok() => {
+                humantime::parse_duration(t).ok()
+            }
             Some(other) => {
                 errors.push(self.err(
                     format!("stage `{name}`: `timeout` must be a number of seconds or a duration such as `10m`, not {}", spec::type_name(other)),
@@ -661,12 +859,18 @@ impl Validator<'_> {
         let mut errors = Vec::new();
         let Some(kind) = self.registry.get(&s.kind) else {
             let hint = did_you_mean(&s.kind, self.registry.names()).unwrap_or_else(|| {
-                format!("the kinds are: {}", self.registry.names().collect::<Vec<_>>().join(", "))
+                format!(
+                    "the kinds are: {}",
+                    self.registry.names().collect::<Vec<_>>().join(", ")
+                )
             });
             let loc = self.map.item(&["stages", at, "kind"], &s.kind);
-            return Err(vec![Error::pipeline(format!("stage `{name}` has unknown kind `{}`", s.kind))
-                .at(loc)
-                .with_hint(hint)]);
+            return Err(vec![Error::pipeline(format!(
+                "stage `{name}` has unknown kind `{}`",
+                s.kind
+            ))
+            .at(loc)
+            .with_hint(hint)]);
         };
 
         let mut seen = BTreeSet::new();
@@ -678,9 +882,14 @@ impl Validator<'_> {
                         .with_hint("list each input once"),
                 );
             } else if !spec.sources.contains_key(input) && !spec.stages.contains_key(input) {
-                let names = spec.sources.keys().chain(spec.stages.keys()).map(String::as_str);
-                let hint = did_you_mean(input, names)
-                    .unwrap_or_else(|| "inputs name a source (under `sources:`) or another stage".into());
+                let names = spec
+                    .sources
+                    .keys()
+                    .chain(spec.stages.keys())
+                    .map(String::as_str);
+                let hint = did_you_mean(input, names).unwrap_or_else(|| {
+                    "inputs name a source (under `sources:`) or another stage".into()
+                });
                 errors.push(
                     Error::pipeline(format!("stage `{name}` has unknown input `{input}`"))
                         .at(self.map.item(&["stages", at, "inputs"], input))
@@ -710,9 +919,16 @@ impl Validator<'_> {
         for p in kind.params() {
             match params.get(p.name) {
                 None if p.required => errors.push(self.err(
-                    format!("stage `{name}` (kind `{}`) needs param `{}`: {}", s.kind, p.name, p.help),
+                    format!(
+                        "stage `{name}` (kind `{}`) needs param `{}`: {}",
+                        s.kind, p.name, p.help
+                    ),
                     &["stages", at],
-                    Some(format!("add `{}:` ({}) under the stage's `params:`", p.name, p.ty.describe())),
+                    Some(format!(
+                        "add `{}:` ({}) under the stage's `params:`",
+                        p.name,
+                        p.ty.describe()
+                    )),
                 )),
                 Some(v) if !p.ty.accepts(v) => errors.push(self.err(
                     format!(
@@ -733,7 +949,10 @@ impl Validator<'_> {
             }
             if kind.open_params() {
                 // Checked as resolved: `${model}` names a mapping although it is written as text.
-                let resolved = params.get(key).map(spec::from_json).unwrap_or_else(|| value.clone());
+                let resolved = params
+                    .get(key)
+                    .map(spec::from_json)
+                    .unwrap_or_else(|| value.clone());
                 if matches!(resolved, Value::Sequence(_) | Value::Mapping(_)) {
                     errors.push(self.err(
                         format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(&resolved)),
@@ -742,13 +961,18 @@ impl Validator<'_> {
                     ));
                 }
             } else {
-                let hint = did_you_mean(key, kind.params().iter().map(|p| p.name)).unwrap_or_else(|| {
-                    format!(
-                        "kind `{}` takes: {}",
-                        s.kind,
-                        kind.params().iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
-                    )
-                });
+                let hint =
+                    did_you_mean(key, kind.params().iter().map(|p| p.name)).unwrap_or_else(|| {
+                        format!(
+                            "kind `{}` takes: {}",
+                            s.kind,
+                            kind.params()
+                                .iter()
+                                .map(|p| p.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
                 errors.push(self.err(
                     format!("stage `{name}`: kind `{}` has no param `{key}`", s.kind),
                     &["stages", at, "params", key],
@@ -798,7 +1022,7 @@ impl Validator<'_> {
                         for r in references(text) {
                             let top = r.split('.').next().unwrap_or_default();
                             if !params.contains_key(top) {
-                                if let Some(v) = lookup(&r, &globals) {
+                                if let Some(v) = lookup(&r, globals) {
                                     sql_params.insert(r, v.clone());
                                 }
                             }
@@ -807,14 +1031,22 @@ impl Validator<'_> {
                     }
                     Err(super::sql_params::SubstError::Missing(missing)) => {
                         let hint = did_you_mean(&missing, scope.keys().map(String::as_str))
-                            .unwrap_or_else(|| "declare it under the stage's or the top-level `params:`".into());
+                            .unwrap_or_else(|| {
+                                "declare it under the stage's or the top-level `params:`".into()
+                            });
                         errors.push(self.err(
                             format!("stage `{name}`: the SQL refers to `${{{missing}}}`, which is not a param"),
                             &["stages", at, if s.sql.is_some() { "sql" } else { "sql_file" }],
                             Some(hint),
                         ));
                     }
-                    Err(super::sql_params::SubstError::Unrenderable { name: param, value, line, column, why }) => {
+                    Err(super::sql_params::SubstError::Unrenderable {
+                        name: param,
+                        value,
+                        line,
+                        column,
+                        why,
+                    }) => {
                         let loc = self.sql_location(at, s, text, line, column, param.len() + 3);
                         errors.push(
                             Error::pipeline(format!("stage `{name}`: `${{{param}}}` in its SQL is {value}: {why}"))
@@ -827,7 +1059,11 @@ impl Validator<'_> {
         } else if s.sql.is_some() || s.sql_file.is_some() {
             errors.push(self.err(
                 format!("stage `{name}`: kind `{}` does not take SQL", s.kind),
-                &["stages", at, if s.sql.is_some() { "sql" } else { "sql_file" }],
+                &[
+                    "stages",
+                    at,
+                    if s.sql.is_some() { "sql" } else { "sql_file" },
+                ],
                 Some("use kind `sql` for a SQL stage, or remove the SQL".into()),
             ));
         }
@@ -864,7 +1100,9 @@ impl Validator<'_> {
             // A script's own file, named in its command, is part of its definition too.
             if let Some(script) = &stage.script {
                 for a in script.argv.iter().skip(1) {
-                    let inside = !a.starts_with('-') && !a.starts_with('/') && !a.split('/').any(|c| c == "..");
+                    let inside = !a.starts_with('-')
+                        && !a.starts_with('/')
+                        && !a.split('/').any(|c| c == "..");
                     if inside && self.root.join(a).is_file() && !stage.files.contains(a) {
                         stage.files.push(a.clone());
                     }
@@ -873,7 +1111,9 @@ impl Validator<'_> {
             for f in &stage.files {
                 let problem = match self.project_file(f) {
                     Err(why) => Some(format!("stage `{name}` reads `{f}`, which {why}")),
-                    Ok(p) if !p.exists() => Some(format!("stage `{name}` reads `{f}`, which does not exist")),
+                    Ok(p) if !p.exists() => {
+                        Some(format!("stage `{name}` reads `{f}`, which does not exist"))
+                    }
                     Ok(_) => None,
                 };
                 if let Some(message) = problem {
@@ -924,12 +1164,19 @@ fn resolve_refs(
         J::String(s) => {
             if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
                 if !name.contains('}') {
-                    return lookup(name, globals).cloned().ok_or_else(|| name.to_string());
+                    return lookup(name, globals)
+                        .cloned()
+                        .ok_or_else(|| name.to_string());
                 }
             }
             J::String(substitute(s, globals)?)
         }
-        J::Array(items) => J::Array(items.iter().map(|i| resolve_refs(i, globals)).collect::<std::result::Result<_, _>>()?),
+        J::Array(items) => J::Array(
+            items
+                .iter()
+                .map(|i| resolve_refs(i, globals))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
         J::Object(m) => J::Object(
             m.iter()
                 .map(|(k, v)| Ok((k.clone(), resolve_refs(v, globals)?)))
@@ -940,7 +1187,10 @@ fn resolve_refs(
 }
 
 /// A dotted name reaches into nested maps: `${model.alpha}`.
-fn lookup<'a>(name: &str, scope: &'a BTreeMap<String, serde_json::Value>) -> Option<&'a serde_json::Value> {
+fn lookup<'a>(
+    name: &str,
+    scope: &'a BTreeMap<String, serde_json::Value>,
+) -> Option<&'a serde_json::Value> {
     let mut parts = name.split('.');
     let mut v = scope.get(parts.next()?)?;
     for p in parts {
@@ -967,7 +1217,10 @@ pub fn references(text: &str) -> Vec<String> {
 }
 
 /// Substitute `${name}` in text with the value's plain text (strings unquoted). `$${` escapes.
-pub fn substitute(text: &str, scope: &BTreeMap<String, serde_json::Value>) -> std::result::Result<String, String> {
+pub fn substitute(
+    text: &str,
+    scope: &BTreeMap<String, serde_json::Value>,
+) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("${") {
@@ -1001,18 +1254,30 @@ mod tests {
 
     #[test]
     fn references_lists_each_name_once_and_skips_escapes() {
-        assert_eq!(references("a ${x} b ${ y.z } ${x} $${not} ${w"), vec!["x".to_string(), "y.z".to_string()]);
+        assert_eq!(
+            references("a ${x} b ${ y.z } ${x} $${not} ${w"),
+            vec!["x".to_string(), "y.z".to_string()]
+        );
     }
     use serde_json::json;
 
     #[test]
     fn substitution_keeps_types_and_escapes() {
-        let scope: BTreeMap<String, serde_json::Value> =
-            [("year".to_string(), json!(2012)), ("m".to_string(), json!({"a": 0.5}))].into();
-        assert_eq!(substitute("where year = ${year}", &scope).unwrap(), "where year = 2012");
+        let scope: BTreeMap<String, serde_json::Value> = [
+            ("year".to_string(), json!(2012)),
+            ("m".to_string(), json!({"a": 0.5})),
+        ]
+        .into();
+        assert_eq!(
+            substitute("where year = ${year}", &scope).unwrap(),
+            "where year = 2012"
+        );
         assert_eq!(substitute("a=${m.a} $${x}", &scope).unwrap(), "a=0.5 ${x}");
         assert_eq!(substitute("${nope}", &scope).unwrap_err(), "nope");
-        assert_eq!(resolve_refs(&json!("${year}"), &scope).unwrap(), json!(2012));
+        assert_eq!(
+            resolve_refs(&json!("${year}"), &scope).unwrap(),
+            json!(2012)
+        );
     }
 
     #[test]

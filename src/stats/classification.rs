@@ -14,7 +14,12 @@ pub struct Confusion {
 
 impl Confusion {
     pub fn of(y: &[f64], p: &[f64], threshold: f64) -> Confusion {
-        let mut c = Confusion { tp: 0, fp: 0, tn: 0, fn_: 0 };
+        let mut c = Confusion {
+            tp: 0,
+            fp: 0,
+            tn: 0,
+            fn_: 0,
+        };
         for (y, p) in y.iter().zip(p) {
             match (*y == 1.0, *p > threshold) {
                 (true, true) => c.tp += 1,
@@ -76,7 +81,15 @@ mod tests {
     #[test]
     fn confusion_counts() {
         let c = Confusion::of(&[1.0, 1.0, 0.0, 0.0, 0.0], &[0.9, 0.2, 0.6, 0.1, 0.5], 0.5);
-        assert_eq!(c, Confusion { tp: 1, fp: 1, tn: 2, fn_: 1 });
+        assert_eq!(
+            c,
+            Confusion {
+                tp: 1,
+                fp: 1,
+                tn: 2,
+                fn_: 1
+            }
+        );
         assert_eq!(c.sensitivity(), Some(0.5));
         assert_eq!(c.specificity(), Some(2.0 / 3.0));
         assert_eq!(c.flagged(), 2);

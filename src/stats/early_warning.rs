@@ -23,12 +23,19 @@ pub struct Split {
 /// outcome is recorded. Training rows: labelled, `year + horizon <= origin` (their outcome
 /// window closed by the origin, so the origin's own and later years are never fitted). Test
 /// rows: `year == origin`.
-pub fn rolling_origin(years: &[i64], labelled: &[bool], origins: &[i64], horizon: i64) -> Vec<Split> {
+pub fn rolling_origin(
+    years: &[i64],
+    labelled: &[bool],
+    origins: &[i64],
+    horizon: i64,
+) -> Vec<Split> {
     origins
         .iter()
         .map(|&origin| Split {
             origin,
-            train: (0..years.len()).filter(|&i| labelled[i] && years[i] + horizon <= origin).collect(),
+            train: (0..years.len())
+                .filter(|&i| labelled[i] && years[i] + horizon <= origin)
+                .collect(),
             test: (0..years.len()).filter(|&i| years[i] == origin).collect(),
         })
         .collect()
@@ -45,8 +52,21 @@ pub fn auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
         return None;
     }
     let ranks = rank_average(scores);
-    let r1: f64 = ranks.iter().zip(positive).filter(|(_, p)| **p).map(|(r, _)| r).sum();
+    let r1: f64 = ranks
+        .iter()
+        .zip(positive)
+        .filter(|(_, p)| **p)
+        .map(|(r, _)| r)
+        .sum();
     Some((r1 - n1 as f64 * (n1 as f64 + 1.0) / 2.0) / (n1 as f64 * n0 as f64))
+}
+
+/// How a bootstrap is drawn: how many resamples, from which seed, for which interval level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bootstrap {
+    pub resamples: usize,
+    pub seed: u64,
+    pub level: f64,
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a small, fully specified generator, so a bootstrap
@@ -69,21 +89,39 @@ impl SplitMix64 {
 
     /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2^-40 for n < 2^24).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }
 
 /// Percentile bootstrap interval of the AUC, resampling positives and negatives separately
 /// (stratified, as `pROC::ci.auc` does by default): `b` resamples, the `(1 - level) / 2` and
 /// `(1 + level) / 2` quantiles (R's type 7) of the resampled AUCs.
-pub fn bootstrap_auc(scores: &[f64], positive: &[bool], b: usize, seed: u64, level: f64) -> Option<(f64, f64)> {
-    let pos: Vec<f64> = scores.iter().zip(positive).filter(|(_, p)| **p).map(|(s, _)| *s).collect();
-    let neg: Vec<f64> = scores.iter().zip(positive).filter(|(_, p)| !**p).map(|(s, _)| *s).collect();
+pub fn bootstrap_auc(
+    scores: &[f64],
+    positive: &[bool],
+    b: usize,
+    seed: u64,
+    level: f64,
+) -> Option<(f64, f64)> {
+    let pos: Vec<f64> = scores
+        .iter()
+        .zip(positive)
+        .filter(|(_, p)| **p)
+        .map(|(s, _)| *s)
+        .collect();
+    let neg: Vec<f64> = scores
+        .iter()
+        .zip(positive)
+        .filter(|(_, p)| !**p)
+        .map(|(s, _)| *s)
+        .collect();
     if pos.is_empty() || neg.is_empty() || b == 0 {
         return None;
     }
     let mut rng = SplitMix64::new(seed);
-    let labels: Vec<bool> = std::iter::repeat_n(true, pos.len()).chain(std::iter::repeat_n(false, neg.len())).collect();
+    let labels: Vec<bool> = std::iter::repeat_n(true, pos.len())
+        .chain(std::iter::repeat_n(false, neg.len()))
+        .collect();
     let mut aucs = Vec::with_capacity(b);
     let mut sample = Vec::with_capacity(labels.len());
     for _ in 0..b {
@@ -113,7 +151,14 @@ pub struct Assessment {
 }
 
 /// Assess scores (higher = more concern) and flags against the observed outcomes.
-pub fn assess(scores: &[f64], flagged: &[bool], positive: &[bool], bootstrap: usize, seed: u64, level: f64) -> Assessment {
+pub fn assess(
+    scores: &[f64],
+    flagged: &[bool],
+    positive: &[bool],
+    bootstrap: usize,
+    seed: u64,
+    level: f64,
+) -> Assessment {
     let (mut tp, mut fp, mut tn, mut fn_) = (0usize, 0usize, 0usize, 0usize);
     for (f, p) in flagged.iter().zip(positive) {
         match (*f, *p) {
@@ -151,11 +196,21 @@ pub struct OriginModel {
 impl OriginModel {
     /// Fit on the training rows: missing values replaced by the training medians (never a
     /// statistic of the test rows), lambda by cv.glmnet's rule on folds drawn from `seed`.
-    pub fn fit(x: &[Vec<Option<f64>>], y: &[f64], params: &BinomialParams, nfolds: usize, seed: u64) -> Result<OriginModel, String> {
+    pub fn fit(
+        x: &[Vec<Option<f64>>],
+        y: &[f64],
+        params: &BinomialParams,
+        nfolds: usize,
+        seed: u64,
+    ) -> Result<OriginModel, String> {
         let p = x.first().map_or(0, |r| r.len());
         let medians: Vec<f64> = (0..p)
             .map(|j| {
-                let v: Vec<f64> = x.iter().filter_map(|r| r[j]).filter(|v| v.is_finite()).collect();
+                let v: Vec<f64> = x
+                    .iter()
+                    .filter_map(|r| r[j])
+                    .filter(|v| v.is_finite())
+                    .collect();
                 if v.is_empty() {
                     0.0
                 } else {
@@ -165,11 +220,16 @@ impl OriginModel {
             .collect();
         let m = design(x, &medians)?;
         let folds = assign_folds(y.len(), nfolds, seed);
-        let cv = cv_binomial(&m, y, &folds, params, CvMeasure::Deviance).map_err(|e| e.to_string())?;
+        let cv =
+            cv_binomial(&m, y, &folds, params, CvMeasure::Deviance).map_err(|e| e.to_string())?;
         let k = cv.index_min;
         let mut coefficients = vec![cv.path.a0[k]];
         coefficients.extend(cv.path.beta[k].iter().copied());
-        Ok(OriginModel { coefficients, lambda_min: cv.lambda_min, medians })
+        Ok(OriginModel {
+            coefficients,
+            lambda_min: cv.lambda_min,
+            medians,
+        })
     }
 
     /// Predicted probability for each row (missing values as the training medians).
@@ -199,26 +259,44 @@ pub fn bootstrap_probabilities(
     y: &[f64],
     test: &[Vec<Option<f64>>],
     params: &BinomialParams,
-    b: usize,
-    seed: u64,
-    level: f64,
+    boot: Bootstrap,
 ) -> Vec<Option<(f64, f64)>> {
-    let Ok(full) = design(x, &model.medians) else { return vec![None; test.len()] };
-    let Ok(t) = design(test, &model.medians) else { return vec![None; test.len()] };
+    let Bootstrap {
+        resamples: b,
+        seed,
+        level,
+    } = boot;
+    let Ok(full) = design(x, &model.medians) else {
+        return vec![None; test.len()];
+    };
+    let Ok(t) = design(test, &model.medians) else {
+        return vec![None; test.len()];
+    };
     let n = y.len();
     let mut rng = SplitMix64::new(seed);
     let mut draws: Vec<Vec<f64>> = vec![Vec::with_capacity(b); test.len()];
-    let fixed = BinomialParams { lambda: Some(vec![model.lambda_min]), ..params.clone() };
+    let fixed = BinomialParams {
+        lambda: Some(vec![model.lambda_min]),
+        ..params.clone()
+    };
     for _ in 0..b {
         let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
         let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
         if ys.iter().all(|v| *v == ys[0]) {
             continue;
         }
-        let cols: Vec<Vec<f64>> = (0..full.ncols()).map(|j| idx.iter().map(|&i| full.get(i, j)).collect()).collect();
-        let Ok(m) = Matrix::from_columns(&cols) else { continue };
-        let Ok(path) = crate::stats::glmnet::fit_binomial(&m, &ys, &fixed) else { continue };
-        let Ok(p) = path.predict_prob(&t, path.lambda.len() - 1) else { continue };
+        let cols: Vec<Vec<f64>> = (0..full.ncols())
+            .map(|j| idx.iter().map(|&i| full.get(i, j)).collect())
+            .collect();
+        let Ok(m) = Matrix::from_columns(&cols) else {
+            continue;
+        };
+        let Ok(path) = crate::stats::glmnet::fit_binomial(&m, &ys, &fixed) else {
+            continue;
+        };
+        let Ok(p) = path.predict_prob(&t, path.lambda.len() - 1) else {
+            continue;
+        };
         for (k, v) in p.into_iter().enumerate() {
             draws[k].push(v);
         }
@@ -238,7 +316,11 @@ pub fn bootstrap_probabilities(
 
 fn design(x: &[Vec<Option<f64>>], medians: &[f64]) -> Result<Matrix, String> {
     let cols: Vec<Vec<f64>> = (0..medians.len())
-        .map(|j| x.iter().map(|r| r[j].filter(|v| v.is_finite()).unwrap_or(medians[j])).collect())
+        .map(|j| {
+            x.iter()
+                .map(|r| r[j].filter(|v| v.is_finite()).unwrap_or(medians[j]))
+                .collect()
+        })
         .collect();
     Matrix::from_columns(&cols).map_err(|e| e.to_string())
 }
@@ -251,7 +333,11 @@ mod tests {
     fn auc_is_the_mann_whitney_statistic() {
         // Pairs: 0.9 beats all three negatives; 0.4 ties one (a half) and beats two: 5.5 / 6.
         // R: pROC::auc(c(1,1,0,0,0), c(.9,.4,.4,.2,.1)) = 0.9167.
-        let a = auc(&[0.9, 0.4, 0.4, 0.2, 0.1], &[true, true, false, false, false]).unwrap();
+        let a = auc(
+            &[0.9, 0.4, 0.4, 0.2, 0.1],
+            &[true, true, false, false, false],
+        )
+        .unwrap();
         assert!((a - 11.0 / 12.0).abs() < 1e-15, "{a}");
         assert_eq!(auc(&[1.0, 2.0], &[true, true]), None);
         assert_eq!(auc(&[1.0, 2.0, 3.0], &[false, false, true]), Some(1.0));
@@ -265,13 +351,21 @@ mod tests {
         let a = auc(&scores, &positive).unwrap();
         let (lo, hi) = bootstrap_auc(&scores, &positive, 500, 7, 0.95).unwrap();
         assert!(lo < a && a < hi, "{lo} {a} {hi}");
-        assert_eq!(bootstrap_auc(&scores, &positive, 500, 7, 0.95), Some((lo, hi)));
-        assert_ne!(bootstrap_auc(&scores, &positive, 500, 8, 0.95), Some((lo, hi)));
+        assert_eq!(
+            bootstrap_auc(&scores, &positive, 500, 7, 0.95),
+            Some((lo, hi))
+        );
+        assert_ne!(
+            bootstrap_auc(&scores, &positive, 500, 8, 0.95),
+            Some((lo, hi))
+        );
     }
 
     #[test]
     fn no_test_year_or_unknown_outcome_is_ever_fitted() {
-        let years: Vec<i64> = (2016..=2025).flat_map(|y| std::iter::repeat_n(y, 3)).collect();
+        let years: Vec<i64> = (2016..=2025)
+            .flat_map(|y| std::iter::repeat_n(y, 3))
+            .collect();
         let labelled: Vec<bool> = years.iter().map(|y| *y <= 2023).collect();
         for horizon in 1..=3 {
             let splits = rolling_origin(&years, &labelled, &[2020, 2021, 2022, 2023], horizon);
@@ -279,7 +373,11 @@ mod tests {
                 assert!(!s.train.is_empty() && !s.test.is_empty());
                 for &i in &s.train {
                     assert!(years[i] < s.origin, "a test year was fitted");
-                    assert!(years[i] + horizon <= s.origin, "an outcome not yet known at {} was fitted", s.origin);
+                    assert!(
+                        years[i] + horizon <= s.origin,
+                        "an outcome not yet known at {} was fitted",
+                        s.origin
+                    );
                     assert!(labelled[i]);
                 }
                 assert!(s.test.iter().all(|&i| years[i] == s.origin));
@@ -295,9 +393,26 @@ mod tests {
         let n = 240;
         let years: Vec<i64> = (0..n).map(|i| 2016 + (i % 8) as i64).collect();
         let x: Vec<Vec<Option<f64>>> = (0..n)
-            .map(|i| vec![Some(((i * 31) % 97) as f64), if i % 11 == 0 { None } else { Some(((i * 17) % 41) as f64 / 4.0) }])
+            .map(|i| {
+                vec![
+                    Some(((i * 31) % 97) as f64),
+                    if i % 11 == 0 {
+                        None
+                    } else {
+                        Some(((i * 17) % 41) as f64 / 4.0)
+                    },
+                ]
+            })
             .collect();
-        let y: Vec<f64> = (0..n).map(|i| if ((i * 31) % 97) > 70 || i % 13 == 0 { 1.0 } else { 0.0 }).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                if ((i * 31) % 97) > 70 || i % 13 == 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let mut scrambled = y.clone();
         let (origin, horizon) = (2021, 2);
         for i in 0..n {
@@ -307,7 +422,10 @@ mod tests {
         }
         let labelled = vec![true; n];
         let split = &rolling_origin(&years, &labelled, &[origin], horizon)[0];
-        let params = BinomialParams { alpha: 1.0, ..BinomialParams::default() };
+        let params = BinomialParams {
+            alpha: 1.0,
+            ..BinomialParams::default()
+        };
         let fit = |y: &[f64]| {
             let xs: Vec<Vec<Option<f64>>> = split.train.iter().map(|&i| x[i].clone()).collect();
             let ys: Vec<f64> = split.train.iter().map(|&i| y[i]).collect();
@@ -324,24 +442,74 @@ mod tests {
     fn probability_intervals_bracket_the_fitted_probability() {
         let n = 200;
         let x: Vec<Vec<Option<f64>>> = (0..n).map(|i| vec![Some(((i * 31) % 97) as f64)]).collect();
-        let y: Vec<f64> = (0..n).map(|i| if ((i * 31) % 97) > 60 || i % 9 == 0 { 1.0 } else { 0.0 }).collect();
-        let params = BinomialParams { alpha: 1.0, ..BinomialParams::default() };
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                if ((i * 31) % 97) > 60 || i % 9 == 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let params = BinomialParams {
+            alpha: 1.0,
+            ..BinomialParams::default()
+        };
         let m = OriginModel::fit(&x, &y, &params, 5, 3).unwrap();
         let test = vec![vec![Some(10.0)], vec![Some(90.0)], vec![None]];
         let p = m.predict(&test);
-        let ci = bootstrap_probabilities(&m, &x, &y, &test, &params, 100, 5, 0.9);
+        let ci = bootstrap_probabilities(
+            &m,
+            &x,
+            &y,
+            &test,
+            &params,
+            Bootstrap {
+                resamples: 100,
+                seed: 5,
+                level: 0.9,
+            },
+        );
         for (k, c) in ci.iter().enumerate() {
             let (lo, hi) = c.unwrap();
-            assert!(lo <= p[k] + 0.02 && p[k] - 0.02 <= hi && lo < hi, "{k}: {lo} {} {hi}", p[k]);
+            assert!(
+                lo <= p[k] + 0.02 && p[k] - 0.02 <= hi && lo < hi,
+                "{k}: {lo} {} {hi}",
+                p[k]
+            );
         }
-        assert_eq!(ci, bootstrap_probabilities(&m, &x, &y, &test, &params, 100, 5, 0.9));
+        assert_eq!(
+            ci,
+            bootstrap_probabilities(
+                &m,
+                &x,
+                &y,
+                &test,
+                &params,
+                Bootstrap {
+                    resamples: 100,
+                    seed: 5,
+                    level: 0.9
+                }
+            )
+        );
     }
 
     #[test]
     fn assessment_counts() {
-        let a = assess(&[0.9, 0.6, 0.4, 0.1], &[true, true, false, false], &[true, false, true, false], 0, 1, 0.95);
+        let a = assess(
+            &[0.9, 0.6, 0.4, 0.1],
+            &[true, true, false, false],
+            &[true, false, true, false],
+            0,
+            1,
+            0.95,
+        );
         assert_eq!((a.n, a.positives, a.flagged), (4, 2, 2));
-        assert_eq!((a.sensitivity, a.specificity, a.ppv), (Some(0.5), Some(0.5), Some(0.5)));
+        assert_eq!(
+            (a.sensitivity, a.specificity, a.ppv),
+            (Some(0.5), Some(0.5), Some(0.5))
+        );
         assert_eq!(a.auc, Some(0.75));
         assert_eq!(a.auc_lo, None);
     }

@@ -496,7 +496,11 @@ mod tests {
                 let rho = case["rho"].as_f64().unwrap();
                 let s = case["S"].as_f64().unwrap();
                 let p = case[key].as_f64().unwrap();
-                assert!((t.rho - rho).abs() <= 1e-12, "{name}: rho {} vs R {rho}", t.rho);
+                assert!(
+                    (t.rho - rho).abs() <= 1e-12,
+                    "{name}: rho {} vs R {rho}",
+                    t.rho
+                );
                 assert!(
                     (t.s - s).abs() <= 1e-9 * s.abs().max(1.0),
                     "{name}: S {} vs R {s}",
@@ -511,7 +515,11 @@ mod tests {
         }
         assert_eq!(
             branches,
-            [SpearmanMethod::TDistribution, SpearmanMethod::Edgeworth, SpearmanMethod::Exact]
+            [
+                SpearmanMethod::TDistribution,
+                SpearmanMethod::Edgeworth,
+                SpearmanMethod::Exact
+            ]
         );
     }
 

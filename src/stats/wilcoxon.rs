@@ -117,7 +117,11 @@ fn sign(v: f64) -> f64 {
 /// the final division. Panics if `m + n > 120`, beyond which the counts
 /// could overflow i128 (the exact test only needs m, n < 50).
 pub fn pwilcox(q: f64, m: usize, n: usize, lower_tail: bool) -> f64 {
-    assert!(m + n <= 120, "pwilcox: m + n = {} too large for exact counts", m + n);
+    assert!(
+        m + n <= 120,
+        "pwilcox: m + n = {} too large for exact counts",
+        m + n
+    );
     if q.is_nan() {
         return f64::NAN;
     }

@@ -27,19 +27,29 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn fails(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -68,7 +78,9 @@ impl Project {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_canary"));
-        c.args(args).current_dir(self.dir.path()).env_remove("CANARY_MIRROR");
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("CANARY_MIRROR");
         c
     }
 
@@ -114,7 +126,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         if p.is_dir() {
             walk(root, &p, out);
         } else {
-            out.push((p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            out.push((
+                p.strip_prefix(root).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            ));
         }
     }
 }
@@ -127,7 +142,8 @@ pub fn raw_dir() -> PathBuf {
 /// A file of `raw/` by its path under `raw/`, with its path as a label for messages.
 pub fn raw(rel: &str) -> (String, Vec<u8>) {
     let p = raw_dir().join(rel);
-    let b = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (raw/ is part of the checkout)", p.display()));
+    let b = std::fs::read(&p)
+        .unwrap_or_else(|e| panic!("{}: {e} (raw/ is part of the checkout)", p.display()));
     (p.display().to_string(), b)
 }
 
@@ -136,7 +152,10 @@ pub fn raw(rel: &str) -> (String, Vec<u8>) {
 pub fn excerpt(rel: &str) -> (String, Vec<u8>) {
     let p = fixture("published").join(rel);
     let b = std::fs::read(&p).unwrap_or_else(|e| {
-        panic!("{}: {e}; regenerate with `python3 tests/fixtures/published/make_excerpts.py`", p.display())
+        panic!(
+            "{}: {e}; regenerate with `python3 tests/fixtures/published/make_excerpts.py`",
+            p.display()
+        )
     });
     (p.display().to_string(), b)
 }

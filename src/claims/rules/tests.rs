@@ -7,27 +7,51 @@ use super::super::{CohortEvidence, Evidence, ModelEvidence, Pair, Verdict};
 use super::*;
 
 fn pair(tested: i64, significant: i64, sign: Option<&str>, correlated: bool) -> Pair {
-    Pair { years_tested: tested, years_significant: significant, sign: sign.map(str::to_string), median_rho: Some(0.3), min_years: 3, correlated }
+    Pair {
+        years_tested: tested,
+        years_significant: significant,
+        sign: sign.map(str::to_string),
+        median_rho: Some(0.3),
+        min_years: 3,
+        correlated,
+    }
 }
 
 fn evidence() -> Evidence {
-    let mut e = Evidence { correlation_years: (2010, 2014), ..Default::default() };
+    let mut e = Evidence {
+        correlation_years: (2010, 2014),
+        ..Default::default()
+    };
     for name in ["a", "b", "c", "d", "w"] {
         e.indicators.insert(name.into());
     }
-    for (name, values) in [("a", [20.0, 21.0, 22.0, 23.0, 24.0]), ("b", [50.0, 51.0, 49.0, 50.0, 52.0]), ("c", [30.0, 28.0, 27.0, 26.0, 25.0])] {
-        e.medians.insert(name.into(), (2010..=2014).zip(values).collect());
+    for (name, values) in [
+        ("a", [20.0, 21.0, 22.0, 23.0, 24.0]),
+        ("b", [50.0, 51.0, 49.0, 50.0, 52.0]),
+        ("c", [30.0, 28.0, 27.0, 26.0, 25.0]),
+    ] {
+        e.medians
+            .insert(name.into(), (2010..=2014).zip(values).collect());
     }
     // `w` (a workforce rate) has values only from 2016.
-    e.medians.insert("w".into(), [(2016, 10.0), (2017, 11.0)].into());
-    e.pairs.insert(("a".into(), "b".into()), pair(5, 4, Some("+"), true));
-    e.pairs.insert(("a".into(), "c".into()), pair(5, 1, Some("-"), false));
-    e.pairs.insert(("b".into(), "c".into()), pair(5, 0, None, false));
+    e.medians
+        .insert("w".into(), [(2016, 10.0), (2017, 11.0)].into());
+    e.pairs
+        .insert(("a".into(), "b".into()), pair(5, 4, Some("+"), true));
+    e.pairs
+        .insert(("a".into(), "c".into()), pair(5, 1, Some("-"), false));
+    e.pairs
+        .insert(("b".into(), "c".into()), pair(5, 0, None, false));
     e
 }
 
 fn claim(x: &str, y: &str, sign: &str) -> PairClaim {
-    PairClaim { x: x.into(), y: y.into(), sign: sign.into(), paper_name: None }
+    PairClaim {
+        x: x.into(),
+        y: y.into(),
+        sign: sign.into(),
+        paper_name: None,
+    }
 }
 
 #[test]
@@ -36,7 +60,10 @@ fn parts_combine() {
     assert_eq!(Verdict::combine(&[Reproduced, Reproduced]), Reproduced);
     assert_eq!(Verdict::combine(&[Reproduced, CannotBeTested]), Partly);
     assert_eq!(Verdict::combine(&[NotReproduced, Reproduced]), Partly);
-    assert_eq!(Verdict::combine(&[NotReproduced, CannotBeTested]), NotReproduced);
+    assert_eq!(
+        Verdict::combine(&[NotReproduced, CannotBeTested]),
+        NotReproduced
+    );
     assert_eq!(Verdict::combine(&[CannotBeTested]), CannotBeTested);
     assert_eq!(Reproduced.at_most_partly(), Partly);
     assert_eq!(Partly.to_string(), "partly reproduced");
@@ -45,7 +72,11 @@ fn parts_combine() {
 #[test]
 fn found_pairs_get_every_verdict() {
     let e = evidence();
-    assert_eq!(found(&e, &claim("b", "a", "+")).0, Verdict::Reproduced, "either order");
+    assert_eq!(
+        found(&e, &claim("b", "a", "+")).0,
+        Verdict::Reproduced,
+        "either order"
+    );
     assert_eq!(found(&e, &claim("a", "c", "-")).0, Verdict::Partly);
     assert_eq!(found(&e, &claim("a", "b", "-")).0, Verdict::NotReproduced);
     assert_eq!(found(&e, &claim("b", "c", "+")).0, Verdict::NotReproduced);
@@ -57,57 +88,235 @@ fn found_pairs_get_every_verdict() {
 #[test]
 fn pairs_not_found_get_every_verdict() {
     let e = evidence();
-    let set = |x: &[&str], y: Others| PairSet { x: x.iter().map(|s| s.to_string()).collect(), y };
+    let set = |x: &[&str], y: Others| PairSet {
+        x: x.iter().map(|s| s.to_string()).collect(),
+        y,
+    };
     let list = |y: &[&str]| Others::List(y.iter().map(|s| s.to_string()).collect());
-    assert_eq!(not_correlated(&e, &set(&["c"], list(&["a", "b"]))).0, Verdict::Reproduced);
+    assert_eq!(
+        not_correlated(&e, &set(&["c"], list(&["a", "b"]))).0,
+        Verdict::Reproduced
+    );
     // a × b correlated, a × c and b × c not: 1 of 3.
     let (v, ev, _) = not_correlated(&e, &set(&["a", "b", "c"], Others::All(AllWord::All)));
     assert_eq!(v, Verdict::Partly, "{ev}");
-    assert!(ev.starts_with("1 of 3 pairs tested are correlated: a × b"), "{ev}");
-    assert_eq!(not_correlated(&e, &set(&["a"], list(&["b"]))).0, Verdict::NotReproduced);
-    assert_eq!(not_correlated(&e, &set(&["w"], list(&["a"]))).0, Verdict::CannotBeTested);
+    assert!(
+        ev.starts_with("1 of 3 pairs tested are correlated: a × b"),
+        "{ev}"
+    );
+    assert_eq!(
+        not_correlated(&e, &set(&["a"], list(&["b"]))).0,
+        Verdict::NotReproduced
+    );
+    assert_eq!(
+        not_correlated(&e, &set(&["w"], list(&["a"]))).0,
+        Verdict::CannotBeTested
+    );
 }
 
 fn statement(name: &str, checks: Vec<Check>) -> TrendStatement {
-    TrendStatement { indicator: Some(name.into()), indicators: vec![], statement: None, checks }
+    TrendStatement {
+        indicator: Some(name.into()),
+        indicators: vec![],
+        statement: None,
+        checks,
+    }
 }
 
 #[test]
 fn trend_checks_get_every_verdict() {
     let e = evidence();
     let v = |name: &str, c: Check| trend(&e, &statement(name, vec![c])).0;
-    assert_eq!(v("a", Check::Rising { by: 2.0, span: (2010, 2014) }), Verdict::Reproduced);
+    assert_eq!(
+        v(
+            "a",
+            Check::Rising {
+                by: 2.0,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::Reproduced
+    );
     // The span starts before the published LA tables: only part of it can be seen.
-    assert_eq!(v("a", Check::Rising { by: 2.0, span: (2005, 2014) }), Verdict::Partly);
-    assert_eq!(v("a", Check::Falling { by: 1.0, span: (2010, 2014) }), Verdict::NotReproduced);
-    assert_eq!(v("a", Check::Rising { by: 1.0, span: (2001, 2007) }), Verdict::CannotBeTested);
-    assert_eq!(v("b", Check::Level { value: 50.0, within: 2.5, span: (2010, 2014) }), Verdict::Reproduced);
-    assert_eq!(v("b", Check::Level { value: 40.0, within: 5.0, span: (2010, 2014) }), Verdict::NotReproduced);
+    assert_eq!(
+        v(
+            "a",
+            Check::Rising {
+                by: 2.0,
+                span: (2005, 2014)
+            }
+        ),
+        Verdict::Partly
+    );
+    assert_eq!(
+        v(
+            "a",
+            Check::Falling {
+                by: 1.0,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::NotReproduced
+    );
+    assert_eq!(
+        v(
+            "a",
+            Check::Rising {
+                by: 1.0,
+                span: (2001, 2007)
+            }
+        ),
+        Verdict::CannotBeTested
+    );
+    assert_eq!(
+        v(
+            "b",
+            Check::Level {
+                value: 50.0,
+                within: 2.5,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::Reproduced
+    );
+    assert_eq!(
+        v(
+            "b",
+            Check::Level {
+                value: 40.0,
+                within: 5.0,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::NotReproduced
+    );
     // A dip in 2012 (51 → 49 → 50); a dip in the first published year can only be seen after.
-    assert_eq!(v("b", Check::Dip { year: 2012, span: (2011, 2013) }), Verdict::Reproduced);
-    assert_eq!(v("c", Check::Dip { year: 2010, span: (2009, 2011) }), Verdict::NotReproduced);
-    assert_eq!(v("a", Check::Dip { year: 2010, span: (2009, 2011) }), Verdict::Partly);
-    assert_eq!(v("a", Check::Peak { after: 2010, value: 24.0, within: 1.0, span: (2010, 2014) }), Verdict::NotReproduced, "no decline after the highest");
-    assert_eq!(v("b", Check::Peak { after: 2010, value: 51.5, within: 1.0, span: (2010, 2014) }), Verdict::NotReproduced, "the last is the highest");
-    assert_eq!(v("a", Check::RiseThenFall { turn: 2014, by: 0.5, span: (2010, 2014) }), Verdict::NotReproduced);
-    assert_eq!(v("c", Check::RiseThenFall { turn: 2014, by: 0.5, span: (2010, 2014) }), Verdict::NotReproduced, "never rose");
+    assert_eq!(
+        v(
+            "b",
+            Check::Dip {
+                year: 2012,
+                span: (2011, 2013)
+            }
+        ),
+        Verdict::Reproduced
+    );
+    assert_eq!(
+        v(
+            "c",
+            Check::Dip {
+                year: 2010,
+                span: (2009, 2011)
+            }
+        ),
+        Verdict::NotReproduced
+    );
+    assert_eq!(
+        v(
+            "a",
+            Check::Dip {
+                year: 2010,
+                span: (2009, 2011)
+            }
+        ),
+        Verdict::Partly
+    );
+    assert_eq!(
+        v(
+            "a",
+            Check::Peak {
+                after: 2010,
+                value: 24.0,
+                within: 1.0,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::NotReproduced,
+        "no decline after the highest"
+    );
+    assert_eq!(
+        v(
+            "b",
+            Check::Peak {
+                after: 2010,
+                value: 51.5,
+                within: 1.0,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::NotReproduced,
+        "the last is the highest"
+    );
+    assert_eq!(
+        v(
+            "a",
+            Check::RiseThenFall {
+                turn: 2014,
+                by: 0.5,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::NotReproduced
+    );
+    assert_eq!(
+        v(
+            "c",
+            Check::RiseThenFall {
+                turn: 2014,
+                by: 0.5,
+                span: (2010, 2014)
+            }
+        ),
+        Verdict::NotReproduced,
+        "never rose"
+    );
     // Two checks, one untestable: at most partly.
-    let two = statement("a", vec![Check::Level { value: 23.0, within: 1.0, span: (2002, 2009) }, Check::Rising { by: 2.0, span: (2010, 2014) }]);
+    let two = statement(
+        "a",
+        vec![
+            Check::Level {
+                value: 23.0,
+                within: 1.0,
+                span: (2002, 2009),
+            },
+            Check::Rising {
+                by: 2.0,
+                span: (2010, 2014),
+            },
+        ],
+    );
     assert_eq!(trend(&e, &two).0, Verdict::Partly);
 }
 
 fn published() -> Published {
     let mut p = Published::default();
     p.model.coefficients = vec![
-        PaperTerm { term: "A".into(), id: "a".into(), coefficient: -0.05 },
-        PaperTerm { term: "B".into(), id: "b".into(), coefficient: 0.03 },
-        PaperTerm { term: "W".into(), id: "w".into(), coefficient: 0.07 },
+        PaperTerm {
+            term: "A".into(),
+            id: "a".into(),
+            coefficient: -0.05,
+        },
+        PaperTerm {
+            term: "B".into(),
+            id: "b".into(),
+            coefficient: 0.03,
+        },
+        PaperTerm {
+            term: "W".into(),
+            id: "w".into(),
+            coefficient: 0.07,
+        },
     ];
     p
 }
 
 fn model() -> ModelEvidence {
-    ModelEvidence { predictors: vec!["a".into(), "b".into(), "c".into()], predictor_year: Some(2012), sweep_cells: 10, ..Default::default() }
+    ModelEvidence {
+        predictors: vec!["a".into(), "b".into(), "c".into()],
+        predictor_year: Some(2012),
+        sweep_cells: 10,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -123,9 +332,17 @@ fn table2_terms_get_every_verdict() {
     assert_eq!(term(&e, &p, "a").0, Verdict::Partly);
     e.model.direct.clear();
     e.model.sweep_selected.insert("a".into(), (0, 6));
-    assert_eq!(term(&e, &p, "a").0, Verdict::Partly, "the sweep selects it with the paper's sign in 6 of 10 cells");
+    assert_eq!(
+        term(&e, &p, "a").0,
+        Verdict::Partly,
+        "the sweep selects it with the paper's sign in 6 of 10 cells"
+    );
     e.model.selected.insert("a".into(), 0.01);
-    assert_eq!(term(&e, &p, "a").0, Verdict::Partly, "selected with the wrong sign: only the sweep supports it");
+    assert_eq!(
+        term(&e, &p, "a").0,
+        Verdict::Partly,
+        "selected with the wrong sign: only the sweep supports it"
+    );
     e.model.selected.insert("a".into(), -0.01);
     assert_eq!(term(&e, &p, "a").0, Verdict::Reproduced);
 }
@@ -135,16 +352,32 @@ fn the_prediction_claim() {
     let p = published();
     let mut e = evidence();
     e.model = model();
-    let c = PredictionClaim { terms: vec!["a".into(), "b".into(), "w".into()], sensitivity: 0.68 };
+    let c = PredictionClaim {
+        terms: vec!["a".into(), "b".into(), "w".into()],
+        sensitivity: 0.68,
+    };
     let (v, ev, _) = prediction(&e, &p, &c);
     assert_eq!(v, Verdict::NotReproduced, "{ev}");
-    assert!(ev.contains("the intercept alone") && ev.contains("not in the data: w"), "{ev}");
+    assert!(
+        ev.contains("the intercept alone") && ev.contains("not in the data: w"),
+        "{ev}"
+    );
     e.model.selected = BTreeMap::from([("a".into(), -0.02), ("b".into(), 0.01)]);
     e.model.sensitivity = Some(0.7);
-    assert_eq!(prediction(&e, &p, &c).0, Verdict::Partly, "w cannot be tested");
-    let c2 = PredictionClaim { terms: vec!["a".into(), "b".into()], sensitivity: 0.68 };
+    assert_eq!(
+        prediction(&e, &p, &c).0,
+        Verdict::Partly,
+        "w cannot be tested"
+    );
+    let c2 = PredictionClaim {
+        terms: vec!["a".into(), "b".into()],
+        sensitivity: 0.68,
+    };
     assert_eq!(prediction(&e, &p, &c2).0, Verdict::Reproduced);
-    let c3 = PredictionClaim { terms: vec!["w".into()], sensitivity: 0.68 };
+    let c3 = PredictionClaim {
+        terms: vec!["w".into()],
+        sensitivity: 0.68,
+    };
     assert_eq!(prediction(&e, &p, &c3).0, Verdict::CannotBeTested);
 }
 
@@ -153,17 +386,30 @@ fn cohorts(a: i64, b: i64, changes: &[(&str, f64, f64)]) -> CohortEvidence {
         rule: "rule".into(),
         a_members: a,
         b_members: b,
-        changes: changes.iter().map(|(k, a, b)| (k.to_string(), (Some(*a), Some(*b)))).collect(),
+        changes: changes
+            .iter()
+            .map(|(k, a, b)| (k.to_string(), (Some(*a), Some(*b))))
+            .collect(),
     }
 }
 
 #[test]
 fn cohort_claims_use_the_fallback_at_most_partly() {
     let mut e = evidence();
-    let c = CohortClaim { indicators: vec!["s47".into(), "icpc".into()] };
-    assert_eq!(protective(&e, &c).0, Verdict::CannotBeTested, "both versions empty");
+    let c = CohortClaim {
+        indicators: vec!["s47".into(), "icpc".into()],
+    };
+    assert_eq!(
+        protective(&e, &c).0,
+        Verdict::CannotBeTested,
+        "both versions empty"
+    );
     e.fallback = cohorts(10, 5, &[("s47", 1.0, 3.0), ("icpc", 1.0, 2.0)]);
-    assert_eq!(protective(&e, &c).0, Verdict::Partly, "fallback: at most partly");
+    assert_eq!(
+        protective(&e, &c).0,
+        Verdict::Partly,
+        "fallback: at most partly"
+    );
     e.cohorts = cohorts(8, 4, &[("s47", 1.0, 3.0), ("icpc", 1.0, 2.0)]);
     assert_eq!(protective(&e, &c).0, Verdict::Reproduced);
     e.cohorts = cohorts(8, 4, &[("s47", 1.0, 3.0), ("icpc", 3.0, 2.0)]);
@@ -175,7 +421,15 @@ fn cohort_claims_use_the_fallback_at_most_partly() {
 #[test]
 fn table3_pattern_thresholds() {
     let mut p = published();
-    p.cohorts.rows = ["x", "y", "z"].iter().map(|id| CohortRow { indicator: id.to_string(), id: id.to_string(), a_median_change: 1.0, b_median_change: 2.0 }).collect();
+    p.cohorts.rows = ["x", "y", "z"]
+        .iter()
+        .map(|id| CohortRow {
+            indicator: id.to_string(),
+            id: id.to_string(),
+            a_median_change: 1.0,
+            b_median_change: 2.0,
+        })
+        .collect();
     let mut e = evidence();
     assert_eq!(pattern(&e, &p).0, Verdict::CannotBeTested);
     e.cohorts = cohorts(5, 5, &[("x", 1.0, 2.0), ("y", 1.0, 2.0), ("z", 2.0, 1.0)]);
@@ -188,7 +442,11 @@ fn table3_pattern_thresholds() {
 
 #[test]
 fn the_published_file_parses_and_every_claim_gets_a_row() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/published_results.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reports/published_results.yaml"
+    ))
+    .unwrap();
     let p: Published = crate::pipeline::spec::from_yaml(&text).unwrap();
     assert_eq!(p.findings.len(), 5);
     assert_eq!(p.trends.len(), 9);
@@ -205,9 +463,15 @@ fn the_published_file_parses_and_every_claim_gets_a_row() {
 fn a_misnamed_published_item_is_named_with_the_nearest_name() {
     let text = "trends:\n  - {indicator: re_referals_pct, statement: x, checks: []}\ncorrelations:\n  found:\n    - {x: re_referrals_pct, y: agency_worker_rate_pct, sign: \"+\"}\n";
     let p: Published = crate::pipeline::spec::from_yaml(text).unwrap();
-    let indicators = ["re_referrals_pct", "agency_rate_pct"].iter().map(|s| s.to_string()).collect();
+    let indicators = ["re_referrals_pct", "agency_rate_pct"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let bad = crate::claims::unknown_names(&p, &indicators);
     assert_eq!(bad.len(), 2, "{bad:?}");
     assert_eq!(bad[0], "trends[0] names `re_referals_pct`, which is not an indicator of the panel (did you mean `re_referrals_pct`?)");
-    assert!(bad[1].starts_with("correlations.found[0].y names `agency_worker_rate_pct`"), "{bad:?}");
+    assert!(
+        bad[1].starts_with("correlations.found[0].y names `agency_worker_rate_pct`"),
+        "{bad:?}"
+    );
 }

@@ -272,7 +272,9 @@ fn run_parallel<T: Send>(k: usize, job: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> 
             }
         }
     });
-    out.into_iter().map(|v| v.expect("every fold ran")).collect()
+    out.into_iter()
+        .map(|v| v.expect("every fold ran"))
+        .collect()
 }
 
 /// Weighted area under the ROC curve,

@@ -147,7 +147,11 @@ fn compare_path(what: &str, fit: &Path, r: &Value, p: usize) -> (String, bool) {
     let lam = nums(&r["lambda"]);
     if fit.lambda.len() != lam.len() {
         return (
-            format!("{what}: path length ours {} R {}", fit.lambda.len(), lam.len()),
+            format!(
+                "{what}: path length ours {} R {}",
+                fit.lambda.len(),
+                lam.len()
+            ),
             false,
         );
     }
@@ -156,7 +160,11 @@ fn compare_path(what: &str, fit: &Path, r: &Value, p: usize) -> (String, bool) {
     c.vec("a0", &fit.a0, &nums(&r["a0"]));
     let beta = nums(&r["beta"]);
     for l in 0..lam.len() {
-        c.vec(&format!("beta[{l}]"), &fit.beta[l], &beta[l * p..(l + 1) * p]);
+        c.vec(
+            &format!("beta[{l}]"),
+            &fit.beta[l],
+            &beta[l * p..(l + 1) * p],
+        );
     }
     c.vec("dev_ratio", &fit.dev_ratio, &nums(&r["dev_ratio"]));
     c.add("nulldev", fit.nulldev, num(&r["nulldev"]));
@@ -166,7 +174,9 @@ fn compare_path(what: &str, fit: &Path, r: &Value, p: usize) -> (String, bool) {
     let jerr = num(&r["jerr"]) as i64;
     let warn_ok = match (jerr, fit.warning) {
         (0, None) => true,
-        (j, Some(PathWarning::PmaxExceeded { lambda_index })) => j == -10000 - lambda_index as i64 - 1,
+        (j, Some(PathWarning::PmaxExceeded { lambda_index })) => {
+            j == -10000 - lambda_index as i64 - 1
+        }
         (j, Some(PathWarning::MaxitReached { lambda_index })) => j == -(lambda_index as i64) - 1,
         _ => false,
     };
@@ -201,7 +211,14 @@ fn measure_from(s: &str) -> CvMeasure {
 
 /// Compares `cv_binomial` with a golden `cv` object, including the
 /// out-of-fold predictions at lambda.min.
-fn compare_cv(what: &str, x: &Matrix, y: &[f64], foldid: &[usize], params: &BinomialParams, r: &Value) -> (String, bool) {
+fn compare_cv(
+    what: &str,
+    x: &Matrix,
+    y: &[f64],
+    foldid: &[usize],
+    params: &BinomialParams,
+    r: &Value,
+) -> (String, bool) {
     let m = measure_from(r["measure"].as_str().unwrap());
     let cv = match cv_binomial(x, y, foldid, params, m) {
         Ok(c) => c,
@@ -209,7 +226,10 @@ fn compare_cv(what: &str, x: &Matrix, y: &[f64], foldid: &[usize], params: &Bino
     };
     let lam = nums(&r["lambda"]);
     if cv.lambda.len() != lam.len() {
-        return (format!("{what}: length ours {} R {}", cv.lambda.len(), lam.len()), false);
+        return (
+            format!("{what}: length ours {} R {}", cv.lambda.len(), lam.len()),
+            false,
+        );
     }
     let mut c = Cmp::default();
     c.vec("lambda", &cv.lambda, &lam);
@@ -219,7 +239,10 @@ fn compare_cv(what: &str, x: &Matrix, y: &[f64], foldid: &[usize], params: &Bino
     c.vec("nzero", &nz, &nums(&r["nzero"]));
     c.add("lambda_min", cv.lambda_min, num(&r["lambda_min"]));
     c.add("lambda_1se", cv.lambda_1se, num(&r["lambda_1se"]));
-    let pre: Vec<f64> = nums(&r["preval_at_min"]).iter().map(|&e| 1.0 / (1.0 + (-e).exp())).collect();
+    let pre: Vec<f64> = nums(&r["preval_at_min"])
+        .iter()
+        .map(|&e| 1.0 / (1.0 + (-e).exp()))
+        .collect();
     let n = x.nrows();
     let ours = &cv.oof_prob.as_slice()[cv.index_min * n..(cv.index_min + 1) * n];
     c.vec("oof_prob_at_min", ours, &pre);
@@ -240,12 +263,21 @@ fn compare_cv(what: &str, x: &Matrix, y: &[f64], foldid: &[usize], params: &Bino
 fn rows_of(x: &Matrix, from: usize, to: usize) -> Matrix {
     let (n, p) = (x.nrows(), x.ncols());
     let v = x.as_slice();
-    let rows: Vec<Vec<f64>> = (from..to).map(|i| (0..p).map(|j| v[j * n + i]).collect()).collect();
+    let rows: Vec<Vec<f64>> = (from..to)
+        .map(|i| (0..p).map(|j| v[j * n + i]).collect())
+        .collect();
     Matrix::from_rows(&rows).unwrap()
 }
 
 /// `assess.glmnet(glmnet(x[1:train_n, ], y[1:train_n], ...), x[-(1:train_n), ], ...)`.
-fn compare_assess(what: &str, x: &Matrix, y: &[f64], train_n: usize, params: &BinomialParams, r: &Value) -> (String, bool) {
+fn compare_assess(
+    what: &str,
+    x: &Matrix,
+    y: &[f64],
+    train_n: usize,
+    params: &BinomialParams,
+    r: &Value,
+) -> (String, bool) {
     let n = x.nrows();
     let fit = match fit_binomial(&rows_of(x, 0, train_n), &y[..train_n], params) {
         Ok(f) => f,
@@ -256,11 +288,24 @@ fn compare_assess(what: &str, x: &Matrix, y: &[f64], train_n: usize, params: &Bi
         Err(e) => return (format!("{what}: error {e}"), false),
     };
     let mut c = Cmp::default();
-    for (key, ours) in [("deviance", &a.deviance), ("class", &a.class), ("auc", &a.auc), ("mse", &a.mse), ("mae", &a.mae)] {
+    for (key, ours) in [
+        ("deviance", &a.deviance),
+        ("class", &a.class),
+        ("auc", &a.auc),
+        ("mse", &a.mse),
+        ("mae", &a.mae),
+    ] {
         c.vec(key, ours, &nums(&r[key]));
     }
     (
-        format!("{what}: L={} max_abs={:.2e} max_rel={:.2e} bad={} {}", fit.lambda.len(), c.max_abs, c.max_rel, c.bad, c.first_bad.unwrap_or_default()),
+        format!(
+            "{what}: L={} max_abs={:.2e} max_rel={:.2e} bad={} {}",
+            fit.lambda.len(),
+            c.max_abs,
+            c.max_rel,
+            c.bad,
+            c.first_bad.unwrap_or_default()
+        ),
         c.bad == 0,
     )
 }
@@ -275,7 +320,16 @@ fn compare_link(what: &str, fit: &Path, x: &Matrix, r: &Value) -> (String, bool)
             Err(e) => return (format!("{what}: error {e}"), false),
         }
     }
-    (format!("{what}: max_abs={:.2e} max_rel={:.2e} bad={} {}", c.max_abs, c.max_rel, c.bad, c.first_bad.unwrap_or_default()), c.bad == 0)
+    (
+        format!(
+            "{what}: max_abs={:.2e} max_rel={:.2e} bad={} {}",
+            c.max_abs,
+            c.max_rel,
+            c.bad,
+            c.first_bad.unwrap_or_default()
+        ),
+        c.bad == 0,
+    )
 }
 
 #[test]
@@ -322,7 +376,12 @@ fn golden_files() {
             report(compare_path(&name, &fit, r, p));
             if let Some(links) = d.get("predict_link") {
                 parts += 1;
-                report(compare_link(&format!("{name}/predict_link"), &fit, &x, links));
+                report(compare_link(
+                    &format!("{name}/predict_link"),
+                    &fit,
+                    &x,
+                    links,
+                ));
             }
         }
         if let Some(cases) = d.get("cases") {
@@ -347,11 +406,22 @@ fn golden_files() {
         if let Some(a) = d.get("assess") {
             parts += 1;
             let train_n = num(&d["train_n"]) as usize;
-            report(compare_assess(&format!("{name}/assess"), &x, &y, train_n, &top, a));
+            report(compare_assess(
+                &format!("{name}/assess"),
+                &x,
+                &y,
+                train_n,
+                &top,
+                a,
+            ));
         }
         assert!(parts > 0, "{f}: no path, cases, cv or assess to compare");
     }
-    assert!(failures.is_empty(), "failing cases:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing cases:\n{}",
+        failures.join("\n")
+    );
     // 12 paths (one with link predictions), 14 + 6 cases, 5 + 5 + 3 + 3 cv, 1 assess
     assert_eq!(checked, 50, "comparisons made");
 }

@@ -99,7 +99,11 @@ impl Matrix {
             let c = self.col(j);
             data.extend(rows.iter().map(|&i| c[i]));
         }
-        Matrix { n: m, p: self.p, data }
+        Matrix {
+            n: m,
+            p: self.p,
+            data,
+        }
     }
 
     /// Error if any element is NaN or infinite.

@@ -141,7 +141,10 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
                 .collect();
             let s: f64 = vp.iter().sum();
             if vp.iter().cloned().fold(0.0, f64::max) <= 0.0 {
-                return Err(invalid("penalty_factor", "all penalty factors are <= 0".into()));
+                return Err(invalid(
+                    "penalty_factor",
+                    "all penalty factors are <= 0".into(),
+                ));
             }
             for v in vp.iter_mut() {
                 *v = *v * p as f64 / s;
@@ -151,7 +154,10 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
     };
 
     if !ju.iter().any(|&u| u) {
-        return Err(invalid("x", "every predictor is constant or excluded".into()));
+        return Err(invalid(
+            "x",
+            "every predictor is constant or excluded".into(),
+        ));
     }
     let dfmax = params.dfmax.unwrap_or(p + 1);
     let pmax = params.pmax.unwrap_or_else(|| (dfmax * 2 + 20).min(p));
@@ -163,7 +169,10 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
                 return Err(invalid("lambda", "empty sequence".into()));
             }
             if l.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                return Err(invalid("lambda", "lambdas must be finite and non-negative".into()));
+                return Err(invalid(
+                    "lambda",
+                    "lambdas must be finite and non-negative".into(),
+                ));
             }
             let mut l = l.clone();
             l.sort_by(|a, b| b.partial_cmp(a).unwrap());
@@ -283,7 +292,12 @@ fn standardize(x: &Matrix, w: &[f64], ju: &[bool], intercept: bool, scale: bool)
                 *v -= m;
             }
             if scale {
-                let s: f64 = w.iter().zip(c.iter()).map(|(a, b)| a * b * b).sum::<f64>().sqrt();
+                let s: f64 = w
+                    .iter()
+                    .zip(c.iter())
+                    .map(|(a, b)| a * b * b)
+                    .sum::<f64>()
+                    .sqrt();
                 xs[j] = s;
                 for v in c.iter_mut() {
                     *v /= s;
@@ -355,14 +369,19 @@ impl Path {
     /// the order in which the lasso lets predictors in. None for one that never enters.
     pub fn entry_steps(&self) -> Vec<Option<usize>> {
         let p = self.beta.first().map_or(0, |b| b.len());
-        (0..p).map(|j| self.beta.iter().position(|b| b[j] != 0.0)).collect()
+        (0..p)
+            .map(|j| self.beta.iter().position(|b| b[j] != 0.0))
+            .collect()
     }
 
     /// The step with the largest lambda (the sparsest fit) that has exactly `k` non-zero
     /// predictors; when no step has exactly `k` (two entered at once), the first step with more.
     /// None when the path never reaches `k`.
     pub fn sparsest_with(&self, k: usize) -> Option<usize> {
-        self.df.iter().position(|d| *d == k).or_else(|| self.df.iter().position(|d| *d > k))
+        self.df
+            .iter()
+            .position(|d| *d == k)
+            .or_else(|| self.df.iter().position(|d| *d > k))
     }
 
     /// Number of lambdas.
@@ -409,12 +428,20 @@ impl Path {
                 reason: format!("{lambda_index} >= path length {}", self.len()),
             });
         }
-        Ok(Self::link_with(x, self.a0[lambda_index], &self.beta[lambda_index]))
+        Ok(Self::link_with(
+            x,
+            self.a0[lambda_index],
+            &self.beta[lambda_index],
+        ))
     }
 
     /// Probabilities `1 / (1 + exp(-eta))` at path lambda `lambda_index`.
     pub fn predict_prob(&self, x: &Matrix, lambda_index: usize) -> Result<Vec<f64>, GlmnetError> {
-        Ok(self.predict_link(x, lambda_index)?.into_iter().map(logistic).collect())
+        Ok(self
+            .predict_link(x, lambda_index)?
+            .into_iter()
+            .map(logistic)
+            .collect())
     }
 
     /// Intercept and coefficients at an arbitrary `s`, interpolated linearly in
@@ -435,7 +462,10 @@ impl Path {
     pub fn predict_link_at(&self, x: &Matrix, s: f64) -> Result<Vec<f64>, GlmnetError> {
         self.check_x(x)?;
         if !s.is_finite() {
-            return Err(GlmnetError::NonFinite { what: "s", index: 0 });
+            return Err(GlmnetError::NonFinite {
+                what: "s",
+                index: 0,
+            });
         }
         let (a0, b) = self.coef_at(s);
         Ok(Self::link_with(x, a0, &b))
@@ -443,7 +473,11 @@ impl Path {
 
     /// Probabilities at an arbitrary `s` (see [`Path::coef_at`]).
     pub fn predict_prob_at(&self, x: &Matrix, s: f64) -> Result<Vec<f64>, GlmnetError> {
-        Ok(self.predict_link_at(x, s)?.into_iter().map(logistic).collect())
+        Ok(self
+            .predict_link_at(x, s)?
+            .into_iter()
+            .map(logistic)
+            .collect())
     }
 }
 

@@ -53,14 +53,19 @@ fn kkt_violation(x: &Matrix, y: &[f64], fit: &Path, alpha: f64, w: &[f64]) -> f6
     for j in 0..p {
         let c = x.col(j);
         xm[j] = (0..n).map(|i| wn[i] * c[i]).sum();
-        xs[j] = (0..n).map(|i| wn[i] * (c[i] - xm[j]).powi(2)).sum::<f64>().sqrt();
+        xs[j] = (0..n)
+            .map(|i| wn[i] * (c[i] - xm[j]).powi(2))
+            .sum::<f64>()
+            .sqrt();
     }
     for l in 0..fit.len() {
         let lam = fit.lambda[l];
         let prob = fit.predict_prob(x, l).unwrap();
         for j in 0..p {
             let c = x.col(j);
-            let g: f64 = (0..n).map(|i| wn[i] * (c[i] - xm[j]) / xs[j] * (y[i] - prob[i])).sum();
+            let g: f64 = (0..n)
+                .map(|i| wn[i] * (c[i] - xm[j]) / xs[j] * (y[i] - prob[i]))
+                .sum();
             let bt = fit.beta[l][j] * xs[j];
             let viol = if bt != 0.0 {
                 (g - lam * (alpha * bt.signum() + (1.0 - alpha) * bt)).abs()
@@ -79,14 +84,26 @@ fn kkt_holds_along_the_path() {
     let w = vec![1.0; 300];
     for alpha in [1.0, 0.5, 0.1] {
         // Default threshold: R's early stopping leaves O(sqrt(thresh)) slack.
-        let fit = fit_binomial(&x, &y, &BinomialParams { alpha, ..Default::default() }).unwrap();
+        let fit = fit_binomial(
+            &x,
+            &y,
+            &BinomialParams {
+                alpha,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let v = kkt_violation(&x, &y, &fit, alpha, &w);
         assert!(v < 0.05, "alpha {alpha}: KKT violation {v}");
         // A tight threshold gives a (near) exact solution.
         let fit = fit_binomial(
             &x,
             &y,
-            &BinomialParams { alpha, thresh: 1e-14, ..Default::default() },
+            &BinomialParams {
+                alpha,
+                thresh: 1e-14,
+                ..Default::default()
+            },
         )
         .unwrap();
         let v = kkt_violation(&x, &y, &fit, alpha, &w);
@@ -98,7 +115,12 @@ fn kkt_holds_along_the_path() {
     let fit = fit_binomial(
         &x,
         &y,
-        &BinomialParams { alpha: 0.8, weights: Some(w.clone()), thresh: 1e-14, ..Default::default() },
+        &BinomialParams {
+            alpha: 0.8,
+            weights: Some(w.clone()),
+            thresh: 1e-14,
+            ..Default::default()
+        },
     )
     .unwrap();
     let v = kkt_violation(&x, &y, &fit, 0.8, &w);
@@ -109,7 +131,10 @@ fn kkt_holds_along_the_path() {
 fn lasso_gives_exact_zeros() {
     let (x, y) = data(200, 10, 3);
     let fit = fit_binomial(&x, &y, &BinomialParams::default()).unwrap();
-    assert!(fit.beta[0].iter().all(|&b| b == 0.0), "first lambda is the null model");
+    assert!(
+        fit.beta[0].iter().all(|&b| b == 0.0),
+        "first lambda is the null model"
+    );
     assert_eq!(fit.df[0], 0);
     // Somewhere along the path some but not all coefficients are exactly 0.
     assert!(fit.df.iter().any(|&d| d > 0 && d < 10));
@@ -117,7 +142,15 @@ fn lasso_gives_exact_zeros() {
         assert_eq!(fit.df[l], fit.beta[l].iter().filter(|&&b| b != 0.0).count());
     }
     // Ridge has no exact zeros after the first lambda.
-    let ridge = fit_binomial(&x, &y, &BinomialParams { alpha: 0.0, ..Default::default() }).unwrap();
+    let ridge = fit_binomial(
+        &x,
+        &y,
+        &BinomialParams {
+            alpha: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(ridge.df[1..].iter().all(|&d| d == 10));
 }
 
@@ -148,7 +181,10 @@ fn interpolated_prediction_matches_knots_and_is_linear() {
     let (x, y) = data(120, 5, 21);
     let fit = fit_binomial(&x, &y, &BinomialParams::default()).unwrap();
     let l = 10;
-    assert_eq!(fit.predict_link_at(&x, fit.lambda[l]).unwrap(), fit.predict_link(&x, l).unwrap());
+    assert_eq!(
+        fit.predict_link_at(&x, fit.lambda[l]).unwrap(),
+        fit.predict_link(&x, l).unwrap()
+    );
     let mid = 0.5 * (fit.lambda[l] + fit.lambda[l + 1]);
     let e = fit.predict_link_at(&x, mid).unwrap();
     let a = fit.predict_link(&x, l).unwrap();
@@ -157,14 +193,24 @@ fn interpolated_prediction_matches_knots_and_is_linear() {
         assert!((e[i] - 0.5 * (a[i] + b[i])).abs() < 1e-12);
     }
     // Beyond the path: clamped to its ends.
-    assert_eq!(fit.predict_link_at(&x, 1e9).unwrap(), fit.predict_link(&x, 0).unwrap());
+    assert_eq!(
+        fit.predict_link_at(&x, 1e9).unwrap(),
+        fit.predict_link(&x, 0).unwrap()
+    );
 }
 
 #[test]
 fn cv_oof_predictions_and_selection_are_consistent() {
     let (x, y) = data(200, 6, 4);
     let folds = assign_folds(200, 10, 9);
-    let cv = cv_binomial(&x, &y, &folds, &BinomialParams::default(), CvMeasure::Deviance).unwrap();
+    let cv = cv_binomial(
+        &x,
+        &y,
+        &folds,
+        &BinomialParams::default(),
+        CvMeasure::Deviance,
+    )
+    .unwrap();
     let nl = cv.lambda.len();
     assert_eq!(cv.oof_prob.ncols(), nl);
     assert!(cv.index_1se <= cv.index_min);
@@ -183,7 +229,14 @@ fn cv_oof_predictions_and_selection_are_consistent() {
     let cvm: f64 = fm.iter().map(|(s, _)| s).sum::<f64>() / n as f64;
     assert!((cvm - cv.cvm[cv.index_min]).abs() < 1e-12);
     // Deterministic (threads do not change the result).
-    let cv2 = cv_binomial(&x, &y, &folds, &BinomialParams::default(), CvMeasure::Deviance).unwrap();
+    let cv2 = cv_binomial(
+        &x,
+        &y,
+        &folds,
+        &BinomialParams::default(),
+        CvMeasure::Deviance,
+    )
+    .unwrap();
     assert_eq!(cv, cv2);
 }
 
@@ -192,32 +245,86 @@ fn bad_input_is_an_error_not_a_panic() {
     let (x, y) = data(40, 3, 1);
     let d = BinomialParams::default();
     let e = |r: Result<Path, GlmnetError>| r.unwrap_err();
-    assert!(matches!(e(fit_binomial(&x, &y[..39], &d)), GlmnetError::DimensionMismatch { .. }));
+    assert!(matches!(
+        e(fit_binomial(&x, &y[..39], &d)),
+        GlmnetError::DimensionMismatch { .. }
+    ));
     let mut y2 = y.clone();
     y2[3] = 2.0;
-    assert!(matches!(e(fit_binomial(&x, &y2, &d)), GlmnetError::NotBinary { index: 3, .. }));
+    assert!(matches!(
+        e(fit_binomial(&x, &y2, &d)),
+        GlmnetError::NotBinary { index: 3, .. }
+    ));
     let mut y1 = vec![0.0; 40];
     y1[0] = 1.0;
-    assert!(matches!(e(fit_binomial(&x, &y1, &d)), GlmnetError::TooFewInClass { class: 1, count: 1 }));
+    assert!(matches!(
+        e(fit_binomial(&x, &y1, &d)),
+        GlmnetError::TooFewInClass { class: 1, count: 1 }
+    ));
     let mut xv = x.as_slice().to_vec();
     xv[5] = f64::NAN;
     let xn = Matrix::from_col_major(40, 3, xv).unwrap();
-    assert!(matches!(e(fit_binomial(&xn, &y, &d)), GlmnetError::NonFinite { .. }));
+    assert!(matches!(
+        e(fit_binomial(&xn, &y, &d)),
+        GlmnetError::NonFinite { .. }
+    ));
     for bad in [
-        BinomialParams { alpha: 1.5, ..Default::default() },
-        BinomialParams { alpha: f64::NAN, ..Default::default() },
-        BinomialParams { nlambda: 0, ..Default::default() },
-        BinomialParams { lambda_min_ratio: Some(0.0), ..Default::default() },
-        BinomialParams { lambda: Some(vec![]), ..Default::default() },
-        BinomialParams { lambda: Some(vec![0.1, -1.0]), ..Default::default() },
-        BinomialParams { lambda: Some(vec![f64::NAN]), ..Default::default() },
-        BinomialParams { weights: Some(vec![1.0; 3]), ..Default::default() },
-        BinomialParams { weights: Some(vec![-1.0; 40]), ..Default::default() },
-        BinomialParams { weights: Some(vec![0.0; 40]), ..Default::default() },
-        BinomialParams { penalty_factor: Some(vec![0.0; 3]), ..Default::default() },
-        BinomialParams { penalty_factor: Some(vec![1.0; 2]), ..Default::default() },
-        BinomialParams { thresh: 0.0, ..Default::default() },
-        BinomialParams { maxit: 0, ..Default::default() },
+        BinomialParams {
+            alpha: 1.5,
+            ..Default::default()
+        },
+        BinomialParams {
+            alpha: f64::NAN,
+            ..Default::default()
+        },
+        BinomialParams {
+            nlambda: 0,
+            ..Default::default()
+        },
+        BinomialParams {
+            lambda_min_ratio: Some(0.0),
+            ..Default::default()
+        },
+        BinomialParams {
+            lambda: Some(vec![]),
+            ..Default::default()
+        },
+        BinomialParams {
+            lambda: Some(vec![0.1, -1.0]),
+            ..Default::default()
+        },
+        BinomialParams {
+            lambda: Some(vec![f64::NAN]),
+            ..Default::default()
+        },
+        BinomialParams {
+            weights: Some(vec![1.0; 3]),
+            ..Default::default()
+        },
+        BinomialParams {
+            weights: Some(vec![-1.0; 40]),
+            ..Default::default()
+        },
+        BinomialParams {
+            weights: Some(vec![0.0; 40]),
+            ..Default::default()
+        },
+        BinomialParams {
+            penalty_factor: Some(vec![0.0; 3]),
+            ..Default::default()
+        },
+        BinomialParams {
+            penalty_factor: Some(vec![1.0; 2]),
+            ..Default::default()
+        },
+        BinomialParams {
+            thresh: 0.0,
+            ..Default::default()
+        },
+        BinomialParams {
+            maxit: 0,
+            ..Default::default()
+        },
     ] {
         assert!(fit_binomial(&x, &y, &bad).is_err(), "{bad:?}");
     }
@@ -236,7 +343,9 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut f4: Vec<usize> = (0..40).map(|i| i % 4).collect();
     f4[0] = usize::MAX;
     assert!(cv_binomial(&x, &y, &f4, &d, CvMeasure::Deviance).is_err());
-    let f5: Vec<usize> = (0..40).map(|i| if i % 5 == 3 { 4 } else { i % 3 }).collect();
+    let f5: Vec<usize> = (0..40)
+        .map(|i| if i % 5 == 3 { 4 } else { i % 3 })
+        .collect();
     assert!(cv_binomial(&x, &y, &f5[..39], &d, CvMeasure::Deviance).is_err());
     let gap: Vec<usize> = (0..40).map(|i| [0, 1, 3][i % 3]).collect();
     assert!(matches!(
@@ -246,15 +355,39 @@ fn bad_input_is_an_error_not_a_panic() {
     let f10: Vec<usize> = (0..40).map(|i| i % 10).collect();
     assert!(cv_binomial(&x, &y, &f10, &d, CvMeasure::Auc).is_err());
     // Messages are readable.
-    assert!(GlmnetError::TooFewFolds { nfolds: 2 }.to_string().contains("at least 3"));
+    assert!(GlmnetError::TooFewFolds { nfolds: 2 }
+        .to_string()
+        .contains("at least 3"));
 }
 
 #[test]
 fn path_truncation_is_reported() {
     let (x, y) = data(100, 8, 2);
-    let fit = fit_binomial(&x, &y, &BinomialParams { maxit: 10, ..Default::default() }).unwrap();
-    assert!(matches!(fit.warning, Some(PathWarning::MaxitReached { .. })));
-    let fit = fit_binomial(&x, &y, &BinomialParams { pmax: Some(1), ..Default::default() }).unwrap();
-    assert!(matches!(fit.warning, Some(PathWarning::PmaxExceeded { .. })));
+    let fit = fit_binomial(
+        &x,
+        &y,
+        &BinomialParams {
+            maxit: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        fit.warning,
+        Some(PathWarning::MaxitReached { .. })
+    ));
+    let fit = fit_binomial(
+        &x,
+        &y,
+        &BinomialParams {
+            pmax: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        fit.warning,
+        Some(PathWarning::PmaxExceeded { .. })
+    ));
     assert!(fit.df.iter().all(|&d| d <= 1));
 }

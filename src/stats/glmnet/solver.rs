@@ -185,7 +185,11 @@ pub(super) fn solve(pb: &Problem) -> Result<Solution, String> {
     }
     // Without an intercept the null model is p = 1/2.
     let q0 = if pb.intercept { q0_data } else { 0.5 };
-    let bz = if pb.intercept { (q0 / (1.0 - q0)).ln() } else { 0.0 };
+    let bz = if pb.intercept {
+        (q0 / (1.0 - q0)).ln()
+    } else {
+        0.0
+    };
     let vi = q0 * (1.0 - q0);
 
     let mut st = State {
