@@ -76,6 +76,17 @@ fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// The prefix of a table's temporary files: `.tmp-<file name>-`, so that the temps a killed
+/// run left can be told apart per output while other stages write beside them.
+pub fn temp_prefix(dest: &Path) -> String {
+    format!(
+        ".tmp-{}-",
+        dest.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    )
+}
+
 /// What was written.
 #[derive(Debug, Clone)]
 pub struct Written {
@@ -105,7 +116,7 @@ pub fn write_temp(
         canonical_sort(schema, batches)?
     };
     let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&temp_prefix(dest))
         .suffix(".parquet")
         .tempfile_in(dir)
         .map_err(|e| {
@@ -159,7 +170,7 @@ pub async fn write_stream_temp(
             .with_hint("check that the project folder is writable")
     })?;
     let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&temp_prefix(dest))
         .suffix(".parquet")
         .tempfile_in(dir)
         .map_err(|e| {

@@ -69,7 +69,9 @@ pub struct Engine<'a> {
     registry: &'a Registry,
     cache: Cache,
     hashes: HashCache,
-    previous: Option<Lock>,
+    /// The lock as the last run left it, read when something needs it (a reason, the lock's
+    /// rewrite): a run that changes nothing never parses it.
+    previous: std::sync::OnceLock<Option<Lock>>,
     /// What a running stage may use: set by `run` from its options.
     resources: std::sync::RwLock<crate::kinds::Resources>,
 }
@@ -79,22 +81,47 @@ impl<'a> Engine<'a> {
     /// decides what runs, the lock only names reasons, so no command is blocked by it.
     pub fn new(pipeline: &'a Pipeline, registry: &'a Registry) -> Result<Self> {
         let state = pipeline.state_dir();
-        let (previous, warning) = Lock::read_or_warn(&pipeline.lock_path());
-        if let Some(w) = warning {
-            crate::console::errln(&format!("canary: {w}"));
-        }
-        Ok(Engine {
+        let engine = Engine {
             pipeline,
             registry,
             cache: Cache::new(&state),
             hashes: HashCache::load(state.join("hashes.json")),
-            previous,
+            previous: std::sync::OnceLock::new(),
             resources: std::sync::RwLock::new(crate::kinds::Resources::new(
                 1,
                 pipeline.memory,
                 &state,
             )),
-        })
+        };
+        // A lock that is not the one canary last wrote (edited, damaged, from elsewhere) is
+        // read at once, so a damaged one is reported before anything else; an intact one is
+        // read only when something needs it.
+        let lock = std::fs::read(pipeline.lock_path()).ok();
+        let stamp = std::fs::read_to_string(state.join("lock.stamp")).ok();
+        let intact = match (&lock, &stamp) {
+            (Some(bytes), Some(s)) => {
+                s.split(' ').next() == Some(crate::hash::sha256_bytes(bytes).as_str())
+            }
+            _ => false,
+        };
+        if lock.is_some() && !intact {
+            engine.previous();
+        }
+        Ok(engine)
+    }
+
+    /// The previous lock, parsed on first use; one that cannot be read is absent, with a
+    /// warning.
+    fn previous(&self) -> Option<&Lock> {
+        self.previous
+            .get_or_init(|| {
+                let (previous, warning) = Lock::read_or_warn(&self.pipeline.lock_path());
+                if let Some(w) = warning {
+                    crate::console::errln(&format!("canary: {w}"));
+                }
+                previous
+            })
+            .as_ref()
     }
 
     fn selected(&self, targets: &[String]) -> Result<Vec<String>> {
@@ -207,11 +234,7 @@ impl<'a> Engine<'a> {
     /// Compare a stage's would-be key with what the lock recorded last time: the reasons it
     /// must run, in the user's terms.
     fn why_changed(&self, stage: &Stage, key: &CacheKey) -> Vec<String> {
-        let Some(prev) = self
-            .previous
-            .as_ref()
-            .and_then(|l| l.stages.get(&stage.name))
-        else {
+        let Some(prev) = self.previous().and_then(|l| l.stages.get(&stage.name)) else {
             return vec!["it has not run before".to_string()];
         };
         let mut why = Vec::new();
@@ -390,10 +413,7 @@ impl<'a> Engine<'a> {
                 .cloned()
                 .collect();
             let (key, digest) = self.key_for(stage, &input_hashes);
-            let never_ran = self
-                .previous
-                .as_ref()
-                .is_none_or(|l| !l.stages.contains_key(name));
+            let never_ran = || self.previous().is_none_or(|l| !l.stages.contains_key(name));
             let missing: Vec<String> = stage
                 .inputs
                 .iter()
@@ -402,7 +422,7 @@ impl<'a> Engine<'a> {
                 .collect();
             let verdict = if !missing.is_empty() {
                 Verdict::Run(missing)
-            } else if upstream.is_empty() || (never_ran && !force) {
+            } else if upstream.is_empty() || (!force && never_ran()) {
                 let (v, entry) = self.verdict(stage, &key, &digest, force)?;
                 if let Some(e) = entry {
                     input_hashes.insert(name.clone(), cache::outputs_hash(&e.outputs));
@@ -440,7 +460,6 @@ impl<'a> Engine<'a> {
         let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| {
             crate::console::errln(&format!("canary: {m}"))
         })?;
-        remove_stale_temps(&self.pipeline.out_dir());
         let started = Instant::now();
         let started_at = SystemTime::now();
 
@@ -603,17 +622,30 @@ impl<'a> Engine<'a> {
             .collect();
         let lock = self.write_lock(records, &input_hashes)?;
         self.hashes.save()?;
+        // Which commit and host a run came from is asked of git only when the run changed
+        // something: a no-op starts no process.
+        let changed =
+            !summary.ran.is_empty() || !summary.restored.is_empty() || !failures.is_empty();
+        let here = if changed {
+            RunInfo::current(&self.pipeline.root)
+        } else {
+            RunInfo {
+                host_os: std::env::consts::OS.into(),
+                host_arch: std::env::consts::ARCH.into(),
+                ..RunInfo::current_versions()
+            }
+        };
         let log = lock::RunRecord {
             started: humantime::format_rfc3339_seconds(started_at).to_string(),
             duration_ms: started.elapsed().as_millis() as u64,
             targets: opts.targets.clone(),
             force: opts.force,
             ok: failures.is_empty(),
-            git_commit: lock.run.git_commit.clone(),
-            git_dirty: lock.run.git_dirty,
-            host_os: lock.run.host_os.clone(),
-            host_arch: lock.run.host_arch.clone(),
-            canary_version: lock.run.canary_version.clone(),
+            git_commit: here.git_commit.clone(),
+            git_dirty: here.git_dirty,
+            host_os: here.host_os.clone(),
+            host_arch: here.host_arch.clone(),
+            canary_version: here.canary_version.clone(),
             stages: this_run,
         };
         if let Err(e) = lock::RunLog::append(&self.pipeline.state_dir(), &log) {
@@ -623,10 +655,12 @@ impl<'a> Engine<'a> {
                 e.headline()
             ));
         }
+        // What a record of the run says of it (host, commit) is this run's.
+        let record = Lock { run: here, ..lock };
         for name in &finished {
             let stage = &self.pipeline.stages[name];
             let kind = self.registry.get(&stage.kind).expect("validated kind");
-            kind.after_run(self.pipeline, stage, &lock)
+            kind.after_run(self.pipeline, stage, &record, changed)
                 .map_err(|e| e.in_stage(name))?;
         }
         if !failures.is_empty() {
@@ -764,6 +798,7 @@ impl<'a> Engine<'a> {
         let stage = ctx.stage;
         let started_at = SystemTime::now();
         let t0 = Instant::now();
+        remove_stale_temps(&self.pipeline.output_paths(stage));
         let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(ctx))) {
             Ok(r) => r?,
             Err(panic) => {
@@ -884,7 +919,50 @@ impl<'a> Engine<'a> {
         mut records: BTreeMap<String, StageRecord>,
         input_hashes: &BTreeMap<String, String>,
     ) -> Result<Lock> {
-        if let Some(prev) = &self.previous {
+        let mut sources = BTreeMap::new();
+        for (name, src) in &self.pipeline.sources {
+            let sha = match input_hashes.get(name) {
+                Some(h) => h.clone(),
+                // A source no selected stage reads keeps what the previous lock said of it.
+                None => match self.previous().and_then(|l| l.sources.get(name)) {
+                    Some(r) if r.sha256 == src.sha256 => r.sha256.clone(),
+                    _ => continue,
+                },
+            };
+            let bytes = std::fs::metadata(&src.path).map(|m| m.len()).unwrap_or(0);
+            sources.insert(
+                name.clone(),
+                SourceRecord {
+                    path: src.rel_path.clone(),
+                    sha256: sha,
+                    bytes,
+                    external: src.external,
+                },
+            );
+        }
+        let lock = |stages| Lock {
+            version: lock::LOCK_VERSION,
+            pipeline: self.pipeline.name.clone(),
+            run: RunInfo::current_versions(),
+            sources: sources.clone(),
+            stages,
+        };
+        // Every stage finished and the lock file what canary last wrote for the same keys and
+        // outputs: nothing to write, and the lock never parsed.
+        let whole = records.len() == self.pipeline.stages.len();
+        let essence = whole.then(|| lock_essence(self.pipeline, &records, &sources));
+        let stamp = self.pipeline.state_dir().join("lock.stamp");
+        if let Some(e) = &essence {
+            let on_disk = std::fs::read(self.pipeline.lock_path())
+                .ok()
+                .map(|b| crate::hash::sha256_bytes(&b));
+            if let (Some(d), Ok(saved)) = (on_disk, std::fs::read_to_string(&stamp)) {
+                if saved == format!("{d} {e}\n") {
+                    return Ok(lock(records));
+                }
+            }
+        }
+        if let Some(prev) = self.previous() {
             for (name, r) in &prev.stages {
                 match records.get_mut(name) {
                     // Stages not part of this run keep what the previous lock said about them.
@@ -902,34 +980,12 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let mut sources = BTreeMap::new();
-        for (name, src) in &self.pipeline.sources {
-            let sha = match input_hashes.get(name) {
-                Some(h) => h.clone(),
-                None => match self.previous.as_ref().and_then(|l| l.sources.get(name)) {
-                    Some(r) if r.sha256 == src.sha256 => r.sha256.clone(),
-                    _ => continue,
-                },
-            };
-            let bytes = std::fs::metadata(&src.path).map(|m| m.len()).unwrap_or(0);
-            sources.insert(
-                name.clone(),
-                SourceRecord {
-                    path: src.rel_path.clone(),
-                    sha256: sha,
-                    bytes,
-                    external: src.external,
-                },
-            );
-        }
-        let lock = Lock {
-            version: lock::LOCK_VERSION,
-            pipeline: self.pipeline.name.clone(),
-            run: RunInfo::current(&self.pipeline.root),
-            sources,
-            stages: records,
-        };
+        let lock = lock(records);
         lock.write(&self.pipeline.lock_path())?;
+        if let Some(e) = essence {
+            let d = crate::hash::sha256_file(&self.pipeline.lock_path())?;
+            crate::table::write_replace(&stamp, format!("{d} {e}\n").as_bytes())?;
+        }
         Ok(lock)
     }
 
@@ -940,8 +996,7 @@ impl<'a> Engine<'a> {
         // What the lock records, and what the pipeline as it stands would use: so a missing or
         // damaged lock never makes gc throw away the current outputs' cache.
         let mut keep: Vec<String> = self
-            .previous
-            .as_ref()
+            .previous()
             .map(|l| l.stages.values().map(|r| r.key.clone()).collect())
             .unwrap_or_default();
         keep.extend(self.current_keys());
@@ -1055,6 +1110,40 @@ fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord
         started: e.started.clone(),
         duration_ms: e.duration_ms,
     }
+}
+
+/// What identifies a lock's content but its times: every stage's key and outputs, every
+/// source's hash, the versions. Equal essences and an intact file mean the lock on disk is the
+/// one this run would write (`.canary/lock.stamp` keeps both digests).
+fn lock_essence(
+    p: &Pipeline,
+    records: &BTreeMap<String, StageRecord>,
+    sources: &BTreeMap<String, SourceRecord>,
+) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let v = RunInfo::current_versions();
+    h.update(format!(
+        "{}\n{}\n{} {} {}\n",
+        lock::LOCK_VERSION,
+        p.name,
+        v.canary_version,
+        v.datafusion_version,
+        v.arrow_version
+    ));
+    for (name, src) in sources {
+        h.update(format!(
+            "source {name} {} {} {}\n",
+            src.path, src.sha256, src.external
+        ));
+    }
+    for (name, r) in records {
+        h.update(format!("stage {name} {}\n", r.key));
+        for o in &r.outputs {
+            h.update(format!("  {} {} {}\n", o.path, o.sha256, o.rows));
+        }
+    }
+    hex::encode(h.finalize())
 }
 
 /// The line a finished stage prints.
@@ -1254,13 +1343,20 @@ fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
     out
 }
 
-/// Temp files left by a run that was killed mid-write. Only called under the run lock.
-fn remove_stale_temps(out: &std::path::Path) {
-    for p in walk_files(out) {
-        if p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
-        {
-            let _ = std::fs::remove_file(p);
+/// Temp files a killed run left in a stage's output folders: removed before the stage writes
+/// there again (under the run lock), so a run touches only the folders of stages that run.
+fn remove_stale_temps(paths: &[(Option<String>, PathBuf)]) {
+    for (_, dest) in paths {
+        let (Some(dir), prefix) = (dest.parent(), crate::table::temp_prefix(dest)) else {
+            continue;
+        };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 }

@@ -408,11 +408,14 @@ pub trait StageKind: Send + Sync {
 
     /// Called once the run's lock is written, for each selected stage that finished: where a
     /// kind records something about the whole run (the report's RO-Crate). Not cached.
+    /// `changed`: whether any stage ran or was restored in this run (a no-op changes nothing
+    /// the record describes).
     fn after_run(
         &self,
         _pipeline: &Pipeline,
         _stage: &Stage,
         _lock: &crate::engine::lock::Lock,
+        _changed: bool,
     ) -> Result<()> {
         Ok(())
     }

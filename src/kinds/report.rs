@@ -103,13 +103,29 @@ impl StageKind for Report {
         ]
     }
     /// The run as an RO-Crate beside the report: written from the lock, like the lock a record
-    /// of the run rather than a cached output.
+    /// of the run rather than a cached output — again only when the run changed something, or
+    /// the crate is missing.
     fn after_run(
         &self,
         pipeline: &crate::pipeline::Pipeline,
         stage: &Stage,
         lock: &crate::engine::lock::Lock,
+        changed: bool,
     ) -> Result<()> {
+        let dir = stage
+            .params
+            .get("out_dir")
+            .and_then(|v| v.as_str())
+            .unwrap_or("reports");
+        if !changed
+            && pipeline
+                .root
+                .join(dir)
+                .join(crate::report::rocrate::FILE_NAME)
+                .is_file()
+        {
+            return Ok(());
+        }
         crate::report::rocrate::write(pipeline, lock, &stage.name).map(|_| ())
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
