@@ -138,9 +138,10 @@ pub fn session_with(r: &super::Resources) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_target_partitions(r.partitions)
         .with_information_schema(true);
-    // What each sort keeps back for merging its spilled runs: DataFusion's 10 MB would exceed a
-    // small limit on its own.
-    let reserve = (r.memory / (4 * r.partitions)).min(10 << 20);
+    // What each sort keeps back to sort and merge its buffered rows when it spills: as much
+    // as the share it may buffer, so a spill never needs memory the pool no longer has
+    // (with p sorts and a limit M, a reservation of M / 2p leaves each a share of M / 2p).
+    let reserve = r.memory / (2 * r.partitions);
     config.options_mut().execution.sort_spill_reservation_bytes = reserve;
     // Batches small enough that a sort can always take one within its share of a tight limit
     // (a sixteenth of a partition's share, at ~128 bytes a row); DataFusion's 8,192 rows
