@@ -224,8 +224,8 @@ impl RunInfo {
             host_os: String::new(),
             host_arch: String::new(),
             canary_version: env!("CARGO_PKG_VERSION").to_string(),
-            datafusion_version: env!("CANARY_DATAFUSION_VERSION").to_string(),
-            arrow_version: env!("CANARY_ARROW_VERSION").to_string(),
+            datafusion_version: datafusion::DATAFUSION_VERSION.to_string(),
+            arrow_version: datafusion::arrow::ARROW_VERSION.to_string(),
         }
     }
 }

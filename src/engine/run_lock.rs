@@ -44,10 +44,10 @@ impl RunLock {
                 return Err(Error::io("take the run lock", &path, e))
             }
         }
-        // We hold the lock. A pid still in the file belongs to a run that ended without
-        // clearing it: killed, or crashed.
+        // We hold the lock, so whoever wrote a pid still in the file no longer does: the
+        // kernel released it when that run ended without clearing it (killed, or crashed).
         if let Some(pid) = read_pid(&mut file) {
-            if pid != std::process::id() && !alive(pid) {
+            if pid != std::process::id() {
                 say(&format!(
                     "taking over the run lock left by pid {pid}, which is no longer running; its unfinished outputs are discarded"
                 ));
@@ -77,10 +77,4 @@ fn read_pid(file: &mut File) -> Option<u32> {
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_to_string(&mut s).ok()?;
     s.trim().parse().ok()
-}
-
-fn alive(pid: u32) -> bool {
-    // Signal 0 checks for existence without sending anything.
-    let sent = unsafe { libc::kill(pid as libc::pid_t, 0) == 0 };
-    sent || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
