@@ -80,6 +80,14 @@ pub enum Command {
         #[arg(long)]
         mirror: Option<PathBuf>,
     },
+    /// List the stage kinds, or show one: its params (type, default, meaning), the tables it
+    /// writes and an example stage.
+    Kinds {
+        name: Option<String>,
+        /// Print the README's table of kinds (Markdown) instead.
+        #[arg(long, conflicts_with = "name")]
+        markdown: bool,
+    },
     /// Remove cached outputs no stage of the current lock uses, and stray files under out/.
     Gc,
     /// Re-derive every output from the published files in a fresh temporary workspace and
@@ -292,6 +300,11 @@ fn dispatch(cli: Cli) -> Result<()> {
                 Err(Error::Unverified(verdict.summary()))
             }
         }
+        Command::Kinds { name, markdown } => crate::console::out(&match (name, markdown) {
+            (_, true) => crate::kinds::docs::readme_table(&registry),
+            (Some(n), false) => crate::kinds::docs::kind(&registry, &n)?,
+            (None, false) => crate::kinds::docs::list(&registry),
+        }),
         Command::Gc => {
             let p = load()?;
             let engine = Engine::new(&p, &registry)?;

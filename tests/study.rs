@@ -128,6 +128,7 @@ fn the_study_runs_on_the_published_files() {
         "term\n(Intercept)\nia_within_10_days_pct\nre_referrals_pct\ns47_rate\n"
     );
     assert_eq!(csv(&p, "select count(*) n from model_design"), "n\n150\n");
+    the_tables_are_as_canary_kinds_says(&p);
     assert!(csv(&p, "select count(*) n from cohorts").starts_with("n\n"));
 
     // The claims ledger: a verdict from the fixed vocabulary for each of the paper's 29 claims.
@@ -238,4 +239,62 @@ fn the_study_runs_on_the_published_files() {
         "n\n0\n"
     );
     assert!(p.tree("raw") == before, "a run changed a file under raw/");
+}
+
+/// `canary kinds` lists each kind's tables and columns; every stage of the study writes
+/// exactly those (`<…>` stands for columns the stage's params decide, `[…]` for one it may
+/// leave out).
+fn the_tables_are_as_canary_kinds_says(p: &Project) {
+    let registry = canary::kinds::Registry::builtin();
+    let pipeline = canary::pipeline::load(&p.path("pipeline.yaml"), &registry, &[]).unwrap();
+    let mut checked = 0;
+    for (name, stage) in &pipeline.stages {
+        let kind = registry.get(&stage.kind).unwrap();
+        if kind.outputs().is_empty() || stage.sweep.is_some() {
+            continue;
+        }
+        for t in kind.outputs() {
+            if !stage.tables.is_empty() && !stage.tables.iter().any(|x| x == t.name) {
+                continue;
+            }
+            let file = if t.name.is_empty() {
+                p.path(&format!("out/{name}.parquet"))
+            } else {
+                p.path(&format!("out/{name}/{}.parquet", t.name))
+            };
+            let (schema, _) = canary::table::read_parquet(&file).unwrap();
+            let actual: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            assert!(
+                columns_match(t.columns, &actual),
+                "stage `{name}` (kind `{}`) table `{}`: `canary kinds` says {:?}, the stage wrote {actual:?}",
+                stage.kind,
+                t.name,
+                t.columns
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} tables checked");
+}
+
+fn columns_match(declared: &[&str], actual: &[&str]) -> bool {
+    let required: Vec<&str> = declared
+        .iter()
+        .copied()
+        .filter(|c| !c.starts_with('['))
+        .collect();
+    match required.iter().position(|c| c.starts_with('<')) {
+        None => {
+            actual == required.as_slice()
+                || (required.len() < declared.len()
+                    && actual.starts_with(&required)
+                    && actual.len() <= declared.len())
+        }
+        Some(w) => {
+            let (head, tail) = (&required[..w], &required[w + 1..]);
+            actual.len() > head.len() + tail.len()
+                && actual.starts_with(head)
+                && actual.ends_with(tail)
+        }
+    }
 }

@@ -19,6 +19,7 @@ mod engine_cli;
 mod engine_lib;
 mod fetch;
 mod harmonise_real;
+mod kinds;
 mod r_live;
 mod raw_files;
 mod report;

@@ -8,7 +8,12 @@
 use std::collections::BTreeMap;
 
 use super::columns::{TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::claims::{
     assess, unknown_names, CohortEvidence, Evidence, ModelEvidence, Pair, Published,
 };
@@ -19,20 +24,15 @@ pub struct Claims;
 
 const INPUTS: [&str; 5] = ["panel", "trends", "correlations", "model", "cohorts"];
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "published",
-        ty: ParamType::String,
-        required: true,
-        help: "the paper's claims and values (reports/published_results.yaml)",
-    },
-    ParamSpec {
-        name: "predictor_year",
-        ty: ParamType::Integer,
-        required: false,
-        help: "the model's predictor year, named where a term has no data",
-    },
-];
+/// The params of a `claims` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsParams {
+    /// the paper's claims and values (reports/published_results.yaml)
+    pub published: String,
+    /// the model's predictor year, named where a term has no data
+    pub predictor_year: Option<i64>,
+}
 
 impl StageKind for Claims {
     fn name(&self) -> &'static str {
@@ -44,15 +44,23 @@ impl StageKind for Claims {
     fn describe(&self) -> &'static str {
         "a verdict per claim of the paper (reproduced, partly, not, cannot be tested), with its evidence and rule"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[TableDoc {
+            name: "",
+            columns: &[
+                "position", "id", "section", "claim", "verdict", "evidence", "rule", "stage",
+                "anchor",
+            ],
+        }]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<ClaimsParams>);
+        &P
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
         stage
-            .params
-            .get("published")
-            .and_then(|v| v.as_str())
-            .map(|p| vec![p.to_string()])
+            .params_as::<ClaimsParams>()
+            .map(|p| vec![p.published])
             .unwrap_or_default()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
@@ -64,7 +72,8 @@ impl StageKind for Claims {
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let path = ctx.param_str("published").unwrap_or_default();
+        let p: ClaimsParams = ctx.params()?;
+        let path = p.published.as_str();
         let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
             .map_err(|e| Error::io("read", path, e))?;
         let published: Published = crate::pipeline::spec::from_yaml(&text).map_err(|e| {
@@ -203,7 +212,7 @@ fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
 
 fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
     let mut m = ModelEvidence {
-        predictor_year: ctx.param_i64("predictor_year"),
+        predictor_year: ctx.params::<ClaimsParams>()?.predictor_year,
         ..Default::default()
     };
     let coef = table(ctx, "model", Some("coefficients"))?;

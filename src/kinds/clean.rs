@@ -10,7 +10,12 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::columns::{Column, TableBuilder};
-use super::{Input, OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{Input, OutputTable, StageContext, StageKind};
 use crate::clean::tidy::{CleanError, TidyRow};
 use crate::clean::{Note, Parsed};
 use crate::error::{Error, Result};
@@ -132,27 +137,18 @@ fn outputs(p: Parsed) -> Result<Vec<OutputTable>> {
     Ok(vec![rows, notes])
 }
 
-/// A per-input override map param (`{input: value}`), checked at validation.
-fn input_map<'a>(
-    stage: &'a Stage,
+/// A per-input override map param (`{input: value}`) names only the stage's inputs.
+fn inputs_named<V>(
+    stage: &Stage,
     param: &str,
-) -> std::result::Result<BTreeMap<&'a str, &'a serde_json::Value>, String> {
-    let Some(v) = stage.params.get(param) else {
-        return Ok(BTreeMap::new());
-    };
-    let obj = v.as_object().ok_or_else(|| {
-        format!(
-            "param `{param}` must map input names to values, e.g. `{param}: {{cin_2010: 2010}}`"
-        )
-    })?;
-    for k in obj.keys() {
-        if !stage.inputs.contains(k) {
-            return Err(format!(
-                "param `{param}` names `{k}`, which is not one of the stage's inputs"
-            ));
-        }
+    map: &BTreeMap<String, V>,
+) -> std::result::Result<(), String> {
+    match map.keys().find(|k| !stage.inputs.contains(k)) {
+        Some(k) => Err(format!(
+            "param `{param}` names `{k}`, which is not one of the stage's inputs"
+        )),
+        None => Ok(()),
     }
-    Ok(obj.iter().map(|(k, v)| (k.as_str(), v)).collect())
 }
 
 fn year_from_name(label: &str) -> Option<i32> {
@@ -170,16 +166,40 @@ fn year_from_name(label: &str) -> Option<i32> {
     })
 }
 
+/// What every clean kind writes: tidy rows, and notes on what it met in the files.
+const TIDY_TABLES: [TableDoc; 2] = [
+    TableDoc {
+        name: "",
+        columns: &[
+            "source",
+            "year",
+            "la_code_old",
+            "la_code",
+            "la_name",
+            "geography_level",
+            "measure",
+            "value",
+            "status",
+        ],
+    },
+    TableDoc {
+        name: "notes",
+        columns: &["kind", "file", "line", "column", "message"],
+    },
+];
+
 // ---- clean.cin_census ----
 
 pub struct CinCensus;
 
-const CIN_PARAMS: &[ParamSpec] = &[ParamSpec {
-    name: "years",
-    ty: ParamType::Any,
-    required: false,
-    help: "the reporting year of an input, when its column names do not say it: `{input: 2013}`",
-}];
+/// The params of a `clean.cin_census` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CinParams {
+    /// the reporting year of an input, when its column names do not say it: `{input: 2013}`
+    #[serde(default)]
+    pub years: BTreeMap<String, i32>,
+}
 
 /// The year most column names' suffixes point at (`Referrals0910` → 2010).
 fn cin_year(label: &str, bytes: &[u8]) -> Result<i32> {
@@ -215,25 +235,24 @@ impl StageKind for CinCensus {
     fn describe(&self) -> &'static str {
         "DfE children-in-need census underlying data (wide CSVs, 2009-10 to 2016-17) to tidy rows"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        CIN_PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<CinParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        for (k, v) in input_map(stage, "years")? {
-            if !v.is_i64() {
-                return Err(format!("`years.{k}` must be a year such as 2013"));
-            }
-        }
-        Ok(())
+        inputs_named(stage, "years", &stage.params_as::<CinParams>()?.years)
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let years = input_map(ctx.stage, "years").map_err(|m| ctx.fail(m))?;
+        let years = ctx.params::<CinParams>()?.years;
         outputs(parse_all(ctx, |name, label, bytes| {
-            let year = match years.get(name).and_then(|v| v.as_i64()) {
-                Some(y) => y as i32,
+            let year = match years.get(name) {
+                Some(y) => *y,
                 None => cin_year(label, bytes)?,
             };
             Ok(crate::clean::parse_cin_census(name, label, bytes, year)?)
@@ -245,32 +264,21 @@ impl StageKind for CinCensus {
 
 pub struct Ees;
 
-const EES_PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "filters",
-        ty: ParamType::Any,
-        required: false,
-        help: "the filter columns of an input, when automatic detection gets them wrong: `{input: [category]}`",
-    },
-    ParamSpec {
-        name: "ignore",
-        ty: ParamType::Any,
-        required: false,
-        help: "columns to leave out of an input (free text): `{input: [notes]}`",
-    },
-    ParamSpec {
-        name: "year_offset",
-        ty: ParamType::Any,
-        required: false,
-        help: "years added to an input's `time_period`, e.g. `{csww: 1}` for the workforce census dated September of the year before",
-    },
-];
-
-fn string_list(v: &serde_json::Value) -> Option<Vec<String>> {
-    v.as_array()?
-        .iter()
-        .map(|s| s.as_str().map(str::to_string))
-        .collect()
+/// The params of a `clean.ees` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EesParams {
+    /// the filter columns of an input, when automatic detection gets them wrong:
+    /// `{input: [category]}`
+    #[serde(default)]
+    pub filters: BTreeMap<String, Vec<String>>,
+    /// columns to leave out of an input (free text): `{input: [notes]}`
+    #[serde(default)]
+    pub ignore: BTreeMap<String, Vec<String>>,
+    /// years added to an input's `time_period`, e.g. `{csww: 1}` for the workforce census
+    /// dated September of the year before
+    #[serde(default)]
+    pub year_offset: BTreeMap<String, i32>,
 }
 
 impl StageKind for Ees {
@@ -283,39 +291,29 @@ impl StageKind for Ees {
     fn describe(&self) -> &'static str {
         "DfE explore-education-statistics tidy CSVs (CIN, workforce, population) to tidy rows"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        EES_PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<EesParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        for p in ["filters", "ignore"] {
-            for (k, v) in input_map(stage, p)? {
-                if string_list(v).is_none() {
-                    return Err(format!("`{p}.{k}` must be a list of column names"));
-                }
-            }
-        }
-        for (k, v) in input_map(stage, "year_offset")? {
-            if !v.is_i64() {
-                return Err(format!("`year_offset.{k}` must be a whole number of years"));
-            }
-        }
-        Ok(())
+        let p: EesParams = stage.params_as()?;
+        inputs_named(stage, "filters", &p.filters)?;
+        inputs_named(stage, "ignore", &p.ignore)?;
+        inputs_named(stage, "year_offset", &p.year_offset)
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let filters = input_map(ctx.stage, "filters").map_err(|m| ctx.fail(m))?;
-        let ignore = input_map(ctx.stage, "ignore").map_err(|m| ctx.fail(m))?;
-        let offsets = input_map(ctx.stage, "year_offset").map_err(|m| ctx.fail(m))?;
+        let p: EesParams = ctx.params()?;
         outputs(parse_all(ctx, |name, label, bytes| {
             let opts = crate::clean::EesOptions {
-                filters: filters.get(name).and_then(|v| string_list(v)),
-                ignore: ignore
-                    .get(name)
-                    .and_then(|v| string_list(v))
-                    .unwrap_or_default(),
-                year_offset: offsets.get(name).and_then(|v| v.as_i64()).unwrap_or(0) as i32,
+                filters: p.filters.get(name).cloned(),
+                ignore: p.ignore.get(name).cloned().unwrap_or_default(),
+                year_offset: p.year_offset.get(name).copied().unwrap_or(0),
             };
             Ok(crate::clean::parse_ees(name, label, bytes, &opts)?)
         })?)
@@ -336,6 +334,12 @@ impl StageKind for Nomis {
     fn describe(&self) -> &'static str {
         "ONS mid-year population estimates by age band, as downloaded from Nomis"
     }
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+    fn example(&self) -> Option<&'static str> {
+        Some("population:\n  kind: clean.nomis\n  inputs: [nomis_popest_2010_2016]  # sources: Nomis CSV downloads\n")
+    }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
@@ -350,12 +354,14 @@ impl StageKind for Nomis {
 
 pub struct Deprivation;
 
-const YEARS_PARAM: &[ParamSpec] = &[ParamSpec {
-    name: "years",
-    ty: ParamType::Any,
-    required: false,
-    help: "the year of an input, when its file name does not say it: `{input: 2015}`",
-}];
+/// The params of a `clean.deprivation` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeprivationParams {
+    /// the year of an input, when its file name does not say it: `{input: 2015}`
+    #[serde(default)]
+    pub years: BTreeMap<String, i32>,
+}
 
 impl StageKind for Deprivation {
     fn name(&self) -> &'static str {
@@ -367,19 +373,29 @@ impl StageKind for Deprivation {
     fn describe(&self) -> &'static str {
         "English Indices of Deprivation, upper-tier LA summaries (IMD, IDACI) from the XLSX workbooks"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        YEARS_PARAM
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<DeprivationParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        inputs_named(
+            stage,
+            "years",
+            &stage.params_as::<DeprivationParams>()?.years,
+        )
+    }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let years = input_map(ctx.stage, "years").map_err(|m| ctx.fail(m))?;
+        let years = ctx.params::<DeprivationParams>()?.years;
         outputs(parse_all(ctx, |name, label, bytes| {
             let year = years
                 .get(name)
-                .and_then(|v| v.as_i64())
-                .map(|y| y as i32)
+                .copied()
                 .or_else(|| year_from_name(label))
                 .ok_or_else(|| {
                     Error::data(label, "the file name carries no year")
@@ -397,12 +413,14 @@ impl StageKind for Deprivation {
 
 pub struct S251;
 
-const S251_PARAMS: &[ParamSpec] = &[ParamSpec {
-    name: "crosswalk",
-    ty: ParamType::String,
-    required: true,
-    help: "the YAML mapping each year's s251 lines to harmonised spending lines (e.g. stages/s251_crosswalk.yaml)",
-}];
+/// The params of a `clean.s251` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S251Params {
+    /// the YAML mapping each year's s251 lines to harmonised spending lines (e.g.
+    /// stages/s251_crosswalk.yaml)
+    pub crosswalk: String,
+}
 
 impl StageKind for S251 {
     fn name(&self) -> &'static str {
@@ -414,22 +432,24 @@ impl StageKind for S251 {
     fn describe(&self) -> &'static str {
         "section 251 outturn (Table A1 CSVs), lines harmonised across years by a YAML crosswalk"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        S251_PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<S251Params>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
         stage
-            .params
-            .get("crosswalk")
-            .and_then(|v| v.as_str())
-            .map(|s| vec![s.to_string()])
+            .params_as::<S251Params>()
+            .map(|p| vec![p.crosswalk])
             .unwrap_or_default()
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let cw_path = ctx.param_str("crosswalk").unwrap_or_default();
+        let cw_path = &ctx.params::<S251Params>()?.crosswalk;
         let text = std::fs::read_to_string(ctx.pipeline.root.join(cw_path))
             .map_err(|e| Error::io("read the crosswalk", cw_path, e))?;
         let cw = crate::clean::s251::load_crosswalk(cw_path, &text)?;
@@ -455,12 +475,15 @@ impl StageKind for S251 {
 
 pub struct Lait;
 
-const LAIT_PARAMS: &[ParamSpec] = &[ParamSpec {
-    name: "year_offset",
-    ty: ParamType::Any,
-    required: false,
-    help: "years added to the `Years` of a measure, e.g. `{Work_Force_Vac_Rate: 1}`: LAIT dates the workforce census by its September, the panel by the March after",
-}];
+/// The params of a `clean.lait` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaitParams {
+    /// years added to the `Years` of a measure, e.g. `{Work_Force_Vac_Rate: 1}`: LAIT dates
+    /// the workforce census by its September, the panel by the March after
+    #[serde(default)]
+    pub year_offset: BTreeMap<String, i64>,
+}
 
 /// A LAIT value cell: a number (some print long binary tails, `8.3000000000000007`, which
 /// parse to the same double as `8.3`), or a code.
@@ -511,36 +534,19 @@ impl StageKind for Lait {
     fn describe(&self) -> &'static str {
         "the DfE Local Authority Interactive Tool long table (Parquet) to tidy rows"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        LAIT_PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<LaitParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        if let Some(v) = stage.params.get("year_offset") {
-            if !v
-                .as_object()
-                .is_some_and(|m| m.values().all(|x| x.is_i64()))
-            {
-                return Err(
-                    "param `year_offset` must map measure codes to whole numbers of years".into(),
-                );
-            }
-        }
-        Ok(())
-    }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         use crate::clean::tidy::GeographyLevel;
-        let offsets: BTreeMap<String, i64> = ctx
-            .param("year_offset")
-            .and_then(|v| v.as_object())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let offsets = ctx.params::<LaitParams>()?.year_offset;
         let mut rows = Vec::new();
         let mut notes = Vec::new();
         for (name, path, label) in sources(ctx)? {

@@ -13,7 +13,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::columns::{TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
 use crate::pipeline::Stage;
 use crate::stats::distributions::Alternative;
@@ -22,17 +27,45 @@ use crate::stats::wilcoxon::wilcox_test;
 
 pub struct Compare;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "model", ty: ParamType::String, required: true, help: "the input that is a `fit` stage" },
-    ParamSpec { name: "panel", ty: ParamType::String, required: true, help: "the input holding the long panel" },
-    ParamSpec { name: "ofsted", ty: ParamType::String, required: true, help: "the input holding the Ofsted judgements" },
-    ParamSpec { name: "from_year", ty: ParamType::Integer, required: true, help: "first year the model is applied to (the study: 2010)" },
-    ParamSpec { name: "to_year", ty: ParamType::Integer, required: true, help: "last year the model is applied to (the study: 2012)" },
-    ParamSpec { name: "choice", ty: ParamType::String, required: false, help: "which coefficients: `lambda.min` (default) or `lambda.1se`" },
-    ParamSpec { name: "threshold", ty: ParamType::Number, required: false, help: "probability above which an LA is predicted inadequate (default 0.5)" },
-    ParamSpec { name: "indicators", ty: ParamType::StringList, required: false, help: "indicators to compare (default: all in the panel)" },
-    ParamSpec { name: "fallback_choice", ty: ParamType::String, required: false, help: "the fit the fallback cohorts use, flagging LAs above the outcome's prevalence (default `paper_sparsity`)" },
-];
+/// The params of a `compare` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompareParams {
+    /// the input that is a `fit` stage
+    pub model: String,
+    /// the input holding the long panel
+    pub panel: String,
+    /// the input holding the Ofsted judgements
+    pub ofsted: String,
+    /// first year the model is applied to (the study: 2010)
+    pub from_year: i32,
+    /// last year the model is applied to (the study: 2012)
+    pub to_year: i32,
+    /// which of the fit's coefficients: `lambda.min` or `lambda.1se`
+    #[serde(default = "lambda_min")]
+    pub choice: String,
+    /// probability above which an LA is predicted inadequate
+    #[serde(default = "half")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub threshold: f64,
+    /// indicators to compare (none: all in the panel)
+    pub indicators: Option<Vec<String>>,
+    /// the fit the fallback cohorts use, flagging LAs above the outcome's prevalence
+    #[serde(default = "paper_sparsity")]
+    pub fallback_choice: String,
+}
+
+fn lambda_min() -> String {
+    "lambda.min".into()
+}
+
+fn paper_sparsity() -> String {
+    "paper_sparsity".into()
+}
+
+fn half() -> f64 {
+    0.5
+}
 
 impl StageKind for Compare {
     fn name(&self) -> &'static str {
@@ -44,8 +77,87 @@ impl StageKind for Compare {
     fn describe(&self) -> &'static str {
         "cohorts of LAs predicted inadequate, judged inadequate or not: change in each indicator the year after"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "",
+                columns: &[
+                    "indicator",
+                    "rule",
+                    "from_year",
+                    "to_year",
+                    "a_members",
+                    "a_n",
+                    "a_median_change",
+                    "a_pct_rise",
+                    "a_baseline_median",
+                    "a_baseline_q1",
+                    "a_baseline_q3",
+                    "b_members",
+                    "b_n",
+                    "b_median_change",
+                    "b_pct_rise",
+                    "b_baseline_median",
+                    "b_baseline_q1",
+                    "b_baseline_q3",
+                    "wilcoxon_w",
+                    "wilcoxon_p",
+                ],
+            },
+            TableDoc {
+                name: "fallback",
+                columns: &[
+                    "indicator",
+                    "rule",
+                    "from_year",
+                    "to_year",
+                    "a_members",
+                    "a_n",
+                    "a_median_change",
+                    "a_pct_rise",
+                    "a_baseline_median",
+                    "a_baseline_q1",
+                    "a_baseline_q3",
+                    "b_members",
+                    "b_n",
+                    "b_median_change",
+                    "b_pct_rise",
+                    "b_baseline_median",
+                    "b_baseline_q1",
+                    "b_baseline_q3",
+                    "wilcoxon_w",
+                    "wilcoxon_p",
+                ],
+            },
+            TableDoc {
+                name: "fallback_members",
+                columns: &[
+                    "la_code",
+                    "la_name",
+                    "cohort",
+                    "rule",
+                    "first_predicted_year",
+                    "probability",
+                    "judged_inadequate",
+                ],
+            },
+            TableDoc {
+                name: "members",
+                columns: &[
+                    "la_code",
+                    "la_name",
+                    "cohort",
+                    "rule",
+                    "first_predicted_year",
+                    "probability",
+                    "judged_inadequate",
+                ],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<CompareParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         ["", "members", "fallback", "fallback_members"]
@@ -56,12 +168,12 @@ impl StageKind for Compare {
         vec![("members".into(), "cohort_members".into())]
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        for p in ["model", "panel", "ofsted"] {
-            let name = stage
-                .params
-                .get(p)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
+        let params: CompareParams = stage.params_as()?;
+        for (p, name) in [
+            ("model", &params.model),
+            ("panel", &params.panel),
+            ("ofsted", &params.ofsted),
+        ] {
             if !stage.inputs.iter().any(|i| i == name) {
                 return Err(format!(
                     "param `{p}` names `{name}`, which is not one of the stage's inputs"
@@ -71,18 +183,14 @@ impl StageKind for Compare {
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let from = ctx.param_i64("from_year").unwrap_or(0) as i32;
-        let to = ctx.param_i64("to_year").unwrap_or(0) as i32;
-        let choice = ctx.param_str("choice").unwrap_or("lambda.min");
-        let threshold = ctx.param_f64("threshold").unwrap_or(0.5);
-        let model = ctx.param_str("model").unwrap_or_default();
+        let p: CompareParams = ctx.params()?;
+        let (from, to, threshold) = (p.from_year, p.to_year, p.threshold);
+        let choice = p.choice.as_str();
+        let model = p.model.as_str();
         let coefs = read_coefficients(ctx, model)?;
-        let panel = Panel::read(ctx, ctx.param_str("panel").unwrap_or_default())?;
-        let indicators: Vec<String> = match ctx.param("indicators").and_then(|v| v.as_array()) {
-            Some(a) => a
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect(),
+        let panel = Panel::read(ctx, &p.panel)?;
+        let indicators: Vec<String> = match &p.indicators {
+            Some(list) => list.clone(),
             None => panel.indicators.iter().cloned().collect(),
         };
         // A name the panel does not hold is a typo, not a filter (did you mean …?).
@@ -93,9 +201,9 @@ impl StageKind for Compare {
             "indicators",
             indicators.iter().map(String::as_str),
             &present,
-            ctx.param_str("panel").unwrap_or("panel"),
+            &p.panel,
         )?;
-        let judged = judged_inadequate(ctx, ctx.param_str("ofsted").unwrap_or_default(), from, to)?;
+        let judged = judged_inadequate(ctx, &p.ofsted, from, to)?;
         let window = Window {
             from,
             to,
@@ -117,7 +225,7 @@ impl StageKind for Compare {
         );
         // The stated fallback: the fit at the paper's sparsity, flagging LAs whose predicted
         // risk exceeds the outcome's prevalence (the rule the early-warning evaluation uses).
-        let fallback_choice = ctx.param_str("fallback_choice").unwrap_or("paper_sparsity");
+        let fallback_choice = p.fallback_choice.as_str();
         let fallback = match (coefs.get(fallback_choice), model_prevalence(ctx, model)?) {
             (Some((a0, b)), Some(prev)) => window.cohorts(
                 &format!("{fallback_choice}, probability > prevalence {prev:.4}"),

@@ -12,7 +12,12 @@
 //! `predictions` (per origin and LA, with a forecast for `forecast_year` when given).
 
 use super::columns::{Column, TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::docs::TableDoc;
+use super::params::{self, int, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
 use crate::pipeline::Stage;
 use crate::stats::early_warning::{assess, bootstrap_probabilities, rolling_origin, OriginModel};
@@ -20,24 +25,96 @@ use crate::stats::glmnet::BinomialParams;
 
 pub struct EarlyWarning;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "predictors", ty: ParamType::StringList, required: true, help: "the lead-indicator columns" },
-    ParamSpec { name: "outcome", ty: ParamType::String, required: true, help: "the 0/1 outcome column (null while its window is open)" },
-    ParamSpec { name: "origins", ty: ParamType::String, required: true, help: "origin years tested, `2018..2023`" },
-    ParamSpec { name: "horizon", ty: ParamType::Integer, required: true, help: "years after t the outcome window spans (t+1 ..= t+horizon)" },
-    ParamSpec { name: "baseline", ty: ParamType::String, required: true, help: "the naive baseline's score column (the last judgement's grade, 1-4)" },
-    ParamSpec { name: "baseline_cut", ty: ParamType::Number, required: false, help: "the baseline flags scores at or above this (default 3: requires improvement or worse)" },
-    ParamSpec { name: "id", ty: ParamType::String, required: false, help: "the LA column (default `la_code`)" },
-    ParamSpec { name: "year", ty: ParamType::String, required: false, help: "the predictor-year column (default `year`)" },
-    ParamSpec { name: "alpha", ty: ParamType::Number, required: true, help: "elastic-net mixing: 1 lasso, 0 ridge" },
-    ParamSpec { name: "nfolds", ty: ParamType::Integer, required: false, help: "cross-validation folds (default 10)" },
-    ParamSpec { name: "seed", ty: ParamType::Integer, required: true, help: "seed for the folds and the bootstrap" },
-    ParamSpec { name: "threshold", ty: ParamType::Any, required: false, help: "probability above which an LA is flagged: a number (default 0.5, the study's), or `prevalence` (the training rows' rate of the outcome)" },
-    ParamSpec { name: "bootstrap", ty: ParamType::Integer, required: false, help: "bootstrap resamples for the AUC interval (default 2000)" },
-    ParamSpec { name: "level", ty: ParamType::Number, required: false, help: "the interval's coverage (default 0.95)" },
-    ParamSpec { name: "forecast_year", ty: ParamType::Integer, required: false, help: "also predict this year's LAs from every outcome known (for the scorecards)" },
-    ParamSpec { name: "forecast_bootstrap", ty: ParamType::Integer, required: false, help: "refits on resampled rows behind each forecast's interval (default 200)" },
-];
+/// The params of an `early_warning` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyWarningParams {
+    /// the lead-indicator columns
+    pub predictors: Vec<String>,
+    /// the 0/1 outcome column (null while its window is open)
+    pub outcome: String,
+    /// origin years tested, `2018..2023` (inclusive) or one year
+    pub origins: String,
+    /// years after t the outcome window spans (t+1 ..= t+horizon)
+    #[schemars(range(min = 1))]
+    pub horizon: i64,
+    /// the naive baseline's score column (the last judgement's grade, 1-4)
+    pub baseline: String,
+    /// the baseline flags scores at or above this (3: requires improvement or worse)
+    #[serde(default = "three")]
+    pub baseline_cut: f64,
+    /// the LA column
+    #[serde(default = "la_code")]
+    pub id: String,
+    /// the predictor-year column
+    #[serde(default = "year")]
+    pub year: String,
+    /// elastic-net mixing: 1 lasso, 0 ridge
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub alpha: f64,
+    /// cross-validation folds, at least 3 as in cv.glmnet
+    #[serde(default = "int::<10>")]
+    #[schemars(range(min = 3))]
+    pub nfolds: i64,
+    /// seed for the folds and the bootstrap
+    pub seed: u64,
+    /// probability above which an LA is flagged: a number (0.5 is the study's), or
+    /// `prevalence` (the training rows' rate of the outcome)
+    #[serde(default)]
+    pub threshold: Threshold,
+    /// bootstrap resamples for the AUC interval
+    #[serde(default = "int::<2000>")]
+    #[schemars(range(min = 0))]
+    pub bootstrap: i64,
+    /// the interval's coverage
+    #[serde(default = "level")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub level: f64,
+    /// also predict this year's LAs from every outcome known (for the scorecards)
+    pub forecast_year: Option<i64>,
+    /// refits on resampled rows behind each forecast's interval
+    #[serde(default = "int::<200>")]
+    #[schemars(range(min = 0))]
+    pub forecast_bootstrap: i64,
+}
+
+/// Where an LA's probability counts as flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged, expecting = "a probability from 0 to 1, or `prevalence`")]
+pub enum Threshold {
+    /// a fixed probability
+    Probability(f64),
+    /// the training rows' rate of the outcome
+    Rule(ThresholdRule),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdRule {
+    Prevalence,
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold::Probability(0.5)
+    }
+}
+
+fn three() -> f64 {
+    3.0
+}
+
+fn level() -> f64 {
+    0.95
+}
+
+fn la_code() -> String {
+    "la_code".into()
+}
+
+fn year() -> String {
+    "year".into()
+}
 
 /// `2018..2023` (inclusive) or a single year.
 pub fn parse_years(s: &str) -> std::result::Result<Vec<i64>, String> {
@@ -67,8 +144,51 @@ impl StageKind for EarlyWarning {
     fn describe(&self) -> &'static str {
         "rolling-origin, out-of-time evaluation of an early-warning elastic net against a naive baseline"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "coefficients",
+                columns: &["origin_year", "term", "coefficient"],
+            },
+            TableDoc {
+                name: "evaluation",
+                columns: &[
+                    "origin_year",
+                    "outcome_window",
+                    "model",
+                    "nonzero",
+                    "intercept_only",
+                    "n_train",
+                    "flag_at",
+                    "n_test",
+                    "positives",
+                    "flagged",
+                    "sensitivity",
+                    "specificity",
+                    "ppv",
+                    "auc",
+                    "auc_lo",
+                    "auc_hi",
+                ],
+            },
+            TableDoc {
+                name: "predictions",
+                columns: &[
+                    "origin_year",
+                    "la_code",
+                    "observed",
+                    "probability",
+                    "probability_lo",
+                    "probability_hi",
+                    "flagged",
+                    "baseline_flagged",
+                ],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<EarlyWarningParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         ["evaluation", "coefficients", "predictions"]
@@ -76,26 +196,13 @@ impl StageKind for EarlyWarning {
             .to_vec()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        if let Some(o) = stage.params.get("origins").and_then(|v| v.as_str()) {
-            parse_years(o).map_err(|e| format!("param `origins`: {e}"))?;
-        }
-        if stage
-            .params
-            .get("horizon")
-            .and_then(|v| v.as_i64())
-            .is_some_and(|h| h < 1)
-        {
-            return Err("param `horizon` must be at least 1 year".into());
-        }
-        match stage.params.get("threshold") {
-            None => {}
-            Some(v)
-                if v.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t))
-                    || v.as_str() == Some("prevalence") => {}
-            Some(v) => {
+        let p: EarlyWarningParams = stage.params_as()?;
+        parse_years(&p.origins).map_err(|e| format!("param `origins`: {e}"))?;
+        if let Threshold::Probability(t) = p.threshold {
+            if !(0.0..=1.0).contains(&t) {
                 return Err(format!(
-                    "param `threshold` must be a probability or `prevalence`, not {v}"
-                ))
+                    "param `threshold` must be a probability from 0 to 1, or `prevalence`, not {t}"
+                ));
             }
         }
         if stage.inputs.len() != 1 {
@@ -110,34 +217,25 @@ impl StageKind for EarlyWarning {
         let input = &ctx.stage.inputs[0];
         let (schema, batches) = ctx.read_table(input, None)?;
         let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
-        let predictors: Vec<String> = ctx
-            .param("predictors")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let ids = t.strings(ctx.param_str("id").unwrap_or("la_code"))?;
-        let years = t.i64s(ctx.param_str("year").unwrap_or("year"))?;
-        let outcome = t.f64s(ctx.param_str("outcome").unwrap_or_default())?;
-        let baseline = t.f64s(ctx.param_str("baseline").unwrap_or_default())?;
+        let p: EarlyWarningParams = ctx.params()?;
+        let predictors = &p.predictors;
+        let ids = t.strings(&p.id)?;
+        let years = t.i64s(&p.year)?;
+        let outcome = t.f64s(&p.outcome)?;
+        let baseline = t.f64s(&p.baseline)?;
         let cols: Vec<Vec<Option<f64>>> = predictors
             .iter()
             .map(|p| t.f64s(p))
             .collect::<Result<_>>()?;
-        let horizon = ctx.param_i64("horizon").unwrap_or(1);
-        let origins =
-            parse_years(ctx.param_str("origins").unwrap_or_default()).map_err(|e| ctx.fail(e))?;
-        let cut = ctx.param_f64("baseline_cut").unwrap_or(3.0);
-        let fixed_threshold = ctx.param_f64("threshold");
-        let nfolds = ctx.param_i64("nfolds").unwrap_or(10).max(3) as usize;
-        let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
-        let b = ctx.param_i64("bootstrap").unwrap_or(2000).max(0) as usize;
-        let level = ctx.param_f64("level").unwrap_or(0.95);
+        let horizon = p.horizon;
+        let origins = parse_years(&p.origins).map_err(|e| ctx.fail(e))?;
+        let cut = p.baseline_cut;
+        let nfolds = p.nfolds as usize;
+        let seed = p.seed;
+        let b = p.bootstrap as usize;
+        let level = p.level;
         let params = BinomialParams {
-            alpha: ctx.param_f64("alpha").unwrap_or(1.0),
+            alpha: p.alpha,
             ..BinomialParams::default()
         };
 
@@ -164,7 +262,7 @@ impl StageKind for EarlyWarning {
         // new years set before the files are in), and the model would run on training medians
         // alone. (One predictor missing is allowed: the study's 2025 forecast has no
         // `single_assessments_within_45_days_pct`, whose file ends in 2022.)
-        let forecast_year = ctx.param_i64("forecast_year");
+        let forecast_year = p.forecast_year;
         for year in origins.iter().copied().chain(forecast_year) {
             let rows: Vec<usize> = order
                 .iter()
@@ -217,7 +315,7 @@ impl StageKind for EarlyWarning {
         let mut coef = (Vec::new(), Vec::new(), Vec::new());
         let mut pred = Predictions::default();
         let mut splits = rolling_origin(&row_years, &labelled, &origins, horizon);
-        if let Some(f) = ctx.param_i64("forecast_year") {
+        if let Some(f) = forecast_year {
             if !origins.contains(&f) {
                 // Every known outcome is fitted for the forecast: none of its own year is known.
                 let mut s = rolling_origin(&row_years, &labelled, &[f], 0).remove(0);
@@ -243,13 +341,12 @@ impl StageKind for EarlyWarning {
                 ))
                 .with_hint("choose later origins or a longer panel (param `origins`), or check the outcome column"));
             }
-            let threshold = fixed_threshold.unwrap_or_else(|| {
-                if ctx.param_str("threshold") == Some("prevalence") {
+            let threshold = match p.threshold {
+                Threshold::Probability(t) => t,
+                Threshold::Rule(ThresholdRule::Prevalence) => {
                     ys.iter().sum::<f64>() / ys.len() as f64
-                } else {
-                    0.5
                 }
-            });
+            };
             let model =
                 OriginModel::fit(&x_of(&split.train), &ys, &params, nfolds, seed).map_err(|e| {
                     ctx.fail(format!(
@@ -267,9 +364,9 @@ impl StageKind for EarlyWarning {
             }
             let probs = model.predict(&x_of(&split.test));
             // The forecast carries an interval: what a scorecard shows beside the probability.
-            let is_forecast = ctx.param_i64("forecast_year") == Some(split.origin);
+            let is_forecast = forecast_year == Some(split.origin);
             let intervals = if is_forecast {
-                let fb = ctx.param_i64("forecast_bootstrap").unwrap_or(200).max(0) as usize;
+                let fb = p.forecast_bootstrap as usize;
                 bootstrap_probabilities(
                     &model,
                     &x_of(&split.train),

@@ -12,7 +12,12 @@
 //! what the data say at the paper's level of sparsity, and the stated fallback of Table 3.
 
 use super::columns::{Column, TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::docs::TableDoc;
+use super::params::{self, int, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::error::{Error, Result};
 use crate::pipeline::Stage;
 use crate::stats::classification::{mean_deviance, prevalence, Confusion};
@@ -31,21 +36,118 @@ const TABLES: [&str; 7] = [
     "assessment",
 ];
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "outcome", ty: ParamType::String, required: true, help: "the 0/1 outcome column" },
-    ParamSpec { name: "predictors", ty: ParamType::StringList, required: true, help: "the predictor columns" },
-    ParamSpec { name: "id", ty: ParamType::String, required: false, help: "the column naming each row (default `la_code`)" },
-    ParamSpec { name: "alpha", ty: ParamType::Number, required: true, help: "elastic-net mixing: 1 lasso, 0 ridge" },
-    ParamSpec { name: "nfolds", ty: ParamType::Integer, required: false, help: "cross-validation folds, at least 3 as in cv.glmnet (default 10)" },
-    ParamSpec { name: "seed", ty: ParamType::Integer, required: true, help: "seed for the fold assignment" },
-    ParamSpec { name: "nlambda", ty: ParamType::Integer, required: false, help: "length of the lambda path (default 100)" },
-    ParamSpec { name: "lambda_min_ratio", ty: ParamType::Number, required: false, help: "smallest lambda as a fraction of the largest (default: R's)" },
-    ParamSpec { name: "measure", ty: ParamType::String, required: false, help: "cv loss: deviance (default), class, mse, mae or auc" },
-    ParamSpec { name: "threshold", ty: ParamType::Number, required: false, help: "probability above which an LA is predicted positive (default 0.5)" },
-    ParamSpec { name: "missing", ty: ParamType::String, required: false, help: "rows with a missing predictor: `drop` (default, as R) or `median` (impute and flag)" },
-    ParamSpec { name: "paper_terms", ty: ParamType::StringList, required: false, help: "the published model's predictors: the fit at their number among `predictors` is reported as the paper's sparsity" },
-    ParamSpec { name: "tables", ty: ParamType::StringList, required: false, help: "which tables to write (default all: design, path, coefficients, predictions, summary, entry, assessment)" },
-];
+/// The params of a `fit` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FitParams {
+    /// the 0/1 outcome column
+    pub outcome: String,
+    /// the predictor columns
+    pub predictors: Vec<String>,
+    /// the column naming each row
+    #[serde(default = "la_code")]
+    pub id: String,
+    /// elastic-net mixing: 1 lasso, 0 ridge
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub alpha: f64,
+    /// cross-validation folds, at least 3 as in cv.glmnet
+    #[serde(default = "int::<10>")]
+    #[schemars(range(min = 3))]
+    pub nfolds: i64,
+    /// seed for the fold assignment
+    pub seed: u64,
+    /// length of the lambda path
+    #[serde(default = "int::<100>")]
+    #[schemars(range(min = 1))]
+    pub nlambda: i64,
+    /// smallest lambda as a fraction of the largest (none: R's, 0.01 when there are fewer rows
+    /// than predictors, else 1e-4)
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub lambda_min_ratio: Option<f64>,
+    /// the loss cross-validation minimises
+    #[serde(default)]
+    pub measure: Measure,
+    /// probability above which an LA is predicted positive
+    #[serde(default = "half")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub threshold: f64,
+    /// rows with a missing predictor
+    #[serde(default)]
+    pub missing: Missing,
+    /// the published model's predictors: the fit at their number among `predictors` is
+    /// reported as the paper's sparsity
+    pub paper_terms: Option<Vec<String>>,
+    /// which tables to write (none: all of design, path, coefficients, predictions, summary,
+    /// entry, assessment)
+    pub tables: Option<Vec<FitTable>>,
+}
+
+fn la_code() -> String {
+    "la_code".into()
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+/// cv.glmnet's `type.measure`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// binomial deviance
+    #[default]
+    Deviance,
+    /// misclassification rate
+    Class,
+    /// mean squared error
+    Mse,
+    /// mean absolute error
+    Mae,
+    /// area under the ROC curve
+    Auc,
+}
+
+impl From<Measure> for CvMeasure {
+    fn from(m: Measure) -> CvMeasure {
+        match m {
+            Measure::Deviance => CvMeasure::Deviance,
+            Measure::Class => CvMeasure::Class,
+            Measure::Mse => CvMeasure::Mse,
+            Measure::Mae => CvMeasure::Mae,
+            Measure::Auc => CvMeasure::Auc,
+        }
+    }
+}
+
+/// What to do with a row that lacks a predictor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Missing {
+    /// leave the row out, as R does
+    #[default]
+    Drop,
+    /// impute the predictor's median and flag the row
+    Median,
+}
+
+/// A table `fit` can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FitTable {
+    Design,
+    Path,
+    Coefficients,
+    Predictions,
+    Summary,
+    Entry,
+    Assessment,
+}
+
+impl FitTable {
+    fn name(self) -> &'static str {
+        TABLES[self as usize]
+    }
+}
 
 impl StageKind for Fit {
     fn name(&self) -> &'static str {
@@ -57,53 +159,120 @@ impl StageKind for Fit {
     fn describe(&self) -> &'static str {
         "binomial elastic net with cross-validated lambda, matching R glmnet / cv.glmnet"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "assessment",
+                columns: &[
+                    "fit",
+                    "rule",
+                    "sample",
+                    "threshold",
+                    "tp",
+                    "fp",
+                    "tn",
+                    "fn",
+                    "sensitivity",
+                    "specificity",
+                ],
+            },
+            TableDoc {
+                name: "coefficients",
+                columns: &["term", "choice", "coefficient"],
+            },
+            TableDoc {
+                name: "design",
+                columns: &[
+                    "la_code",
+                    "fold",
+                    "outcome",
+                    "<one per predictor>",
+                    "imputed",
+                ],
+            },
+            TableDoc {
+                name: "entry",
+                columns: &[
+                    "term",
+                    "entry_order",
+                    "entry_step",
+                    "entry_lambda",
+                    "sign_at_entry",
+                ],
+            },
+            TableDoc {
+                name: "path",
+                columns: &["step", "lambda", "df", "dev_ratio", "cvm", "cvsd"],
+            },
+            TableDoc {
+                name: "predictions",
+                columns: &[
+                    "la_code",
+                    "fold",
+                    "observed",
+                    "probability",
+                    "oof_probability",
+                    "sparse_probability",
+                    "sparse_oof_probability",
+                ],
+            },
+            TableDoc {
+                name: "summary",
+                columns: &[
+                    "alpha",
+                    "n",
+                    "n_dropped",
+                    "n_imputed",
+                    "n_positive",
+                    "nfolds",
+                    "seed",
+                    "measure",
+                    "lambda_min",
+                    "lambda_1se",
+                    "nonzero",
+                    "terms",
+                    "intercept_only",
+                    "dev_ratio",
+                    "dev_ratio_1se",
+                    "null_deviance",
+                    "cv_deviance",
+                    "cv_auc",
+                    "threshold",
+                    "tp",
+                    "fp",
+                    "tn",
+                    "fn",
+                    "sensitivity",
+                    "specificity",
+                    "cv_tp",
+                    "cv_fp",
+                    "cv_tn",
+                    "cv_fn",
+                    "cv_sensitivity",
+                    "cv_specificity",
+                    "sparsity_target",
+                    "sparse_lambda",
+                    "sparse_df",
+                    "sparse_terms",
+                    "sparse_dev_ratio",
+                ],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<FitParams>);
+        &P
     }
     fn tables(&self, stage: &Stage) -> Vec<String> {
-        match stage.params.get("tables").and_then(|v| v.as_array()) {
+        let chosen = stage.params_as::<FitParams>().ok().and_then(|p| p.tables);
+        match chosen {
             Some(list) => TABLES
                 .iter()
-                .filter(|t| list.iter().any(|v| v.as_str() == Some(t)))
+                .filter(|t| list.iter().any(|c| c.name() == **t))
                 .map(|t| t.to_string())
                 .collect(),
             None => TABLES.map(String::from).to_vec(),
         }
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        if let Some(m) = stage.params.get("measure").and_then(|v| v.as_str()) {
-            measure(m)?;
-        }
-        if let Some(m) = stage.params.get("missing").and_then(|v| v.as_str()) {
-            if m != "drop" && m != "median" {
-                return Err(format!(
-                    "param `missing` must be `drop` or `median`, not `{m}`"
-                ));
-            }
-        }
-        if let Some(a) = stage.params.get("alpha").and_then(|v| v.as_f64()) {
-            if !(0.0..=1.0).contains(&a) {
-                return Err(format!("param `alpha` must be between 0 and 1, not {a}"));
-            }
-        }
-        if let Some(k) = stage.params.get("nfolds").and_then(|v| v.as_i64()) {
-            if k < 3 {
-                return Err(format!(
-                    "param `nfolds` must be at least 3 (as in cv.glmnet), not {k}"
-                ));
-            }
-        }
-        if let Some(list) = stage.params.get("tables").and_then(|v| v.as_array()) {
-            for t in list.iter().filter_map(|v| v.as_str()) {
-                if !TABLES.contains(&t) {
-                    let hint = crate::error::did_you_mean(t, TABLES)
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
-                    return Err(format!("param `tables` names `{t}`, which is not a table of `fit`{hint}; its tables are {}", TABLES.join(", ")));
-                }
-            }
-        }
-        Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let data = ModelData::read(ctx)?;
@@ -123,21 +292,6 @@ impl StageKind for Fit {
         }
         Ok(out)
     }
-}
-
-fn measure(name: &str) -> std::result::Result<CvMeasure, String> {
-    Ok(match name {
-        "deviance" => CvMeasure::Deviance,
-        "class" => CvMeasure::Class,
-        "mse" => CvMeasure::Mse,
-        "mae" => CvMeasure::Mae,
-        "auc" => CvMeasure::Auc,
-        other => {
-            return Err(format!(
-                "param `measure` must be deviance, class, mse, mae or auc, not `{other}`"
-            ))
-        }
-    })
 }
 
 /// The model's rows as fitted: ids in order, the outcome, the design matrix's columns.
@@ -161,10 +315,9 @@ impl ModelData {
             .clone();
         let (schema, batches) = ctx.read_table(&input, None)?;
         let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
-        let id_col = ctx.param_str("id").unwrap_or("la_code");
-        let outcome_col = ctx.param_str("outcome").unwrap_or_default();
-        let predictors = string_list(ctx, "predictors");
-        let missing = ctx.param_str("missing").unwrap_or("drop");
+        let p: FitParams = ctx.params()?;
+        let (id_col, outcome_col, missing) = (p.id.as_str(), p.outcome.as_str(), p.missing);
+        let predictors = p.predictors.clone();
 
         let ids = t.strings(id_col)?;
         let outcome = t.f64s(outcome_col)?;
@@ -217,7 +370,7 @@ impl ModelData {
                 )));
             }
             let any_missing = columns.iter().any(|c| c[i].is_none_or(|v| !v.is_finite()));
-            if any_missing && missing == "drop" {
+            if any_missing && missing == Missing::Drop {
                 d.dropped += 1;
                 continue;
             }
@@ -234,17 +387,6 @@ impl ModelData {
     fn n(&self) -> usize {
         self.y.len()
     }
-}
-
-fn string_list(ctx: &StageContext, name: &str) -> Vec<String> {
-    ctx.param(name)
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The cross-validated path and what the tables report of it.
@@ -268,26 +410,23 @@ struct Fitted {
 impl Fitted {
     fn fit(ctx: &StageContext, d: &ModelData) -> Result<Fitted> {
         let x = Matrix::from_columns(&d.x_cols).map_err(|e| ctx.fail(e.to_string()))?;
-        let nfolds = ctx.param_i64("nfolds").unwrap_or(10) as usize;
+        let p: FitParams = ctx.params()?;
+        let nfolds = p.nfolds as usize;
         if d.n() < nfolds {
             return Err(ctx.fail(format!("has {} rows to fit, fewer than its {nfolds} folds", d.n())).with_hint(format!(
                 "lower `nfolds`, or use `missing: median` instead of dropping rows with a missing predictor (input `{}`)",
                 d.input
             )));
         }
-        let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
+        let seed = p.seed;
         let folds = assign_folds(d.n(), nfolds, seed);
-        let mut params = BinomialParams {
-            alpha: ctx.param_f64("alpha").unwrap_or(1.0),
+        let params = BinomialParams {
+            alpha: p.alpha,
+            nlambda: p.nlambda as usize,
+            lambda_min_ratio: p.lambda_min_ratio,
             ..BinomialParams::default()
         };
-        if let Some(k) = ctx.param_i64("nlambda") {
-            params.nlambda = k.max(1) as usize;
-        }
-        if let Some(r) = ctx.param_f64("lambda_min_ratio") {
-            params.lambda_min_ratio = Some(r);
-        }
-        let m = measure(ctx.param_str("measure").unwrap_or("deviance")).map_err(|e| ctx.fail(e))?;
+        let m = CvMeasure::from(p.measure);
         let cv = cv_binomial(&x, &d.y, &folds, &params, m).map_err(|e| {
             ctx.fail(format!("the elastic net could not be fitted: {e}"))
                 .with_hint("check the model's input rows and predictors; `canary sql \"select * from model_design\"` shows what was used")
@@ -296,10 +435,10 @@ impl Fitted {
             .path
             .predict_prob(&x, cv.index_min)
             .map_err(|e| ctx.fail(e.to_string()))?;
-        let sparsity_target = ctx.param("paper_terms").map(|_| {
-            let paper = string_list(ctx, "paper_terms");
-            d.predictors.iter().filter(|p| paper.contains(p)).count()
-        });
+        let sparsity_target = p
+            .paper_terms
+            .as_ref()
+            .map(|paper| d.predictors.iter().filter(|t| paper.contains(t)).count());
         let sparse = sparsity_target.and_then(|k| cv.path.sparsest_with(k));
         let prob_sparse = match sparse {
             Some(s) => Some(
@@ -314,7 +453,7 @@ impl Fitted {
             alpha: params.alpha,
             nfolds,
             seed,
-            threshold: ctx.param_f64("threshold").unwrap_or(0.5),
+            threshold: p.threshold,
             measure: m,
             folds,
             cv,

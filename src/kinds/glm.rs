@@ -8,7 +8,12 @@
 //! well these probabilities rank these LAs, not how a refitted model would do elsewhere).
 
 use super::columns::{Column, TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, int, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
 use crate::pipeline::Stage;
 use crate::stats::early_warning::{auc, bootstrap_auc};
@@ -16,14 +21,43 @@ use crate::stats::glm::logistic;
 
 pub struct Glm;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "table", ty: ParamType::String, required: false, help: "the input's table to fit (default `design`, a `fit` stage's rows and values)" },
-    ParamSpec { name: "outcome", ty: ParamType::String, required: false, help: "the 0/1 outcome column (default `outcome`)" },
-    ParamSpec { name: "predictors", ty: ParamType::StringList, required: true, help: "the predictor columns" },
-    ParamSpec { name: "skip_absent", ty: ParamType::Bool, required: false, help: "leave out predictors the table does not have, and list them in the summary (default false: an error)" },
-    ParamSpec { name: "bootstrap", ty: ParamType::Integer, required: false, help: "bootstrap resamples for the AUC interval (default 2000)" },
-    ParamSpec { name: "seed", ty: ParamType::Integer, required: false, help: "seed of the bootstrap (default 1)" },
-];
+/// The params of a `glm` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlmParams {
+    /// the input's table to fit (a `fit` stage's rows and values); an input without it is
+    /// read whole
+    #[serde(default = "design")]
+    pub table: String,
+    /// the 0/1 outcome column
+    #[serde(default = "outcome")]
+    pub outcome: String,
+    /// the predictor columns
+    pub predictors: Vec<String>,
+    /// leave out predictors the table does not have, and list them in the summary (false:
+    /// such a predictor is an error)
+    #[serde(default)]
+    pub skip_absent: bool,
+    /// bootstrap resamples for the AUC interval
+    #[serde(default = "int::<2000>")]
+    #[schemars(range(min = 1))]
+    pub bootstrap: i64,
+    /// seed of the bootstrap
+    #[serde(default = "one")]
+    pub seed: u64,
+}
+
+fn design() -> String {
+    "design".into()
+}
+
+fn outcome() -> String {
+    "outcome".into()
+}
+
+fn one() -> u64 {
+    1
+}
 
 impl StageKind for Glm {
     fn name(&self) -> &'static str {
@@ -35,8 +69,46 @@ impl StageKind for Glm {
     fn describe(&self) -> &'static str {
         "unpenalised logistic regression of an outcome on named predictors, as R's glm(family = binomial)"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "",
+                columns: &[
+                    "term",
+                    "estimate",
+                    "std_error",
+                    "conf_low",
+                    "conf_high",
+                    "z_value",
+                    "p_value",
+                ],
+            },
+            TableDoc {
+                name: "summary",
+                columns: &[
+                    "n",
+                    "n_dropped",
+                    "n_positive",
+                    "predictors",
+                    "left_out",
+                    "deviance",
+                    "null_deviance",
+                    "aic",
+                    "iterations",
+                    "converged",
+                    "warnings",
+                    "auc",
+                    "auc_low",
+                    "auc_high",
+                    "bootstrap",
+                    "seed",
+                ],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<GlmParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         vec![String::new(), "summary".into()]
@@ -45,39 +117,21 @@ impl StageKind for Glm {
         if stage.inputs.len() != 1 {
             return Err("needs exactly one input (a `fit` stage, or a table with the outcome and predictors)".into());
         }
-        if stage
-            .params
-            .get("bootstrap")
-            .and_then(|v| v.as_i64())
-            .is_some_and(|b| b < 1)
-        {
-            return Err("param `bootstrap` must be at least 1".into());
-        }
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let input = &ctx.stage.inputs[0];
-        let table = ctx.param_str("table").unwrap_or("design");
+        let p: GlmParams = ctx.params()?;
+        let table = p.table.as_str();
         let (schema, batches) = if ctx.has_table(input, Some(table)) {
             ctx.read_table(input, Some(table))?
         } else {
             ctx.read_table(input, None)?
         };
         let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
-        let outcome_col = ctx.param_str("outcome").unwrap_or("outcome");
-        let wanted: Vec<String> = ctx
-            .param("predictors")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let skip = ctx
-            .param("skip_absent")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
+        let outcome_col = p.outcome.as_str();
+        let wanted = &p.predictors;
+        let skip = p.skip_absent;
         let (used, left_out): (Vec<String>, Vec<String>) =
             wanted.iter().cloned().partition(|p| t.has(p) || !skip);
         if used.is_empty() {
@@ -123,8 +177,8 @@ impl StageKind for Glm {
             .build(None)?;
 
         let positive: Vec<bool> = yv.iter().map(|v| *v == 1.0).collect();
-        let b = ctx.param_i64("bootstrap").unwrap_or(2000) as usize;
-        let seed = ctx.param_i64("seed").unwrap_or(1) as u64;
+        let b = p.bootstrap as usize;
+        let seed = p.seed;
         let interval = bootstrap_auc(&fit.fitted, &positive, b, seed, 0.95);
         let warnings: Vec<String> = fit.warnings.iter().map(|w| w.to_string()).collect();
         let summary = TableBuilder::new()

@@ -11,7 +11,12 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::columns::{Column, TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
 use crate::error::{Error, Result};
 use crate::harmonise::{self, quality, Dictionary, Options};
@@ -19,46 +24,59 @@ use crate::pipeline::Stage;
 
 pub struct Harmonise;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "dictionary",
-        ty: ParamType::String,
-        required: true,
-        help: "the indicator dictionary (e.g. stages/indicators.yaml)",
-    },
-    ParamSpec {
-        name: "bind",
-        ty: ParamType::Any,
-        required: false,
-        help: "which pipeline sources make each source name of the dictionary, e.g. `{cin_census: [cin_2010, cin_2011]}`; a name not listed binds the source of the same name",
-    },
-    ParamSpec {
-        name: "exclude",
-        ty: ParamType::StringList,
-        required: false,
-        help: "LA codes (ONS or old 3-digit) left out; default City of London and Isles of Scilly, as in the study",
-    },
-    ParamSpec {
-        name: "geography",
-        ty: ParamType::String,
-        required: false,
-        help: "`as_published` (default): each row under the LA that published it; `boundaries`: moved onto the canonical year's LAs of `geography_changes`",
-    },
-    ParamSpec {
-        name: "geography_changes",
-        ty: ParamType::String,
-        required: false,
-        help: "the LA boundary changes (e.g. stages/geography.yaml), needed with `geography: boundaries`",
-    },
-    ParamSpec { name: "from_year", ty: ParamType::Integer, required: false, help: "first year of the panel (default 2010)" },
-    ParamSpec { name: "to_year", ty: ParamType::Integer, required: false, help: "last year of the panel (default 2025)" },
-    ParamSpec {
-        name: "strict",
-        ty: ParamType::Bool,
-        required: false,
-        help: "fail on a year no definition covers, instead of writing `no_definition` rows",
-    },
-];
+/// The params of a `harmonise` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HarmoniseParams {
+    /// the indicator dictionary (e.g. stages/indicators.yaml)
+    pub dictionary: String,
+    /// which pipeline sources make each source name of the dictionary, e.g.
+    /// `{cin_census: [cin_2010, cin_2011]}`
+    #[serde(default)]
+    pub bind: BTreeMap<String, Vec<String>>,
+    /// LA codes (ONS or old 3-digit) left out; the study leaves out City of London and the
+    /// Isles of Scilly
+    #[serde(default = "exclude")]
+    pub exclude: Vec<String>,
+    /// where each row goes
+    #[serde(default)]
+    pub geography: Geography,
+    /// the LA boundary changes (e.g. stages/geography.yaml), needed with `geography: boundaries`
+    pub geography_changes: Option<String>,
+    /// first year of the panel
+    #[serde(default = "from_year")]
+    pub from_year: i32,
+    /// last year of the panel
+    #[serde(default = "to_year")]
+    pub to_year: i32,
+    /// fail on a year no definition covers, instead of writing `no_definition` rows
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// Which LA a row of the panel is under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Geography {
+    /// the LA that published it
+    #[default]
+    AsPublished,
+    /// the canonical year's LA, by `geography_changes`
+    Boundaries,
+}
+
+// The defaults are the panel's own (`harmonise::Options`).
+fn exclude() -> Vec<String> {
+    Options::default().exclude
+}
+
+fn from_year() -> i32 {
+    *Options::default().years.start()
+}
+
+fn to_year() -> i32 {
+    *Options::default().years.end()
+}
 
 impl StageKind for Harmonise {
     fn name(&self) -> &'static str {
@@ -70,8 +88,99 @@ impl StageKind for Harmonise {
     fn describe(&self) -> &'static str {
         "tidy rows → the LA × year panel of study indicators, defined in a YAML dictionary, with quality evidence"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "",
+                columns: &[
+                    "la_code",
+                    "la_code_old",
+                    "la_name",
+                    "year",
+                    "indicator",
+                    "value",
+                    "status",
+                    "definition",
+                ],
+            },
+            TableDoc {
+                name: "coverage",
+                columns: &["indicator", "year", "n_las", "n_values", "share"],
+            },
+            TableDoc {
+                name: "crosscheck",
+                columns: &[
+                    "indicator",
+                    "year",
+                    "la_code",
+                    "panel_definition",
+                    "panel_value",
+                    "crosscheck_definition",
+                    "crosscheck_value",
+                    "difference",
+                ],
+            },
+            TableDoc {
+                name: "definitions",
+                columns: &[
+                    "indicator",
+                    "label",
+                    "unit",
+                    "quadrant",
+                    "role",
+                    "years",
+                    "first_year",
+                    "last_year",
+                    "source",
+                    "formula",
+                    "break",
+                ],
+            },
+            TableDoc {
+                name: "reconciliation",
+                columns: &[
+                    "file",
+                    "year",
+                    "measure",
+                    "england",
+                    "la_sum",
+                    "n_las",
+                    "n_suppressed",
+                    "difference",
+                    "tolerance",
+                    "ok",
+                ],
+            },
+            TableDoc {
+                name: "status_counts",
+                columns: &["indicator", "status", "n"],
+            },
+            TableDoc {
+                name: "unmapped",
+                columns: &[
+                    "source",
+                    "year",
+                    "la_code_old",
+                    "la_code",
+                    "la_name",
+                    "reason",
+                ],
+            },
+            TableDoc {
+                name: "wide",
+                columns: &[
+                    "la_code",
+                    "la_code_old",
+                    "la_name",
+                    "year",
+                    "<one per indicator>",
+                ],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<HarmoniseParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         [
@@ -88,46 +197,26 @@ impl StageKind for Harmonise {
         .to_vec()
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
-        ["dictionary", "geography_changes"]
-            .iter()
-            .filter_map(|p| {
-                stage
-                    .params
-                    .get(*p)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            })
+        let Ok(p) = stage.params_as::<HarmoniseParams>() else {
+            return Vec::new();
+        };
+        std::iter::once(p.dictionary)
+            .chain(p.geography_changes)
             .collect()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        match stage.params.get("geography").and_then(|v| v.as_str()) {
-            None | Some("as_published") => {}
-            Some("boundaries") => {
-                if !stage.params.contains_key("geography_changes") {
-                    return Err("`geography: boundaries` needs `geography_changes` (e.g. stages/geography.yaml)".into());
-                }
-            }
-            Some(other) => {
-                return Err(format!(
-                    "param `geography` must be `as_published` or `boundaries`, not `{other}`"
-                ))
-            }
-        }
-        if let Some(b) = stage.params.get("bind") {
-            let ok = b.as_object().is_some_and(|m| {
-                m.values().all(|v| {
-                    v.as_array()
-                        .is_some_and(|a| a.iter().all(|s| s.is_string()))
-                })
-            });
-            if !ok {
-                return Err("param `bind` must map each dictionary source name to a list of pipeline source names".into());
-            }
+        let p: HarmoniseParams = stage.params_as()?;
+        if p.geography == Geography::Boundaries && p.geography_changes.is_none() {
+            return Err(
+                "`geography: boundaries` needs `geography_changes` (e.g. stages/geography.yaml)"
+                    .into(),
+            );
         }
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let dict_path = ctx.param_str("dictionary").unwrap_or_default();
+        let p: HarmoniseParams = ctx.params()?;
+        let dict_path = p.dictionary.as_str();
         let text = std::fs::read_to_string(ctx.pipeline.root.join(dict_path))
             .map_err(|e| Error::io("read", dict_path, e))?;
         let dict = harmonise::load_dictionary(dict_path, &text).map_err(|e| {
@@ -137,16 +226,9 @@ impl StageKind for Harmonise {
 
         // Pipeline source name → dictionary source name.
         let mut alias: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(m) = ctx.param("bind").and_then(|v| v.as_object()) {
-            for (dict_name, list) in m {
-                for s in list
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.as_str())
-                {
-                    alias.insert(s.to_string(), dict_name.clone());
-                }
+        for (dict_name, list) in &p.bind {
+            for s in list {
+                alias.insert(s.clone(), dict_name.clone());
             }
         }
         // Inputs read in parallel; merged in input order, so the result does not depend on it.
@@ -169,10 +251,9 @@ impl StageKind for Harmonise {
 
         // The reconciliation checks the files as published, before any row moves.
         let mut recon_published = None;
-        let moved = match ctx.param_str("geography") {
-            Some("boundaries") => {
+        let moved = match (p.geography, &p.geography_changes) {
+            (Geography::Boundaries, Some(path)) => {
                 recon_published = Some(quality::reconcile(&dict, &sources));
-                let path = ctx.param_str("geography_changes").unwrap_or_default();
                 let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
                     .map_err(|e| Error::io("read", path, e))?;
                 let changes = crate::clean::geography::load_changes(path, &text)?;
@@ -184,26 +265,11 @@ impl StageKind for Harmonise {
             _ => None,
         };
 
-        let mut options = Options::default();
-        if let Some(ex) = ctx.param("exclude").and_then(|v| v.as_array()) {
-            options.exclude = ex
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect();
-        }
-        let from = ctx
-            .param_i64("from_year")
-            .map(|y| y as i32)
-            .unwrap_or(*options.years.start());
-        let to = ctx
-            .param_i64("to_year")
-            .map(|y| y as i32)
-            .unwrap_or(*options.years.end());
-        options.years = from..=to;
-        options.strict = ctx
-            .param("strict")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
+        let options = Options {
+            exclude: p.exclude.clone(),
+            years: p.from_year..=p.to_year,
+            strict: p.strict,
+        };
 
         // The reconciliation is independent of the panel: computed alongside it.
         let (panel_and_cross, recon) = rayon::join(
@@ -236,9 +302,10 @@ impl StageKind for Harmonise {
                 .with_hint("the LA rows do not add up to the file's England row beyond the publisher's rounding: check the file and the dictionary's `reconcile` entries")
         })?;
 
-        years_have_data(&h.panel, from..=to).map_err(|e| {
+        years_have_data(&h.panel, p.from_year..=p.to_year).map_err(|e| {
             ctx.fail(e).with_hint(format!(
-                "add the published files that cover those years (README, \"Adding a year of data\"), or end the panel earlier: `to_year` is {to}"
+                "add the published files that cover those years (README, \"Adding a year of data\"), or end the panel earlier: `to_year` is {}",
+                p.to_year
             ))
         })?;
 

@@ -15,12 +15,14 @@ pub mod claims;
 pub mod clean;
 pub mod columns;
 pub mod compare;
+pub mod docs;
 pub mod early_warning;
 pub mod exact_aggregates;
 pub mod fit;
 pub mod glm;
 pub mod harmonise;
 pub mod ofsted;
+pub mod params;
 pub mod report;
 pub mod scorecards;
 pub mod script;
@@ -28,53 +30,7 @@ pub mod sql;
 pub mod stack;
 pub mod trend;
 
-/// The type a parameter must have. Checked at validation, so a typo'd value fails before
-/// anything runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamType {
-    String,
-    Integer,
-    /// Integers are accepted too.
-    Number,
-    Bool,
-    StringList,
-    /// Any YAML value; the kind checks it itself.
-    Any,
-}
-
-impl ParamType {
-    pub fn describe(self) -> &'static str {
-        match self {
-            ParamType::String => "a string",
-            ParamType::Integer => "an integer",
-            ParamType::Number => "a number",
-            ParamType::Bool => "true or false",
-            ParamType::StringList => "a list of strings",
-            ParamType::Any => "any value",
-        }
-    }
-
-    pub fn accepts(self, v: &serde_json::Value) -> bool {
-        use serde_json::Value as J;
-        match self {
-            ParamType::String => v.is_string(),
-            ParamType::Integer => v.is_i64() || v.is_u64(),
-            ParamType::Number => v.is_number(),
-            ParamType::Bool => v.is_boolean(),
-            ParamType::StringList => matches!(v, J::Array(a) if a.iter().all(J::is_string)),
-            ParamType::Any => true,
-        }
-    }
-}
-
-/// One parameter a kind understands.
-#[derive(Debug, Clone, Copy)]
-pub struct ParamSpec {
-    pub name: &'static str,
-    pub ty: ParamType,
-    pub required: bool,
-    pub help: &'static str,
-}
+pub use params::{KindParams, ParamType};
 
 /// A table a stage produced, before the engine writes it.
 pub struct OutputTable {
@@ -245,20 +201,10 @@ impl StageContext<'_> {
         }
     }
 
-    pub fn param(&self, name: &str) -> Option<&serde_json::Value> {
-        self.stage.params.get(name)
-    }
-
-    pub fn param_str(&self, name: &str) -> Option<&str> {
-        self.param(name).and_then(|v| v.as_str())
-    }
-
-    pub fn param_f64(&self, name: &str) -> Option<f64> {
-        self.param(name).and_then(|v| v.as_f64())
-    }
-
-    pub fn param_i64(&self, name: &str) -> Option<i64> {
-        self.param(name).and_then(|v| v.as_i64())
+    /// The stage's params as its kind's struct. Validation parsed them already, so an error
+    /// here is a kind asking for a struct that is not its own.
+    pub fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        self.stage.params_as().map_err(|e| self.fail(e))
     }
 
     pub fn fail(&self, message: impl Into<String>) -> Error {
@@ -343,8 +289,21 @@ pub trait StageKind: Send + Sync {
 
     fn describe(&self) -> &'static str;
 
-    fn params(&self) -> &'static [ParamSpec] {
+    /// The kind's params, read off its typed struct ([`params`]).
+    fn params(&self) -> &KindParams {
+        static NONE: KindParams = KindParams::none();
+        &NONE
+    }
+
+    /// The tables the kind writes and their columns, for `canary kinds` (a test holds them to
+    /// what the study's stages write). Empty: one table whose columns the stage decides.
+    fn outputs(&self) -> &'static [docs::TableDoc] {
         &[]
+    }
+
+    /// An example stage, for a kind the study's pipeline.yaml has no stage of.
+    fn example(&self) -> Option<&'static str> {
+        None
     }
 
     /// Whether params other than those in `params()` are allowed (the `sql` kind takes any

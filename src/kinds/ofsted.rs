@@ -4,28 +4,27 @@
 //! `<stage>_skipped`: cells skipped by rule, with the reason.
 
 use super::columns::TableBuilder;
-use super::{Input, OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{Input, OutputTable, StageContext, StageKind};
 use crate::clean::ofsted::{self, Judgement};
 use crate::error::{Error, Result};
 use crate::pipeline::Stage;
 
 pub struct Ofsted;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "lookup",
-        ty: ParamType::String,
-        required: true,
-        help: "the input holding Ofsted's provider lookup (URN ↔ LA codes), e.g. `provider_lookup`",
-    },
-    ParamSpec {
-        name: "geography",
-        ty: ParamType::String,
-        required: true,
-        help:
-            "the boundary changes (e.g. stages/geography.yaml), for predecessor authorities' codes",
-    },
-];
+/// The params of a `clean.ofsted` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfstedParams {
+    /// the input holding Ofsted's provider lookup (URN ↔ LA codes), e.g. `provider_lookup`
+    pub lookup: String,
+    /// the boundary changes (e.g. stages/geography.yaml), for predecessor authorities' codes
+    pub geography: String,
+}
 
 /// Which parser reads a file, from its published name.
 fn format_of(label: &str) -> Option<&'static str> {
@@ -51,26 +50,50 @@ impl StageKind for Ofsted {
     fn describe(&self) -> &'static str {
         "Ofsted judgements of LA children's services (SLAC, CPI, SIF, ILACS), merged across files"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "",
+                columns: &[
+                    "la_code",
+                    "la_code_old",
+                    "la_name",
+                    "predecessor",
+                    "framework",
+                    "inspection",
+                    "aspect",
+                    "headline",
+                    "published",
+                    "inspection_start",
+                    "inspection_end",
+                    "judgement",
+                    "grade",
+                    "source_file",
+                    "row",
+                ],
+            },
+            TableDoc {
+                name: "skipped",
+                columns: &["file", "row", "column", "reason"],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<OfstedParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         vec![String::new(), "skipped".into()]
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
         stage
-            .params
-            .get("geography")
-            .and_then(|v| v.as_str())
-            .map(|s| vec![s.to_string()])
+            .params_as::<OfstedParams>()
+            .map(|p| vec![p.geography])
             .unwrap_or_default()
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let lookup = stage
-            .params
-            .get("lookup")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
+        let p: OfstedParams = stage.params_as()?;
+        let lookup = &p.lookup;
         if !stage.inputs.iter().any(|i| i == lookup) {
             return Err(format!(
                 "param `lookup` names `{lookup}`, which is not one of the stage's inputs"
@@ -79,8 +102,8 @@ impl StageKind for Ofsted {
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let lookup_name = ctx.param_str("lookup").unwrap_or_default();
-        let geo_path = ctx.param_str("geography").unwrap_or_default();
+        let p: OfstedParams = ctx.params()?;
+        let (lookup_name, geo_path) = (p.lookup.as_str(), p.geography.as_str());
         let geo_text = std::fs::read_to_string(ctx.pipeline.root.join(geo_path))
             .map_err(|e| Error::io("read", geo_path, e))?;
         let changes = crate::clean::geography::load_changes(geo_path, &geo_text)?;

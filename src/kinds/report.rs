@@ -4,8 +4,13 @@
 //! them like any other output. The report itself — its sections, charts and templates'
 //! context — is the subsystem in `src/report/`; this is the stage kind around it.
 
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
-use crate::error::Result;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{OutputTable, StageContext, StageKind};
+use crate::error::{Error, Result};
 use crate::pipeline::Stage;
 use crate::report::input::REQUIRED;
 
@@ -14,50 +19,32 @@ pub use crate::report::{without_run_specific, RUN_SPECIFIC_END, RUN_SPECIFIC_STA
 
 pub struct Report;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "templates",
-        ty: ParamType::String,
-        required: true,
-        help: "the folder of tera templates (report.html.tera, report.md.tera)",
-    },
-    ParamSpec {
-        name: "published",
-        ty: ParamType::String,
-        required: true,
-        help: "the paper's published values (reports/published_results.yaml)",
-    },
-    ParamSpec {
-        name: "out_dir",
-        ty: ParamType::String,
-        required: true,
-        help: "where the report is written (reports)",
-    },
-    ParamSpec {
-        name: "predictor_year",
-        ty: ParamType::Integer,
-        required: false,
-        help: "the model's predictor year, stated beside its results",
-    },
-    ParamSpec {
-        name: "outcome_window",
-        ty: ParamType::String,
-        required: false,
-        help: "the model's outcome window (`2012..2013`), stated beside its results",
-    },
-    ParamSpec {
-        name: "cohorts_from",
-        ty: ParamType::Integer,
-        required: false,
-        help: "the cohorts' first year, when the cohorts table does not say (it does: `from_year`)",
-    },
-    ParamSpec {
-        name: "cohorts_to",
-        ty: ParamType::Integer,
-        required: false,
-        help: "the cohorts' last year, when the cohorts table does not say (it does: `to_year`)",
-    },
-];
+/// The params of a `report` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// the folder of tera templates (report.html.tera, report.md.tera)
+    pub templates: String,
+    /// the paper's published values (reports/published_results.yaml)
+    pub published: String,
+    /// where the report is written (reports)
+    pub out_dir: String,
+    /// the model's predictor year, stated beside its results
+    pub predictor_year: Option<i64>,
+    /// the model's outcome window (`2012..2013`), stated beside its results
+    pub outcome_window: Option<String>,
+    /// the cohorts' first year, when the cohorts table does not say (it does: `from_year`)
+    pub cohorts_from: Option<i64>,
+    /// the cohorts' last year, when the cohorts table does not say (it does: `to_year`)
+    pub cohorts_to: Option<i64>,
+}
+
+impl ReportParams {
+    /// `out_dir` without a trailing `/`.
+    pub fn out_dir(&self) -> &str {
+        self.out_dir.trim_end_matches('/')
+    }
+}
 
 impl StageKind for Report {
     fn name(&self) -> &'static str {
@@ -72,30 +59,32 @@ impl StageKind for Report {
     fn describe(&self) -> &'static str {
         "the study report in HTML and Markdown, the paper's values beside ours"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[TableDoc {
+            name: "",
+            columns: &["path", "content_sha256", "content_bytes"],
+        }]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<ReportParams>);
+        &P
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
-        let mut f = Vec::new();
-        if let Some(t) = stage.params.get("templates").and_then(|v| v.as_str()) {
-            f.extend(
-                crate::report::render::TEMPLATES
-                    .iter()
-                    .map(|(name, _)| format!("{t}/{name}")),
-            );
-        }
-        if let Some(p) = stage.params.get("published").and_then(|v| v.as_str()) {
-            f.push(p.to_string());
-        }
-        f
+        let Ok(p) = stage.params_as::<ReportParams>() else {
+            return Vec::new();
+        };
+        let templates = p.templates.trim_end_matches('/');
+        crate::report::render::TEMPLATES
+            .iter()
+            .map(|(name, _)| format!("{templates}/{name}"))
+            .chain([p.published])
+            .collect()
     }
     fn side_outputs(&self, stage: &Stage) -> Vec<String> {
-        let dir = stage
-            .params
-            .get("out_dir")
-            .and_then(|v| v.as_str())
-            .unwrap_or("reports")
-            .trim_end_matches('/');
+        let Ok(p) = stage.params_as::<ReportParams>() else {
+            return Vec::new();
+        };
+        let dir = p.out_dir();
         vec![
             format!("{dir}/report.html"),
             format!("{dir}/report.md"),
@@ -112,11 +101,10 @@ impl StageKind for Report {
         lock: &crate::engine::lock::Lock,
         changed: bool,
     ) -> Result<()> {
-        let dir = stage
-            .params
-            .get("out_dir")
-            .and_then(|v| v.as_str())
-            .unwrap_or("reports");
+        let p: ReportParams = stage
+            .params_as()
+            .map_err(|e| Error::stage(&stage.name, e))?;
+        let dir = p.out_dir();
         if !changed
             && pipeline
                 .root

@@ -10,51 +10,35 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::columns::{TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::error::{Error, Result};
 use crate::pipeline::Stage;
 use crate::report::charts;
 
 pub struct Scorecards;
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "indicators",
-        ty: ParamType::StringList,
-        required: true,
-        help: "the lead indicators shown, in order",
-    },
-    ParamSpec {
-        name: "neighbours",
-        ty: ParamType::String,
-        required: true,
-        help: "the source holding the DfE statistical neighbour groups (CSV)",
-    },
-    ParamSpec {
-        name: "from_year",
-        ty: ParamType::Integer,
-        required: false,
-        help: "the first year shown (default: the panel's first)",
-    },
-    ParamSpec {
-        name: "forecast_year",
-        ty: ParamType::Integer,
-        required: false,
-        help: "the early-warning forecast shown (default: the latest origin)",
-    },
-    ParamSpec {
-        name: "templates",
-        ty: ParamType::String,
-        required: true,
-        help: "the folder holding scorecard.html.tera and scorecard.md.tera",
-    },
-    ParamSpec {
-        name: "out_dir",
-        ty: ParamType::String,
-        required: true,
-        help: "where the pages are written (reports/scorecards)",
-    },
-];
+/// The params of a `scorecards` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScorecardsParams {
+    /// the lead indicators shown, in order
+    pub indicators: Vec<String>,
+    /// the source holding the DfE statistical neighbour groups (CSV)
+    pub neighbours: String,
+    /// the first year shown (none: the panel's first)
+    pub from_year: Option<i64>,
+    /// the early-warning forecast shown (none: the latest origin)
+    pub forecast_year: Option<i64>,
+    /// the folder holding scorecard.html.tera and scorecard.md.tera
+    pub templates: String,
+    /// where the pages are written (reports/scorecards)
+    pub out_dir: String,
+}
 
 /// The templates, in the folder the `templates` param names: each LA's page and the index.
 const TEMPLATES: [&str; 4] = [
@@ -77,23 +61,31 @@ impl StageKind for Scorecards {
     fn describe(&self) -> &'static str {
         "a page per LA: lead indicators against statistical neighbours and England, Ofsted history, the model's forecast"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[TableDoc {
+            name: "",
+            columns: &["la_code", "path", "sha256"],
+        }]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<ScorecardsParams>);
+        &P
     }
     fn files(&self, stage: &Stage) -> Vec<String> {
-        match stage.params.get("templates").and_then(|v| v.as_str()) {
-            Some(t) => TEMPLATES.iter().map(|n| format!("{t}/{n}")).collect(),
-            None => vec![],
+        match stage.params_as::<ScorecardsParams>() {
+            Ok(p) => TEMPLATES
+                .iter()
+                .map(|n| format!("{}/{n}", p.templates.trim_end_matches('/')))
+                .collect(),
+            Err(_) => vec![],
         }
     }
     fn side_outputs(&self, stage: &Stage) -> Vec<String> {
         // The whole folder: a page per LA and the index, moved into place together.
-        let dir = stage
-            .params
-            .get("out_dir")
-            .and_then(|v| v.as_str())
-            .unwrap_or("reports/scorecards");
-        vec![format!("{}/", dir.trim_end_matches('/'))]
+        match stage.params_as::<ScorecardsParams>() {
+            Ok(p) => vec![format!("{}/", p.out_dir.trim_end_matches('/'))],
+            Err(_) => vec![],
+        }
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         for i in ["panel", "ofsted", "early_warning"] {
@@ -101,7 +93,9 @@ impl StageKind for Scorecards {
                 return Err(format!("a `scorecards` stage reads `panel`, `ofsted`, `early_warning` and the neighbours source; `{i}` is missing from its inputs"));
             }
         }
-        if let Some(n) = stage.params.get("neighbours").and_then(|v| v.as_str()) {
+        let p: ScorecardsParams = stage.params_as()?;
+        {
+            let n = &p.neighbours;
             if !stage.inputs.iter().any(|x| x == n) {
                 return Err(format!(
                     "param `neighbours` names `{n}`, which is not among the stage's inputs"
@@ -112,22 +106,11 @@ impl StageKind for Scorecards {
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let root = &ctx.pipeline.root;
-        let out_rel = ctx
-            .param_str("out_dir")
-            .unwrap_or("reports/scorecards")
-            .trim_end_matches('/')
-            .to_string();
+        let p: ScorecardsParams = ctx.params()?;
+        let out_rel = p.out_dir.trim_end_matches('/').to_string();
         let out_dir = root.join(&out_rel);
-        let templates = root.join(ctx.param_str("templates").unwrap_or("reports/templates"));
-        let indicators: Vec<String> = ctx
-            .param("indicators")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let templates = root.join(&p.templates);
+        let indicators = &p.indicators;
         let table = |input: &str, t: Option<&str>| -> Result<TableData> {
             let (s, b) = ctx.read_table(input, t)?;
             TableData::new(
@@ -147,7 +130,7 @@ impl StageKind for Scorecards {
             panel.strings("indicator")?,
             panel.f64s("value")?,
         );
-        let from_year = ctx.param_i64("from_year").unwrap_or(i64::MIN);
+        let from_year = p.from_year.unwrap_or(i64::MIN);
         // A name the panel does not hold is a typo, not a filter (did you mean …?).
         let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
         super::names_in_input(
@@ -191,7 +174,7 @@ impl StageKind for Scorecards {
         let labels = indicator_labels(ctx)?;
 
         // Statistical neighbours, by old code.
-        let ncode = ctx.param_str("neighbours").unwrap_or("neighbours");
+        let ncode = p.neighbours.as_str();
         let neighbours = read_neighbours(ctx.source_path(ncode)?)?;
 
         // Ofsted history and the model's predictions.
@@ -230,7 +213,7 @@ impl StageKind for Scorecards {
             pr.strings("flagged")?,
         );
         let latest = r_origin.iter().flatten().max().copied();
-        let forecast_year = ctx.param_i64("forecast_year").or(latest);
+        let forecast_year = p.forecast_year.or(latest);
         let mut predictions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for i in 0..pr.rows() {
             let Some(la) = &r_la[i] else { continue };
@@ -243,7 +226,7 @@ impl StageKind for Scorecards {
         // England: every LA's values, once per indicator and year.
         let mut england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber> =
             BTreeMap::new();
-        for ind in &indicators {
+        for ind in indicators {
             for &y in &years {
                 let all: Vec<f64> = names
                     .keys()
@@ -275,7 +258,7 @@ impl StageKind for Scorecards {
                 .collect();
             let mut cards = Vec::new();
             let mut flag_count = 0;
-            for ind in &indicators {
+            for ind in indicators {
                 let own = values.get(&(ind.clone(), la.clone()));
                 let mut rows = Vec::new();
                 let (mut own_pts, mut nb_pts, mut en_pts) = (Vec::new(), Vec::new(), Vec::new());

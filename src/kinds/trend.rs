@@ -5,7 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::columns::{TableBuilder, TableData};
-use super::{OutputTable, ParamSpec, ParamType, StageContext, StageKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::docs::TableDoc;
+use super::params::{self, int, KindParams};
+use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
 use crate::pipeline::Stage;
 use crate::stats::distributions::Alternative;
@@ -21,7 +26,18 @@ struct Panel {
 /// One LA's value: la_code, group, value.
 type Cell = (String, Option<String>, f64);
 
-fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
+/// Which of the panel a stage reads: the params `trend` and `correlate` share.
+struct Selection<'a> {
+    indicators: Option<&'a [String]>,
+    from_year: Option<i64>,
+    to_year: Option<i64>,
+    group: Option<&'a str>,
+    /// Indicator names that must be in the panel too (`min_years_for`).
+    named: Vec<&'a str>,
+}
+
+fn read_panel(ctx: &StageContext, sel: &Selection) -> Result<Panel> {
+    let group = sel.group;
     let input = ctx
         .stage
         .inputs
@@ -37,15 +53,11 @@ fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
         Some(g) => t.strings(g)?,
         None => vec![None; t.rows()],
     };
-    let wanted: Option<BTreeSet<String>> =
-        ctx.param("indicators").and_then(|v| v.as_array()).map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        });
-    // A name in `indicators` that the panel does not hold is a typo, not a filter.
+    let wanted: Option<BTreeSet<String>> = sel.indicators.map(|a| a.iter().cloned().collect());
+    // A name in `indicators` (or `min_years_for`) that the panel does not hold is a typo, not
+    // a filter.
+    let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
     if let Some(w) = &wanted {
-        let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
         super::names_in_input(
             ctx,
             "indicators",
@@ -53,27 +65,16 @@ fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
             &present,
             input,
         )?;
-        if let Some(m) = ctx.param("min_years_for").and_then(|v| v.as_object()) {
-            super::names_in_input(
-                ctx,
-                "min_years_for",
-                m.keys().map(String::as_str),
-                &present,
-                input,
-            )?;
-        }
-    } else if let Some(m) = ctx.param("min_years_for").and_then(|v| v.as_object()) {
-        let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
-        super::names_in_input(
-            ctx,
-            "min_years_for",
-            m.keys().map(String::as_str),
-            &present,
-            input,
-        )?;
     }
-    let from = ctx.param_i64("from_year").unwrap_or(i64::MIN);
-    let to = ctx.param_i64("to_year").unwrap_or(i64::MAX);
+    super::names_in_input(
+        ctx,
+        "min_years_for",
+        sel.named.iter().copied(),
+        &present,
+        input,
+    )?;
+    let from = sel.from_year.unwrap_or(i64::MIN);
+    let to = sel.to_year.unwrap_or(i64::MAX);
     let mut cells: BTreeMap<(String, i32), Vec<Cell>> = BTreeMap::new();
     for i in 0..t.rows() {
         let (Some(ind), Some(year), Some(la), Some(v)) =
@@ -100,42 +101,24 @@ fn read_panel(ctx: &StageContext, group: Option<&str>) -> Result<Panel> {
     Ok(Panel { cells })
 }
 
-const SELECT_PARAMS: [ParamSpec; 3] = [
-    ParamSpec {
-        name: "indicators",
-        ty: ParamType::StringList,
-        required: false,
-        help: "indicator ids to include (default: all in the panel)",
-    },
-    ParamSpec {
-        name: "from_year",
-        ty: ParamType::Integer,
-        required: false,
-        help: "first year to include",
-    },
-    ParamSpec {
-        name: "to_year",
-        ty: ParamType::Integer,
-        required: false,
-        help: "last year to include",
-    },
-];
-
 // ---- trend ----
 
 pub struct Trend;
 
-const TREND_PARAMS: &[ParamSpec] = &[
-    SELECT_PARAMS[0],
-    SELECT_PARAMS[1],
-    SELECT_PARAMS[2],
-    ParamSpec {
-        name: "group",
-        ty: ParamType::String,
-        required: false,
-        help: "a column of the input to group LAs by (e.g. an Ofsted grade); rows without one are left out",
-    },
-];
+/// The params of a `trend` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrendParams {
+    /// indicator ids to include (none: all in the panel)
+    pub indicators: Option<Vec<String>>,
+    /// first year to include (none: the panel's first)
+    pub from_year: Option<i64>,
+    /// last year to include (none: the panel's last)
+    pub to_year: Option<i64>,
+    /// a column of the input to group LAs by (e.g. an Ofsted grade); rows without one are
+    /// left out
+    pub group: Option<String>,
+}
 
 impl StageKind for Trend {
     fn name(&self) -> &'static str {
@@ -147,12 +130,29 @@ impl StageKind for Trend {
     fn describe(&self) -> &'static str {
         "per indicator and year: n, median, q1, q3 over LAs (R quantile type 7), optionally by group"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        TREND_PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[TableDoc {
+            name: "",
+            columns: &["indicator", "year", "n", "median", "q1", "q3", "[group]"],
+        }]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<TrendParams>);
+        &P
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let group = ctx.param_str("group");
-        let panel = read_panel(ctx, group)?;
+        let p: TrendParams = ctx.params()?;
+        let group = p.group.as_deref();
+        let panel = read_panel(
+            ctx,
+            &Selection {
+                indicators: p.indicators.as_deref(),
+                from_year: p.from_year,
+                to_year: p.to_year,
+                group,
+                named: Vec::new(),
+            },
+        )?;
         // indicator, year, group, n, median, q1, q3
         let mut rows: Vec<TrendRow> = Vec::new();
         for ((ind, year), cells) in &panel.cells {
@@ -183,35 +183,38 @@ impl StageKind for Trend {
 
 pub struct Correlate;
 
-const CORRELATE_PARAMS: &[ParamSpec] = &[
-    SELECT_PARAMS[0],
-    SELECT_PARAMS[1],
-    SELECT_PARAMS[2],
-    ParamSpec {
-        name: "alpha",
-        ty: ParamType::Number,
-        required: false,
-        help: "significance level (default 0.05, the study's)",
-    },
-    ParamSpec {
-        name: "min_years",
-        ty: ParamType::Integer,
-        required: false,
-        help: "a pair counts as correlated when significant in at least this many years (default 3, the study's rule for CIN indicators)",
-    },
-    ParamSpec {
-        name: "min_years_for",
-        ty: ParamType::Any,
-        required: false,
-        help: "a lower `min_years` for indicators with few years, e.g. `{vacancy_rate_pct: 2}` (the study's rule for workforce indicators); a pair takes the smaller of its two",
-    },
-    ParamSpec {
-        name: "min_n",
-        ty: ParamType::Integer,
-        required: false,
-        help: "fewest pairwise-complete LAs for a test (default 10)",
-    },
-];
+/// The params of a `correlate` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelateParams {
+    /// indicator ids to include (none: all in the panel)
+    pub indicators: Option<Vec<String>>,
+    /// first year to include (none: the panel's first)
+    pub from_year: Option<i64>,
+    /// last year to include (none: the panel's last)
+    pub to_year: Option<i64>,
+    /// significance level (0.05 is the study's)
+    #[serde(default = "five_percent")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub alpha: f64,
+    /// a pair counts as correlated when significant in at least this many years (3 is the
+    /// study's rule for CIN indicators)
+    #[serde(default = "int::<3>")]
+    #[schemars(range(min = 1))]
+    pub min_years: i64,
+    /// a lower `min_years` for indicators with few years, e.g. `{vacancy_rate_pct: 2}` (the
+    /// study's rule for workforce indicators); a pair takes the smaller of its two
+    #[serde(default)]
+    pub min_years_for: BTreeMap<String, i64>,
+    /// fewest pairwise-complete LAs for a test (cor.test needs 3)
+    #[serde(default = "int::<10>")]
+    #[schemars(range(min = 3))]
+    pub min_n: i64,
+}
+
+fn five_percent() -> f64 {
+    0.05
+}
 
 impl StageKind for Correlate {
     fn name(&self) -> &'static str {
@@ -223,44 +226,60 @@ impl StageKind for Correlate {
     fn describe(&self) -> &'static str {
         "Spearman's rho for every pair of indicators per year, p-values as R's cor.test, and the pairs significant in enough years"
     }
-    fn params(&self) -> &'static [ParamSpec] {
-        CORRELATE_PARAMS
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[
+            TableDoc {
+                name: "",
+                columns: &["year", "x", "y", "n", "rho", "p"],
+            },
+            TableDoc {
+                name: "summary",
+                columns: &[
+                    "x",
+                    "y",
+                    "years_tested",
+                    "years_significant",
+                    "years_positive",
+                    "years_negative",
+                    "sign",
+                    "median_rho",
+                    "min_years_required",
+                    "correlated",
+                ],
+            },
+        ]
+    }
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<CorrelateParams>);
+        &P
     }
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         vec![String::new(), "summary".into()]
     }
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        if let Some(v) = stage.params.get("min_years_for") {
-            let ok = v
-                .as_object()
-                .is_some_and(|m| m.values().all(|x| x.is_i64()));
-            if !ok {
-                return Err(
-                    "param `min_years_for` must map indicator ids to whole numbers of years".into(),
-                );
-            }
-        }
-        if let Some(a) = stage.params.get("alpha").and_then(|v| v.as_f64()) {
-            if !(a > 0.0 && a < 1.0) {
-                return Err(format!("param `alpha` must be between 0 and 1, not {a}"));
-            }
+        let p: CorrelateParams = stage.params_as()?;
+        if !(p.alpha > 0.0 && p.alpha < 1.0) {
+            return Err(format!(
+                "param `alpha` must be between 0 and 1, not {}",
+                p.alpha
+            ));
         }
         Ok(())
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let alpha = ctx.param_f64("alpha").unwrap_or(0.05);
-        let min_years = ctx.param_i64("min_years").unwrap_or(3);
-        let min_n = ctx.param_i64("min_n").unwrap_or(10).max(3) as usize;
-        let min_for: BTreeMap<String, i64> = ctx
-            .param("min_years_for")
-            .and_then(|v| v.as_object())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let panel = read_panel(ctx, None)?;
+        let p: CorrelateParams = ctx.params()?;
+        let (alpha, min_years, min_n) = (p.alpha, p.min_years, p.min_n as usize);
+        let min_for = &p.min_years_for;
+        let panel = read_panel(
+            ctx,
+            &Selection {
+                indicators: p.indicators.as_deref(),
+                from_year: p.from_year,
+                to_year: p.to_year,
+                group: None,
+                named: min_for.keys().map(String::as_str).collect(),
+            },
+        )?;
 
         // Per year: one column per indicator over the LAs seen that year (NaN = missing).
         let mut by_year: BTreeMap<i32, BTreeMap<String, BTreeMap<String, f64>>> = BTreeMap::new();

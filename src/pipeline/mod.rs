@@ -101,6 +101,21 @@ pub struct Stage {
     pub script: Option<Script>,
 }
 
+impl Stage {
+    /// The params as a kind's typed struct (`kinds::params`); the message names the param.
+    pub fn params_as<T: serde::de::DeserializeOwned>(&self) -> std::result::Result<T, String> {
+        let map = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        crate::kinds::params::parse(&map).map_err(|e| match e.param {
+            Some(p) => format!("param `{p}`: {}", e.message),
+            None => e.message,
+        })
+    }
+}
+
 /// A `script` stage's command and contract, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Script {

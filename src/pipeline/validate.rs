@@ -374,6 +374,103 @@ impl Validator<'_> {
         }
     }
 
+    /// A stage's params against its kind's struct: each named, of its type and range, the
+    /// required ones present; then the struct's own parse, for what a field check cannot see.
+    /// Every error is at the param's line.
+    fn kind_params(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        kind: &dyn crate::kinds::StageKind,
+        params: &BTreeMap<String, serde_json::Value>,
+    ) -> Vec<Error> {
+        let declared = kind.params();
+        let mut errors = Vec::new();
+        for p in declared.iter() {
+            match params.get(&p.name) {
+                None if p.required => errors.push(self.err(
+                    format!(
+                        "stage `{name}` (kind `{}`) needs param `{}`: {}",
+                        s.kind, p.name, p.help
+                    ),
+                    &["stages", at],
+                    Some(format!(
+                        "add `{}:` ({}) under the stage's `params:`",
+                        p.name,
+                        p.type_text()
+                    )),
+                )),
+                Some(v) => {
+                    let why = match p.check(v) {
+                        Ok(()) => continue,
+                        Err(_) if !p.ty.accepts(v) => format!(
+                            "must be {}, but it is {}",
+                            p.ty.describe(),
+                            s.params
+                                .get(&p.name)
+                                .map(spec::type_name)
+                                .unwrap_or("a value")
+                        ),
+                        Err(why) => why,
+                    };
+                    errors.push(self.err(
+                        format!("stage `{name}`: param `{}` {why}", p.name),
+                        &["stages", at, "params", &p.name],
+                        Some(format!("`{}` ({}): {}", p.name, p.type_text(), p.help)),
+                    ));
+                }
+                None => {}
+            }
+        }
+        for (key, value) in &s.params {
+            if declared.get(key).is_some() {
+                continue;
+            }
+            if kind.open_params() {
+                // Checked as resolved: `${model}` names a mapping although it is written as text.
+                let resolved = params
+                    .get(key)
+                    .map(spec::from_json)
+                    .unwrap_or_else(|| value.clone());
+                if matches!(resolved, Value::Sequence(_) | Value::Mapping(_)) {
+                    errors.push(self.err(
+                        format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(&resolved)),
+                        &["stages", at, "params", key],
+                        Some("params of a `sql` stage are substituted into the SQL text as `${name}`: give a single value".into()),
+                    ));
+                }
+            } else {
+                let hint =
+                    did_you_mean(key, declared.names()).unwrap_or_else(|| takes(&s.kind, declared));
+                errors.push(self.err(
+                    format!("stage `{name}`: kind `{}` has no param `{key}`", s.kind),
+                    &["stages", at, "params", key],
+                    Some(hint),
+                ));
+            }
+        }
+        if errors.is_empty() && !kind.open_params() {
+            if let Err(e) = declared.parse(params) {
+                let mut keys = vec!["stages", at];
+                if let Some(p) = &e.param {
+                    keys.extend(["params", p.as_str()]);
+                }
+                let what = e
+                    .param
+                    .as_ref()
+                    .map(|p| format!("param `{p}`: "))
+                    .unwrap_or_default();
+                errors.push(self.err(
+                    format!("stage `{name}`: {what}{}", e.message),
+                    &keys,
+                    Some(format!("`canary kinds {}` lists its params", s.kind)),
+                ));
+            }
+        }
+        errors
+    }
+
     fn err(&self, message: String, keys: &[&str], hint: Option<String>) -> Error {
         // The key itself, or the deepest one found on its path (a key inside an inline map,
         // `params: {nope: 1}`, is found as the item of its parent).
@@ -568,20 +665,10 @@ impl Validator<'_> {
         let mut axes = Vec::new();
         for (param, v) in &s.matrix {
             let at = ["stages", name, "matrix", param.as_str()];
-            let declared = kind.params().iter().find(|p| p.name == param);
+            let declared = kind.params().get(param);
             if declared.is_none() && !kind.open_params() {
-                let hint = did_you_mean(param, kind.params().iter().map(|p| p.name))
-                    .unwrap_or_else(|| {
-                        format!(
-                            "kind `{}` takes: {}",
-                            s.kind,
-                            kind.params()
-                                .iter()
-                                .map(|p| p.name)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    });
+                let hint = did_you_mean(param, kind.params().names())
+                    .unwrap_or_else(|| takes(&s.kind, kind.params()));
                 errors.push(self.err(format!("stage `{name}`: `matrix:` sweeps `{param}`, which kind `{}` has no param of", s.kind), &at, Some(hint)));
                 continue;
             }
@@ -606,11 +693,14 @@ impl Validator<'_> {
             match matrix::axis(param, &resolved) {
                 Ok(axis) => {
                     if let Some(p) = declared {
-                        if let Some(bad) = axis.values.iter().find(|v| !p.ty.accepts(v)) {
+                        let bad = axis
+                            .values
+                            .iter()
+                            .find_map(|v| p.check(v).err().map(|why| (v, why)));
+                        if let Some((bad, why)) = bad {
                             errors.push(
                                 Error::pipeline(format!(
-                                    "stage `{name}`: matrix value {bad} of `{param}` must be {}",
-                                    p.ty.describe()
+                                    "stage `{name}`: matrix value {bad} of `{param}` {why}"
                                 ))
                                 .at(self
                                     .map
@@ -916,71 +1006,7 @@ impl Validator<'_> {
                 }
             }
         }
-        for p in kind.params() {
-            match params.get(p.name) {
-                None if p.required => errors.push(self.err(
-                    format!(
-                        "stage `{name}` (kind `{}`) needs param `{}`: {}",
-                        s.kind, p.name, p.help
-                    ),
-                    &["stages", at],
-                    Some(format!(
-                        "add `{}:` ({}) under the stage's `params:`",
-                        p.name,
-                        p.ty.describe()
-                    )),
-                )),
-                Some(v) if !p.ty.accepts(v) => errors.push(self.err(
-                    format!(
-                        "stage `{name}`: param `{}` must be {}, but it is {}",
-                        p.name,
-                        p.ty.describe(),
-                        spec::type_name(&s.params[p.name])
-                    ),
-                    &["stages", at, "params", p.name],
-                    Some(format!("`{}`: {}", p.name, p.help)),
-                )),
-                _ => {}
-            }
-        }
-        for (key, value) in &s.params {
-            if kind.params().iter().any(|p| p.name == key) {
-                continue;
-            }
-            if kind.open_params() {
-                // Checked as resolved: `${model}` names a mapping although it is written as text.
-                let resolved = params
-                    .get(key)
-                    .map(spec::from_json)
-                    .unwrap_or_else(|| value.clone());
-                if matches!(resolved, Value::Sequence(_) | Value::Mapping(_)) {
-                    errors.push(self.err(
-                        format!("stage `{name}`: param `{key}` must be a string, number or boolean, but it is {}", spec::type_name(&resolved)),
-                        &["stages", at, "params", key],
-                        Some("params of a `sql` stage are substituted into the SQL text as `${name}`: give a single value".into()),
-                    ));
-                }
-            } else {
-                let hint =
-                    did_you_mean(key, kind.params().iter().map(|p| p.name)).unwrap_or_else(|| {
-                        format!(
-                            "kind `{}` takes: {}",
-                            s.kind,
-                            kind.params()
-                                .iter()
-                                .map(|p| p.name)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    });
-                errors.push(self.err(
-                    format!("stage `{name}`: kind `{}` has no param `{key}`", s.kind),
-                    &["stages", at, "params", key],
-                    Some(hint),
-                ));
-            }
-        }
-
+        errors.extend(self.kind_params(name, at, s, kind.as_ref(), &params));
         let mut sql = None;
         let mut sql_params = BTreeMap::new();
         if kind.uses_sql() {
@@ -1088,7 +1114,17 @@ impl Validator<'_> {
         }
         if errors.is_empty() {
             if let Err(message) = kind.check(&stage) {
-                errors.push(self.err(format!("stage `{name}`: {message}"), &["stages", at], None));
+                // A message about one param points at that param's line.
+                let param = message
+                    .strip_prefix("param `")
+                    .and_then(|r| r.split_once('`'))
+                    .map(|(p, _)| p)
+                    .filter(|p| s.params.contains_key(*p));
+                let keys = match param {
+                    Some(p) => vec!["stages", at, "params", p],
+                    None => vec!["stages", at],
+                };
+                errors.push(self.err(format!("stage `{name}`: {message}"), &keys, None));
             }
             stage.tables = kind.tables(&stage);
             stage.files = kind.files(&stage);
@@ -1246,6 +1282,17 @@ pub fn substitute(
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// "kind `fit` takes: outcome, predictors, …", for a param no kind's struct declares.
+fn takes(kind: &str, params: &crate::kinds::params::KindParams) -> String {
+    if params.is_empty() {
+        return format!("kind `{kind}` takes no params");
+    }
+    format!(
+        "kind `{kind}` takes: {}",
+        params.names().collect::<Vec<_>>().join(", ")
+    )
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub fn build(
         .flatten()
         .filter(|t| t != "(Intercept)")
         .collect();
-    let predictor_year = inp.param_i64("predictor_year");
+    let predictor_year = inp.params.predictor_year;
     let (mut present, mut absent) = (Vec::new(), Vec::new());
     for c in &published.model.coefficients {
         let Some(id) = &c.id else { continue };
@@ -86,7 +86,9 @@ pub fn build(
         alpha: alpha.to_string(),
         breaks: data.breaks.len(),
         outcome_years: inp
-            .param_str("outcome_window")
+            .params
+            .outcome_window
+            .as_deref()
             .and_then(parse_window)
             .map(|(a, b)| years_or(a, b)),
         paper_outcome: published.model.outcome.clone(),

@@ -110,7 +110,7 @@ pub fn build(inp: &Inputs, indicators: &Indicators) -> Result<DirectSection> {
     );
     d.converged = text("converged")? == "true";
     d.warnings = text("warnings")?;
-    let predictor_year = inp.param_i64("predictor_year");
+    let predictor_year = inp.params.predictor_year;
     d.left_out = text("left_out")?
         .split(',')
         .map(str::trim)

@@ -89,9 +89,12 @@ pub fn build(
 ) -> Result<Figure3Section> {
     let pairs = summary(inp)?;
     let alpha = inp
-        .stage_param("correlations", "alpha")
-        .and_then(|v| v.as_f64())
-        .unwrap_or(0.05);
+        .stage_params::<crate::kinds::trend::CorrelateParams>("correlations")
+        .map(|p| p.alpha)
+        .ok_or_else(|| {
+            inp.ctx
+                .fail("the pipeline has no `correlate` stage named `correlations`")
+        })?;
     Ok(Figure3Section {
         years: correlation_years(inp)?,
         alpha: format!("{alpha}"),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Result;
 use crate::kinds::columns::TableData;
+use crate::kinds::report::ReportParams;
 use crate::kinds::StageContext;
 use crate::pipeline::Pipeline;
 
@@ -18,6 +19,8 @@ pub const CLAIMS: &str = "claims";
 /// The report stage's view of its inputs.
 pub struct Inputs<'a> {
     pub ctx: &'a StageContext<'a>,
+    /// The report stage's own params.
+    pub params: ReportParams,
 }
 
 impl<'a> Inputs<'a> {
@@ -40,17 +43,10 @@ impl<'a> Inputs<'a> {
         self.ctx.has_table(stage, table)
     }
 
-    pub fn param_i64(&self, name: &str) -> Option<i64> {
-        self.ctx.param_i64(name)
-    }
-
-    pub fn param_str(&self, name: &str) -> Option<&str> {
-        self.ctx.param_str(name)
-    }
-
-    /// A param of another stage of the pipeline, as that stage runs with it.
-    pub fn stage_param(&self, stage: &str, name: &str) -> Option<&serde_json::Value> {
-        self.ctx.pipeline.stages.get(stage)?.params.get(name)
+    /// Another stage's params, as its kind's struct: what that stage ran with, defaults
+    /// included.
+    pub fn stage_params<T: serde::de::DeserializeOwned>(&self, stage: &str) -> Option<T> {
+        self.ctx.pipeline.stages.get(stage)?.params_as().ok()
     }
 }
 

@@ -75,9 +75,12 @@ pub struct Report {
 /// Build the report's context from the stage's inputs, render and write it; the table of the
 /// files written with their content hashes.
 pub fn run(ctx: &StageContext) -> Result<Vec<OutputTable>> {
-    let inp = Inputs { ctx };
+    let inp = Inputs {
+        ctx,
+        params: ctx.params()?,
+    };
     let indicators = Indicators::read(&inp)?;
-    let published = read_published(ctx, &indicators)?;
+    let published = read_published(&inp, &indicators)?;
     let data = data::build(&inp, &indicators)?;
     let table2 = table2::build(&inp, &indicators, &published)?;
     let early_warning = early_warning::build(&inp, &indicators, &published)?;
@@ -114,8 +117,8 @@ pub fn run(ctx: &StageContext) -> Result<Vec<OutputTable>> {
         .build(None)?])
 }
 
-fn read_published(ctx: &StageContext, indicators: &Indicators) -> Result<published::Published> {
-    let path = ctx.param_str("published").unwrap_or_default();
+fn read_published(inp: &Inputs, indicators: &Indicators) -> Result<published::Published> {
+    let (ctx, path) = (inp.ctx, inp.params.published.as_str());
     let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
         .map_err(|e| Error::io("read", path, e))?;
     published::read(path, &text, indicators, &ctx.stage.name)

@@ -51,12 +51,9 @@ pub fn write_all(
     figures: &[(String, String)],
 ) -> Result<Written> {
     let root = &ctx.pipeline.root;
-    let templates = root.join(ctx.param_str("templates").unwrap_or_default());
-    let out_rel = ctx
-        .param_str("out_dir")
-        .unwrap_or("reports")
-        .trim_end_matches('/')
-        .to_string();
+    let params: crate::kinds::report::ReportParams = ctx.params()?;
+    let templates = root.join(&params.templates);
+    let out_rel = params.out_dir().to_string();
     let out_dir = root.join(&out_rel);
     let mut written = Written::new();
     // Into the stage's staging folder: the engine moves the pages into place once the stage

@@ -91,7 +91,9 @@ pub fn build(
         ),
     ];
     let outcome_years = inp
-        .param_str("outcome_window")
+        .params
+        .outcome_window
+        .as_deref()
         .and_then(parse_window)
         .map(|(a, b)| years_or(a, b));
     Ok(Table2Section {
@@ -99,7 +101,7 @@ pub fn build(
         n: num(one("n")?, 0),
         n_positive: num(one("n_positive")?, 0),
         n_imputed: num(one("n_imputed")?, 0),
-        predictor_year: inp.param_i64("predictor_year"),
+        predictor_year: inp.params.predictor_year,
         outcome_years,
         intercept_only: kept.is_empty(),
         kept,

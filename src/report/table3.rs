@@ -74,8 +74,8 @@ pub fn build(
     let (primary, years) = version(inp, indicators, None)?;
     let years = years.or_else(|| {
         Some(years_range(
-            inp.param_i64("cohorts_from")?,
-            inp.param_i64("cohorts_to")?,
+            inp.params.cohorts_from?,
+            inp.params.cohorts_to?,
         ))
     });
     let fallback = if primary.empty && inp.has_table("cohorts", Some("fallback")) {
