@@ -45,7 +45,7 @@ pub struct CompareParams {
     #[serde(default = "lambda_min")]
     pub choice: String,
     /// probability above which an LA is predicted inadequate
-    #[serde(default = "half")]
+    #[serde(default = "params::half")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub threshold: f64,
     /// indicators to compare (none: all in the panel)
@@ -63,9 +63,39 @@ fn paper_sparsity() -> String {
     "paper_sparsity".into()
 }
 
-fn half() -> f64 {
-    0.5
-}
+/// The columns of both versions of the cohorts, and of both member lists.
+const COHORT_COLUMNS: [&str; 20] = [
+    "indicator",
+    "rule",
+    "from_year",
+    "to_year",
+    "a_members",
+    "a_n",
+    "a_median_change",
+    "a_pct_rise",
+    "a_baseline_median",
+    "a_baseline_q1",
+    "a_baseline_q3",
+    "b_members",
+    "b_n",
+    "b_median_change",
+    "b_pct_rise",
+    "b_baseline_median",
+    "b_baseline_q1",
+    "b_baseline_q3",
+    "wilcoxon_w",
+    "wilcoxon_p",
+];
+
+const MEMBER_COLUMNS: [&str; 7] = [
+    "la_code",
+    "la_name",
+    "cohort",
+    "rule",
+    "first_predicted_year",
+    "probability",
+    "judged_inadequate",
+];
 
 impl StageKind for Compare {
     fn name(&self) -> &'static str {
@@ -81,77 +111,19 @@ impl StageKind for Compare {
         &[
             TableDoc {
                 name: "",
-                columns: &[
-                    "indicator",
-                    "rule",
-                    "from_year",
-                    "to_year",
-                    "a_members",
-                    "a_n",
-                    "a_median_change",
-                    "a_pct_rise",
-                    "a_baseline_median",
-                    "a_baseline_q1",
-                    "a_baseline_q3",
-                    "b_members",
-                    "b_n",
-                    "b_median_change",
-                    "b_pct_rise",
-                    "b_baseline_median",
-                    "b_baseline_q1",
-                    "b_baseline_q3",
-                    "wilcoxon_w",
-                    "wilcoxon_p",
-                ],
+                columns: &COHORT_COLUMNS,
             },
             TableDoc {
                 name: "fallback",
-                columns: &[
-                    "indicator",
-                    "rule",
-                    "from_year",
-                    "to_year",
-                    "a_members",
-                    "a_n",
-                    "a_median_change",
-                    "a_pct_rise",
-                    "a_baseline_median",
-                    "a_baseline_q1",
-                    "a_baseline_q3",
-                    "b_members",
-                    "b_n",
-                    "b_median_change",
-                    "b_pct_rise",
-                    "b_baseline_median",
-                    "b_baseline_q1",
-                    "b_baseline_q3",
-                    "wilcoxon_w",
-                    "wilcoxon_p",
-                ],
+                columns: &COHORT_COLUMNS,
             },
             TableDoc {
                 name: "fallback_members",
-                columns: &[
-                    "la_code",
-                    "la_name",
-                    "cohort",
-                    "rule",
-                    "first_predicted_year",
-                    "probability",
-                    "judged_inadequate",
-                ],
+                columns: &MEMBER_COLUMNS,
             },
             TableDoc {
                 name: "members",
-                columns: &[
-                    "la_code",
-                    "la_name",
-                    "cohort",
-                    "rule",
-                    "first_predicted_year",
-                    "probability",
-                    "judged_inadequate",
-                ],
+                columns: &MEMBER_COLUMNS,
             },
         ]
     }

@@ -44,7 +44,7 @@ pub struct EarlyWarningParams {
     #[serde(default = "three")]
     pub baseline_cut: f64,
     /// the LA column
-    #[serde(default = "la_code")]
+    #[serde(default = "params::la_code")]
     pub id: String,
     /// the predictor-year column
     #[serde(default = "year")]
@@ -106,10 +106,6 @@ fn three() -> f64 {
 
 fn level() -> f64 {
     0.95
-}
-
-fn la_code() -> String {
-    "la_code".into()
 }
 
 fn year() -> String {

@@ -45,7 +45,7 @@ pub struct FitParams {
     /// the predictor columns
     pub predictors: Vec<String>,
     /// the column naming each row
-    #[serde(default = "la_code")]
+    #[serde(default = "params::la_code")]
     pub id: String,
     /// elastic-net mixing: 1 lasso, 0 ridge
     #[schemars(range(min = 0.0, max = 1.0))]
@@ -68,7 +68,7 @@ pub struct FitParams {
     #[serde(default)]
     pub measure: Measure,
     /// probability above which an LA is predicted positive
-    #[serde(default = "half")]
+    #[serde(default = "params::half")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub threshold: f64,
     /// rows with a missing predictor
@@ -80,14 +80,6 @@ pub struct FitParams {
     /// which tables to write (none: all of design, path, coefficients, predictions, summary,
     /// entry, assessment)
     pub tables: Option<Vec<FitTable>>,
-}
-
-fn la_code() -> String {
-    "la_code".into()
-}
-
-fn half() -> f64 {
-    0.5
 }
 
 /// cv.glmnet's `type.measure`.
@@ -275,8 +267,9 @@ impl StageKind for Fit {
         }
     }
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
-        let data = ModelData::read(ctx)?;
-        let fitted = Fitted::fit(ctx, &data)?;
+        let p: FitParams = ctx.params()?;
+        let data = ModelData::read(ctx, &p)?;
+        let fitted = Fitted::fit(ctx, &p, &data)?;
         let wanted = self.tables(ctx.stage);
         let mut out = Vec::new();
         for t in &wanted {
@@ -306,7 +299,7 @@ struct ModelData {
 }
 
 impl ModelData {
-    fn read(ctx: &StageContext) -> Result<ModelData> {
+    fn read(ctx: &StageContext, p: &FitParams) -> Result<ModelData> {
         let input = ctx
             .stage
             .inputs
@@ -315,7 +308,6 @@ impl ModelData {
             .clone();
         let (schema, batches) = ctx.read_table(&input, None)?;
         let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
-        let p: FitParams = ctx.params()?;
         let (id_col, outcome_col, missing) = (p.id.as_str(), p.outcome.as_str(), p.missing);
         let predictors = p.predictors.clone();
 
@@ -408,9 +400,8 @@ struct Fitted {
 }
 
 impl Fitted {
-    fn fit(ctx: &StageContext, d: &ModelData) -> Result<Fitted> {
+    fn fit(ctx: &StageContext, p: &FitParams, d: &ModelData) -> Result<Fitted> {
         let x = Matrix::from_columns(&d.x_cols).map_err(|e| ctx.fail(e.to_string()))?;
-        let p: FitParams = ctx.params()?;
         let nfolds = p.nfolds as usize;
         if d.n() < nfolds {
             return Err(ctx.fail(format!("has {} rows to fit, fewer than its {nfolds} folds", d.n())).with_hint(format!(

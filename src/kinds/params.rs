@@ -347,6 +347,16 @@ fn description(s: &Value) -> Option<String> {
     Some(d.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// The LA column's name, the default of kinds that name one.
+pub fn la_code() -> String {
+    "la_code".into()
+}
+
+/// The study's probability threshold, the default of kinds that flag LAs.
+pub fn half() -> f64 {
+    0.5
+}
+
 /// Defaults for integer fields, `#[serde(default = "int::<10>")]`: the value sits in the
 /// attribute beside the field rather than in a function elsewhere.
 pub fn int<const N: i64>() -> i64 {
