@@ -5,24 +5,26 @@
 //! lock) → `kinds` (what each stage does) → Parquet tables under `out/`.
 
 pub mod claims;
-pub mod clean;
 pub mod cli;
 pub mod console;
 pub mod engine;
 pub mod error;
 pub mod fetch;
-pub mod harmonise;
 pub mod hash;
 pub mod kinds;
 pub mod pipeline;
 pub mod query;
 pub mod report;
 pub mod sandbox;
-pub mod stats;
 pub mod table;
 pub mod verify;
 
 pub use error::{Error, Result};
+
+// The leaf crates, under the names the code has always used for them.
+pub use canary_clean as clean;
+pub use canary_harmonise as harmonise;
+pub use canary_stats as stats;
 
 /// The binary's entry point: parse arguments, run, return the exit code.
 pub fn run() -> i32 {

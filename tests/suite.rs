@@ -8,17 +8,10 @@ mod common;
 
 mod bad_input;
 mod build;
-mod clean_dfe_fixtures;
-mod clean_dfe_real_files;
-mod clean_real_deprivation;
-mod clean_real_geography;
-mod clean_real_ofsted;
-mod clean_real_s251;
 mod early_warning;
 mod engine_cli;
 mod engine_lib;
 mod fetch;
-mod harmonise_real;
 mod kinds;
 mod r_live;
 mod raw_files;

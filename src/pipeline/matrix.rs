@@ -148,7 +148,7 @@ mod tests {
     use super::*;
 
     fn yaml(s: &str) -> J {
-        super::super::spec::to_json(&serde_yaml::from_str(s).unwrap())
+        super::super::spec::to_json(&super::super::spec::parse_value(s).unwrap())
     }
 
     #[test]

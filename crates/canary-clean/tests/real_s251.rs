@@ -1,7 +1,6 @@
 //! Integration tests over the real s251 outturn CSVs the study reads (`raw/spending/`).
-use canary::clean::s251::*;
-use canary::clean::tidy::Status;
-use std::path::PathBuf;
+use canary_clean::s251::*;
+use canary_clean::tidy::Status;
 
 use crate::common::raw;
 
@@ -11,10 +10,8 @@ const FILES: [&str; 6] = ["0809", "0910", "1011", "1112", "1213", "1314"];
 fn all_years_parse_and_crosswalk() {
     let cw = load_crosswalk(
         "stages/s251_crosswalk.yaml",
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/s251_crosswalk.yaml"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(crate::common::project_root().join("stages/s251_crosswalk.yaml"))
+            .unwrap(),
     )
     .unwrap();
     for f in FILES {
@@ -40,7 +37,7 @@ fn all_years_parse_and_crosswalk() {
     }
 }
 
-fn cw_rows(cw: &Crosswalk, label: &str, cells: &[S251Cell]) -> Vec<canary::clean::tidy::TidyRow> {
+fn cw_rows(cw: &Crosswalk, label: &str, cells: &[S251Cell]) -> Vec<canary_clean::tidy::TidyRow> {
     apply_crosswalk("s251", label, cw, cells).unwrap()
 }
 

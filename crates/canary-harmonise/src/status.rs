@@ -1,7 +1,7 @@
 //! Why a panel value is missing. Extends the clean stage's status vocabulary with the
 //! reasons only the harmonise step can know (no definition that year, zero denominator).
 
-use crate::clean::tidy::Status;
+use canary_clean::tidy::Status;
 
 /// Ordered from best to worst: a formula's status is the worst of its operands', so that a
 /// value missing because a whole source is absent is not reported as merely suppressed.

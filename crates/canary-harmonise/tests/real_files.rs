@@ -2,17 +2,16 @@
 //! parsed with clean_dfe and harmonised with the study's dictionary. Hand-computed values cite
 //! the file and line they come from.
 
-use canary::clean::cin_census::parse_cin_census;
-use canary::clean::ees::{parse_ees, EesOptions};
-use canary::clean::tidy::TidyRow;
-use canary::harmonise::quality::{
+use canary_clean::cin_census::parse_cin_census;
+use canary_clean::ees::{parse_ees, EesOptions};
+use canary_clean::tidy::TidyRow;
+use canary_harmonise::quality::{
     check_reconciliation, coverage, crosscheck, reconcile, status_counts,
 };
-use canary::harmonise::{harmonise, load_dictionary, Dictionary, Harmonised, Options};
+use canary_harmonise::{harmonise, load_dictionary, Dictionary, Harmonised, Options};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::raw_dir;
 use std::sync::OnceLock;
 
 const CIN_FILES: &[(&str, i32)] = &[
@@ -50,10 +49,7 @@ fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| {
         let dir = raw_dir();
-        let yaml = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("stages/indicators.yaml"),
-        )
-        .unwrap();
+        let yaml = std::fs::read_to_string(project_root().join("stages/indicators.yaml")).unwrap();
         let dict =
             load_dictionary("stages/indicators.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
         let mut sources: BTreeMap<String, Vec<TidyRow>> = BTreeMap::new();
@@ -363,4 +359,14 @@ fn csww_time_period_is_the_september_year() {
     assert!(has(2019, "E06000058") && !has(2018, "E06000058"));
     // Likewise Cumberland (1 April 2023) first appears at time_period 2023.
     assert!(has(2023, "E06000063") && !has(2022, "E06000063"));
+}
+
+/// The checkout's root, which holds `raw/` and `stages/`.
+fn project_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The project's own copy of the published files the study reads.
+fn raw_dir() -> std::path::PathBuf {
+    project_root().join("raw")
 }

@@ -4,12 +4,11 @@
 //! copied byte for byte from the published files; see the README there).
 use crate::common::{excerpt, raw};
 
-use canary::clean::geography::*;
-use canary::clean::tidy::GeographyLevel;
-use std::path::PathBuf;
+use canary_clean::geography::*;
+use canary_clean::tidy::GeographyLevel;
 
 fn yaml() -> GeographyChanges {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/geography.yaml");
+    let p = crate::common::project_root().join("stages/geography.yaml");
     load_changes(
         "stages/geography.yaml",
         &std::fs::read_to_string(p).unwrap(),

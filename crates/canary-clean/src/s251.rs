@@ -278,7 +278,7 @@ pub struct Crosswalk {
 
 /// Parse `s251_crosswalk.yaml` (deny_unknown_fields; checked: unit, one expectation per line).
 pub fn load_crosswalk(file_label: &str, yaml: &str) -> Result<Crosswalk, CleanError> {
-    let cw: Crosswalk = crate::pipeline::spec::from_yaml(yaml).map_err(|e| err(file_label, e.line, None, format!("invalid crosswalk: {e}"), "fields: version, unit, columns{name: [headers]}, lines{name: {description, years{yyyy: {lines, expect, note}}}}"))?;
+    let cw: Crosswalk = canary_yaml::from_str(yaml).map_err(|e| err(file_label, e.line, None, format!("invalid crosswalk: {e}"), "fields: version, unit, columns{name: [headers]}, lines{name: {description, years{yyyy: {lines, expect, note}}}}"))?;
     if cw.unit != "GBP" {
         return Err(err(
             file_label,

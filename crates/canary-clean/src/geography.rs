@@ -472,7 +472,7 @@ pub struct GeographyChanges {
 
 /// Parse and validate `geography.yaml`.
 pub fn load_changes(file_label: &str, yaml: &str) -> Result<GeographyChanges, CleanError> {
-    let g: GeographyChanges = crate::pipeline::spec::from_yaml(yaml).map_err(|e| {
+    let g: GeographyChanges = canary_yaml::from_str(yaml).map_err(|e| {
         let line = e.line;
         err(file_label, line, None, format!("invalid geography.yaml: {e}"), "fields allowed: version, canonical_year, changes[].{id, effective, kind (split|merge|recode), predecessors, successors, note, evidence}, LA {name, old_code, ons_code}")
     })?;

@@ -6,7 +6,7 @@ use super::dictionary::Dictionary;
 use super::error::HarmoniseError;
 use super::formula;
 use super::panel::{Harmonised, Index, Options};
-use crate::clean::tidy::{GeographyLevel, TidyRow};
+use canary_clean::tidy::{GeographyLevel, TidyRow};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]

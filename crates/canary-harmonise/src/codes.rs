@@ -9,7 +9,7 @@
 //! LA and are keyed by the code most sources print that year, with a note, so the panel
 //! neither splits one LA in two nor merges two.
 
-use crate::clean::tidy::{GeographyLevel, TidyRow};
+use canary_clean::tidy::{GeographyLevel, TidyRow};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One old → new pairing and the years it was seen in.
@@ -137,7 +137,7 @@ impl CodeMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clean::tidy::Status;
+    use canary_clean::tidy::Status;
 
     fn row(year: i32, old: &str, new: &str) -> TidyRow {
         TidyRow {

@@ -3,11 +3,11 @@
 //! the 2021-22 CIN release, the workforce headline file, nomis population), copied byte for
 //! byte into `tests/fixtures/published/` (see the README there).
 
-use canary::clean::cin_census::{parse_cin_census, parse_cin_metadata};
-use canary::clean::ees::{parse_ees, EesOptions, STANDARD_COLUMNS};
-use canary::clean::nomis::parse_nomis_popest;
-use canary::clean::tidy::{GeographyLevel, Status, TidyRow};
-use canary::clean::{NoteKind, Parsed};
+use canary_clean::cin_census::{parse_cin_census, parse_cin_metadata};
+use canary_clean::ees::{parse_ees, EesOptions, STANDARD_COLUMNS};
+use canary_clean::nomis::parse_nomis_popest;
+use canary_clean::tidy::{GeographyLevel, Status, TidyRow};
+use canary_clean::{NoteKind, Parsed};
 use std::path::{Path, PathBuf};
 
 use crate::common;

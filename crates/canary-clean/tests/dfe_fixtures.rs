@@ -1,10 +1,10 @@
 //! Tests on small fixtures written by hand in the real formats (`tests/fixtures/`).
 
-use canary::clean::cin_census::{parse_cin_census, parse_cin_metadata};
-use canary::clean::ees::{parse_ees, EesOptions};
-use canary::clean::nomis::parse_nomis_popest;
-use canary::clean::tidy::{GeographyLevel, Status, TidyRow};
-use canary::clean::NoteKind;
+use canary_clean::cin_census::{parse_cin_census, parse_cin_metadata};
+use canary_clean::ees::{parse_ees, EesOptions};
+use canary_clean::nomis::parse_nomis_popest;
+use canary_clean::tidy::{GeographyLevel, Status, TidyRow};
+use canary_clean::NoteKind;
 
 fn fixture(name: &str) -> (String, Vec<u8>) {
     let path = format!("{}/tests/fixtures/clean/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -1,6 +1,5 @@
 //! Integration tests over the real Ofsted files the study reads (`raw/ofsted/`).
-use canary::clean::ofsted::*;
-use std::path::PathBuf;
+use canary_clean::ofsted::*;
 
 use crate::common::raw;
 
@@ -300,16 +299,14 @@ fn csv_only_judgements_are_recent() {
 
 #[test]
 fn codes_from_geography() {
-    use canary::clean::geography::*;
+    use canary_clean::geography::*;
     let (p23, p25, pc) = all();
     let (f, b) = raw("geography/Provider_data_lookup.csv");
     let prov = parse_provider_lookup("prov", &f, &b).unwrap();
     let g = load_changes(
         "stages/geography.yaml",
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stages/geography.yaml"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(crate::common::project_root().join("stages/geography.yaml"))
+            .unwrap(),
     )
     .unwrap();
     let (mut js, _) = merge(vec![p25, p23, pc]);

@@ -16,6 +16,9 @@
 //! * [`deprivation`]: English Indices of Deprivation upper-tier summaries (IMD, IDACI).
 //! * [`geography`]: LA code lists, statistical neighbours, and the boundary changes in
 //!   `stages/geography.yaml`.
+//!
+//! May depend on: canary-yaml (the crosswalk and geography files), csv, encoding_rs, calamine,
+//! serde. Never on DataFusion or arrow: the kinds turn the rows into tables.
 
 pub mod cin_census;
 pub mod common;

@@ -249,12 +249,11 @@ struct RawRounding {
 
 /// Parses and validates the dictionary text; `file` names it in errors.
 pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
-    let raw: RawDictionary =
-        crate::pipeline::spec::from_yaml(text).map_err(|e| HarmoniseError::Yaml {
-            file: file.to_string(),
-            line: e.line,
-            message: e.message,
-        })?;
+    let raw: RawDictionary = canary_yaml::from_str(text).map_err(|e| HarmoniseError::Yaml {
+        file: file.to_string(),
+        line: e.line,
+        message: e.message,
+    })?;
     let invalid = |entry: &str, message: String, hint: &str| HarmoniseError::Invalid {
         file: file.to_string(),
         entry: entry.to_string(),

@@ -80,7 +80,7 @@
 //! intervals agree to 2e-15 relative and p-values to 3.4e-15; iterations, convergence,
 //! boundary and warnings are R's. The tests require 1e-8 relative or 1e-10 absolute.
 
-use crate::stats::distributions::{pnorm, qnorm};
+use crate::distributions::{pnorm, qnorm};
 use std::fmt;
 
 /// R's name for the intercept term.

@@ -1,6 +1,6 @@
 //! Integration tests over the real IoD upper-tier workbooks the study reads (`raw/deprivation/`).
-use canary::clean::deprivation::*;
-use canary::clean::tidy::Status;
+use canary_clean::deprivation::*;
+use canary_clean::tidy::Status;
 use std::collections::BTreeSet;
 
 use crate::common::raw;

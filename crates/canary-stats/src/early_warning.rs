@@ -8,8 +8,8 @@
 //! has closed, `s + h <= t`; only those rows are fitted, and the model is tested on the rows of
 //! year `t` itself. [`rolling_origin`] states this once, and its tests check it.
 
-use crate::stats::glmnet::{assign_folds, cv_binomial, BinomialParams, CvMeasure, Matrix};
-use crate::stats::rank::rank_average;
+use crate::glmnet::{assign_folds, cv_binomial, BinomialParams, CvMeasure, Matrix};
+use crate::rank::rank_average;
 
 /// One origin: the rows fitted and the rows tested (indices into the caller's rows).
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +131,7 @@ pub fn bootstrap_auc(
         aucs.push(auc(&sample, &labels).expect("both classes"));
     }
     aucs.sort_by(f64::total_cmp);
-    let q = |p: f64| crate::stats::quantile::quantile_type7_sorted(&aucs, p);
+    let q = |p: f64| crate::quantile::quantile_type7_sorted(&aucs, p);
     Some((q((1.0 - level) / 2.0), q((1.0 + level) / 2.0)))
 }
 
@@ -214,7 +214,7 @@ impl OriginModel {
                 if v.is_empty() {
                     0.0
                 } else {
-                    crate::stats::quantile::median(&v)
+                    crate::quantile::median(&v)
                 }
             })
             .collect();
@@ -291,7 +291,7 @@ pub fn bootstrap_probabilities(
         let Ok(m) = Matrix::from_columns(&cols) else {
             continue;
         };
-        let Ok(path) = crate::stats::glmnet::fit_binomial(&m, &ys, &fixed) else {
+        let Ok(path) = crate::glmnet::fit_binomial(&m, &ys, &fixed) else {
             continue;
         };
         let Ok(p) = path.predict_prob(&t, path.lambda.len() - 1) else {
@@ -308,7 +308,7 @@ pub fn bootstrap_probabilities(
                 return None;
             }
             d.sort_by(f64::total_cmp);
-            let q = |p: f64| crate::stats::quantile::quantile_type7_sorted(&d, p);
+            let q = |p: f64| crate::quantile::quantile_type7_sorted(&d, p);
             Some((q((1.0 - level) / 2.0), q((1.0 + level) / 2.0)))
         })
         .collect()

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::clean::geography::{GeographyChanges, Harmonised, Harmoniser};
-use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
+use canary_clean::geography::{GeographyChanges, Harmonised, Harmoniser};
+use canary_clean::tidy::{GeographyLevel, Status, TidyRow};
 
 use super::panel::UnmappedLa;
 

@@ -6,6 +6,9 @@
 //! without touching Rust. [`harmonise`] builds the long panel and its wide form; [`quality`]
 //! gives the evidence that the result can be trusted (coverage, statuses, LA sums against
 //! England rows, overlap years from two sources).
+//!
+//! May depend on: canary-clean (its tidy rows), canary-yaml (the dictionary), serde. Never on
+//! DataFusion or arrow.
 
 pub mod boundaries;
 pub mod codes;

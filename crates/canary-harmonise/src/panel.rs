@@ -7,7 +7,7 @@ use super::dictionary::{Definition, Dictionary, Indicator};
 use super::error::HarmoniseError;
 use super::formula::{self, MeasureRef, Val};
 use super::status::ValueStatus;
-use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
+use canary_clean::tidy::{GeographyLevel, Status, TidyRow};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::RangeInclusive;
 
