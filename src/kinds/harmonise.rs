@@ -273,7 +273,11 @@ impl StageKind for Harmonise {
 
         // The reconciliation is independent of the panel: computed alongside it.
         let (panel_and_cross, recon) = rayon::join(
-            || harmonise::panel::harmonise_with_crosscheck(&dict, &sources, &options),
+            || {
+                // Boxed: the error is large and the closure returns it by value.
+                harmonise::panel::harmonise_with_crosscheck(&dict, &sources, &options)
+                    .map_err(Box::new)
+            },
             || match recon_published.take() {
                 Some(r) => r,
                 None => quality::reconcile(&dict, &sources),
