@@ -3,7 +3,11 @@
 //! place). It knows YAML, not canary: callers word their own errors from [`Error`]'s kind and
 //! position.
 //!
-//! May depend on: serde, serde_yaml, serde_json. Nothing of canary's.
+//! [`SourceMap`] locates keys and items in the text for errors found after deserialising,
+//! from saphyr-parser's spans (serde keeps none).
+//!
+//! May depend on: serde, serde_yaml, serde_json, saphyr-parser (the spans). Nothing of
+//! canary's, and never DataFusion.
 
 use std::collections::BTreeMap;
 

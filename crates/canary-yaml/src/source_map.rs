@@ -1,5 +1,11 @@
 //! Where keys and list items are in a YAML text, so that a validation error found after
 //! deserialising (serde keeps no spans) can point at the user's line.
+//!
+//! The places come from saphyr-parser's events, which carry the span of every node: a key is
+//! found as a YAML reader sees it, whatever its style (block or flow, quoted or plain), and a
+//! commented-out line is never taken for a key.
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 /// A place in the text: 1-based line and column, and how many characters to underline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,43 +15,92 @@ pub struct Span {
     pub width: usize,
 }
 
-/// The keys of a YAML file by their path of nested mapping keys, found by reading its lines:
-/// enough for the block style canary's files are written in.
+/// The keys of a YAML file by their path of nested mapping keys.
+///
+/// A text that does not parse keeps what was read before the error: its keys are found, the
+/// rest are not (key and item answer `None`). Guessing from indentation past a syntax error
+/// would point with confidence at the wrong line, and the syntax error is already located.
 pub struct SourceMap<'a> {
+    text: &'a str,
     lines: Vec<&'a str>,
+    /// Byte offset of each line's start, to turn a node's offset into a line and column that
+    /// agree with [`SourceMap::line`] (which splits on `\n`, as `str::lines` does).
+    line_starts: Vec<usize>,
+    nodes: Vec<Node>,
+}
+
+/// One node of the text in document order. A collection is its opening node, then its
+/// children, then a closing node: the flat form needs no recursion however deep the text nests.
+struct Node {
+    kind: Kind,
+    /// Byte range in the text (the parser counts characters; the text is sliced in bytes).
+    start: usize,
+    end: usize,
+    /// For a collection, the index of its closing node (the end of `nodes` when the text broke
+    /// off before it).
+    close: usize,
+}
+
+enum Kind {
+    Scalar { value: String, quoted: bool },
+    Mapping,
+    Sequence,
+    Close,
+    Alias,
 }
 
 impl<'a> SourceMap<'a> {
     pub fn new(text: &'a str) -> Self {
+        // The parser leaves a leading byte-order mark out of the first node's position, and an
+        // editor shows none: dropping it keeps line 1's columns as the user sees them.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         SourceMap {
+            text,
             lines: text.lines().collect(),
+            line_starts,
+            nodes: parse(text),
         }
     }
 
-    /// The span of the key at the end of `keys` (e.g. `["stages", "trends", "inputs"]`).
+    /// The span of the key at the end of `keys` (e.g. `["stages", "trends", "inputs"]`). Each
+    /// key names an entry of a mapping: the path does not step into lists. In a text of several
+    /// documents, the first document holding the path answers.
     pub fn key(&self, keys: &[&str]) -> Option<Span> {
-        let (line, indent) = self.find_key(keys)?;
-        let key = keys.last()?;
-        Some(span(line, indent, key.chars().count()))
+        let (key, _) = self.find(keys)?;
+        Some(self.scalar_span(key, keys.last()?.chars().count()))
     }
 
-    /// The span of `word` inside the value of the key path (an inline list `[a, b]` or a
-    /// block list below it); falls back to the key itself.
+    /// The span of `word` inside the value of the key path (an inline list `[a, b]`, a block
+    /// list, a mapping or a scalar); falls back to the key itself. A scalar equal to `word` is
+    /// preferred; failing one, the first scalar holding `word` as a whole word (`refs` in
+    /// `select * from refs`, not in `refs_old` or `refs.csv`).
     pub fn item(&self, keys: &[&str], word: &str) -> Option<Span> {
-        let (line, indent) = self.find_key(keys)?;
-        let end = self.block_end(line, indent);
-        for l in line..end {
-            let text = self.lines[l];
-            let start = if l == line {
-                indent + keys.last()?.len()
-            } else {
-                0
-            };
-            if let Some(col) = find_word(text, word, start) {
-                return Some(span(l, col, word.chars().count()));
-            }
+        let (key, value) = self.find(keys)?;
+        let key_span = self.scalar_span(key, keys.last()?.chars().count());
+        // An empty word would match every null value.
+        if word.is_empty() {
+            return Some(key_span);
         }
-        self.key(keys)
+        let width = word.chars().count();
+        let within = value..self.after(value);
+        let equal = within
+            .clone()
+            .find(|&n| matches!(&self.nodes[n].kind, Kind::Scalar { value, .. } if value == word));
+        if let Some(n) = equal {
+            return Some(self.scalar_span(n, width));
+        }
+        let holding = within.into_iter().find_map(|n| {
+            let node = &self.nodes[n];
+            let Kind::Scalar { .. } = node.kind else {
+                return None;
+            };
+            let source = self.text.get(node.start..node.end)?;
+            find_word(source, word).map(|at| node.start + at)
+        });
+        Some(holding.map_or(key_span, |at| self.span_at(at, width)))
     }
 
     /// The text of a line (1-based).
@@ -53,82 +108,151 @@ impl<'a> SourceMap<'a> {
         self.lines.get(line.checked_sub(1)?).copied()
     }
 
-    fn find_key(&self, keys: &[&str]) -> Option<(usize, usize)> {
-        let mut from = 0;
-        let mut to = self.lines.len();
-        let mut parent_indent: Option<usize> = None;
-        let mut found = None;
-        for key in keys {
-            let mut hit = None;
-            for l in from..to {
-                let text = self.lines[l];
-                let indent = text.len() - text.trim_start().len();
-                let body = text.trim_start();
-                if body.is_empty() || body.starts_with('#') {
-                    continue;
-                }
-                if parent_indent.is_some_and(|p| indent <= p) {
-                    continue;
-                }
-                let unquoted = body.trim_start_matches(['"', '\'']);
-                if let Some(rest) = unquoted.strip_prefix(key) {
-                    let rest = rest.trim_start_matches(['"', '\'']);
-                    if rest.starts_with(':') {
-                        hit = Some((l, indent + (body.len() - unquoted.len())));
-                        break;
-                    }
-                }
+    /// The (key, value) nodes of the key path, in the first document that has it.
+    fn find(&self, keys: &[&str]) -> Option<(usize, usize)> {
+        self.roots().find_map(|root| {
+            let mut found = None;
+            let mut node = root;
+            for key in keys {
+                let hit = self.entries(node).find(
+                    |&(k, _)| matches!(&self.nodes[k].kind, Kind::Scalar { value, .. } if value == key),
+                )?;
+                found = Some(hit);
+                node = hit.1;
             }
-            let (l, indent) = hit?;
-            found = Some((l, indent));
-            parent_indent = Some(indent);
-            from = l + 1;
-            to = self.block_end(l, indent);
-        }
-        found
+            found
+        })
     }
 
-    fn block_end(&self, line: usize, indent: usize) -> usize {
-        for l in line + 1..self.lines.len() {
-            let text = self.lines[l];
-            let body = text.trim_start();
-            if body.is_empty() || body.starts_with('#') {
-                continue;
+    /// The top-level node of each document.
+    fn roots(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while self
+                .nodes
+                .get(at)
+                .is_some_and(|n| matches!(n.kind, Kind::Close))
+            {
+                at += 1;
             }
-            if text.len() - body.len() <= indent && !body.starts_with("- ") {
-                return l;
+            let root = (at < self.nodes.len()).then_some(at)?;
+            at = self.after(root);
+            Some(root)
+        })
+    }
+
+    /// The (key, value) pairs of a mapping node; none for any other node.
+    fn entries(&self, map: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (mut at, close) = match self.nodes.get(map) {
+            Some(Node {
+                kind: Kind::Mapping,
+                close,
+                ..
+            }) => (map + 1, *close),
+            _ => (0, 0),
+        };
+        std::iter::from_fn(move || {
+            let value = self.after(at);
+            // A mapping cut short by a syntax error may end on a key without its value.
+            if at >= close || value >= close {
+                return None;
             }
-            if text.len() - body.len() < indent {
-                return l;
-            }
+            let entry = (at, value);
+            at = self.after(value);
+            Some(entry)
+        })
+    }
+
+    /// The index just past a node and, for a collection, all it holds.
+    fn after(&self, node: usize) -> usize {
+        match self.nodes.get(node) {
+            Some(Node {
+                kind: Kind::Mapping | Kind::Sequence,
+                close,
+                ..
+            }) => (close + 1).min(self.nodes.len()),
+            _ => node + 1,
         }
-        self.lines.len()
+    }
+
+    /// Where a scalar's text starts: inside its quotes, so the underline is under the word.
+    fn scalar_span(&self, node: usize, width: usize) -> Span {
+        let n = &self.nodes[node];
+        let quoted = matches!(n.kind, Kind::Scalar { quoted: true, .. });
+        self.span_at(n.start + usize::from(quoted), width)
+    }
+
+    /// The span at a byte offset. A span underlines one line, so a width running past the
+    /// line's end (a word equal to a whole block scalar) stops there.
+    fn span_at(&self, byte: usize, width: usize) -> Span {
+        let line0 = self.line_starts.partition_point(|&s| s <= byte).max(1) - 1;
+        let start = self.line_starts[line0];
+        let column = self.text.get(start..byte).map_or(0, |t| t.chars().count());
+        let rest = self
+            .line(line0 + 1)
+            .map_or(0, |l| l.chars().count().saturating_sub(column));
+        Span {
+            line: line0 + 1,
+            column: column + 1,
+            width: width.min(rest.max(1)),
+        }
     }
 }
 
-fn span(line0: usize, col0: usize, width: usize) -> Span {
-    Span {
-        line: line0 + 1,
-        column: col0 + 1,
-        width,
+/// The text's nodes, as far as it parses.
+fn parse(text: &str) -> Vec<Node> {
+    // Marker indices count characters; `byte_at[i]` is where character i starts.
+    let byte_at: Vec<usize> = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let byte = |chars: usize| byte_at.get(chars).copied().unwrap_or(text.len());
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut open = Vec::new();
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        let kind = match event {
+            Event::Scalar(value, style, ..) => Kind::Scalar {
+                value: value.into_owned(),
+                quoted: matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted),
+            },
+            Event::MappingStart(..) => Kind::Mapping,
+            Event::SequenceStart(..) => Kind::Sequence,
+            Event::MappingEnd | Event::SequenceEnd => Kind::Close,
+            Event::Alias(_) => Kind::Alias,
+            _ => continue,
+        };
+        match kind {
+            Kind::Mapping | Kind::Sequence => open.push(nodes.len()),
+            Kind::Close => {
+                if let Some(o) = open.pop() {
+                    nodes[o].close = nodes.len();
+                }
+            }
+            _ => {}
+        }
+        nodes.push(Node {
+            kind,
+            start: byte(span.start.index()),
+            end: byte(span.end.index()),
+            close: 0,
+        });
     }
+    for o in open {
+        nodes[o].close = nodes.len();
+    }
+    nodes
 }
 
-fn find_word(text: &str, word: &str, start: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut from = start.min(text.len());
-    while let Some(i) = text.get(from..).and_then(|t| t.find(word)) {
-        let at = from + i;
-        let before = at.checked_sub(1).map(|j| bytes[j] as char);
-        let after = bytes.get(at + word.len()).map(|b| *b as char);
-        let boundary =
-            |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
-        if boundary(before) && boundary(after) {
-            return Some(at);
-        }
-        from = at + word.len();
-    }
-    None
+/// The byte offset of `word` in `text` where it stands as a whole word: not inside a longer
+/// name, a dotted path (`refs.csv`) or a snake_case one (`refs_old`).
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let boundary =
+        |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+    text.match_indices(word).map(|(at, _)| at).find(|&at| {
+        boundary(text[..at].chars().next_back()) && boundary(text[at + word.len()..].chars().next())
+    })
 }
 
 #[cfg(test)]
@@ -136,6 +260,10 @@ mod tests {
     use super::*;
 
     const TEXT: &str = "name: demo\nsources:\n  refs:\n    path: raw/r.csv\n    sha256: abc\nstages:\n  a:\n    kind: sql\n    inputs: [refs, nope]\n  b:\n    kind: sql\n    inputs:\n      - a\n      - other\n";
+
+    fn at(s: Option<Span>) -> Option<(usize, usize, usize)> {
+        s.map(|s| (s.line, s.column, s.width))
+    }
 
     #[test]
     fn locates_keys_and_items() {
@@ -146,5 +274,133 @@ mod tests {
         assert_eq!((i.line, i.column, i.width), (9, 20, 4));
         let j = map.item(&["stages", "b", "inputs"], "other").unwrap();
         assert_eq!((j.line, j.column), (14, 9));
+    }
+
+    #[test]
+    fn an_item_not_in_the_value_falls_back_to_the_key() {
+        let map = SourceMap::new(TEXT);
+        // `refs` is a key elsewhere in the file, not in b's inputs.
+        let i = map.item(&["stages", "b", "inputs"], "refs");
+        assert_eq!(at(i), Some((12, 5, 6)));
+        assert_eq!(map.key(&["stages", "c"]), None);
+        assert_eq!(map.item(&["stages", "c"], "a"), None);
+        assert_eq!(map.key(&[]), None);
+    }
+
+    #[test]
+    fn quoted_keys_and_values_point_inside_the_quotes() {
+        let text = "\"stages\":\n  'a':\n    \"inputs\": ['x', \"y\"]\n    'kind': \"sql\"\n";
+        let map = SourceMap::new(text);
+        assert_eq!(at(map.key(&["stages", "a", "inputs"])), Some((3, 6, 6)));
+        assert_eq!(
+            at(map.item(&["stages", "a", "inputs"], "y")),
+            Some((3, 22, 1))
+        );
+        assert_eq!(
+            at(map.item(&["stages", "a", "kind"], "sql")),
+            Some((4, 14, 3))
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = "titre: «été»\nstages:\n  café:\n    inputs: [naïve, déjà]\n";
+        let map = SourceMap::new(text);
+        assert_eq!(at(map.key(&["stages", "café"])), Some((3, 3, 4)));
+        assert_eq!(
+            at(map.item(&["stages", "café", "inputs"], "déjà")),
+            Some((4, 21, 4))
+        );
+        // A byte-order mark is not a column the user sees.
+        let map = SourceMap::new("\u{feff}é: [x, y]\n");
+        assert_eq!(at(map.item(&["é"], "y")), Some((1, 8, 1)));
+    }
+
+    #[test]
+    fn comments_are_not_keys_or_items() {
+        let text = "# kind: old\nstages:\n  a:\n    # inputs: [nope]\n    inputs: [x] # nope\n    kind: sql\n";
+        let map = SourceMap::new(text);
+        assert_eq!(at(map.key(&["stages", "a", "inputs"])), Some((5, 5, 6)));
+        assert_eq!(
+            at(map.item(&["stages", "a", "inputs"], "nope")),
+            Some((5, 5, 6))
+        );
+        assert_eq!(map.key(&["kind"]), None);
+    }
+
+    #[test]
+    fn flow_mappings_are_read_like_block_ones() {
+        let text = "stages: {a: {kind: sql, inputs: [x, y]}, b: {params: {nope: 1}}}\n";
+        let map = SourceMap::new(text);
+        assert_eq!(at(map.key(&["stages", "a", "inputs"])), Some((1, 25, 6)));
+        assert_eq!(
+            at(map.item(&["stages", "a", "inputs"], "y")),
+            Some((1, 37, 1))
+        );
+        assert_eq!(
+            at(map.key(&["stages", "b", "params", "nope"])),
+            Some((1, 55, 4))
+        );
+        assert_eq!(
+            at(map.item(&["stages", "b", "params"], "nope")),
+            Some((1, 55, 4))
+        );
+    }
+
+    #[test]
+    fn a_word_is_found_inside_a_scalar_as_a_whole_word() {
+        let text = "a:\n  sql: |\n    select * from refs_old, refs.csv,\n      refs\n  p: \"${model.seed}\"\n  inputs: [foo-bar, foo]\n";
+        let map = SourceMap::new(text);
+        assert_eq!(at(map.item(&["a", "sql"], "refs")), Some((4, 7, 4)));
+        assert_eq!(at(map.item(&["a", "p"], "model.seed")), Some((5, 9, 10)));
+        // An equal item beats one that merely holds the word.
+        assert_eq!(at(map.item(&["a", "inputs"], "foo")), Some((6, 21, 3)));
+        // A scalar over several lines is underlined on its first.
+        let sql = "select * from refs_old, refs.csv,\n  refs\n";
+        assert_eq!(at(map.item(&["a", "sql"], sql)), Some((3, 5, 33)));
+    }
+
+    #[test]
+    fn paths_do_not_step_into_lists() {
+        let map = SourceMap::new("a:\n  - b: 1\n    c: 2\n");
+        assert_eq!(map.key(&["a", "b"]), None);
+        assert_eq!(map.key(&["a", "c"]), None);
+        assert_eq!(at(map.item(&["a"], "c")), Some((3, 5, 1)));
+    }
+
+    #[test]
+    fn later_documents_and_crlf_lines_are_located() {
+        let map = SourceMap::new("a: 1\r\n---\r\nb:\r\n  c: [x, y]\r\n");
+        assert_eq!(at(map.key(&["b", "c"])), Some((4, 3, 1)));
+        assert_eq!(at(map.item(&["b", "c"], "y")), Some((4, 10, 1)));
+        assert_eq!(map.line(4), Some("  c: [x, y]"));
+        assert_eq!(at(map.key(&["a"])), Some((1, 1, 1)));
+    }
+
+    #[test]
+    fn unparsable_text_keeps_what_came_before_the_error() {
+        let map = SourceMap::new("a:\n  b: 1\n c: 2\nd: 3\n");
+        assert_eq!(at(map.key(&["a", "b"])), Some((2, 3, 1)));
+        assert_eq!(map.key(&["d"]), None);
+        assert_eq!(map.line(3), Some(" c: 2"));
+        let map = SourceMap::new("a: [x, y\nb: 1\n");
+        assert_eq!(at(map.item(&["a"], "x")), Some((1, 5, 1)));
+        // A list the error left open is searched to the end of what was read.
+        assert_eq!(at(map.item(&["a"], "zzz")), Some((1, 1, 1)));
+        assert_eq!(map.key(&["b"]), None);
+        for broken in [
+            "",
+            "\t- : : [}{",
+            "a:\n\t- b\n",
+            "'open",
+            "{a: [",
+            "- a\nb: c",
+            "&x a: *y *z",
+        ] {
+            let map = SourceMap::new(broken);
+            let _ = map.key(&["a", "b"]);
+            let _ = map.item(&["a", "b"], "x");
+            let _ = map.item(&["a"], "");
+        }
     }
 }
