@@ -224,7 +224,7 @@ impl<'a> Index<'a> {
                     definition: def.years.to_string(),
                     source: source.to_string(),
                     year: src_year,
-                    similar: similar(sy, &name),
+                    similar: similar(sy, &name).into_boxed_slice(),
                     measure: name,
                 }),
                 Some(sy) => Ok(cell(sy, &name)),
