@@ -2,8 +2,9 @@
 //! study indicator in each year. Read into a raw serde mirror (`deny_unknown_fields`, so a
 //! misspelt key fails instead of being ignored), then validated into [`Dictionary`].
 
-use super::error::HarmoniseError;
+use super::error::{FileLocation, HarmoniseError};
 use super::formula::{self, Expr};
+use super::locate::{self, DefinitionAt};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -254,7 +255,7 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
         line: e.line,
         message: e.message,
     })?;
-    let v = Validate { file };
+    let v = Validate { file, text };
     if raw.version != 1 {
         return Err(v.invalid(
             "version",
@@ -288,6 +289,8 @@ type Populations = BTreeMap<String, Vec<PopulationBinding>>;
 /// Validation of the raw dictionary, its errors naming the file and the entry at fault.
 struct Validate<'a> {
     file: &'a str,
+    /// The file's text, to point at the line of a formula that does not parse.
+    text: &'a str,
 }
 
 impl Validate<'_> {
@@ -441,7 +444,8 @@ impl Validate<'_> {
                     "each year must have exactly one definition; put a second source for overlap years under `crosschecks`",
                 ));
             }
-            let expr = formula::parse(&entry, &d.formula)?;
+            let expr = formula::parse(&entry, &d.formula)
+                .map_err(|e| self.locate(e, &DefinitionAt { id, kind, index: i }))?;
             if let Some(p) = &d.population {
                 self.known_population(populations, &entry, p)?;
             }
@@ -457,6 +461,28 @@ impl Validate<'_> {
         }
         out.sort_by_key(|d| d.years.first);
         Ok(out)
+    }
+
+    /// A formula error with the place in the file of the character at fault, when the
+    /// definition's lines can be found.
+    fn locate(&self, mut e: HarmoniseError, def: &DefinitionAt) -> HarmoniseError {
+        if let HarmoniseError::Formula {
+            formula,
+            position,
+            at,
+            ..
+        } = &mut e
+        {
+            *at = locate::formula_place(self.text, def, formula, *position).map(|p| {
+                Box::new(FileLocation {
+                    file: self.file.to_string(),
+                    line: p.line,
+                    column: p.column,
+                    source_line: p.text,
+                })
+            });
+        }
+        e
     }
 
     /// The LA-sum checks: a measure, its years and the England row's rounding by year.
