@@ -2,8 +2,9 @@
 //! study indicator in each year. Read into a raw serde mirror (`deny_unknown_fields`, so a
 //! misspelt key fails instead of being ignored), then validated into [`Dictionary`].
 
-use super::error::HarmoniseError;
+use super::error::{FileLocation, HarmoniseError};
 use super::formula::{self, Expr};
+use super::locate::{self, DefinitionAt};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -254,178 +255,25 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
         line: e.line,
         message: e.message,
     })?;
-    let invalid = |entry: &str, message: String, hint: &str| HarmoniseError::Invalid {
-        file: file.to_string(),
-        entry: entry.to_string(),
-        message,
-        hint: hint.to_string(),
-    };
+    let v = Validate { file, text };
     if raw.version != 1 {
-        return Err(invalid(
+        return Err(v.invalid(
             "version",
             format!("version {} is not supported", raw.version),
             "this code reads version 1",
         ));
     }
-    let years = |entry: &str, y: &RawYears| {
-        match y {
-            RawYears::One(y) => YearRange::parse(&y.to_string()),
-            RawYears::Span(s) => YearRange::parse(s),
-        }
-        .ok_or_else(|| {
-            invalid(
-                entry,
-                format!(
-                    "cannot read `years: {}`",
-                    match y {
-                        RawYears::One(y) => y.to_string(),
-                        RawYears::Span(s) => s.clone(),
-                    }
-                ),
-                "write `2012`, `2010..2011` (inclusive) or `2014..` (open-ended)",
-            )
-        })
-    };
-
-    let mut populations = BTreeMap::new();
-    for (name, binds) in &raw.populations {
-        let mut out: Vec<PopulationBinding> = Vec::new();
-        for (i, b) in binds.iter().enumerate() {
-            let entry = format!("populations.{name}[{i}]");
-            let yr = years(&entry, &b.years)?;
-            if let Some(prev) = out.iter().find(|p| p.years.overlaps(&yr)) {
-                return Err(invalid(
-                    &entry,
-                    format!("years {yr} overlap {}", prev.years),
-                    "give each year one population source",
-                ));
-            }
-            let bad = formula::unknown_placeholders(&b.measure);
-            if !bad.is_empty() {
-                return Err(invalid(
-                    &entry,
-                    format!("unknown placeholder {}", bad.join(", ")),
-                    "placeholders are {yy}, {ys}, {ye}, {year}, {mid}",
-                ));
-            }
-            out.push(PopulationBinding {
-                years: yr,
-                source: b.source.clone(),
-                measure: b.measure.clone(),
-                year_offset: b.year_offset,
-            });
-        }
-        populations.insert(name.clone(), out);
-    }
-    let known_pop = |entry: &str, p: &str| {
-        if populations.contains_key(p) {
-            Ok(())
-        } else {
-            Err(invalid(
-                entry,
-                format!("unknown population `{p}`"),
-                &format!(
-                    "known: {}",
-                    populations.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            ))
-        }
-    };
-    known_pop("default_population", &raw.default_population)?;
+    let populations = v.populations(&raw.populations)?;
+    v.known_population(&populations, "default_population", &raw.default_population)?;
     for (s, p) in &raw.population_by_source {
-        known_pop(&format!("population_by_source.{s}"), p)?;
+        v.known_population(&populations, &format!("population_by_source.{s}"), p)?;
     }
-
     let mut indicators: Vec<Indicator> = Vec::new();
     for ri in &raw.indicators {
-        if ri.id.is_empty()
-            || !ri
-                .id
-                .bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
-        {
-            return Err(invalid(
-                &ri.id,
-                "indicator ids are lower-case letters, digits and _".into(),
-                "they become column names of panel_wide",
-            ));
-        }
-        if indicators.iter().any(|i| i.id == ri.id) {
-            return Err(invalid(
-                &ri.id,
-                "indicator defined twice".into(),
-                "merge the two entries' definitions",
-            ));
-        }
-        if ri.definitions.is_empty() {
-            return Err(invalid(
-                &ri.id,
-                "no definitions".into(),
-                "add at least one definition with years, source and formula",
-            ));
-        }
-        let defs = |list: &[RawDefinition],
-                    kind: &str,
-                    check_overlap: bool|
-         -> Result<Vec<Definition>, HarmoniseError> {
-            let mut out: Vec<Definition> = Vec::new();
-            for (i, d) in list.iter().enumerate() {
-                let entry = format!("{}.{kind}[{i}]", ri.id);
-                let yr = years(&entry, &d.years)?;
-                if check_overlap {
-                    if let Some(prev) = out.iter().find(|p| p.years.overlaps(&yr)) {
-                        return Err(invalid(
-                            &entry,
-                            format!("years {yr} overlap those of the definition for {} (source `{}`)", prev.years, prev.source),
-                            "each year must have exactly one definition; put a second source for overlap years under `crosschecks`",
-                        ));
-                    }
-                }
-                let expr = formula::parse(&entry, &d.formula)?;
-                if let Some(p) = &d.population {
-                    known_pop(&entry, p)?;
-                }
-                out.push(Definition {
-                    years: yr,
-                    source: d.source.clone(),
-                    formula_text: d.formula.clone(),
-                    formula: expr,
-                    break_note: d.break_note.clone(),
-                    population: d.population.clone(),
-                    fixed_year: d.fixed_year,
-                });
-            }
-            out.sort_by_key(|d| d.years.first);
-            Ok(out)
-        };
-        let definitions = defs(&ri.definitions, "definitions", true)?;
-        let crosschecks = defs(&ri.crosschecks, "crosschecks", true)?;
-        indicators.push(Indicator {
-            id: ri.id.clone(),
-            label: ri.label.clone(),
-            unit: ri.unit,
-            quadrant: ri.quadrant,
-            role: ri.role,
-            definitions,
-            crosschecks,
-        });
+        let indicator = v.indicator(ri, &indicators, &populations)?;
+        indicators.push(indicator);
     }
-
-    let mut reconcile = Vec::new();
-    for (i, r) in raw.reconcile.iter().enumerate() {
-        let entry = format!("reconcile[{i}]");
-        let mut rounding = Vec::new();
-        for rr in &r.rounding {
-            rounding.push((years(&entry, &rr.years)?, rr.to));
-        }
-        reconcile.push(ReconcileSpec {
-            source: r.source.clone(),
-            measure: r.measure.clone(),
-            years: years(&entry, &r.years)?,
-            rounding,
-        });
-    }
-
+    let reconcile = v.reconcile(&raw.reconcile)?;
     Ok(Dictionary {
         indicators,
         populations,
@@ -433,6 +281,228 @@ pub fn load(file: &str, text: &str) -> Result<Dictionary, HarmoniseError> {
         default_population: raw.default_population,
         reconcile,
     })
+}
+
+/// The population families by name: each year of a family read from one source.
+type Populations = BTreeMap<String, Vec<PopulationBinding>>;
+
+/// Validation of the raw dictionary, its errors naming the file and the entry at fault.
+struct Validate<'a> {
+    file: &'a str,
+    /// The file's text, to point at the line of a formula that does not parse.
+    text: &'a str,
+}
+
+impl Validate<'_> {
+    /// An entry that parsed but says something impossible, with what to do about it.
+    fn invalid(&self, entry: &str, message: String, hint: &str) -> HarmoniseError {
+        HarmoniseError::Invalid {
+            file: self.file.to_string(),
+            entry: entry.to_string(),
+            message,
+            hint: hint.to_string(),
+        }
+    }
+
+    /// The reporting years of an entry: one year, an inclusive range or an open-ended one.
+    fn years(&self, entry: &str, y: &RawYears) -> Result<YearRange, HarmoniseError> {
+        let written = match y {
+            RawYears::One(y) => y.to_string(),
+            RawYears::Span(s) => s.clone(),
+        };
+        YearRange::parse(&written).ok_or_else(|| {
+            self.invalid(
+                entry,
+                format!("cannot read `years: {written}`"),
+                "write `2012`, `2010..2011` (inclusive) or `2014..` (open-ended)",
+            )
+        })
+    }
+
+    /// The population families: for each, one source per year, with known placeholders.
+    fn populations(
+        &self,
+        raw: &BTreeMap<String, Vec<RawPopulation>>,
+    ) -> Result<Populations, HarmoniseError> {
+        let mut populations = BTreeMap::new();
+        for (name, binds) in raw {
+            let mut out: Vec<PopulationBinding> = Vec::new();
+            for (i, b) in binds.iter().enumerate() {
+                let entry = format!("populations.{name}[{i}]");
+                let yr = self.years(&entry, &b.years)?;
+                if let Some(prev) = out.iter().find(|p| p.years.overlaps(&yr)) {
+                    return Err(self.invalid(
+                        &entry,
+                        format!("years {yr} overlap {}", prev.years),
+                        "give each year one population source",
+                    ));
+                }
+                let bad = formula::unknown_placeholders(&b.measure);
+                if !bad.is_empty() {
+                    return Err(self.invalid(
+                        &entry,
+                        format!("unknown placeholder {}", bad.join(", ")),
+                        "placeholders are {yy}, {ys}, {ye}, {year}, {mid}",
+                    ));
+                }
+                out.push(PopulationBinding {
+                    years: yr,
+                    source: b.source.clone(),
+                    measure: b.measure.clone(),
+                    year_offset: b.year_offset,
+                });
+            }
+            populations.insert(name.clone(), out);
+        }
+        Ok(populations)
+    }
+
+    /// A population an entry names must be one of the families defined.
+    fn known_population(
+        &self,
+        populations: &Populations,
+        entry: &str,
+        p: &str,
+    ) -> Result<(), HarmoniseError> {
+        if populations.contains_key(p) {
+            return Ok(());
+        }
+        Err(self.invalid(
+            entry,
+            format!("unknown population `{p}`"),
+            &format!(
+                "known: {}",
+                populations.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ))
+    }
+
+    /// One indicator: an id usable as a column name, defined once, with its definitions
+    /// and cross-checks.
+    fn indicator(
+        &self,
+        ri: &RawIndicator,
+        earlier: &[Indicator],
+        populations: &Populations,
+    ) -> Result<Indicator, HarmoniseError> {
+        if ri.id.is_empty()
+            || !ri
+                .id
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        {
+            return Err(self.invalid(
+                &ri.id,
+                "indicator ids are lower-case letters, digits and _".into(),
+                "they become column names of panel_wide",
+            ));
+        }
+        if earlier.iter().any(|i| i.id == ri.id) {
+            return Err(self.invalid(
+                &ri.id,
+                "indicator defined twice".into(),
+                "merge the two entries' definitions",
+            ));
+        }
+        if ri.definitions.is_empty() {
+            return Err(self.invalid(
+                &ri.id,
+                "no definitions".into(),
+                "add at least one definition with years, source and formula",
+            ));
+        }
+        let definitions = self.definitions(&ri.id, "definitions", &ri.definitions, populations)?;
+        let crosschecks = self.definitions(&ri.id, "crosschecks", &ri.crosschecks, populations)?;
+        Ok(Indicator {
+            id: ri.id.clone(),
+            label: ri.label.clone(),
+            unit: ri.unit,
+            quadrant: ri.quadrant,
+            role: ri.role,
+            definitions,
+            crosschecks,
+        })
+    }
+
+    /// An indicator's `definitions` (or `crosschecks`), sorted by year: at most one per
+    /// year, each formula parsed and each population known.
+    fn definitions(
+        &self,
+        id: &str,
+        kind: &str,
+        list: &[RawDefinition],
+        populations: &Populations,
+    ) -> Result<Vec<Definition>, HarmoniseError> {
+        let mut out: Vec<Definition> = Vec::new();
+        for (i, d) in list.iter().enumerate() {
+            let entry = format!("{id}.{kind}[{i}]");
+            let yr = self.years(&entry, &d.years)?;
+            if let Some(prev) = out.iter().find(|p| p.years.overlaps(&yr)) {
+                return Err(self.invalid(
+                    &entry,
+                    format!("years {yr} overlap those of the definition for {} (source `{}`)", prev.years, prev.source),
+                    "each year must have exactly one definition; put a second source for overlap years under `crosschecks`",
+                ));
+            }
+            let expr = formula::parse(&entry, &d.formula)
+                .map_err(|e| self.locate(e, &DefinitionAt { id, kind, index: i }))?;
+            if let Some(p) = &d.population {
+                self.known_population(populations, &entry, p)?;
+            }
+            out.push(Definition {
+                years: yr,
+                source: d.source.clone(),
+                formula_text: d.formula.clone(),
+                formula: expr,
+                break_note: d.break_note.clone(),
+                population: d.population.clone(),
+                fixed_year: d.fixed_year,
+            });
+        }
+        out.sort_by_key(|d| d.years.first);
+        Ok(out)
+    }
+
+    /// A formula error with the place in the file of the character at fault, when the
+    /// definition's lines can be found.
+    fn locate(&self, mut e: HarmoniseError, def: &DefinitionAt) -> HarmoniseError {
+        if let HarmoniseError::Formula {
+            formula,
+            position,
+            at,
+            ..
+        } = &mut e
+        {
+            *at = locate::formula_place(self.text, def, formula, *position).map(|p| {
+                Box::new(FileLocation {
+                    file: self.file.to_string(),
+                    line: p.line,
+                    column: p.column,
+                    source_line: p.text,
+                })
+            });
+        }
+        e
+    }
+
+    /// The LA-sum checks: a measure, its years and the England row's rounding by year.
+    fn reconcile(&self, raw: &[RawReconcile]) -> Result<Vec<ReconcileSpec>, HarmoniseError> {
+        let mut reconcile = Vec::new();
+        for (i, r) in raw.iter().enumerate() {
+            let entry = format!("reconcile[{i}]");
+            let mut rounding = Vec::new();
+            for rr in &r.rounding {
+                rounding.push((self.years(&entry, &rr.years)?, rr.to));
+            }
+            reconcile.push(ReconcileSpec {
+                source: r.source.clone(),
+                measure: r.measure.clone(),
+                years: self.years(&entry, &r.years)?,
+                rounding,
+            });
+        }
+        Ok(reconcile)
+    }
 }
 
 #[cfg(test)]

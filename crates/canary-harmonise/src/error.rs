@@ -23,8 +23,12 @@ pub enum HarmoniseError {
     Formula {
         entry: String,
         formula: String,
+        /// Byte offset of the error in `formula`.
         position: usize,
         message: String,
+        /// Where that is in the dictionary file, when the formula was read from one and its
+        /// line could be found (boxed: it would make every error larger).
+        at: Option<Box<FileLocation>>,
     },
     /// `strict` was asked for and an indicator has no definition for a year in range.
     NoDefinition {
@@ -39,7 +43,9 @@ pub enum HarmoniseError {
         source: String,
         year: i32,
         measure: String,
-        similar: Vec<String>,
+        /// Boxed slice, not Vec: one word less keeps the whole error under clippy's 128-byte
+        /// `result_large_err` threshold (it is returned by value everywhere).
+        similar: Box<[String]>,
     },
     /// The population a rate needs is not in its source for that year.
     MissingPopulation {
@@ -62,6 +68,49 @@ pub enum HarmoniseError {
     Reconciliation { failures: Vec<String> },
 }
 
+/// A place in a file the analyst edits: 1-based line and column (in characters), and the
+/// text of that line, to show under the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLocation {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub source_line: String,
+}
+
+/// The longest part of a source line shown, in characters (the dictionary's flow-style
+/// definitions run past 200).
+const SHOWN: usize = 100;
+
+impl fmt::Display for FileLocation {
+    /// The line under a gutter with its number, and a caret under the column; a long line
+    /// is cut to a window around the column.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chars: Vec<char> = self.source_line.chars().collect();
+        let col = self.column.saturating_sub(1).min(chars.len());
+        let from = col
+            .saturating_sub(SHOWN / 2)
+            .min(chars.len().saturating_sub(SHOWN));
+        let to = (from + SHOWN).min(chars.len());
+        let mut shown: String = chars[from..to].iter().collect();
+        let mut caret = col - from;
+        if from > 0 {
+            shown.insert(0, '…');
+            caret += 1;
+        }
+        if to < chars.len() {
+            shown.push('…');
+        }
+        let num = self.line.to_string();
+        let pad = " ".repeat(num.len());
+        write!(
+            f,
+            "{pad} |\n{num} | {shown}\n{pad} | {}^",
+            " ".repeat(caret)
+        )
+    }
+}
+
 impl fmt::Display for HarmoniseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use HarmoniseError::*;
@@ -76,11 +125,16 @@ impl fmt::Display for HarmoniseError {
             Invalid { file, entry, message, hint } => {
                 write!(f, "{file}: `{entry}`: {message}\n  hint: {hint}")
             }
-            Formula { entry, formula, position, message } => write!(
+            Formula { entry, formula, position, message, at: None } => write!(
                 f,
-                "`{entry}`: formula does not parse: {message}\n    {formula}\n    {caret:>width$}\n  hint: formulas use + - * /, parentheses, numbers, `measure names` in backticks (or plain names of letters, digits, _ and {{placeholders}}), `source::measure` for another source, and rate(x), pct(a, b), sum(a, ...), zna(x)",
+                "`{entry}`: formula does not parse: {message}\n    {formula}\n    {caret:>width$}\n  hint: {FORMULA_HINT}",
                 caret = "^",
                 width = position + 1
+            ),
+            Formula { entry, message, at: Some(at), .. } => write!(
+                f,
+                "{}:{}:{}: `{entry}`: formula does not parse: {message}\n{at}\n  hint: fix the formula on line {} of {}; {FORMULA_HINT}",
+                at.file, at.line, at.column, at.line, at.file
             ),
             NoDefinition { indicator, year, covered } => write!(
                 f,
@@ -117,3 +171,17 @@ impl fmt::Display for HarmoniseError {
 }
 
 impl std::error::Error for HarmoniseError {}
+
+/// What a formula may contain, for the hint of an error in one.
+const FORMULA_HINT: &str = "formulas use + - * /, parentheses, numbers, `measure names` in backticks (or plain names of letters, digits, _ and {placeholders}), `source::measure` for another source, and rate(x), pct(a, b), sum(a, ...), zna(x)";
+
+#[cfg(test)]
+mod tests {
+    use super::HarmoniseError;
+
+    #[test]
+    fn the_error_stays_small_enough_to_return_by_value() {
+        // clippy's `result_large_err` fires at 128 bytes or more.
+        assert!(std::mem::size_of::<HarmoniseError>() < 128);
+    }
+}

@@ -240,6 +240,7 @@ impl Parser<'_> {
             formula: self.text.to_string(),
             position: self.i,
             message: message.to_string(),
+            at: None,
         }
     }
     fn ws(&mut self) {

@@ -15,6 +15,7 @@ pub mod codes;
 pub mod dictionary;
 pub mod error;
 pub mod formula;
+mod locate;
 pub mod panel;
 pub mod quality;
 pub mod status;

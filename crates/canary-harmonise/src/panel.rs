@@ -85,14 +85,14 @@ pub struct Harmonised {
 }
 
 #[derive(Default)]
-pub(super) struct SourceYear {
+struct SourceYear {
     measures: HashSet<String>,
     by_la: HashMap<String, HashMap<String, (Option<f64>, Status)>>,
     la_info: HashMap<String, (Option<String>, String)>,
 }
 
 /// The sources indexed by (source, year) and LA, shared by the panel and the cross-checks.
-pub(super) struct Index<'a> {
+struct Index<'a> {
     pub dict: &'a Dictionary,
     pub data: HashMap<(String, i32), SourceYear>,
     pub codes: CodeMap,
@@ -224,7 +224,7 @@ impl<'a> Index<'a> {
                     definition: def.years.to_string(),
                     source: source.to_string(),
                     year: src_year,
-                    similar: similar(sy, &name),
+                    similar: similar(sy, &name).into_boxed_slice(),
                     measure: name,
                 }),
                 Some(sy) => Ok(cell(sy, &name)),
@@ -385,7 +385,7 @@ pub fn harmonise_with_crosscheck(
     dict: &Dictionary,
     sources: &BTreeMap<String, Vec<TidyRow>>,
     options: &Options,
-) -> Result<(Harmonised, Vec<super::quality::CrosscheckRow>), HarmoniseError> {
+) -> Result<(Harmonised, Vec<CrosscheckRow>), HarmoniseError> {
     if options.years.is_empty() {
         return Err(HarmoniseError::Options {
             message: format!("empty year range {:?}", options.years),
@@ -393,7 +393,7 @@ pub fn harmonise_with_crosscheck(
     }
     let mut idx = Index::build(dict, sources);
     let h = panel_from_index(dict, &mut idx, options)?;
-    let cross = super::quality::crosscheck_index(dict, &mut idx, options, &h)?;
+    let cross = crosscheck_index(dict, &mut idx, options, &h)?;
     Ok((h, cross))
 }
 
@@ -475,6 +475,62 @@ fn panel_from_index(
         unmapped,
         notes: std::mem::take(&mut idx.notes).into_iter().collect(),
     })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrosscheckRow {
+    pub indicator: String,
+    pub year: i32,
+    pub la_code: String,
+    pub panel_definition: String,
+    pub panel_value: Option<f64>,
+    pub crosscheck_definition: String,
+    pub crosscheck_value: Option<f64>,
+    /// panel − crosscheck, when both have a value.
+    pub difference: Option<f64>,
+}
+
+/// Evaluates every `crosschecks` definition over the panel's LAs and years it covers, beside
+/// the panel's value: the evidence for which source wins in overlap years.
+pub fn crosscheck(
+    dict: &Dictionary,
+    sources: &BTreeMap<String, Vec<TidyRow>>,
+    options: &Options,
+    h: &Harmonised,
+) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
+    let mut idx = Index::build(dict, sources);
+    crosscheck_index(dict, &mut idx, options, h)
+}
+
+fn crosscheck_index(
+    dict: &Dictionary,
+    idx: &mut Index,
+    options: &Options,
+    h: &Harmonised,
+) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
+    let mut out = Vec::new();
+    for r in &h.panel {
+        if !options.years.contains(&r.year) {
+            continue;
+        }
+        let Some(ind) = dict.indicator(&r.indicator) else {
+            continue;
+        };
+        for def in ind.crosschecks.iter().filter(|d| d.years.contains(r.year)) {
+            let v = idx.evaluate(ind, def, &r.la_code, r.year)?;
+            out.push(CrosscheckRow {
+                indicator: r.indicator.clone(),
+                year: r.year,
+                la_code: r.la_code.clone(),
+                panel_definition: r.definition.clone(),
+                panel_value: r.value,
+                crosscheck_definition: def.label(),
+                crosscheck_value: v.value,
+                difference: r.value.zip(v.value).map(|(a, b)| a - b),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

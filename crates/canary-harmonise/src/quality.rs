@@ -5,7 +5,10 @@
 use super::dictionary::Dictionary;
 use super::error::HarmoniseError;
 use super::formula;
-use super::panel::{Harmonised, Index, Options};
+use super::panel::Harmonised;
+// The cross-checks are evaluated over the panel's own index, so they live with the panel;
+// they are evidence about it, so they are offered here too.
+pub use super::panel::{crosscheck, CrosscheckRow};
 use canary_clean::tidy::{GeographyLevel, TidyRow};
 use std::collections::BTreeMap;
 
@@ -155,60 +158,4 @@ pub fn check_reconciliation(rows: &[ReconRow]) -> Result<(), HarmoniseError> {
     } else {
         Err(HarmoniseError::Reconciliation { failures })
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CrosscheckRow {
-    pub indicator: String,
-    pub year: i32,
-    pub la_code: String,
-    pub panel_definition: String,
-    pub panel_value: Option<f64>,
-    pub crosscheck_definition: String,
-    pub crosscheck_value: Option<f64>,
-    /// panel − crosscheck, when both have a value.
-    pub difference: Option<f64>,
-}
-
-/// Evaluates every `crosschecks` definition over the panel's LAs and years it covers, beside
-/// the panel's value: the evidence for which source wins in overlap years.
-pub fn crosscheck(
-    dict: &Dictionary,
-    sources: &BTreeMap<String, Vec<TidyRow>>,
-    options: &Options,
-    h: &Harmonised,
-) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
-    let mut idx = Index::build(dict, sources);
-    crosscheck_index(dict, &mut idx, options, h)
-}
-
-pub(super) fn crosscheck_index(
-    dict: &Dictionary,
-    idx: &mut Index,
-    options: &Options,
-    h: &Harmonised,
-) -> Result<Vec<CrosscheckRow>, HarmoniseError> {
-    let mut out = Vec::new();
-    for r in &h.panel {
-        if !options.years.contains(&r.year) {
-            continue;
-        }
-        let Some(ind) = dict.indicator(&r.indicator) else {
-            continue;
-        };
-        for def in ind.crosschecks.iter().filter(|d| d.years.contains(r.year)) {
-            let v = idx.evaluate(ind, def, &r.la_code, r.year)?;
-            out.push(CrosscheckRow {
-                indicator: r.indicator.clone(),
-                year: r.year,
-                la_code: r.la_code.clone(),
-                panel_definition: r.definition.clone(),
-                panel_value: r.value,
-                crosscheck_definition: def.label(),
-                crosscheck_value: v.value,
-                difference: r.value.zip(v.value).map(|(a, b)| a - b),
-            });
-        }
-    }
-    Ok(out)
 }

@@ -355,6 +355,11 @@ pub fn pt(t: f64, df: f64, lower_tail: bool) -> f64 {
 /// a rational function of `r = 0.180625 - q^2` for `|q| = |p - 1/2| <= 0.425`, otherwise of
 /// `r = sqrt(-ln min(p, 1 - p))` on `r <= 5` and `r > 5`. The complement `1 - p` is formed
 /// as R forms it (`0.5 - p + 0.5`), so both tails give R's values to the last bits.
+///
+/// A port of AS 241 (Wichura, *Applied Statistics*, 1988) as R transcribes it, kept whole,
+/// over the usual length limit, on purpose: each branch holds one of the published rational
+/// approximations with its coefficients in the published order, so that it can be checked
+/// against the paper's tables term by term.
 // The coefficients are kept with their published digits.
 #[allow(clippy::excessive_precision)]
 pub fn qnorm(p: f64, lower_tail: bool) -> f64 {

@@ -848,91 +848,94 @@ mod tests {
         }
     }
 
+    /// 2^-1074 · (a 2200-bit two's complement integer), limbs little-endian.
+    struct Fixed([u64; 36]);
+
+    impl Fixed {
+        /// Adds a double exactly: its value is an integer number of 2^-1074 units.
+        fn add(&mut self, x: f64) {
+            let b = x.to_bits();
+            let exp = ((b >> 52) & 0x7FF) as i32;
+            let frac = b & ((1 << 52) - 1);
+            let (mant, shift) = if exp == 0 {
+                (frac, 0)
+            } else {
+                (frac | (1 << 52), exp - 1)
+            };
+            // |x| = mant · 2^(shift − 1074): add or subtract mant << shift.
+            let mut limbs = [0u64; 36];
+            let (w, s) = ((shift / 64) as usize, shift % 64);
+            limbs[w] = mant << s;
+            if s > 0 {
+                limbs[w + 1] = mant >> (64 - s);
+            }
+            if x < 0.0 {
+                // two's complement negation
+                let mut carry = 1u64;
+                for l in limbs.iter_mut() {
+                    let (v, c) = (!*l).overflowing_add(carry);
+                    *l = v;
+                    carry = c as u64;
+                }
+            }
+            let mut carry = 0u64;
+            for (a, l) in self.0.iter_mut().zip(limbs) {
+                let (v1, c1) = a.overflowing_add(l);
+                let (v2, c2) = v1.overflowing_add(carry);
+                *a = v2;
+                carry = (c1 || c2) as u64;
+            }
+        }
+        /// Round to nearest even as a double (the values here stay below 2^1024).
+        fn to_f64(&self) -> f64 {
+            let neg = self.0[35] >> 63 == 1;
+            let mut m = self.0;
+            if neg {
+                let mut carry = 1u64;
+                for l in m.iter_mut() {
+                    let (v, c) = (!*l).overflowing_add(carry);
+                    *l = v;
+                    carry = c as u64;
+                }
+            }
+            let top = (0..36).rev().find(|&i| m[i] != 0);
+            let Some(top) = top else { return 0.0 };
+            let bit = |i: usize| (m[i / 64] >> (i % 64)) & 1;
+            let high = top * 64 + 63 - m[top].leading_zeros() as usize;
+            let v = if high < 53 {
+                // subnormal or small: exact
+                let mut r = 0u64;
+                for i in (0..=high).rev() {
+                    r = (r << 1) | bit(i);
+                }
+                r as f64 * pow2(-1022) * pow2(-52)
+            } else {
+                let lowbit = high - 52;
+                let mut r = 0u64;
+                for i in (lowbit..=high).rev() {
+                    r = (r << 1) | bit(i);
+                }
+                let half = bit(lowbit - 1) == 1;
+                let sticky = (0..lowbit - 1).any(|i| bit(i) == 1);
+                if half && (sticky || r & 1 == 1) {
+                    r += 1;
+                }
+                // r < 2^54: r · 2^(lowbit − 1074), built without overflow or underflow.
+                let e = lowbit as i32 - 1074;
+                (r as f64) * p2(e / 2) * p2(e - e / 2)
+            };
+            if neg {
+                -v
+            } else {
+                v
+            }
+        }
+    }
+
     /// Wild magnitudes against an independent exact reference: every double is an integer
     /// multiple of 2^-1074, so the sum is an integer in a big fixed-point accumulator.
     #[test]
     fn wild_sums_match_a_fixed_point_reference() {
-        /// 2^-1074 · (a 2200-bit two's complement integer), limbs little-endian.
-        struct Fixed([u64; 36]);
-        impl Fixed {
-            fn add(&mut self, x: f64) {
-                let b = x.to_bits();
-                let exp = ((b >> 52) & 0x7FF) as i32;
-                let frac = b & ((1 << 52) - 1);
-                let (mant, shift) = if exp == 0 {
-                    (frac, 0)
-                } else {
-                    (frac | (1 << 52), exp - 1)
-                };
-                // |x| = mant · 2^(shift − 1074): add or subtract mant << shift.
-                let mut limbs = [0u64; 36];
-                let (w, s) = ((shift / 64) as usize, shift % 64);
-                limbs[w] = mant << s;
-                if s > 0 {
-                    limbs[w + 1] = mant >> (64 - s);
-                }
-                if x < 0.0 {
-                    // two's complement negation
-                    let mut carry = 1u64;
-                    for l in limbs.iter_mut() {
-                        let (v, c) = (!*l).overflowing_add(carry);
-                        *l = v;
-                        carry = c as u64;
-                    }
-                }
-                let mut carry = 0u64;
-                for (a, l) in self.0.iter_mut().zip(limbs) {
-                    let (v1, c1) = a.overflowing_add(l);
-                    let (v2, c2) = v1.overflowing_add(carry);
-                    *a = v2;
-                    carry = (c1 || c2) as u64;
-                }
-            }
-            /// Round to nearest even as a double (the values here stay below 2^1024).
-            fn to_f64(&self) -> f64 {
-                let neg = self.0[35] >> 63 == 1;
-                let mut m = self.0;
-                if neg {
-                    let mut carry = 1u64;
-                    for l in m.iter_mut() {
-                        let (v, c) = (!*l).overflowing_add(carry);
-                        *l = v;
-                        carry = c as u64;
-                    }
-                }
-                let top = (0..36).rev().find(|&i| m[i] != 0);
-                let Some(top) = top else { return 0.0 };
-                let bit = |i: usize| (m[i / 64] >> (i % 64)) & 1;
-                let high = top * 64 + 63 - m[top].leading_zeros() as usize;
-                let v = if high < 53 {
-                    // subnormal or small: exact
-                    let mut r = 0u64;
-                    for i in (0..=high).rev() {
-                        r = (r << 1) | bit(i);
-                    }
-                    r as f64 * pow2(-1022) * pow2(-52)
-                } else {
-                    let lowbit = high - 52;
-                    let mut r = 0u64;
-                    for i in (lowbit..=high).rev() {
-                        r = (r << 1) | bit(i);
-                    }
-                    let half = bit(lowbit - 1) == 1;
-                    let sticky = (0..lowbit - 1).any(|i| bit(i) == 1);
-                    if half && (sticky || r & 1 == 1) {
-                        r += 1;
-                    }
-                    // r < 2^54: r · 2^(lowbit − 1074), built without overflow or underflow.
-                    let e = lowbit as i32 - 1074;
-                    (r as f64) * p2(e / 2) * p2(e - e / 2)
-                };
-                if neg {
-                    -v
-                } else {
-                    v
-                }
-            }
-        }
         let mut g = SplitMix64(2024);
         for case in 0..400 {
             let n = 1 + g.below(50) as usize;

@@ -340,6 +340,40 @@ pub fn logistic_with(
     names: &[&str],
     control: &GlmControl,
 ) -> Result<LogisticFit, GlmError> {
+    let term_names = check_inputs(x, y, names)?;
+    let design = Design::new(x, y.len());
+    let fit = irls(&design, y, control, &term_names)?;
+    let mut warnings = fit.warnings;
+    warnings.extend(final_warnings(&fit.state, &fit.mu));
+
+    // summary.glm: chol2inv of the R factor of the last QR (full rank: no pivoting).
+    let cov = fit.qr.chol2inv();
+    let terms = coefficient_table(&term_names, &fit.coef, &cov);
+    let (n, p) = (design.n, design.p);
+    let dev = fit.dev;
+    let wtdmu = y.iter().sum::<f64>() / n as f64;
+    let null_deviance = neumaier_sum(y.iter().map(|&yi| dev_resid(yi, wtdmu)));
+    Ok(LogisticFit {
+        terms,
+        cov_unscaled: cov,
+        deviance: dev,
+        null_deviance,
+        aic: dev + 2.0 * p as f64,
+        df_residual: n.saturating_sub(p),
+        df_null: n - 1,
+        iterations: fit.state.iterations,
+        converged: fit.state.converged,
+        boundary: fit.state.boundary,
+        fitted: fit.mu,
+        linear_predictor: fit.eta,
+        working_weights: fit.sqrt_w.iter().map(|w| w * w).collect(),
+        warnings,
+    })
+}
+
+/// The response is 0/1 and every predictor a finite column of its length; returns the
+/// term names, intercept first.
+fn check_inputs(x: &[Vec<f64>], y: &[f64], names: &[&str]) -> Result<Vec<String>, GlmError> {
     let n = y.len();
     if n == 0 {
         return Err(GlmError::Empty);
@@ -350,10 +384,6 @@ pub fn logistic_with(
             columns: x.len(),
         });
     }
-    let term_names: Vec<String> = std::iter::once(INTERCEPT)
-        .chain(names.iter().copied())
-        .map(str::to_owned)
-        .collect();
     for (j, col) in x.iter().enumerate() {
         if col.len() != n {
             return Err(GlmError::LengthMismatch {
@@ -372,13 +402,66 @@ pub fn logistic_with(
     if let Some(row) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(GlmError::ResponseNotBinary { row, value: y[row] });
     }
+    Ok(std::iter::once(INTERCEPT)
+        .chain(names.iter().copied())
+        .map(str::to_owned)
+        .collect())
+}
 
-    // Design matrix, column-major, intercept first.
-    let p = x.len() + 1;
-    let mut design = vec![1.0; n * p];
-    for (j, col) in x.iter().enumerate() {
-        design[(j + 1) * n..(j + 2) * n].copy_from_slice(col);
+/// The model matrix: `n × p`, column-major, the intercept's column of ones first.
+struct Design {
+    x: Vec<f64>,
+    n: usize,
+    p: usize,
+}
+
+impl Design {
+    /// The model matrix of an intercept and the predictor columns `x`, each of length `n`.
+    fn new(x: &[Vec<f64>], n: usize) -> Design {
+        let p = x.len() + 1;
+        let mut design = vec![1.0; n * p];
+        for (j, col) in x.iter().enumerate() {
+            design[(j + 1) * n..(j + 2) * n].copy_from_slice(col);
+        }
+        Design { x: design, n, p }
     }
+
+    /// The linear predictor and the fitted means at coefficients `beta`.
+    fn refit(&self, beta: &[f64], eta: &mut Vec<f64>, mu: &mut Vec<f64>) {
+        *eta = matvec(&self.x, self.n, beta);
+        *mu = eta.iter().map(|&e| linkinv(e)).collect();
+    }
+}
+
+/// How the IRLS iteration ended, as R's `glm.fit` reports it.
+struct IrlsState {
+    /// IRLS steps taken (R's `iter`).
+    iterations: usize,
+    converged: bool,
+    /// The last step was halved.
+    boundary: bool,
+}
+
+/// Where the IRLS iteration stopped.
+struct Irls {
+    coef: Vec<f64>,
+    eta: Vec<f64>,
+    mu: Vec<f64>,
+    dev: f64,
+    state: IrlsState,
+    /// Step-halving warnings, in R's order.
+    warnings: Vec<GlmWarning>,
+    /// The QR of the last weighted least-squares problem (`fit$qr`, which `summary.glm` uses).
+    qr: Qr,
+    /// Square roots of the working weights of the last step.
+    sqrt_w: Vec<f64>,
+}
+
+/// Fisher scoring as R's `glm.fit`: from `mustart`, weighted least-squares steps until the
+/// relative change in deviance is below `epsilon`, halving a step whose deviance is not
+/// finite or whose means are invalid.
+fn irls(d: &Design, y: &[f64], control: &GlmControl, names: &[String]) -> Result<Irls, GlmError> {
+    let (n, p) = (d.n, d.p);
     let tol = (control.epsilon / 1000.0).min(1e-7);
 
     // binomial()$initialize with unit prior weights, then eta = linkfun(mustart).
@@ -391,34 +474,24 @@ pub fn logistic_with(
     let mut coefold: Option<Vec<f64>> = None;
     let mut start = vec![0.0; p];
     let mut coef = vec![0.0; p];
-    let (mut conv, mut boundary) = (false, false);
+    let mut state = IrlsState {
+        iterations: 0,
+        converged: false,
+        boundary: false,
+    };
     let mut warnings = Vec::new();
     let mut last_qr: Option<Qr> = None;
     let mut last_w = vec![0.0; n];
     let mut dev = devold;
-    let mut iter = 0;
 
     for it in 1..=control.maxit {
-        iter = it;
-        // Working response and square-root weights. mu.eta is never 0 and V(mu) never 0
-        // with the clamped link, so R's `good` subset is every row.
-        let mut a = design.clone();
-        let mut z = vec![0.0; n];
-        for i in 0..n {
-            let me = mu_eta(eta[i]);
-            let w = ((1.0 * (me * me)) / variance(mu[i])).sqrt();
-            z[i] = (eta[i] + (y[i] - mu[i]) / me) * w;
-            last_w[i] = w;
-            for j in 0..p {
-                a[j * n + i] *= w;
-            }
-        }
-        let qr = dqrdc2(a, n, p, tol);
+        state.iterations = it;
+        let (qr, z) = weighted_qr(d, y, (&eta, &mu), tol, &mut last_w);
         if qr.rank < p {
             let mut aliased: Vec<usize> = qr.pivot[qr.rank..].to_vec();
             aliased.sort_unstable();
             return Err(GlmError::Aliased {
-                terms: aliased.into_iter().map(|j| term_names[j].clone()).collect(),
+                terms: aliased.into_iter().map(|j| names[j].clone()).collect(),
                 iteration: it,
             });
         }
@@ -430,53 +503,32 @@ pub fn logistic_with(
             start[j] = b[k];
         }
         last_qr = Some(qr);
-        let refit = |start: &[f64], eta: &mut Vec<f64>, mu: &mut Vec<f64>| {
-            *eta = matvec(&design, n, start);
-            *mu = eta.iter().map(|&e| linkinv(e)).collect();
-        };
-        refit(&start, &mut eta, &mut mu);
+        d.refit(&start, &mut eta, &mut mu);
         dev = deviance(y, &mu);
-        boundary = false;
+        state.boundary = false;
+        let halving = Halving {
+            design: d,
+            maxit: control.maxit,
+            iteration: it,
+        };
         if !dev.is_finite() {
-            let Some(old) = coefold.as_ref() else {
-                return Err(GlmError::NoValidCoefficients);
-            };
+            let old = coefold.as_ref().ok_or(GlmError::NoValidCoefficients)?;
             warnings.push(GlmWarning::StepTruncatedDivergence { iteration: it });
-            let mut ii = 1;
-            while !dev.is_finite() {
-                if ii > control.maxit {
-                    return Err(GlmError::CannotCorrectStepSize { iteration: it });
-                }
-                ii += 1;
-                for (s, o) in start.iter_mut().zip(old) {
-                    *s = (*s + o) / 2.0;
-                }
-                refit(&start, &mut eta, &mut mu);
-                dev = deviance(y, &mu);
-            }
-            boundary = true;
+            halving.halve_until(old, (&mut start, &mut eta, &mut mu), |mu| {
+                deviance(y, mu).is_finite()
+            })?;
+            state.boundary = true;
+            dev = deviance(y, &mu);
         }
         if !valid_mu(&mu) {
-            let Some(old) = coefold.as_ref() else {
-                return Err(GlmError::NoValidCoefficients);
-            };
+            let old = coefold.as_ref().ok_or(GlmError::NoValidCoefficients)?;
             warnings.push(GlmWarning::StepTruncatedOutOfBounds { iteration: it });
-            let mut ii = 1;
-            while !valid_mu(&mu) {
-                if ii > control.maxit {
-                    return Err(GlmError::CannotCorrectStepSize { iteration: it });
-                }
-                ii += 1;
-                for (s, o) in start.iter_mut().zip(old) {
-                    *s = (*s + o) / 2.0;
-                }
-                refit(&start, &mut eta, &mut mu);
-            }
-            boundary = true;
+            halving.halve_until(old, (&mut start, &mut eta, &mut mu), valid_mu)?;
+            state.boundary = true;
             dev = deviance(y, &mu);
         }
         if (dev - devold).abs() / (0.1 + dev.abs()) < control.epsilon {
-            conv = true;
+            state.converged = true;
             coef.clone_from(&start);
             break;
         }
@@ -484,15 +536,90 @@ pub fn logistic_with(
         coef.clone_from(&start);
         coefold = Some(start.clone());
     }
-    let Some(qr) = last_qr else {
-        // maxit = 0: R errors too (its loop body never runs and `fit` is undefined).
-        return Err(GlmError::NoValidCoefficients);
-    };
+    // maxit = 0: R errors too (its loop body never runs and `fit` is undefined).
+    let qr = last_qr.ok_or(GlmError::NoValidCoefficients)?;
+    Ok(Irls {
+        coef,
+        eta,
+        mu,
+        dev,
+        state,
+        warnings,
+        qr,
+        sqrt_w: last_w,
+    })
+}
 
-    if !conv {
-        warnings.push(GlmWarning::NotConverged { iterations: iter });
+/// One weighted least-squares problem of IRLS: the pivoted QR of `sqrt(W) X` and the
+/// weighted working response `sqrt(W) z`; the square-root weights go to `sqrt_w`.
+fn weighted_qr(
+    d: &Design,
+    y: &[f64],
+    (eta, mu): (&[f64], &[f64]),
+    tol: f64,
+    sqrt_w: &mut [f64],
+) -> (Qr, Vec<f64>) {
+    let (n, p) = (d.n, d.p);
+    // mu.eta is never 0 and V(mu) never 0 with the clamped link, so R's `good` subset is
+    // every row.
+    let mut a = d.x.clone();
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        let me = mu_eta(eta[i]);
+        let w = ((1.0 * (me * me)) / variance(mu[i])).sqrt();
+        z[i] = (eta[i] + (y[i] - mu[i]) / me) * w;
+        sqrt_w[i] = w;
+        for j in 0..p {
+            a[j * n + i] *= w;
+        }
     }
-    if boundary {
+    (dqrdc2(a, n, p, tol), z)
+}
+
+/// R's step halving within one IRLS iteration ("step size truncated").
+struct Halving<'a> {
+    design: &'a Design,
+    /// R allows at most `maxit` halvings.
+    maxit: usize,
+    /// The IRLS iteration, for the error.
+    iteration: usize,
+}
+
+impl Halving<'_> {
+    /// Halves the step towards the previous coefficients `old` until the means pass `ok`.
+    fn halve_until(
+        &self,
+        old: &[f64],
+        (start, eta, mu): (&mut [f64], &mut Vec<f64>, &mut Vec<f64>),
+        ok: impl Fn(&[f64]) -> bool,
+    ) -> Result<(), GlmError> {
+        let mut ii = 1;
+        while !ok(mu) {
+            if ii > self.maxit {
+                return Err(GlmError::CannotCorrectStepSize {
+                    iteration: self.iteration,
+                });
+            }
+            ii += 1;
+            for (s, o) in start.iter_mut().zip(old) {
+                *s = (*s + o) / 2.0;
+            }
+            self.design.refit(start, eta, mu);
+        }
+        Ok(())
+    }
+}
+
+/// R's warnings after the loop, in its order: not converged, stopped at the boundary, and
+/// fitted probabilities within `10 eps` of 0 or 1.
+fn final_warnings(state: &IrlsState, mu: &[f64]) -> Vec<GlmWarning> {
+    let mut warnings = Vec::new();
+    if !state.converged {
+        warnings.push(GlmWarning::NotConverged {
+            iterations: state.iterations,
+        });
+    }
+    if state.boundary {
         warnings.push(GlmWarning::Boundary);
     }
     let eps = 10.0 * DBL_EPSILON;
@@ -500,20 +627,23 @@ pub fn logistic_with(
     if extreme > 0 {
         warnings.push(GlmWarning::FittedProbabilitiesZeroOrOne { count: extreme });
     }
+    warnings
+}
 
-    // summary.glm: chol2inv of the R factor of the last QR (full rank: no pivoting).
-    let cov = qr.chol2inv();
+/// `summary(fit)$coefficients` with the 95% Wald intervals: standard errors from the
+/// diagonal of `(X'WX)^-1`, `z = estimate / se`, `p = 2 Phi(-|z|)`.
+fn coefficient_table(names: &[String], coef: &[f64], cov: &[Vec<f64>]) -> Vec<Term> {
     let (lo, hi) = {
         let a = (1.0 - 0.95) / 2.0;
         (qnorm(a, true), qnorm(1.0 - a, true))
     };
-    let terms = (0..p)
+    (0..coef.len())
         .map(|j| {
             let estimate = coef[j];
             let std_error = cov[j][j].sqrt();
             let z_value = estimate / std_error;
             Term {
-                name: term_names[j].clone(),
+                name: names[j].clone(),
                 estimate,
                 std_error,
                 z_value,
@@ -522,26 +652,7 @@ pub fn logistic_with(
                 ci_upper: estimate + std_error * hi,
             }
         })
-        .collect();
-
-    let wtdmu = y.iter().sum::<f64>() / n as f64;
-    let null_deviance = neumaier_sum(y.iter().map(|&yi| dev_resid(yi, wtdmu)));
-    Ok(LogisticFit {
-        terms,
-        cov_unscaled: cov,
-        deviance: dev,
-        null_deviance,
-        aic: dev + 2.0 * p as f64,
-        df_residual: n.saturating_sub(p),
-        df_null: n - 1,
-        iterations: iter,
-        converged: conv,
-        boundary,
-        fitted: mu,
-        linear_predictor: eta,
-        working_weights: last_w.iter().map(|w| w * w).collect(),
-        warnings,
-    })
+        .collect()
 }
 
 // ------------------------------------------------------------------ binomial family (R's C)

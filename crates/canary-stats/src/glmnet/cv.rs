@@ -93,6 +93,70 @@ pub fn cv_binomial(
     measure: CvMeasure,
 ) -> Result<CvFit, GlmnetError> {
     let n = x.nrows();
+    let members = fold_members(foldid, n)?;
+    let k = members.len();
+    if measure == CvMeasure::Auc && (n as f64) / (k as f64) < 10.0 {
+        return Err(GlmnetError::InvalidParameter {
+            name: "measure",
+            reason: "AUC needs at least 10 observations per fold".into(),
+        });
+    }
+
+    let path = fit_binomial(x, y, params)?;
+    let lambda = path.lambda.clone();
+    let nl = lambda.len();
+    let oof = out_of_fold(
+        &Folds {
+            x,
+            y,
+            foldid,
+            members: &members,
+            params,
+        },
+        &lambda,
+    )?;
+    let w_all: Vec<f64> = params.weights.clone().unwrap_or_else(|| vec![1.0; n]);
+    let curve = cv_curve(
+        &FoldLosses {
+            y,
+            w: &w_all,
+            members: &members,
+            oof: &oof,
+            nl,
+        },
+        measure,
+    );
+    let (index_min, index_1se) = min_and_1se(&lambda, &curve, measure);
+
+    Ok(CvFit {
+        cvup: curve
+            .cvm
+            .iter()
+            .zip(&curve.cvsd)
+            .map(|(m, s)| m + s)
+            .collect(),
+        cvlo: curve
+            .cvm
+            .iter()
+            .zip(&curve.cvsd)
+            .map(|(m, s)| m - s)
+            .collect(),
+        lambda_min: lambda[index_min],
+        lambda_1se: lambda[index_1se],
+        index_min,
+        index_1se,
+        nzero: path.df.clone(),
+        lambda,
+        cvm: curve.cvm,
+        cvsd: curve.cvsd,
+        measure,
+        oof_prob: Matrix::from_col_major(n, nl, oof)?,
+        path,
+    })
+}
+
+/// The observations of each fold (`K = max foldid + 1`): at least 3 folds, none empty.
+fn fold_members(foldid: &[usize], n: usize) -> Result<Vec<Vec<usize>>, GlmnetError> {
     if foldid.len() != n {
         return Err(GlmnetError::DimensionMismatch {
             what: "length of foldid",
@@ -120,70 +184,92 @@ pub fn cv_binomial(
     if let Some(f) = members.iter().position(|m| m.is_empty()) {
         return Err(GlmnetError::EmptyFold { fold: f });
     }
-    if measure == CvMeasure::Auc && (n as f64) / (k as f64) < 10.0 {
-        return Err(GlmnetError::InvalidParameter {
-            name: "measure",
-            reason: "AUC needs at least 10 observations per fold".into(),
-        });
-    }
+    Ok(members)
+}
 
-    let path = fit_binomial(x, y, params)?;
-    let w_all: Vec<f64> = params.weights.clone().unwrap_or_else(|| vec![1.0; n]);
-    let lambda = path.lambda.clone();
-    let nl = lambda.len();
+/// The data and its folds, as the per-fold fits need them.
+struct Folds<'a> {
+    x: &'a Matrix,
+    y: &'a [f64],
+    foldid: &'a [usize],
+    members: &'a [Vec<usize>],
+    params: &'a BinomialParams,
+}
 
+/// Out-of-fold probabilities, `n × L` column-major: each fold's held-out observations
+/// predicted by the fit on the other folds, at the full-data lambdas.
+fn out_of_fold(folds: &Folds, lambda: &[f64]) -> Result<Vec<f64>, GlmnetError> {
+    let (n, nl) = (folds.x.nrows(), lambda.len());
     // Fit the folds, in parallel (results do not depend on the scheduling).
-    let fold_job = |f: usize| -> Result<Vec<Vec<f64>>, GlmnetError> {
-        let train: Vec<usize> = (0..n).filter(|&i| foldid[i] != f).collect();
-        let test = &members[f];
-        let xt = x.select_rows(&train);
-        let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
-        let mut pf = params.clone();
-        pf.weights = params
-            .weights
-            .as_ref()
-            .map(|w| train.iter().map(|&i| w[i]).collect());
-        let fit = fit_binomial(&xt, &yt, &pf)?;
-        let xh = x.select_rows(test);
-        lambda
-            .iter()
-            .map(|&s| fit.predict_prob_at(&xh, s))
-            .collect()
-    };
-    let results = run_parallel(k, &fold_job);
+    let results = run_parallel(folds.members.len(), &|f| held_out_probs(folds, f, lambda));
     let mut oof = vec![0.0; n * nl];
     for (f, res) in results.into_iter().enumerate() {
         let probs = res?;
         for (l, col) in probs.iter().enumerate() {
-            for (t, &i) in members[f].iter().enumerate() {
+            for (t, &i) in folds.members[f].iter().enumerate() {
                 oof[l * n + i] = col[t];
             }
         }
     }
+    Ok(oof)
+}
 
-    // Per-fold summaries.
-    let mut fold_mean = vec![vec![0.0; nl]; k];
-    let mut fold_w = vec![0.0; k];
-    for f in 0..k {
-        fold_w[f] = members[f].iter().map(|&i| w_all[i]).sum();
-        for l in 0..nl {
-            let col = &oof[l * n..(l + 1) * n];
-            fold_mean[f][l] = if measure == CvMeasure::Auc {
-                let yy: Vec<f64> = members[f].iter().map(|&i| y[i]).collect();
-                let pp: Vec<f64> = members[f].iter().map(|&i| col[i]).collect();
-                let ww: Vec<f64> = members[f].iter().map(|&i| w_all[i]).collect();
-                auc(&yy, &pp, &ww)
-            } else {
-                let mut s = 0.0;
-                let mut sw = 0.0;
-                for &i in &members[f] {
-                    s += w_all[i] * measure.loss(y[i], col[i]);
-                    sw += w_all[i];
-                }
-                s / sw
-            };
-        }
-    }
+/// Fold `f`'s held-out probabilities, one vector per lambda, from a path fitted (on its own
+/// lambda sequence) to the other folds.
+fn held_out_probs(folds: &Folds, f: usize, lambda: &[f64]) -> Result<Vec<Vec<f64>>, GlmnetError> {
+    let (x, y, params) = (folds.x, folds.y, folds.params);
+    let train: Vec<usize> = (0..x.nrows()).filter(|&i| folds.foldid[i] != f).collect();
+    let xt = x.select_rows(&train);
+    let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
+    let mut pf = params.clone();
+    pf.weights = params
+        .weights
+        .as_ref()
+        .map(|w| train.iter().map(|&i| w[i]).collect());
+    let fit = fit_binomial(&xt, &yt, &pf)?;
+    let xh = x.select_rows(&folds.members[f]);
+    lambda
+        .iter()
+        .map(|&s| fit.predict_prob_at(&xh, s))
+        .collect()
+}
+
+/// What the per-fold losses are computed from.
+struct FoldLosses<'a> {
+    y: &'a [f64],
+    /// Observation weights (1 by default).
+    w: &'a [f64],
+    members: &'a [Vec<usize>],
+    /// Out-of-fold probabilities, `n × nl` column-major.
+    oof: &'a [f64],
+    nl: usize,
+}
+
+/// The cross-validation curve: mean loss per lambda and its standard error.
+struct CvCurve {
+    cvm: Vec<f64>,
+    cvsd: Vec<f64>,
+}
+
+/// `cvm` is the fold-weight-weighted mean of the fold means, `cvsd` the square root of
+/// their weighted variance over `K - 1` (R's `cvcompute` with `grouped = TRUE`).
+fn cv_curve(d: &FoldLosses, measure: CvMeasure) -> CvCurve {
+    let (k, nl, n) = (d.members.len(), d.nl, d.y.len());
+    let (y, w_all) = (d.y, d.w);
+    let fold_w: Vec<f64> = d
+        .members
+        .iter()
+        .map(|m| m.iter().map(|&i| w_all[i]).sum())
+        .collect();
+    let fold_mean: Vec<Vec<f64>> = d
+        .members
+        .iter()
+        .map(|m| {
+            (0..nl)
+                .map(|l| fold_loss(m, y, w_all, &d.oof[l * n..(l + 1) * n], measure))
+                .collect()
+        })
+        .collect();
     let wsum: f64 = fold_w.iter().sum();
     let mut cvm = vec![0.0; nl];
     let mut cvsd = vec![0.0; nl];
@@ -196,31 +282,36 @@ pub fn cv_binomial(
         cvm[l] = m;
         cvsd[l] = (v / (k as f64 - 1.0)).sqrt();
     }
+    CvCurve { cvm, cvsd }
+}
 
-    // lambda.min: largest lambda attaining the best cvm; lambda.1se: largest
-    // lambda with cvm within one SE of it (on the loss scale; AUC negated).
+/// One fold's weighted mean loss at one lambda (for AUC, the fold's weighted AUC).
+fn fold_loss(members: &[usize], y: &[f64], w: &[f64], prob: &[f64], measure: CvMeasure) -> f64 {
+    if measure == CvMeasure::Auc {
+        let yy: Vec<f64> = members.iter().map(|&i| y[i]).collect();
+        let pp: Vec<f64> = members.iter().map(|&i| prob[i]).collect();
+        let ww: Vec<f64> = members.iter().map(|&i| w[i]).collect();
+        return auc(&yy, &pp, &ww);
+    }
+    let mut s = 0.0;
+    let mut sw = 0.0;
+    for &i in members {
+        s += w[i] * measure.loss(y[i], prob[i]);
+        sw += w[i];
+    }
+    s / sw
+}
+
+/// lambda.min: the largest lambda attaining the best cvm; lambda.1se: the largest lambda
+/// with cvm within one SE of it (on the loss scale; AUC negated). Their indices.
+fn min_and_1se(lambda: &[f64], curve: &CvCurve, measure: CvMeasure) -> (usize, usize) {
     let sign = if measure == CvMeasure::Auc { -1.0 } else { 1.0 };
-    let loss: Vec<f64> = cvm.iter().map(|v| sign * v).collect();
+    let loss: Vec<f64> = curve.cvm.iter().map(|v| sign * v).collect();
     let best = loss.iter().cloned().fold(f64::INFINITY, f64::min);
-    let index_min = largest_lambda_where(&lambda, |l| loss[l] <= best);
-    let bound = loss[index_min] + cvsd[index_min];
-    let index_1se = largest_lambda_where(&lambda, |l| loss[l] <= bound);
-
-    Ok(CvFit {
-        cvup: cvm.iter().zip(&cvsd).map(|(m, s)| m + s).collect(),
-        cvlo: cvm.iter().zip(&cvsd).map(|(m, s)| m - s).collect(),
-        lambda_min: lambda[index_min],
-        lambda_1se: lambda[index_1se],
-        index_min,
-        index_1se,
-        nzero: path.df.clone(),
-        lambda,
-        cvm,
-        cvsd,
-        measure,
-        oof_prob: Matrix::from_col_major(n, nl, oof)?,
-        path,
-    })
+    let index_min = largest_lambda_where(lambda, |l| loss[l] <= best);
+    let bound = loss[index_min] + curve.cvsd[index_min];
+    let index_1se = largest_lambda_where(lambda, |l| loss[l] <= bound);
+    (index_min, index_1se)
 }
 
 /// Index of the largest lambda among those satisfying `pred`.

@@ -43,9 +43,55 @@ pub struct Path {
 /// weighted mean (with an intercept) and divided by
 /// `sqrt(sum w (x - xbar)^2)` (with `standardize`); the solution is mapped
 /// back by `beta_j = b_j / s_j`, `a0 = b0 - sum_j beta_j xbar_j`.
+///
+/// This is R's `glmnet()`/`lognet()` around the Fortran, not a port of a Fortran routine:
+/// the checks run in R's order, so that the first thing wrong is the one reported.
 pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Path, GlmnetError> {
     let (n, p) = (x.nrows(), x.ncols());
-    if n == 0 || p == 0 {
+    check_data(x, y)?;
+    check_control(params)?;
+    let weights = observation_weights(params.weights.as_deref(), y)?;
+    let mut ju: Vec<bool> = (0..p).map(|j| !is_constant(x.col(j))).collect();
+    let vp = penalty_factors(params.penalty_factor.as_deref(), &mut ju)?;
+    if !ju.iter().any(|&u| u) {
+        return Err(invalid(
+            "x",
+            "every predictor is constant or excluded".into(),
+        ));
+    }
+    let dfmax = params.dfmax.unwrap_or(p + 1);
+    let pmax = params.pmax.unwrap_or_else(|| (dfmax * 2 + 20).min(p));
+    let user_lambda = user_lambdas(params.lambda.as_deref())?;
+    let lambdas = match &user_lambda {
+        Some(l) => Lambdas::User(l),
+        None => computed_lambdas(params, n, p)?,
+    };
+
+    let st = standardize(x, &weights.w, &ju, params.intercept, params.standardize);
+    let pb = Problem {
+        x: &st.x,
+        n,
+        p,
+        y,
+        w: &weights.w,
+        ju: &ju,
+        vp: &vp,
+        alpha: params.alpha,
+        lambdas,
+        thresh: params.thresh,
+        maxit: params.maxit,
+        ne: dfmax,
+        nx: pmax,
+        intercept: params.intercept,
+    };
+    let sol = solver::solve(&pb).map_err(|reason| GlmnetError::NoSolution { reason })?;
+    Ok(original_scale(sol, &st, user_lambda.is_none(), weights.sum))
+}
+
+/// The data: a non-empty design of finite values and a 0/1 response of the same length.
+fn check_data(x: &Matrix, y: &[f64]) -> Result<(), GlmnetError> {
+    let n = x.nrows();
+    if n == 0 || x.ncols() == 0 {
         return Err(GlmnetError::Empty);
     }
     if y.len() != n {
@@ -61,6 +107,11 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
             return Err(GlmnetError::NotBinary { index: i, value: v });
         }
     }
+    Ok(())
+}
+
+/// The mixing parameter and the convergence controls are in their domains.
+fn check_control(params: &BinomialParams) -> Result<(), GlmnetError> {
     let alpha = params.alpha;
     if !(0.0..=1.0).contains(&alpha) {
         return Err(invalid("alpha", format!("must be in [0, 1], got {alpha}")));
@@ -71,8 +122,21 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
     if params.maxit == 0 {
         return Err(invalid("maxit", "must be positive".into()));
     }
+    Ok(())
+}
 
-    let w_raw: Vec<f64> = match &params.weights {
+/// Observation weights normalised to sum to 1, with the sum of the given ones (the null
+/// deviance is reported on their scale).
+struct Weights {
+    w: Vec<f64>,
+    sum: f64,
+}
+
+/// The observation weights (1 by default): finite, non-negative, not all zero, and leaving
+/// at least 2 observations in each class.
+fn observation_weights(given: Option<&[f64]>, y: &[f64]) -> Result<Weights, GlmnetError> {
+    let n = y.len();
+    let w_raw: Vec<f64> = match given {
         None => vec![1.0; n],
         Some(w) => {
             if w.len() != n {
@@ -91,7 +155,7 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
             if w.iter().any(|&v| v < 0.0) {
                 return Err(invalid("weights", "must be non-negative".into()));
             }
-            w.clone()
+            w.to_vec()
         }
     };
     let sw: f64 = w_raw.iter().sum();
@@ -109,114 +173,103 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
             return Err(GlmnetError::TooFewInClass { class, count });
         }
     }
-    let w: Vec<f64> = w_raw.iter().map(|&v| v / sw).collect();
+    Ok(Weights {
+        w: w_raw.iter().map(|&v| v / sw).collect(),
+        sum: sw,
+    })
+}
 
-    // Penalty factors: negative -> 0, infinite -> excluded, then rescaled to
-    // sum to p (as R does; lambda_max reflects the rescaling).
-    let mut ju: Vec<bool> = (0..p).map(|j| !is_constant(x.col(j))).collect();
-    let vp: Vec<f64> = match &params.penalty_factor {
-        None => vec![1.0; p],
-        Some(pf) => {
-            if pf.len() != p {
-                return Err(GlmnetError::DimensionMismatch {
-                    what: "length of penalty_factor",
-                    expected: p,
-                    found: pf.len(),
-                });
-            }
-            if pf.iter().any(|v| v.is_nan()) {
-                return Err(invalid("penalty_factor", "contains NaN".into()));
-            }
-            let mut vp: Vec<f64> = pf
-                .iter()
-                .enumerate()
-                .map(|(j, &v)| {
-                    if v == f64::INFINITY {
-                        ju[j] = false;
-                        1.0
-                    } else {
-                        v.max(0.0)
-                    }
-                })
-                .collect();
-            let s: f64 = vp.iter().sum();
-            if vp.iter().cloned().fold(0.0, f64::max) <= 0.0 {
-                return Err(invalid(
-                    "penalty_factor",
-                    "all penalty factors are <= 0".into(),
-                ));
-            }
-            for v in vp.iter_mut() {
-                *v = *v * p as f64 / s;
-            }
-            vp
-        }
+/// Penalty factors: negative -> 0, infinite -> the predictor is excluded (in `ju`), then
+/// rescaled to sum to p, as R does (lambda_max reflects the rescaling).
+fn penalty_factors(given: Option<&[f64]>, ju: &mut [bool]) -> Result<Vec<f64>, GlmnetError> {
+    let p = ju.len();
+    let Some(pf) = given else {
+        return Ok(vec![1.0; p]);
     };
-
-    if !ju.iter().any(|&u| u) {
+    if pf.len() != p {
+        return Err(GlmnetError::DimensionMismatch {
+            what: "length of penalty_factor",
+            expected: p,
+            found: pf.len(),
+        });
+    }
+    if pf.iter().any(|v| v.is_nan()) {
+        return Err(invalid("penalty_factor", "contains NaN".into()));
+    }
+    let mut vp: Vec<f64> = pf
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| {
+            if v == f64::INFINITY {
+                ju[j] = false;
+                1.0
+            } else {
+                v.max(0.0)
+            }
+        })
+        .collect();
+    let s: f64 = vp.iter().sum();
+    if vp.iter().cloned().fold(0.0, f64::max) <= 0.0 {
         return Err(invalid(
-            "x",
-            "every predictor is constant or excluded".into(),
+            "penalty_factor",
+            "all penalty factors are <= 0".into(),
         ));
     }
-    let dfmax = params.dfmax.unwrap_or(p + 1);
-    let pmax = params.pmax.unwrap_or_else(|| (dfmax * 2 + 20).min(p));
+    for v in vp.iter_mut() {
+        *v = *v * p as f64 / s;
+    }
+    Ok(vp)
+}
 
-    let user_lambda: Option<Vec<f64>> = match &params.lambda {
-        None => None,
-        Some(l) => {
-            if l.is_empty() {
-                return Err(invalid("lambda", "empty sequence".into()));
-            }
-            if l.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                return Err(invalid(
-                    "lambda",
-                    "lambdas must be finite and non-negative".into(),
-                ));
-            }
-            let mut l = l.clone();
-            l.sort_by(|a, b| b.partial_cmp(a).unwrap());
-            Some(l)
-        }
+/// A user lambda sequence, checked and sorted decreasingly (as R sorts it).
+fn user_lambdas(given: Option<&[f64]>) -> Result<Option<Vec<f64>>, GlmnetError> {
+    let Some(l) = given else {
+        return Ok(None);
     };
-    let lambdas = match &user_lambda {
-        Some(l) => Lambdas::User(l),
-        None => {
-            if params.nlambda == 0 {
-                return Err(invalid("nlambda", "must be at least 1".into()));
-            }
-            let flmin = params
-                .lambda_min_ratio
-                .unwrap_or(if n < p { 1e-2 } else { 1e-4 });
-            if !(flmin > 0.0 && flmin < 1.0) {
-                return Err(invalid("lambda_min_ratio", "must be in (0, 1)".into()));
-            }
-            Lambdas::Auto {
-                nlam: params.nlambda,
-                flmin,
-            }
-        }
-    };
+    if l.is_empty() {
+        return Err(invalid("lambda", "empty sequence".into()));
+    }
+    if l.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(invalid(
+            "lambda",
+            "lambdas must be finite and non-negative".into(),
+        ));
+    }
+    let mut l = l.to_vec();
+    l.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    Ok(Some(l))
+}
 
-    let st = standardize(x, &w, &ju, params.intercept, params.standardize);
-    let pb = Problem {
-        x: &st.x,
-        n,
-        p,
-        y,
-        w: &w,
-        ju: &ju,
-        vp: &vp,
-        alpha,
-        lambdas,
-        thresh: params.thresh,
-        maxit: params.maxit,
-        ne: dfmax,
-        nx: pmax,
-        intercept: params.intercept,
-    };
-    let sol = solver::solve(&pb).map_err(|reason| GlmnetError::NoSolution { reason })?;
+/// The computed lambda sequence: `nlambda` values down to `lambda.min.ratio` times
+/// lambda_max, with R's default ratio (1e-2 when n < p, else 1e-4).
+fn computed_lambdas(
+    params: &BinomialParams,
+    n: usize,
+    p: usize,
+) -> Result<Lambdas<'static>, GlmnetError> {
+    if params.nlambda == 0 {
+        return Err(invalid("nlambda", "must be at least 1".into()));
+    }
+    let flmin = params
+        .lambda_min_ratio
+        .unwrap_or(if n < p { 1e-2 } else { 1e-4 });
+    if !(flmin > 0.0 && flmin < 1.0) {
+        return Err(invalid("lambda_min_ratio", "must be in (0, 1)".into()));
+    }
+    Ok(Lambdas::Auto {
+        nlam: params.nlambda,
+        flmin,
+    })
+}
 
+/// The solver's path on the original scale of the predictors (`beta_j = b_j / s_j`,
+/// `a0 = b0 - sum_j beta_j xbar_j`), with R's reported first lambda and `nulldev`.
+fn original_scale(
+    sol: solver::Solution,
+    st: &Standardized,
+    computed: bool,
+    weight_sum: f64,
+) -> Path {
     let nl = sol.lambda.len();
     let mut beta = Vec::with_capacity(nl);
     let mut a0 = Vec::with_capacity(nl);
@@ -225,6 +278,7 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
         for (bj, s) in b.iter_mut().zip(&st.xs) {
             *bj /= s;
         }
+        // In order of entry, as R sums it: another order changes the last bits.
         let mut shift = 0.0;
         for &k in &sol.order[l] {
             shift += b[k] * st.xm[k];
@@ -237,7 +291,7 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
         .map(|b| b.iter().filter(|v| **v != 0.0).count())
         .collect();
     let mut lambda = sol.lambda;
-    if user_lambda.is_none() && lambda.len() > 2 {
+    if computed && lambda.len() > 2 {
         // R replaces the "infinite" first lambda by a log-linear extrapolation.
         lambda[0] = (2.0 * lambda[1].ln() - lambda[2].ln()).exp();
     }
@@ -245,16 +299,16 @@ pub fn fit_binomial(x: &Matrix, y: &[f64], params: &BinomialParams) -> Result<Pa
         Abort::Maxit(l) => PathWarning::MaxitReached { lambda_index: l },
         Abort::Pmax(l) => PathWarning::PmaxExceeded { lambda_index: l },
     });
-    Ok(Path {
+    Path {
         lambda,
         a0,
         beta,
         df,
         dev_ratio: sol.dev_ratio,
-        nulldev: 2.0 * sw * sol.dev0,
+        nulldev: 2.0 * weight_sum * sol.dev0,
         npasses: sol.npasses,
         warning,
-    })
+    }
 }
 
 fn invalid(name: &'static str, reason: String) -> GlmnetError {

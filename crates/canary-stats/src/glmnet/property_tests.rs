@@ -241,7 +241,7 @@ fn cv_oof_predictions_and_selection_are_consistent() {
 }
 
 #[test]
-fn bad_input_is_an_error_not_a_panic() {
+fn bad_data_is_an_error_not_a_panic() {
     let (x, y) = data(40, 3, 1);
     let d = BinomialParams::default();
     let e = |r: Result<Path, GlmnetError>| r.unwrap_err();
@@ -268,6 +268,17 @@ fn bad_input_is_an_error_not_a_panic() {
         e(fit_binomial(&xn, &y, &d)),
         GlmnetError::NonFinite { .. }
     ));
+    let constant = Matrix::from_columns(&[vec![1.0; 40]]).unwrap();
+    assert!(fit_binomial(&constant, &y, &d).is_err());
+    assert!(matches!(
+        fit_binomial(&Matrix::from_col_major(0, 0, vec![]).unwrap(), &[], &d).unwrap_err(),
+        GlmnetError::Empty
+    ));
+}
+
+#[test]
+fn bad_params_are_an_error_not_a_panic() {
+    let (x, y) = data(40, 3, 1);
     for bad in [
         BinomialParams {
             alpha: 1.5,
@@ -328,13 +339,12 @@ fn bad_input_is_an_error_not_a_panic() {
     ] {
         assert!(fit_binomial(&x, &y, &bad).is_err(), "{bad:?}");
     }
-    let constant = Matrix::from_columns(&[vec![1.0; 40]]).unwrap();
-    assert!(fit_binomial(&constant, &y, &d).is_err());
-    assert!(matches!(
-        fit_binomial(&Matrix::from_col_major(0, 0, vec![]).unwrap(), &[], &d).unwrap_err(),
-        GlmnetError::Empty
-    ));
-    // Cross-validation arguments.
+}
+
+#[test]
+fn bad_folds_are_an_error_not_a_panic() {
+    let (x, y) = data(40, 3, 1);
+    let d = BinomialParams::default();
     let f2: Vec<usize> = (0..40).map(|i| i % 2).collect();
     assert!(matches!(
         cv_binomial(&x, &y, &f2, &d, CvMeasure::Deviance).unwrap_err(),

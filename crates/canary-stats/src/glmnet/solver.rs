@@ -169,6 +169,13 @@ impl State<'_> {
 }
 
 /// Fits the whole lambda path (glmnet's algorithm; see the parent module).
+///
+/// A line-for-line port of the published algorithm: the two-class routine `lognet2n`
+/// (called by `lognet`) of Friedman, Hastie & Tibshirani's glmnet Fortran
+/// (`src/glmnet5dpclean.f` of the R package), whose loops and tests map onto the loops and
+/// `break`s below. It is kept whole, over the usual length limit, on purpose: R agrees with
+/// it only when the iteration sequence is the Fortran's, and a reviewer checks that by
+/// reading the two side by side, line by line, which helpers would no longer allow.
 #[allow(clippy::needless_range_loop)] // several arrays share the index
 pub(super) fn solve(pb: &Problem) -> Result<Solution, String> {
     let (n, p) = (pb.n, pb.p);
