@@ -33,8 +33,8 @@
 //! (`Mid2009Pop0-17`, `Mid2013Pop017`): mid-year of `year - 1`.
 
 use super::common::{
-    classify, decode_text, err, field_count_error, non_empty, note, read_records,
-    unknown_code_error, Cell, NoteKind, Parsed, Record,
+    blank_rows_note, classify, decode_text, err, field_count_error, non_empty, note, read_records,
+    unknown_code_error, Cell, Note, NoteKind, Parsed, Record,
 };
 use super::tidy::{CleanError, GeographyLevel, Status, TidyRow};
 use std::collections::BTreeMap;
@@ -146,7 +146,7 @@ pub fn parse_cin_census(
     out.notes.extend(enc_note);
     let records = read_records(file_label, &text)?;
     let mut iter = records.into_iter().skip_while(Record::is_blank);
-    let header_rec = iter.next().ok_or_else(|| {
+    let header = iter.next().ok_or_else(|| {
         err(
             file_label,
             None,
@@ -155,43 +155,102 @@ pub fn parse_cin_census(
             "check that the right file was given; re-download it if it is damaged",
         )
     })?;
-    let header = header_rec.fields.clone();
     let data: Vec<Record> = iter.collect();
-
-    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need = |name: &str| {
-        find(name).ok_or_else(|| {
-            err(
-                file_label,
-                Some(header_rec.line),
-                Some(name),
-                format!("expected column `{name}` is missing from the header"),
-                "a CIN census underlying-data file starts `geog_l, geog_c, [new_la_code,] \
-                 geog_n`; check that this is such a file (not its metadata or another table) \
-                 and that the header row is the first line",
-            )
-        })
-    };
-    let i_level = need("geog_l")?;
-    let i_old = need("geog_c")?;
-    let i_name = need("geog_n")?;
-    let i_new = find("new_la_code");
-    if i_new.is_none() && year >= 2013 {
+    let ids = IdColumns::resolve(file_label, &header)?;
+    if ids.new_la_code.is_none() && year >= 2013 {
         out.notes.push(note(
             NoteKind::Structure,
             file_label,
-            Some(header_rec.line),
+            Some(header.line),
             Some("new_la_code"),
             "no new_la_code column (present in the published files from 2012-13); LA rows get no ONS code",
         ));
     }
-    let id_cols = [Some(i_level), Some(i_old), Some(i_name), i_new];
+    let measures = measure_columns(file_label, &header, &data, &ids, &mut out.notes)?;
+    check_year_suffixes(file_label, header.line, &measures, year, &mut out)?;
+    let reader = RowReader {
+        source,
+        file_label,
+        year,
+        header: &header,
+        las: LaIndex::of(&header, &data, &ids),
+        ids,
+        measures,
+    };
+    let (blank_lines, other_levels) = reader.read_rows(&data, &mut out)?;
+    out.notes.extend(blank_rows_note(file_label, &blank_lines));
+    for (value, line) in other_levels {
+        out.notes.push(note(
+            NoteKind::Structure,
+            file_label,
+            Some(line),
+            Some(&header.fields[ids.geog_l]),
+            format!(
+                "geog_l `{value}` is not National/LA/Region; rows kept with geography level other"
+            ),
+        ));
+    }
+    Ok(out)
+}
 
-    // Measure columns, with checks on their names.
+/// Positions of the identifying columns `geog_l, geog_c, [new_la_code,] geog_n`.
+#[derive(Clone, Copy)]
+struct IdColumns {
+    geog_l: usize,
+    geog_c: usize,
+    geog_n: usize,
+    new_la_code: Option<usize>,
+}
+
+impl IdColumns {
+    /// Finds the identifying columns by name; all but `new_la_code` must be there.
+    fn resolve(file_label: &str, header: &Record) -> Result<IdColumns, CleanError> {
+        let find = |name: &str| {
+            header
+                .fields
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+        };
+        let need = |name: &str| {
+            find(name).ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(header.line),
+                    Some(name),
+                    format!("expected column `{name}` is missing from the header"),
+                    "a CIN census underlying-data file starts `geog_l, geog_c, [new_la_code,] \
+                     geog_n`; check that this is such a file (not its metadata or another table) \
+                     and that the header row is the first line",
+                )
+            })
+        };
+        Ok(IdColumns {
+            geog_l: need("geog_l")?,
+            geog_c: need("geog_c")?,
+            geog_n: need("geog_n")?,
+            new_la_code: find("new_la_code"),
+        })
+    }
+
+    /// Whether column `i` is one of the identifying columns (not a measure).
+    fn contains(&self, i: usize) -> bool {
+        [self.geog_l, self.geog_c, self.geog_n].contains(&i) || self.new_la_code == Some(i)
+    }
+}
+
+/// The measure columns (every column but the identifying ones), as (position, name): names
+/// must be unique, and a nameless column must be empty (it is then ignored, with a note).
+fn measure_columns<'h>(
+    file_label: &str,
+    header: &'h Record,
+    data: &[Record],
+    ids: &IdColumns,
+    notes: &mut Vec<Note>,
+) -> Result<Vec<(usize, &'h str)>, CleanError> {
     let mut measures: Vec<(usize, &str)> = Vec::new();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, h) in header.iter().enumerate() {
-        if id_cols.contains(&Some(i)) {
+    for (i, h) in header.fields.iter().enumerate() {
+        if ids.contains(i) {
             continue;
         }
         if h.is_empty() {
@@ -199,10 +258,10 @@ pub fn parse_cin_census(
                 .iter()
                 .all(|r| r.fields.get(i).is_none_or(|f| f.is_empty()))
             {
-                out.notes.push(note(
+                notes.push(note(
                     NoteKind::Structure,
                     file_label,
-                    Some(header_rec.line),
+                    Some(header.line),
                     None,
                     format!("column {} has no name and no values; ignored", i + 1),
                 ));
@@ -210,7 +269,7 @@ pub fn parse_cin_census(
             }
             return Err(err(
                 file_label,
-                Some(header_rec.line),
+                Some(header.line),
                 Some(&format!("#{}", i + 1)),
                 format!("column {} has no name but holds values", i + 1),
                 "every measure column needs a name; check the header row for a stray comma",
@@ -219,7 +278,7 @@ pub fn parse_cin_census(
         if let Some(prev) = seen.insert(h.as_str(), i) {
             return Err(err(
                 file_label,
-                Some(header_rec.line),
+                Some(header.line),
                 Some(h),
                 format!(
                     "column name `{h}` appears twice (columns {} and {})",
@@ -231,153 +290,125 @@ pub fn parse_cin_census(
         }
         measures.push((i, h.as_str()));
     }
+    Ok(measures)
+}
 
-    check_year_suffixes(file_label, header_rec.line, &measures, year, &mut out)?;
+/// The LA rows by old (`geog_c`) and new (`new_la_code`) code, as (name, line): to say whose
+/// code an England row wrongly carries.
+struct LaIndex<'a> {
+    by_old: BTreeMap<&'a str, (&'a str, usize)>,
+    by_new: BTreeMap<&'a str, (&'a str, usize)>,
+}
 
-    // LA old codes, to name the LA an England row's code belongs to.
-    let la_by_old: BTreeMap<&str, (&str, usize)> = data
-        .iter()
-        .filter(|r| r.fields.len() == header.len())
-        .filter(|r| level_of(&r.fields[i_level]) == Some(GeographyLevel::LocalAuthority))
-        .map(|r| {
-            (
-                r.fields[i_old].as_str(),
-                (r.fields[i_name].as_str(), r.line),
-            )
-        })
-        .collect();
-    let la_by_new: BTreeMap<&str, (&str, usize)> = match i_new {
-        Some(n) => data
-            .iter()
-            .filter(|r| r.fields.len() == header.len())
-            .filter(|r| level_of(&r.fields[i_level]) == Some(GeographyLevel::LocalAuthority))
-            .map(|r| (r.fields[n].as_str(), (r.fields[i_name].as_str(), r.line)))
-            .collect(),
-        None => BTreeMap::new(),
-    };
-
-    let mut blank_lines = Vec::new();
-    let mut other_levels: BTreeMap<String, usize> = BTreeMap::new();
-    out.rows.reserve(data.len() * measures.len());
-    for rec in &data {
-        if rec.is_blank() {
-            blank_lines.push(rec.line);
-            continue;
-        }
-        if rec.fields.len() != header.len() {
-            return Err(field_count_error(
-                file_label,
-                rec.line,
-                rec.fields.len(),
-                header.len(),
-            ));
-        }
-        let f = &rec.fields;
-        let level = match level_of(&f[i_level]) {
-            Some(l) => l,
-            None if f[i_level].is_empty() => {
-                return Err(err(
-                    file_label,
-                    Some(rec.line),
-                    Some(&header[i_level]),
-                    "geog_l (geography level) is empty",
-                    "each row must say National, LA (or a region level); fix the row",
-                ))
-            }
-            None => {
-                other_levels.entry(f[i_level].clone()).or_insert(rec.line);
-                GeographyLevel::Other
-            }
+impl<'a> LaIndex<'a> {
+    /// Indexes the LA rows that are as wide as the header (`geog_l` an LA level).
+    fn of(header: &Record, data: &'a [Record], ids: &IdColumns) -> LaIndex<'a> {
+        let la_rows = || {
+            data.iter()
+                .filter(|r| r.fields.len() == header.fields.len())
+                .filter(|r| level_of(&r.fields[ids.geog_l]) == Some(GeographyLevel::LocalAuthority))
         };
-        let la_name = f[i_name].clone();
-        let mut la_code_old = non_empty(&f[i_old]);
-        let mut la_code = i_new.and_then(|n| non_empty(&f[n]));
-        if level == GeographyLevel::National {
-            if let Some(old) = la_code_old.take() {
-                let whose = la_by_old
-                    .get(old.as_str())
-                    .map(|(n, l)| format!(", the old code of {n} (line {l})"))
-                    .unwrap_or_default();
-                out.notes.push(note(
-                    NoteKind::Correction,
-                    file_label,
-                    Some(rec.line),
-                    Some(&header[i_old]),
-                    format!(
-                        "England row carries geog_c `{old}`{whose}; England has no old LA code, set to none"
-                    ),
+        let by_code = |c: usize| {
+            la_rows()
+                .map(|r| {
+                    (
+                        r.fields[c].as_str(),
+                        (r.fields[ids.geog_n].as_str(), r.line),
+                    )
+                })
+                .collect()
+        };
+        LaIndex {
+            by_old: by_code(ids.geog_c),
+            by_new: ids.new_la_code.map(by_code).unwrap_or_default(),
+        }
+    }
+}
+
+/// Reads the data rows of one file once its columns are resolved.
+struct RowReader<'a> {
+    source: &'a str,
+    file_label: &'a str,
+    year: i32,
+    header: &'a Record,
+    ids: IdColumns,
+    measures: Vec<(usize, &'a str)>,
+    las: LaIndex<'a>,
+}
+
+impl RowReader<'_> {
+    /// Reads every data row into `out`; returns the blank lines skipped and the unknown
+    /// `geog_l` values met, each with the first line it is on.
+    fn read_rows(
+        &self,
+        data: &[Record],
+        out: &mut Parsed,
+    ) -> Result<(Vec<usize>, BTreeMap<String, usize>), CleanError> {
+        let width = self.header.fields.len();
+        let mut blank_lines = Vec::new();
+        let mut other_levels: BTreeMap<String, usize> = BTreeMap::new();
+        out.rows.reserve(data.len() * self.measures.len());
+        for rec in data {
+            if rec.is_blank() {
+                blank_lines.push(rec.line);
+                continue;
+            }
+            if rec.fields.len() != width {
+                return Err(field_count_error(
+                    self.file_label,
+                    rec.line,
+                    rec.fields.len(),
+                    width,
                 ));
             }
-            match la_code.as_deref() {
-                Some(ENGLAND_CODE) => {}
-                Some(other) => {
-                    let whose = la_by_new
-                        .get(other)
-                        .map(|(n, l)| format!(", the code of {n} (line {l})"))
-                        .unwrap_or_default();
-                    out.notes.push(note(
-                        NoteKind::Correction,
-                        file_label,
-                        Some(rec.line),
-                        Some("new_la_code"),
-                        format!("England row carries new_la_code `{other}`{whose}; set to {ENGLAND_CODE}"),
-                    ));
-                }
-                None if i_new.is_some() => out.notes.push(note(
-                    NoteKind::Correction,
-                    file_label,
-                    Some(rec.line),
-                    Some("new_la_code"),
-                    format!("England row has an empty new_la_code; set to {ENGLAND_CODE}"),
-                )),
-                None => {}
-            }
-            la_code = Some(ENGLAND_CODE.to_string());
+            let level = self.level(rec, &mut other_levels)?;
+            self.read_row(rec, level, out)?;
         }
+        Ok((blank_lines, other_levels))
+    }
 
-        for &(i, measure) in &measures {
-            let cell = f[i].as_str();
-            let (value, status) = match classify(cell, CIN_CODES) {
-                Cell::Value(v) => (Some(v), Status::Ok),
-                Cell::Code(s) => (None, s),
-                Cell::Unknown => {
-                    let extra = if is_dci(measure) {
-                        DCI_EXTRA_CODES.iter().find(|(c, _, _)| *c == cell)
-                    } else {
-                        None
-                    };
-                    match extra {
-                        Some((code, st, meaning)) => {
-                            out.notes.push(note(
-                                NoteKind::CodeMapped,
-                                file_label,
-                                Some(rec.line),
-                                Some(measure),
-                                format!(
-                                    "DCI `{code}` ({meaning}) for {} {la_name}: kept as status {}",
-                                    f[i_old],
-                                    st.as_str()
-                                ),
-                            ));
-                            (None, *st)
-                        }
-                        None => {
-                            return Err(unknown_code_error(
-                                file_label,
-                                rec.line,
-                                measure,
-                                cell,
-                                "CIN census",
-                                CIN_CODES,
-                                "cin_census.rs (CIN_CODES, or DCI_EXTRA_CODES for DCI columns)",
-                            ))
-                        }
-                    }
-                }
-            };
+    /// The row's `geog_l` as a geography level (an unknown one is kept as other).
+    fn level(
+        &self,
+        rec: &Record,
+        other_levels: &mut BTreeMap<String, usize>,
+    ) -> Result<GeographyLevel, CleanError> {
+        let text = &rec.fields[self.ids.geog_l];
+        match level_of(text) {
+            Some(l) => Ok(l),
+            None if text.is_empty() => Err(err(
+                self.file_label,
+                Some(rec.line),
+                Some(&self.header.fields[self.ids.geog_l]),
+                "geog_l (geography level) is empty",
+                "each row must say National, LA (or a region level); fix the row",
+            )),
+            None => {
+                other_levels.entry(text.clone()).or_insert(rec.line);
+                Ok(GeographyLevel::Other)
+            }
+        }
+    }
+
+    /// One tidy row per measure cell of a data row.
+    fn read_row(
+        &self,
+        rec: &Record,
+        level: GeographyLevel,
+        out: &mut Parsed,
+    ) -> Result<(), CleanError> {
+        let f = &rec.fields;
+        let la_name = f[self.ids.geog_n].clone();
+        let mut la_code_old = non_empty(&f[self.ids.geog_c]);
+        let mut la_code = self.ids.new_la_code.and_then(|n| non_empty(&f[n]));
+        if level == GeographyLevel::National {
+            self.correct_england(rec, &mut la_code_old, &mut la_code, &mut out.notes);
+        }
+        for &(i, measure) in &self.measures {
+            let (value, status) = self.cell(rec, i, measure, &la_name, &mut out.notes)?;
             out.rows.push(TidyRow {
-                source: source.to_string(),
-                year,
+                source: self.source.to_string(),
+                year: self.year,
                 la_code_old: la_code_old.clone(),
                 la_code: la_code.clone(),
                 la_name: la_name.clone(),
@@ -387,32 +418,111 @@ pub fn parse_cin_census(
                 status,
             });
         }
+        Ok(())
     }
-    if !blank_lines.is_empty() {
-        out.notes.push(note(
-            NoteKind::Structure,
-            file_label,
-            blank_lines.first().copied(),
-            None,
-            format!(
-                "{} row(s) with every field empty skipped (lines {:?})",
-                blank_lines.len(),
-                blank_lines
-            ),
-        ));
+
+    /// The England row's codes: no old LA code, and `E92000001` whatever `new_la_code` says
+    /// (the publisher's errors are corrected with a note).
+    fn correct_england(
+        &self,
+        rec: &Record,
+        la_code_old: &mut Option<String>,
+        la_code: &mut Option<String>,
+        notes: &mut Vec<Note>,
+    ) {
+        let correction = |column: &str, message: String| {
+            note(
+                NoteKind::Correction,
+                self.file_label,
+                Some(rec.line),
+                Some(column),
+                message,
+            )
+        };
+        if let Some(old) = la_code_old.take() {
+            let whose = self
+                .las
+                .by_old
+                .get(old.as_str())
+                .map(|(n, l)| format!(", the old code of {n} (line {l})"))
+                .unwrap_or_default();
+            notes.push(correction(
+                &self.header.fields[self.ids.geog_c],
+                format!(
+                    "England row carries geog_c `{old}`{whose}; England has no old LA code, set to none"
+                ),
+            ));
+        }
+        match la_code.as_deref() {
+            Some(ENGLAND_CODE) => {}
+            Some(other) => {
+                let whose = self
+                    .las
+                    .by_new
+                    .get(other)
+                    .map(|(n, l)| format!(", the code of {n} (line {l})"))
+                    .unwrap_or_default();
+                notes.push(correction(
+                    "new_la_code",
+                    format!(
+                        "England row carries new_la_code `{other}`{whose}; set to {ENGLAND_CODE}"
+                    ),
+                ));
+            }
+            None if self.ids.new_la_code.is_some() => notes.push(correction(
+                "new_la_code",
+                format!("England row has an empty new_la_code; set to {ENGLAND_CODE}"),
+            )),
+            None => {}
+        }
+        *la_code = Some(ENGLAND_CODE.to_string());
     }
-    for (value, line) in other_levels {
-        out.notes.push(note(
-            NoteKind::Structure,
-            file_label,
-            Some(line),
-            Some(&header[i_level]),
-            format!(
-                "geog_l `{value}` is not National/LA/Region; rows kept with geography level other"
-            ),
-        ));
+
+    /// A measure cell's value and status; a DCI column's `A` / `P` is mapped with a note.
+    fn cell(
+        &self,
+        rec: &Record,
+        i: usize,
+        measure: &str,
+        la_name: &str,
+        notes: &mut Vec<Note>,
+    ) -> Result<(Option<f64>, Status), CleanError> {
+        let cell = rec.fields[i].as_str();
+        match classify(cell, CIN_CODES) {
+            Cell::Value(v) => Ok((Some(v), Status::Ok)),
+            Cell::Code(s) => Ok((None, s)),
+            Cell::Unknown => {
+                let extra = if is_dci(measure) {
+                    DCI_EXTRA_CODES.iter().find(|(c, _, _)| *c == cell)
+                } else {
+                    None
+                };
+                let Some((code, st, meaning)) = extra else {
+                    return Err(unknown_code_error(
+                        self.file_label,
+                        rec.line,
+                        measure,
+                        cell,
+                        "CIN census",
+                        CIN_CODES,
+                        "cin_census.rs (CIN_CODES, or DCI_EXTRA_CODES for DCI columns)",
+                    ));
+                };
+                notes.push(note(
+                    NoteKind::CodeMapped,
+                    self.file_label,
+                    Some(rec.line),
+                    Some(measure),
+                    format!(
+                        "DCI `{code}` ({meaning}) for {} {la_name}: kept as status {}",
+                        rec.fields[self.ids.geog_c],
+                        st.as_str()
+                    ),
+                ));
+                Ok((None, *st))
+            }
+        }
     }
-    Ok(out)
 }
 
 /// Checks the column-name year suffixes against `year` (see the module docs).

@@ -296,6 +296,22 @@ pub(super) fn unknown_code_error(
     )
 }
 
+/// The note for rows with every field empty, skipped: one note listing their lines, if any.
+pub(super) fn blank_rows_note(file_label: &str, blank_lines: &[usize]) -> Option<Note> {
+    let first = *blank_lines.first()?;
+    Some(note(
+        NoteKind::Structure,
+        file_label,
+        Some(first),
+        None,
+        format!(
+            "{} row(s) with every field empty skipped (lines {:?})",
+            blank_lines.len(),
+            blank_lines
+        ),
+    ))
+}
+
 /// `Some(s)` unless `s` is empty.
 pub(super) fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())

@@ -65,89 +65,18 @@ pub fn parse_iod_upper_tier(
         sheets_read += 1;
         let rows: Vec<&[Data]> = range.rows().collect();
         let headers = xs::row_headers(rows[h]);
-        let hrow = xs::abs_row(&range, h);
-        let c_code = headers
-            .iter()
-            .position(|x| {
-                x.to_lowercase()
-                    .starts_with("upper tier local authority district code")
-            })
-            .unwrap();
-        let c_name = headers
-            .iter()
-            .position(|x| {
-                x.to_lowercase()
-                    .starts_with("upper tier local authority district name")
-            })
-            .ok_or_else(|| {
-                err(
-                    file_label,
-                    Some(hrow),
-                    None,
-                    format!("sheet `{sheet}`: no LA name column"),
-                    "check the sheet",
-                )
-            })?;
-        let domain = headers
-            .iter()
-            .find_map(|x| x.split_once(" - ").map(|(d, _)| domain_of(d)))
-            .ok_or_else(|| {
-                err(
-                    file_label,
-                    Some(hrow),
-                    None,
-                    format!("sheet `{sheet}`: no `<Domain> - <measure>` header"),
-                    "check the sheet's header row",
-                )
-            })?;
-        let measures: Vec<(usize, String)> = headers
-            .iter()
-            .enumerate()
-            .filter(|(c, x)| *c != c_code && *c != c_name && !x.is_empty())
-            .map(|(c, x)| (c, measure_name(x, &domain)))
-            .collect();
+        let file = IodFile {
+            source_name,
+            file_label,
+            year,
+        };
+        let layout = DomainSheet::resolve(file, &sheet, &headers, xs::abs_row(&range, h))?;
         for (i, row) in rows.iter().enumerate().skip(h + 1) {
-            let rn = xs::abs_row(&range, i);
             if row.iter().all(|c| xs::text(c).is_empty()) {
                 continue;
             }
-            let code = row.get(c_code).map(xs::text).unwrap_or_default();
-            if !(code.len() == 9 && code.starts_with('E')) {
-                return Err(err(
-                    file_label,
-                    Some(rn),
-                    Some(format!("{} ({})", xs::col_letter(c_code), headers[c_code])),
-                    format!("`{code}` is not an ONS LA code"),
-                    "rows below the header must be LAs",
-                ));
-            }
-            let name = row.get(c_name).map(xs::text).unwrap_or_default();
-            for (c, m) in &measures {
-                let v = xs::cell_number(row.get(*c).unwrap_or(&Data::Empty)).map_err(|t| {
-                    err(
-                        file_label,
-                        Some(rn),
-                        Some(format!("{} ({})", xs::col_letter(*c), headers[*c])),
-                        format!("`{t}` is not a number"),
-                        "IoD summaries are all numeric",
-                    )
-                })?;
-                out.push(TidyRow {
-                    source: source_name.into(),
-                    year,
-                    la_code_old: None,
-                    la_code: Some(code.clone()),
-                    la_name: name.clone(),
-                    geography_level: GeographyLevel::LocalAuthority,
-                    measure: m.clone(),
-                    value: v,
-                    status: if v.is_some() {
-                        Status::Ok
-                    } else {
-                        Status::Blank
-                    },
-                });
-            }
+            let rn = xs::abs_row(&range, i);
+            layout.read_la(row, rn, &mut out)?;
         }
     }
     if sheets_read == 0 {
@@ -160,6 +89,120 @@ pub fn parse_iod_upper_tier(
         ));
     }
     Ok(out)
+}
+
+/// The workbook being read: what every row and error is labelled with.
+#[derive(Clone, Copy)]
+struct IodFile<'a> {
+    source_name: &'a str,
+    file_label: &'a str,
+    year: i32,
+}
+
+/// The columns of one domain sheet: LA code and name, and each measure with its name.
+struct DomainSheet<'a> {
+    file: IodFile<'a>,
+    headers: &'a [String],
+    la_code: usize,
+    la_name: usize,
+    measures: Vec<(usize, String)>,
+}
+
+impl<'a> DomainSheet<'a> {
+    /// Reads the sheet's header row (`hrow`, 1-based): code and name columns, the domain from
+    /// the first `<Domain> - <measure>` header, and the measure names.
+    fn resolve(
+        file: IodFile<'a>,
+        sheet: &str,
+        headers: &'a [String],
+        hrow: usize,
+    ) -> Result<DomainSheet<'a>, CleanError> {
+        let file_label = file.file_label;
+        let starting = |prefix: &str| {
+            headers
+                .iter()
+                .position(|x| x.to_lowercase().starts_with(prefix))
+        };
+        let la_code = starting("upper tier local authority district code").unwrap();
+        let la_name = starting("upper tier local authority district name").ok_or_else(|| {
+            err(
+                file_label,
+                Some(hrow),
+                None,
+                format!("sheet `{sheet}`: no LA name column"),
+                "check the sheet",
+            )
+        })?;
+        let domain = headers
+            .iter()
+            .find_map(|x| x.split_once(" - ").map(|(d, _)| domain_of(d)))
+            .ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(hrow),
+                    None,
+                    format!("sheet `{sheet}`: no `<Domain> - <measure>` header"),
+                    "check the sheet's header row",
+                )
+            })?;
+        let measures = headers
+            .iter()
+            .enumerate()
+            .filter(|(c, x)| *c != la_code && *c != la_name && !x.is_empty())
+            .map(|(c, x)| (c, measure_name(x, &domain)))
+            .collect();
+        Ok(DomainSheet {
+            file,
+            headers,
+            la_code,
+            la_name,
+            measures,
+        })
+    }
+
+    /// One tidy row per measure of an LA's row (`rn`, 1-based).
+    fn read_la(&self, row: &[Data], rn: usize, out: &mut Vec<TidyRow>) -> Result<(), CleanError> {
+        let file_label = self.file.file_label;
+        let column = |c: usize| format!("{} ({})", xs::col_letter(c), self.headers[c]);
+        let code = row.get(self.la_code).map(xs::text).unwrap_or_default();
+        if !(code.len() == 9 && code.starts_with('E')) {
+            return Err(err(
+                file_label,
+                Some(rn),
+                Some(column(self.la_code)),
+                format!("`{code}` is not an ONS LA code"),
+                "rows below the header must be LAs",
+            ));
+        }
+        let name = row.get(self.la_name).map(xs::text).unwrap_or_default();
+        for (c, m) in &self.measures {
+            let v = xs::cell_number(row.get(*c).unwrap_or(&Data::Empty)).map_err(|t| {
+                err(
+                    file_label,
+                    Some(rn),
+                    Some(column(*c)),
+                    format!("`{t}` is not a number"),
+                    "IoD summaries are all numeric",
+                )
+            })?;
+            out.push(TidyRow {
+                source: self.file.source_name.into(),
+                year: self.file.year,
+                la_code_old: None,
+                la_code: Some(code.clone()),
+                la_name: name.clone(),
+                geography_level: GeographyLevel::LocalAuthority,
+                measure: m.clone(),
+                value: v,
+                status: if v.is_some() {
+                    Status::Ok
+                } else {
+                    Status::Blank
+                },
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

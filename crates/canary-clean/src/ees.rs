@@ -45,8 +45,8 @@
 //! `headline_figures.csv`) are parsed. Anything else non-numeric is an error.
 
 use super::common::{
-    classify, decode_text, err, field_count_error, non_empty, note, read_records,
-    unknown_code_error, Cell, NoteKind, Parsed, Record,
+    blank_rows_note, classify, decode_text, err, field_count_error, non_empty, note, read_records,
+    unknown_code_error, Cell, Note, NoteKind, Parsed, Record,
 };
 use super::tidy::{CleanError, GeographyLevel, Status, TidyRow};
 use std::collections::{BTreeMap, HashMap};
@@ -139,61 +139,154 @@ pub fn parse_ees(
     let mut out = Parsed::default();
     let (text, enc_note) = decode_text(file_label, bytes);
     out.notes.extend(enc_note);
-    let records = read_records(file_label, &text)?;
-    let mut iter = records.into_iter().skip_while(Record::is_blank);
-    let header_rec = iter.next().ok_or_else(|| {
-        err(
-            file_label,
-            None,
-            None,
-            "the file is empty (no header row)",
-            "check that the right file was given; re-download it if it is damaged",
-        )
-    })?;
-    let header = header_rec.fields.clone();
-    let hl = header_rec.line;
-    let mut data = Vec::new();
-    let mut blank_lines = Vec::new();
-    for r in iter {
-        if r.is_blank() {
-            blank_lines.push(r.line);
-        } else if r.fields.len() != header.len() {
-            return Err(field_count_error(
+    let table = EesTable::read(file_label, read_records(file_label, &text)?)?;
+    let columns = StandardColumns::resolve(file_label, &table)?;
+    let roles = column_roles(file_label, &table, options)?;
+    let measures = MeasureColumns::from_roles(file_label, &table, &roles)?;
+    out.notes
+        .push(measures.layout_note(file_label, &table, options.filters.is_some()));
+    for (i, r) in roles.iter().enumerate() {
+        if *r == Role::Ignored {
+            out.notes.push(note(
+                NoteKind::Structure,
                 file_label,
-                r.line,
-                r.fields.len(),
-                header.len(),
+                Some(table.header_line),
+                Some(&table.header[i]),
+                "column ignored as asked (EesOptions.ignore)",
             ));
-        } else {
-            data.push(r);
         }
     }
+    let reader = RowReader {
+        source,
+        file_label,
+        table: &table,
+        columns,
+        measures,
+        year_offset: options.year_offset,
+    };
+    let other_levels = reader.read_rows(&mut out)?;
+    out.notes
+        .extend(blank_rows_note(file_label, &table.blank_lines));
+    for (value, line) in other_levels {
+        out.notes.push(note(
+            NoteKind::Structure,
+            file_label,
+            Some(line),
+            Some("geographic_level"),
+            format!("geographic_level `{value}` kept as geography level other"),
+        ));
+    }
+    Ok(out)
+}
 
-    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need = |name: &str| {
-        find(name).ok_or_else(|| {
+/// The header row (the first non-blank line) and the data rows under it.
+struct EesTable {
+    header: Vec<String>,
+    header_line: usize,
+    data: Vec<Record>,
+    /// Lines whose every field is empty, skipped (and reported in one note).
+    blank_lines: Vec<usize>,
+}
+
+impl EesTable {
+    /// Splits the records into the header row and data rows, each as wide as the header.
+    fn read(file_label: &str, records: Vec<Record>) -> Result<EesTable, CleanError> {
+        let mut iter = records.into_iter().skip_while(Record::is_blank);
+        let header_rec = iter.next().ok_or_else(|| {
             err(
                 file_label,
-                Some(hl),
-                Some(name),
-                format!("expected column `{name}` is missing from the header"),
-                format!(
-                    "an EES tidy file has the standard columns {}; check that this is such a \
-                     file and that its header is the first line (header found: {})",
-                    STANDARD_COLUMNS.join(", "),
-                    header.join(", ")
-                ),
+                None,
+                None,
+                "the file is empty (no header row)",
+                "check that the right file was given; re-download it if it is damaged",
             )
+        })?;
+        let header = header_rec.fields;
+        let mut data = Vec::new();
+        let mut blank_lines = Vec::new();
+        for r in iter {
+            if r.is_blank() {
+                blank_lines.push(r.line);
+            } else if r.fields.len() != header.len() {
+                return Err(field_count_error(
+                    file_label,
+                    r.line,
+                    r.fields.len(),
+                    header.len(),
+                ));
+            } else {
+                data.push(r);
+            }
+        }
+        Ok(EesTable {
+            header,
+            header_line: header_rec.line,
+            data,
+            blank_lines,
         })
-    };
-    let i_time = need("time_period")?;
-    let i_level = need("geographic_level")?;
-    let col = |name: &str| find(name);
-    let (i_ccode, i_cname) = (col("country_code"), col("country_name"));
-    let (i_rcode, i_rname) = (col("region_code"), col("region_name"));
-    let (i_old, i_new, i_laname) = (col("old_la_code"), col("new_la_code"), col("la_name"));
+    }
 
-    // Column roles.
+    /// The position of a header column, by name (case-insensitive).
+    fn find(&self, name: &str) -> Option<usize> {
+        self.header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Positions of the standard time and geography columns (only the first two are required).
+struct StandardColumns {
+    time_period: usize,
+    geographic_level: usize,
+    country_code: Option<usize>,
+    country_name: Option<usize>,
+    region_code: Option<usize>,
+    region_name: Option<usize>,
+    old_la_code: Option<usize>,
+    new_la_code: Option<usize>,
+    la_name: Option<usize>,
+}
+
+impl StandardColumns {
+    /// Finds the standard columns by name; `time_period` and `geographic_level` must be there.
+    fn resolve(file_label: &str, table: &EesTable) -> Result<StandardColumns, CleanError> {
+        let need = |name: &str| {
+            table.find(name).ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(table.header_line),
+                    Some(name),
+                    format!("expected column `{name}` is missing from the header"),
+                    format!(
+                        "an EES tidy file has the standard columns {}; check that this is such a \
+                         file and that its header is the first line (header found: {})",
+                        STANDARD_COLUMNS.join(", "),
+                        table.header.join(", ")
+                    ),
+                )
+            })
+        };
+        Ok(StandardColumns {
+            time_period: need("time_period")?,
+            geographic_level: need("geographic_level")?,
+            country_code: table.find("country_code"),
+            country_name: table.find("country_name"),
+            region_code: table.find("region_code"),
+            region_name: table.find("region_name"),
+            old_la_code: table.find("old_la_code"),
+            new_la_code: table.find("new_la_code"),
+            la_name: table.find("la_name"),
+        })
+    }
+}
+
+/// Gives every column its role: standard, ignored, filter (as given or detected) or indicator.
+fn column_roles(
+    file_label: &str,
+    table: &EesTable,
+    options: &EesOptions,
+) -> Result<Vec<Role>, CleanError> {
+    let (header, hl) = (&table.header, table.header_line);
     let mut roles = vec![Role::Indicator; header.len()];
     for (i, h) in header.iter().enumerate() {
         let lower = h.to_ascii_lowercase();
@@ -211,53 +304,15 @@ pub fn parse_ees(
     }
     for g in &options.ignore {
         if !header.iter().any(|h| h.eq_ignore_ascii_case(g.trim())) {
-            return Err(missing_option_column(file_label, hl, g, "ignore", &header));
+            return Err(missing_option_column(file_label, hl, g, "ignore", header));
         }
     }
     match &options.filters {
-        Some(filters) => {
-            for f in filters {
-                match header.iter().position(|h| h.eq_ignore_ascii_case(f.trim())) {
-                    Some(i) if roles[i] == Role::Indicator => roles[i] = Role::Filter,
-                    Some(i) => {
-                        return Err(err(
-                            file_label,
-                            Some(hl),
-                            Some(&header[i]),
-                            format!(
-                                "`{}` is given as a filter but is a standard or ignored column",
-                                header[i]
-                            ),
-                            "list only the file's filter columns in EesOptions.filters",
-                        ))
-                    }
-                    None => {
-                        return Err(missing_option_column(file_label, hl, f, "filters", &header))
-                    }
-                }
-            }
-        }
+        Some(filters) => mark_given_filters(file_label, table, filters, &mut roles)?,
         None => {
-            for i in 0..header.len() {
-                if roles[i] != Role::Indicator {
-                    continue;
-                }
-                let known = KNOWN_FILTERS
-                    .iter()
-                    .any(|k| k.eq_ignore_ascii_case(&header[i]));
-                let (mut text, mut nonempty) = (0usize, 0usize);
-                for r in &data {
-                    let v = r.fields[i].as_str();
-                    if v.is_empty() {
-                        continue;
-                    }
-                    nonempty += 1;
-                    if matches!(classify(v, EES_CODES), Cell::Unknown) {
-                        text += 1;
-                    }
-                }
-                if known || (nonempty > 0 && text * 2 > nonempty) {
-                    roles[i] = Role::Filter;
+            for (i, role) in roles.iter_mut().enumerate() {
+                if *role == Role::Indicator && looks_like_filter(table, i) {
+                    *role = Role::Filter;
                 }
             }
         }
@@ -273,231 +328,382 @@ pub fn parse_ees(
             ));
         }
     }
-    let filters: Vec<usize> = (0..header.len())
-        .filter(|&i| roles[i] == Role::Filter)
-        .collect();
-    let indicators: Vec<usize> = (0..header.len())
-        .filter(|&i| roles[i] == Role::Indicator)
-        .collect();
-    let mut seen = BTreeMap::new();
-    for &i in &indicators {
-        if let Some(prev) = seen.insert(header[i].to_ascii_lowercase(), i) {
+    Ok(roles)
+}
+
+/// Marks the filters named in `EesOptions.filters`, each of which must be a non-standard,
+/// non-ignored column of the file.
+fn mark_given_filters(
+    file_label: &str,
+    table: &EesTable,
+    filters: &[String],
+    roles: &mut [Role],
+) -> Result<(), CleanError> {
+    let (header, hl) = (&table.header, table.header_line);
+    for f in filters {
+        match header.iter().position(|h| h.eq_ignore_ascii_case(f.trim())) {
+            Some(i) if roles[i] == Role::Indicator => roles[i] = Role::Filter,
+            Some(i) => {
+                return Err(err(
+                    file_label,
+                    Some(hl),
+                    Some(&header[i]),
+                    format!(
+                        "`{}` is given as a filter but is a standard or ignored column",
+                        header[i]
+                    ),
+                    "list only the file's filter columns in EesOptions.filters",
+                ))
+            }
+            None => return Err(missing_option_column(file_label, hl, f, "filters", header)),
+        }
+    }
+    Ok(())
+}
+
+/// Filter detection: a known EES filter name, or mostly text (neither numbers nor codes).
+fn looks_like_filter(table: &EesTable, i: usize) -> bool {
+    let known = KNOWN_FILTERS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(&table.header[i]));
+    let (mut text, mut nonempty) = (0usize, 0usize);
+    for r in &table.data {
+        let v = r.fields[i].as_str();
+        if v.is_empty() {
+            continue;
+        }
+        nonempty += 1;
+        if matches!(classify(v, EES_CODES), Cell::Unknown) {
+            text += 1;
+        }
+    }
+    known || (nonempty > 0 && text * 2 > nonempty)
+}
+
+/// The filter and indicator columns, in column order.
+struct MeasureColumns {
+    filters: Vec<usize>,
+    indicators: Vec<usize>,
+}
+
+impl MeasureColumns {
+    /// Collects the filters and indicators; indicator names must be unique and present.
+    fn from_roles(
+        file_label: &str,
+        table: &EesTable,
+        roles: &[Role],
+    ) -> Result<MeasureColumns, CleanError> {
+        let (header, hl) = (&table.header, table.header_line);
+        let with_role = |role: Role| -> Vec<usize> {
+            (0..header.len()).filter(|&i| roles[i] == role).collect()
+        };
+        let (filters, indicators) = (with_role(Role::Filter), with_role(Role::Indicator));
+        let mut seen = BTreeMap::new();
+        for &i in &indicators {
+            if let Some(prev) = seen.insert(header[i].to_ascii_lowercase(), i) {
+                return Err(err(
+                    file_label,
+                    Some(hl),
+                    Some(&header[i]),
+                    format!(
+                        "indicator `{}` appears twice (columns {} and {})",
+                        header[i],
+                        prev + 1,
+                        i + 1
+                    ),
+                    "indicator names must be unique; check whether the file was edited or concatenated",
+                ));
+            }
+        }
+        if indicators.is_empty() {
             return Err(err(
                 file_label,
                 Some(hl),
-                Some(&header[i]),
-                format!(
-                    "indicator `{}` appears twice (columns {} and {})",
-                    header[i],
-                    prev + 1,
-                    i + 1
-                ),
-                "indicator names must be unique; check whether the file was edited or concatenated",
+                None,
+                "no indicator columns found",
+                "every non-standard column was taken as a filter or ignored; pass EesOptions.filters \
+                 listing the real filter columns",
             ));
         }
+        Ok(MeasureColumns {
+            filters,
+            indicators,
+        })
     }
-    if indicators.is_empty() {
-        return Err(err(
+
+    /// The note naming the filters (as given or detected) and the indicator columns.
+    fn layout_note(&self, file_label: &str, table: &EesTable, given: bool) -> Note {
+        let names = |v: &[usize]| {
+            v.iter()
+                .map(|&i| format!("`{}`", table.header[i]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        note(
+            NoteKind::Structure,
             file_label,
-            Some(hl),
+            Some(table.header_line),
             None,
-            "no indicator columns found",
-            "every non-standard column was taken as a filter or ignored; pass EesOptions.filters \
-             listing the real filter columns",
-        ));
+            format!(
+                "filters ({}): {}; {} indicator column(s): {}",
+                if given { "as given" } else { "detected" },
+                if self.filters.is_empty() {
+                    "none".to_string()
+                } else {
+                    names(&self.filters)
+                },
+                self.indicators.len(),
+                names(&self.indicators)
+            ),
+        )
     }
-    let names = |v: &[usize]| {
-        v.iter()
-            .map(|&i| format!("`{}`", header[i]))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    out.notes.push(note(
-        NoteKind::Structure,
-        file_label,
-        Some(hl),
-        None,
-        format!(
-            "filters ({}): {}; {} indicator column(s): {}",
-            if options.filters.is_some() {
-                "as given"
-            } else {
-                "detected"
+}
+
+/// Where a data row sits: its geography level, codes and name.
+struct RowGeography {
+    level: GeographyLevel,
+    la_code_old: Option<String>,
+    la_code: Option<String>,
+    la_name: String,
+}
+
+/// Reads the data rows of one file once its columns are resolved.
+struct RowReader<'a> {
+    source: &'a str,
+    file_label: &'a str,
+    table: &'a EesTable,
+    columns: StandardColumns,
+    measures: MeasureColumns,
+    year_offset: i32,
+}
+
+impl<'a> RowReader<'a> {
+    /// Reads every data row into `out`; returns the non-standard geographic levels met, each
+    /// with the first line it is on.
+    fn read_rows(&self, out: &mut Parsed) -> Result<BTreeMap<String, usize>, CleanError> {
+        let mut keys: HashMap<RowKey<'a>, usize> = HashMap::new();
+        let mut other_levels: BTreeMap<String, usize> = BTreeMap::new();
+        out.rows
+            .reserve(self.table.data.len() * self.measures.indicators.len());
+        for rec in &self.table.data {
+            let year = self.year(rec)?;
+            let geo = self.geography(rec, &mut out.notes, &mut other_levels)?;
+            self.check_unique(rec, year, &geo, &mut keys)?;
+            self.push_indicators(rec, year, &geo, out)?;
+        }
+        Ok(other_levels)
+    }
+
+    /// The row's `time_period` as a year, plus `EesOptions.year_offset`.
+    fn year(&self, rec: &Record) -> Result<i32, CleanError> {
+        let i_time = self.columns.time_period;
+        let cell = &rec.fields[i_time];
+        let year = parse_time_period(cell).ok_or_else(|| {
+            err(
+                self.file_label,
+                Some(rec.line),
+                Some(&self.table.header[i_time]),
+                format!("cannot read time_period `{cell}`"),
+                "time_period must be a year (2013) or a two-year span (201213, 2012-13), the \
+                 second year being the one after the first",
+            )
+        })?;
+        Ok(year + self.year_offset)
+    }
+
+    /// The row's `geographic_level` and the codes and name that go with it.
+    fn geography(
+        &self,
+        rec: &Record,
+        notes: &mut Vec<Note>,
+        other_levels: &mut BTreeMap<String, usize>,
+    ) -> Result<RowGeography, CleanError> {
+        let (f, c) = (&rec.fields, &self.columns);
+        let get = |i: Option<usize>| i.map(|i| f[i].as_str()).unwrap_or("");
+        let level_text = f[c.geographic_level].as_str();
+        let missing = |name: &str| self.missing_geo_col(rec.line, level_text, name);
+        Ok(match level_text.to_ascii_lowercase().as_str() {
+            "national" => RowGeography {
+                level: GeographyLevel::National,
+                la_code_old: None,
+                la_code: Some(
+                    non_empty(get(c.country_code)).unwrap_or_else(|| "E92000001".to_string()),
+                ),
+                la_name: non_empty(get(c.country_name)).unwrap_or_else(|| "England".to_string()),
             },
-            if filters.is_empty() {
-                "none".to_string()
-            } else {
-                names(&filters)
-            },
-            indicators.len(),
-            names(&indicators)
-        ),
-    ));
-    for (i, r) in roles.iter().enumerate() {
-        if *r == Role::Ignored {
-            out.notes.push(note(
+            "regional" => {
+                let name_i = c.region_name.ok_or_else(|| missing("region_name"))?;
+                RowGeography {
+                    level: GeographyLevel::Regional,
+                    la_code_old: None,
+                    la_code: non_empty(get(c.region_code)),
+                    la_name: f[name_i].clone(),
+                }
+            }
+            "local authority" => {
+                let name_i = c.la_name.ok_or_else(|| missing("la_name"))?;
+                if c.new_la_code.is_none() {
+                    return Err(missing("new_la_code"));
+                }
+                let geo = RowGeography {
+                    level: GeographyLevel::LocalAuthority,
+                    la_code_old: non_empty(get(c.old_la_code)),
+                    la_code: non_empty(get(c.new_la_code)),
+                    la_name: f[name_i].clone(),
+                };
+                notes.extend(self.combined_la_note(rec.line, &geo, get(c.new_la_code)));
+                geo
+            }
+            "" => {
+                return Err(err(
+                    self.file_label,
+                    Some(rec.line),
+                    Some(&self.table.header[c.geographic_level]),
+                    "geographic_level is empty",
+                    "each row must say National, Regional, Local authority (or another EES level)",
+                ))
+            }
+            _ => {
+                other_levels
+                    .entry(level_text.to_string())
+                    .or_insert(rec.line);
+                self.other_geography(rec)
+            }
+        })
+    }
+
+    /// The note for a combined LA row (an `old_la_code` like `940 / 941`), if this is one.
+    fn combined_la_note(&self, line: usize, geo: &RowGeography, new_code: &str) -> Option<Note> {
+        let old = geo.la_code_old.as_deref()?;
+        old.contains('/').then(|| {
+            note(
                 NoteKind::Structure,
-                file_label,
-                Some(hl),
-                Some(&header[i]),
-                "column ignored as asked (EesOptions.ignore)",
-            ));
+                self.file_label,
+                Some(line),
+                Some("old_la_code"),
+                format!(
+                    "combined LA row (`{old}`, `{new_code}`, {}): codes kept verbatim; values \
+                     are for the combined service",
+                    geo.la_name
+                ),
+            )
+        })
+    }
+
+    /// A row of a non-standard level, named from the most specific geography columns present.
+    fn other_geography(&self, rec: &Record) -> RowGeography {
+        let f = &rec.fields;
+        let pick = |cands: &[&str]| {
+            cands
+                .iter()
+                .find_map(|c| self.table.find(c).and_then(|i| non_empty(&f[i])))
+        };
+        let code = pick(&[
+            "lad_code",
+            "pcon_code",
+            "ward_code",
+            "english_devolved_area_code",
+            "opportunity_area_code",
+            "new_la_code",
+            "region_code",
+            "country_code",
+        ]);
+        let name = pick(&[
+            "lad_name",
+            "pcon_name",
+            "ward_name",
+            "english_devolved_area_name",
+            "opportunity_area_name",
+            "la_name",
+            "region_name",
+            "country_name",
+        ]);
+        RowGeography {
+            level: GeographyLevel::Other,
+            la_code_old: self.columns.old_la_code.and_then(|i| non_empty(&f[i])),
+            la_code: code,
+            la_name: name.unwrap_or_default(),
         }
     }
 
-    let missing_geo_col = |line: usize, level: &str, name: &str| {
+    /// The error for a row whose level needs a geography column the file lacks.
+    fn missing_geo_col(&self, line: usize, level: &str, name: &str) -> CleanError {
         err(
-            file_label,
+            self.file_label,
             Some(line),
             Some(name),
             format!("a `{level}` row needs the column `{name}`, which the file lacks"),
             "check the header; EES files with sub-national rows carry region_code, region_name, \
              old_la_code, new_la_code and la_name",
         )
-    };
+    }
 
-    let mut keys: HashMap<RowKey, usize> = HashMap::new();
-    let mut other_levels: BTreeMap<String, usize> = BTreeMap::new();
-    out.rows.reserve(data.len() * indicators.len());
-    for rec in &data {
-        let f = &rec.fields;
-        let year = parse_time_period(&f[i_time]).ok_or_else(|| {
-            err(
-                file_label,
-                Some(rec.line),
-                Some(&header[i_time]),
-                format!("cannot read time_period `{}`", f[i_time]),
-                "time_period must be a year (2013) or a two-year span (201213, 2012-13), the \
-                 second year being the one after the first",
-            )
-        })? + options.year_offset;
-        let get = |i: Option<usize>| i.map(|i| f[i].as_str()).unwrap_or("");
-        let level_text = f[i_level].as_str();
-        let (level, la_code_old, la_code, la_name) =
-            match level_text.to_ascii_lowercase().as_str() {
-                "national" => (
-                    GeographyLevel::National,
-                    None,
-                    Some(non_empty(get(i_ccode)).unwrap_or_else(|| "E92000001".to_string())),
-                    non_empty(get(i_cname)).unwrap_or_else(|| "England".to_string()),
-                ),
-                "regional" => {
-                    let name_i = i_rname
-                        .ok_or_else(|| missing_geo_col(rec.line, level_text, "region_name"))?;
-                    (
-                        GeographyLevel::Regional,
-                        None,
-                        non_empty(get(i_rcode)),
-                        f[name_i].clone(),
-                    )
-                }
-                "local authority" => {
-                    let name_i =
-                        i_laname.ok_or_else(|| missing_geo_col(rec.line, level_text, "la_name"))?;
-                    if i_new.is_none() {
-                        return Err(missing_geo_col(rec.line, level_text, "new_la_code"));
-                    }
-                    let old = non_empty(get(i_old));
-                    if old.as_deref().is_some_and(|o| o.contains('/')) {
-                        out.notes.push(note(
-                            NoteKind::Structure,
-                            file_label,
-                            Some(rec.line),
-                            Some("old_la_code"),
-                            format!(
-                            "combined LA row (`{}`, `{}`, {}): codes kept verbatim; values are for \
-                             the combined service",
-                            old.as_deref().unwrap_or(""),
-                            get(i_new),
-                            f[name_i]
-                        ),
-                        ));
-                    }
-                    (
-                        GeographyLevel::LocalAuthority,
-                        old,
-                        non_empty(get(i_new)),
-                        f[name_i].clone(),
-                    )
-                }
-                "" => return Err(err(
-                    file_label,
-                    Some(rec.line),
-                    Some(&header[i_level]),
-                    "geographic_level is empty",
-                    "each row must say National, Regional, Local authority (or another EES level)",
-                )),
-                _ => {
-                    other_levels
-                        .entry(level_text.to_string())
-                        .or_insert(rec.line);
-                    let pick = |cands: &[&str]| {
-                        cands
-                            .iter()
-                            .find_map(|c| find(c).and_then(|i| non_empty(&f[i])))
-                    };
-                    let code = pick(&[
-                        "lad_code",
-                        "pcon_code",
-                        "ward_code",
-                        "english_devolved_area_code",
-                        "opportunity_area_code",
-                        "new_la_code",
-                        "region_code",
-                        "country_code",
-                    ]);
-                    let name = pick(&[
-                        "lad_name",
-                        "pcon_name",
-                        "ward_name",
-                        "english_devolved_area_name",
-                        "opportunity_area_name",
-                        "la_name",
-                        "region_name",
-                        "country_name",
-                    ]);
-                    (
-                        GeographyLevel::Other,
-                        non_empty(get(i_old)),
-                        code,
-                        name.unwrap_or_default(),
-                    )
-                }
-            };
-
-        let filter_vals: Vec<&str> = filters.iter().map(|&i| f[i].as_str()).collect();
-        let key = (year, level, la_code.clone(), la_name.clone(), filter_vals);
-        if let Some(prev) = keys.insert(key, rec.line) {
-            return Err(err(
-                file_label,
+    /// Period, geography and filter values must not repeat an earlier row's.
+    fn check_unique(
+        &self,
+        rec: &'a Record,
+        year: i32,
+        geo: &RowGeography,
+        keys: &mut HashMap<RowKey<'a>, usize>,
+    ) -> Result<(), CleanError> {
+        let filter_vals: Vec<&str> = self
+            .measures
+            .filters
+            .iter()
+            .map(|&i| rec.fields[i].as_str())
+            .collect();
+        let key = (
+            year,
+            geo.level,
+            geo.la_code.clone(),
+            geo.la_name.clone(),
+            filter_vals,
+        );
+        match keys.insert(key, rec.line) {
+            None => Ok(()),
+            Some(prev) => Err(err(
+                self.file_label,
                 Some(rec.line),
                 None,
                 format!(
-                    "this row repeats line {prev}: same time_period, geography ({la_name}) and \
-                     filter values, so its measures would collide"
+                    "this row repeats line {prev}: same time_period, geography ({}) and \
+                     filter values, so its measures would collide",
+                    geo.la_name
                 ),
                 "a filter column was probably not recognised; pass EesOptions.filters listing \
                  every filter column of this file",
-            ));
+            )),
         }
-        let suffix = if filters.is_empty() {
+    }
+
+    /// One tidy row per indicator cell, the measure named `indicator[filter=value,…]`.
+    fn push_indicators(
+        &self,
+        rec: &Record,
+        year: i32,
+        geo: &RowGeography,
+        out: &mut Parsed,
+    ) -> Result<(), CleanError> {
+        let (f, header) = (&rec.fields, &self.table.header);
+        let suffix = if self.measures.filters.is_empty() {
             String::new()
         } else {
-            let parts: Vec<String> = filters
+            let parts: Vec<String> = self
+                .measures
+                .filters
                 .iter()
                 .map(|&i| format!("{}={}", header[i], f[i]))
                 .collect();
             format!("[{}]", parts.join(","))
         };
-
-        for &i in &indicators {
+        for &i in &self.measures.indicators {
             let cell = f[i].as_str();
             let (value, status) = match classify(cell, EES_CODES) {
                 Cell::Value(v) => (Some(v), Status::Ok),
                 Cell::Code(s) => (None, s),
                 Cell::Unknown => {
                     return Err(unknown_code_error(
-                        file_label,
+                        self.file_label,
                         rec.line,
                         &header[i],
                         cell,
@@ -508,41 +714,19 @@ pub fn parse_ees(
                 }
             };
             out.rows.push(TidyRow {
-                source: source.to_string(),
+                source: self.source.to_string(),
                 year,
-                la_code_old: la_code_old.clone(),
-                la_code: la_code.clone(),
-                la_name: la_name.clone(),
-                geography_level: level,
+                la_code_old: geo.la_code_old.clone(),
+                la_code: geo.la_code.clone(),
+                la_name: geo.la_name.clone(),
+                geography_level: geo.level,
                 measure: format!("{}{}", header[i], suffix),
                 value,
                 status,
             });
         }
+        Ok(())
     }
-    if !blank_lines.is_empty() {
-        out.notes.push(note(
-            NoteKind::Structure,
-            file_label,
-            blank_lines.first().copied(),
-            None,
-            format!(
-                "{} row(s) with every field empty skipped (lines {:?})",
-                blank_lines.len(),
-                blank_lines
-            ),
-        ));
-    }
-    for (value, line) in other_levels {
-        out.notes.push(note(
-            NoteKind::Structure,
-            file_label,
-            Some(line),
-            Some("geographic_level"),
-            format!("geographic_level `{value}` kept as geography level other"),
-        ));
-    }
-    Ok(out)
 }
 
 fn missing_option_column(

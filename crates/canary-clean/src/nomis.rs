@@ -29,7 +29,7 @@
 
 use super::common::{
     classify, decode_text, err, field_count_error, note, read_records, unknown_code_error, Cell,
-    NoteKind, Parsed,
+    NoteKind, Parsed, Record,
 };
 use super::tidy::{CleanError, GeographyLevel, Status, TidyRow};
 
@@ -107,7 +107,44 @@ pub fn parse_nomis_popest(
                  `<area>,mnemonic,<year>,<year>,…`; check that the right file was given",
             )
         })?;
-    let preamble = &records[..hpos];
+    let measure = preamble_measure(file_label, &records[..hpos])?;
+    let header = &records[hpos];
+    let reader = AreaReader {
+        source,
+        file_label,
+        header,
+        years: year_columns(file_label, header)?,
+        measure,
+    };
+    for rec in &records[hpos + 1..] {
+        if rec.is_blank() {
+            continue;
+        }
+        if rec.fields.len() != header.fields.len() {
+            if rec.fields.len() <= 2 {
+                out.notes.push(note(
+                    NoteKind::Structure,
+                    file_label,
+                    Some(rec.line),
+                    None,
+                    format!("footnote row skipped: {:?}", rec.fields.join(" ")),
+                ));
+                continue;
+            }
+            return Err(field_count_error(
+                file_label,
+                rec.line,
+                rec.fields.len(),
+                header.fields.len(),
+            ));
+        }
+        reader.read_area(rec, &mut out.rows)?;
+    }
+    Ok(out)
+}
+
+/// The measure name from the preamble's `Age :` line (and its `Gender :` line if not `Total`).
+fn preamble_measure(file_label: &str, preamble: &[Record]) -> Result<String, CleanError> {
     let pre_value = |key: &str| {
         preamble.iter().find_map(|r| {
             let k = r.fields.first()?.trim_end_matches(':').trim();
@@ -130,8 +167,12 @@ pub fn parse_nomis_popest(
             measure.push_str(&g.to_ascii_lowercase().replace(' ', "_"));
         }
     }
+    Ok(measure)
+}
 
-    let header = &records[hpos];
+/// The header's year columns (every field after the area name and `mnemonic`), as
+/// (position, year).
+fn year_columns(file_label: &str, header: &Record) -> Result<Vec<(usize, i32)>, CleanError> {
     let mut years = Vec::new();
     for (i, h) in header.fields.iter().enumerate().skip(2) {
         let y: i32 = h
@@ -158,51 +199,43 @@ pub fn parse_nomis_popest(
             "check that the extract was downloaded with dates as columns",
         ));
     }
-    let width = header.fields.len();
-    for rec in &records[hpos + 1..] {
-        if rec.is_blank() {
-            continue;
-        }
-        if rec.fields.len() != width {
-            if rec.fields.len() <= 2 {
-                out.notes.push(note(
-                    NoteKind::Structure,
-                    file_label,
-                    Some(rec.line),
-                    None,
-                    format!("footnote row skipped: {:?}", rec.fields.join(" ")),
-                ));
-                continue;
-            }
-            return Err(field_count_error(
-                file_label,
-                rec.line,
-                rec.fields.len(),
-                width,
-            ));
-        }
+    Ok(years)
+}
+
+/// Reads the area rows of one extract once its header and measure are known.
+struct AreaReader<'a> {
+    source: &'a str,
+    file_label: &'a str,
+    header: &'a Record,
+    years: Vec<(usize, i32)>,
+    measure: String,
+}
+
+impl AreaReader<'_> {
+    /// One tidy row per year of an area row (name, ONS code, one estimate per year).
+    fn read_area(&self, rec: &Record, rows: &mut Vec<TidyRow>) -> Result<(), CleanError> {
         let name = rec.fields[0].clone();
         let code = rec.fields[1].clone();
         if code.is_empty() {
             return Err(err(
-                file_label,
+                self.file_label,
                 Some(rec.line),
-                Some(&header.fields[1]),
+                Some(&self.header.fields[1]),
                 format!("area `{name}` has no code"),
                 "every data row needs its 9-character ONS code in the mnemonic column",
             ));
         }
         let level = level_from_code(&code);
-        for &(i, year) in &years {
+        for &(i, year) in &self.years {
             let cell = rec.fields[i].as_str();
             let (value, status) = match classify(cell, NOMIS_CODES) {
                 Cell::Value(v) => (Some(v), Status::Ok),
                 Cell::Code(s) => (None, s),
                 Cell::Unknown => {
                     return Err(unknown_code_error(
-                        file_label,
+                        self.file_label,
                         rec.line,
-                        &header.fields[i],
+                        &self.header.fields[i],
                         cell,
                         "Nomis population",
                         NOMIS_CODES,
@@ -210,20 +243,20 @@ pub fn parse_nomis_popest(
                     ))
                 }
             };
-            out.rows.push(TidyRow {
-                source: source.to_string(),
+            rows.push(TidyRow {
+                source: self.source.to_string(),
                 year,
                 la_code_old: None,
                 la_code: Some(code.clone()),
                 la_name: name.clone(),
                 geography_level: level,
-                measure: measure.clone(),
+                measure: self.measure.clone(),
                 value,
                 status,
             });
         }
+        Ok(())
     }
-    Ok(out)
 }
 
 #[cfg(test)]

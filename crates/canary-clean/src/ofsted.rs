@@ -408,6 +408,72 @@ fn blocks_of(
     Ok((name_col, blocks))
 }
 
+/// A data row of an LA table: its cells, 1-based sheet row and LA name.
+struct LaRow<'r> {
+    cells: &'r [Data],
+    rn: usize,
+    name: String,
+}
+
+impl LaRow<'_> {
+    /// A cell as text (empty if the row is shorter).
+    fn text(&self, c: usize) -> String {
+        self.cells.get(c).map(xs::text).unwrap_or_default()
+    }
+}
+
+/// Reads the LA rows under a header (row `hdr` of `range`, 0-based) until a blank row ends
+/// the table; returns the index of that row (or the sheet's end).
+fn read_table_rows(
+    file: &str,
+    range: &Range<Data>,
+    hdr: usize,
+    name_col: usize,
+    mut read: impl FnMut(&LaRow) -> Result<(), CleanError>,
+) -> Result<usize, CleanError> {
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let mut i = hdr + 1;
+    while i < rows.len() {
+        let row = LaRow {
+            cells: rows[i],
+            rn: xs::abs_row(range, i),
+            name: rows[i].get(name_col).map(xs::text).unwrap_or_default(),
+        };
+        if row.name.is_empty() {
+            if row.cells.iter().all(|c| xs::text(c).is_empty()) {
+                break;
+            } // blank row ends the table
+            return Err(err(
+                file,
+                Some(row.rn),
+                Some(xs::col_letter(name_col)),
+                "row with data but no LA name",
+                "fill in the LA name or remove the row",
+            ));
+        }
+        read(&row)?;
+        i += 1;
+    }
+    Ok(i)
+}
+
+/// A column named for an error or skip: its letter and header, `D (… publication date)`.
+fn column_label(headers: &[String], c: usize) -> String {
+    format!("{} ({})", xs::col_letter(c), headers[c])
+}
+
+/// One table of the 2023 sheet: its header, inspection blocks, and whether it is "Table 11"
+/// (LAs that no longer exist).
+struct Table2023<'a> {
+    file: &'a str,
+    sheet: &'a str,
+    headers: Vec<String>,
+    blocks: Vec<Block>,
+    predecessor: bool,
+}
+
+/// Reads one table of the 2023 sheet (its header row `hdr`, 0-based, found by content) into
+/// `out`; returns the index of the blank row that ends it (or of the sheet's end).
 fn read_table_2023(
     file: &str,
     sheet: &str,
@@ -416,123 +482,123 @@ fn read_table_2023(
     predecessor: bool,
     out: &mut Parsed,
 ) -> Result<usize, CleanError> {
-    let rows: Vec<&[Data]> = range.rows().collect();
-    let headers = xs::row_headers(rows[hdr]);
+    let headers = xs::row_headers(
+        range
+            .rows()
+            .nth(hdr)
+            .expect("find_row gives a row of the range"),
+    );
     let hdr_abs = xs::abs_row(range, hdr);
     let (name_col, blocks) = blocks_of(file, sheet, hdr_abs, &headers)?;
-    let mut i = hdr + 1;
-    while i < rows.len() {
-        let row = rows[i];
-        let rn = xs::abs_row(range, i);
-        let name = row.get(name_col).map(xs::text).unwrap_or_default();
-        if name.is_empty() {
-            if row.iter().all(|c| xs::text(c).is_empty()) {
-                break;
-            } // blank row ends the table
-            return Err(err(
-                file,
-                Some(rn),
-                Some(xs::col_letter(name_col)),
-                "row with data but no LA name",
-                "fill in the LA name or remove the row",
-            ));
-        }
-        for b in &blocks {
-            let date = xs::cell_date(row.get(b.date_col).unwrap_or(&Data::Empty)).map_err(|t| {
+    let table = Table2023 {
+        file,
+        sheet,
+        headers,
+        blocks,
+        predecessor,
+    };
+    read_table_rows(file, range, hdr, name_col, |row| {
+        table
+            .blocks
+            .iter()
+            .try_for_each(|b| table.read_block(b, row, out))
+    })
+}
+
+impl Table2023<'_> {
+    /// An LA's judgements in one inspection block (publication date, optional inspection
+    /// type, judgement columns).
+    fn read_block(&self, b: &Block, row: &LaRow, out: &mut Parsed) -> Result<(), CleanError> {
+        let (file, rn) = (self.file, row.rn);
+        let date =
+            xs::cell_date(row.cells.get(b.date_col).unwrap_or(&Data::Empty)).map_err(|t| {
                 err(
                     file,
                     Some(rn),
-                    Some(format!(
-                        "{} ({})",
-                        xs::col_letter(b.date_col),
-                        headers[b.date_col]
-                    )),
+                    Some(column_label(&self.headers, b.date_col)),
                     format!("`{t}` is not a date"),
                     "publication dates must be dates (or empty)",
                 )
             })?;
-            let inspection = match b
-                .type_col
-                .map(|c| row.get(c).map(xs::text).unwrap_or_default())
-            {
-                Some(t) if !t.is_empty() => t,
-                _ => b.inspection.clone(),
+        let inspection = match b.type_col.map(|c| row.text(c)) {
+            Some(t) if !t.is_empty() => t,
+            _ => b.inspection.clone(),
+        };
+        let mut any = false;
+        let leavers_blank = b
+            .grades
+            .iter()
+            .filter(|g| g.1 == ASPECT_CARE_LEAVERS)
+            .all(|g| row.text(g.0).is_empty());
+        for &(c, aspect, headline) in &b.grades {
+            let label = row.text(c);
+            // An ILACS "children in care" judgement without a care-leavers one predates the
+            // 1 Jan 2023 split: it is the old "in care and care leavers" judgement.
+            let aspect =
+                if b.framework == Framework::Ilacs && aspect == ASPECT_IN_CARE && leavers_blank {
+                    ASPECT_IN_CARE_AND_LEAVERS
+                } else {
+                    aspect
+                };
+            let colname = column_label(&self.headers, c);
+            let Some((label, g)) = grade_cell(
+                file,
+                Some(self.sheet),
+                rn,
+                colname.clone(),
+                &label,
+                &mut out.skipped,
+            )?
+            else {
+                continue;
             };
-            let mut any = false;
-            let leavers_blank = b
-                .grades
-                .iter()
-                .filter(|g| g.1 == ASPECT_CARE_LEAVERS)
-                .all(|g| row.get(g.0).map(xs::text).unwrap_or_default().is_empty());
-            for &(c, aspect, headline) in &b.grades {
-                let label = row.get(c).map(xs::text).unwrap_or_default();
-                // An ILACS "children in care" judgement without a care-leavers one predates the
-                // 1 Jan 2023 split: it is the old "in care and care leavers" judgement.
-                let aspect =
-                    if b.framework == Framework::Ilacs && aspect == ASPECT_IN_CARE && leavers_blank
-                    {
-                        ASPECT_IN_CARE_AND_LEAVERS
-                    } else {
-                        aspect
-                    };
-                let colname = format!("{} ({})", xs::col_letter(c), headers[c]);
-                let Some((label, g)) = grade_cell(
-                    file,
-                    Some(sheet),
-                    rn,
-                    colname.clone(),
-                    &label,
-                    &mut out.skipped,
-                )?
-                else {
-                    continue;
-                };
-                any = true;
-                let Some(published) = date.clone() else {
-                    out.skipped.push(Skipped {
-                        file: file.into(),
-                        row: rn,
-                        column: Some(colname),
-                        reason: "judgement without a publication date".into(),
-                    });
-                    continue;
-                };
-                out.judgements.push(Judgement {
-                    la_code_old: None,
-                    la_code: None,
-                    la_name: name.clone(),
-                    predecessor,
-                    urn: None,
-                    framework: b.framework,
-                    inspection: inspection.clone(),
-                    aspect: aspect.into(),
-                    headline,
-                    published,
-                    inspection_start: None,
-                    inspection_end: None,
-                    judgement_label: label,
-                    grade: Some(g),
-                    source_file: file.into(),
-                    sheet: Some(sheet.into()),
-                    row: rn,
-                });
-            }
-            if !any && date.is_some() {
+            any = true;
+            let Some(published) = date.clone() else {
                 out.skipped.push(Skipped {
                     file: file.into(),
                     row: rn,
-                    column: Some(format!(
-                        "{} ({})",
-                        xs::col_letter(b.date_col),
-                        headers[b.date_col]
-                    )),
-                    reason: "publication date without any judgement".into(),
+                    column: Some(colname),
+                    reason: "judgement without a publication date".into(),
                 });
-            }
+                continue;
+            };
+            out.judgements.push(Judgement {
+                la_code_old: None,
+                la_code: None,
+                la_name: row.name.clone(),
+                predecessor: self.predecessor,
+                urn: None,
+                framework: b.framework,
+                inspection: inspection.clone(),
+                aspect: aspect.into(),
+                headline,
+                published,
+                inspection_start: None,
+                inspection_end: None,
+                judgement_label: label,
+                grade: Some(g),
+                source_file: file.into(),
+                sheet: Some(self.sheet.into()),
+                row: rn,
+            });
         }
-        i += 1;
+        if !any && date.is_some() {
+            out.skipped.push(Skipped {
+                file: file.into(),
+                row: rn,
+                column: Some(column_label(&self.headers, b.date_col)),
+                reason: "publication date without any judgement".into(),
+            });
+        }
+        Ok(())
     }
-    Ok(i)
+}
+
+/// The workbook's sheet names, those `first` picks ahead of the rest (each in workbook order).
+fn sheets_first(names: &[String], first: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut order: Vec<String> = names.iter().filter(|n| first(n)).cloned().collect();
+    order.extend(names.iter().filter(|n| !first(n)).cloned());
+    order
 }
 
 /// Parse `Childrens_social_care_in_England_2023_underlying_data.ods` (both tables of sheet
@@ -543,18 +609,9 @@ pub fn parse_underlying_2023(
     bytes: &[u8],
 ) -> Result<Parsed, CleanError> {
     let mut wb = xs::open(file_label, bytes)?;
-    let names = wb.sheet_names().to_vec();
-    let mut order: Vec<String> = names
-        .iter()
-        .filter(|n| n.to_lowercase().starts_with("la_inspections"))
-        .cloned()
-        .collect();
-    order.extend(
-        names
-            .iter()
-            .filter(|n| !n.to_lowercase().starts_with("la_inspections"))
-            .cloned(),
-    );
+    let order = sheets_first(&wb.sheet_names(), |n| {
+        n.to_lowercase().starts_with("la_inspections")
+    });
     for sheet in order {
         let range = xs::sheet(file_label, &mut wb, &sheet)?;
         let Some(hdr) = xs::find_row(
@@ -595,18 +652,7 @@ pub fn parse_outcomes_2025(
     bytes: &[u8],
 ) -> Result<Parsed, CleanError> {
     let mut wb = xs::open(file_label, bytes)?;
-    let names = wb.sheet_names().to_vec();
-    let mut order: Vec<String> = names
-        .iter()
-        .filter(|n| n.to_lowercase().contains("history"))
-        .cloned()
-        .collect();
-    order.extend(
-        names
-            .iter()
-            .filter(|n| !n.to_lowercase().contains("history"))
-            .cloned(),
-    );
+    let order = sheets_first(&wb.sheet_names(), |n| n.to_lowercase().contains("history"));
     for sheet in order {
         let range = xs::sheet(file_label, &mut wb, &sheet)?;
         let Some(hdr) = xs::find_row(
@@ -621,14 +667,52 @@ pub fn parse_outcomes_2025(
         ) else {
             continue;
         };
-        let rows: Vec<&[Data]> = range.rows().collect();
-        let headers = xs::row_headers(rows[hdr]);
-        let hdr_abs = xs::abs_row(&range, hdr);
+        let headers = xs::row_headers(
+            range
+                .rows()
+                .nth(hdr)
+                .expect("find_row gives a row of the range"),
+        );
+        let history = History2025::resolve(file_label, &sheet, headers, xs::abs_row(&range, hdr))?;
+        let mut out = Parsed::default();
+        read_table_rows(file_label, &range, hdr, history.c_name, |row| {
+            history.read_inspection(row, &mut out)
+        })?;
+        return Ok(out);
+    }
+    Err(err(file_label, None, None, "no sheet with a `Local authority name` / `Publication date` / `Inspection type` / `Overall effectiveness` header", "is this Ofsted's 'LA inspection outcomes as at 31 March 2025' ODS? Its ILACS_inspection_history sheet is needed"))
+}
+
+/// The columns of the 2025 ILACS history sheet, found by header name; the judgement columns
+/// are those after `Inspection type`.
+struct History2025<'a> {
+    file: &'a str,
+    sheet: &'a str,
+    headers: Vec<String>,
+    c_code: Option<usize>,
+    c_name: usize,
+    c_status: Option<usize>,
+    c_insp: Option<usize>,
+    c_pub: usize,
+    c_type: usize,
+    /// (column, aspect, headline)
+    grade_cols: Vec<(usize, &'static str, bool)>,
+    c_leavers: Option<usize>,
+}
+
+impl<'a> History2025<'a> {
+    /// Finds the columns in the header row (`hdr_abs`, 1-based).
+    fn resolve(
+        file: &'a str,
+        sheet: &'a str,
+        headers: Vec<String>,
+        hdr_abs: usize,
+    ) -> Result<History2025<'a>, CleanError> {
         let find = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
         let need = |n: &str| {
             find(n).ok_or_else(|| {
                 err(
-                    file_label,
+                    file,
                     Some(hdr_abs),
                     None,
                     format!("sheet `{sheet}`: no `{n}` column"),
@@ -649,7 +733,7 @@ pub fn parse_outcomes_2025(
             }
             let a = classify_aspect(Framework::Ilacs, "ILACS", h).ok_or_else(|| {
                 err(
-                    file_label,
+                    file,
                     Some(hdr_abs),
                     Some(format!("{} `{h}`", xs::col_letter(c))),
                     "unrecognised judgement column",
@@ -662,97 +746,102 @@ pub fn parse_outcomes_2025(
             .iter()
             .find(|g| g.1 == ASPECT_CARE_LEAVERS)
             .map(|g| g.0);
-        let mut out = Parsed::default();
-        for (i, row) in rows.iter().enumerate().skip(hdr + 1) {
-            let rn = xs::abs_row(&range, i);
-            let get = |c: usize| row.get(c).map(xs::text).unwrap_or_default();
-            let name = get(c_name);
-            if name.is_empty() {
-                if row.iter().all(|c| xs::text(c).is_empty()) {
-                    break;
-                }
-                return Err(err(
-                    file_label,
-                    Some(rn),
-                    Some(xs::col_letter(c_name)),
-                    "row with data but no LA name",
-                    "fill in the LA name or remove the row",
-                ));
-            }
-            let date_at = |c: usize| {
-                xs::cell_date(row.get(c).unwrap_or(&Data::Empty)).map_err(|t| {
-                    err(
-                        file_label,
-                        Some(rn),
-                        Some(format!("{} ({})", xs::col_letter(c), headers[c])),
-                        format!("`{t}` is not a date"),
-                        "dates must be dates",
-                    )
-                })
-            };
-            let published = date_at(c_pub)?.ok_or_else(|| {
-                err(
-                    file_label,
-                    Some(rn),
-                    Some(format!("{} (Publication date)", xs::col_letter(c_pub))),
-                    "missing publication date",
-                    "every inspection in the history has a publication date; check the row",
-                )
-            })?;
-            let start = match c_insp {
-                Some(c) => date_at(c)?,
-                None => None,
-            };
-            let code = c_code.map(get).filter(|s| !s.is_empty());
-            let predecessor = c_status
-                .map(get)
-                .map(|s| s.to_lowercase().contains("no longer"))
-                .unwrap_or(false);
-            let inspection = get(c_type);
-            // Before 1 Jan 2023 the in-care judgement covered care leavers too (module notes).
-            let leavers_blank = c_leavers.map(|c| get(c).is_empty()).unwrap_or(true);
-            for &(c, aspect, headline) in &grade_cols {
-                let colname = format!("{} ({})", xs::col_letter(c), headers[c]);
-                let Some((label, g)) = grade_cell(
-                    file_label,
-                    Some(&sheet),
-                    rn,
-                    colname,
-                    &get(c),
-                    &mut out.skipped,
-                )?
-                else {
-                    continue;
-                };
-                let aspect = if aspect == ASPECT_IN_CARE && leavers_blank {
-                    ASPECT_IN_CARE_AND_LEAVERS
-                } else {
-                    aspect
-                };
-                out.judgements.push(Judgement {
-                    la_code_old: None,
-                    la_code: code.clone(),
-                    la_name: name.clone(),
-                    predecessor,
-                    urn: None,
-                    framework: Framework::Ilacs,
-                    inspection: inspection.clone(),
-                    aspect: aspect.into(),
-                    headline,
-                    published: published.clone(),
-                    inspection_start: start.clone(),
-                    inspection_end: None,
-                    judgement_label: label,
-                    grade: Some(g),
-                    source_file: file_label.into(),
-                    sheet: Some(sheet.clone()),
-                    row: rn,
-                });
-            }
-        }
-        return Ok(out);
+        Ok(History2025 {
+            file,
+            sheet,
+            headers,
+            c_code,
+            c_name,
+            c_status,
+            c_insp,
+            c_pub,
+            c_type,
+            grade_cols,
+            c_leavers,
+        })
     }
-    Err(err(file_label, None, None, "no sheet with a `Local authority name` / `Publication date` / `Inspection type` / `Overall effectiveness` header", "is this Ofsted's 'LA inspection outcomes as at 31 March 2025' ODS? Its ILACS_inspection_history sheet is needed"))
+
+    /// A date cell of the row (empty → None).
+    fn date_at(&self, row: &LaRow, c: usize) -> Result<Option<String>, CleanError> {
+        xs::cell_date(row.cells.get(c).unwrap_or(&Data::Empty)).map_err(|t| {
+            err(
+                self.file,
+                Some(row.rn),
+                Some(column_label(&self.headers, c)),
+                format!("`{t}` is not a date"),
+                "dates must be dates",
+            )
+        })
+    }
+
+    /// The judgements of one inspection (one row of the history).
+    fn read_inspection(&self, row: &LaRow, out: &mut Parsed) -> Result<(), CleanError> {
+        let (file, rn) = (self.file, row.rn);
+        let published = self.date_at(row, self.c_pub)?.ok_or_else(|| {
+            err(
+                file,
+                Some(rn),
+                Some(format!("{} (Publication date)", xs::col_letter(self.c_pub))),
+                "missing publication date",
+                "every inspection in the history has a publication date; check the row",
+            )
+        })?;
+        let start = match self.c_insp {
+            Some(c) => self.date_at(row, c)?,
+            None => None,
+        };
+        let code = self.c_code.map(|c| row.text(c)).filter(|s| !s.is_empty());
+        let predecessor = self
+            .c_status
+            .map(|c| row.text(c))
+            .map(|s| s.to_lowercase().contains("no longer"))
+            .unwrap_or(false);
+        let inspection = row.text(self.c_type);
+        // Before 1 Jan 2023 the in-care judgement covered care leavers too (module notes).
+        let leavers_blank = self
+            .c_leavers
+            .map(|c| row.text(c).is_empty())
+            .unwrap_or(true);
+        for &(c, aspect, headline) in &self.grade_cols {
+            let colname = column_label(&self.headers, c);
+            let Some((label, g)) = grade_cell(
+                file,
+                Some(self.sheet),
+                rn,
+                colname,
+                &row.text(c),
+                &mut out.skipped,
+            )?
+            else {
+                continue;
+            };
+            let aspect = if aspect == ASPECT_IN_CARE && leavers_blank {
+                ASPECT_IN_CARE_AND_LEAVERS
+            } else {
+                aspect
+            };
+            out.judgements.push(Judgement {
+                la_code_old: None,
+                la_code: code.clone(),
+                la_name: row.name.clone(),
+                predecessor,
+                urn: None,
+                framework: Framework::Ilacs,
+                inspection: inspection.clone(),
+                aspect: aspect.into(),
+                headline,
+                published: published.clone(),
+                inspection_start: start.clone(),
+                inspection_end: None,
+                judgement_label: label,
+                grade: Some(g),
+                source_file: file.into(),
+                sheet: Some(self.sheet.into()),
+                row: rn,
+            });
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------- scraped CSV
@@ -781,30 +870,7 @@ pub fn parse_ilacs_csv(
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    let col = |n: &str| {
-        headers.iter().position(|h| h == n).ok_or_else(|| err(file_label, Some(1), Some(n.into()), format!("missing column `{n}`"), "expected the ofsted-ilacs-scrape-tool output columns (urn, local_authority, publication_date, inspection_framework, …_grade)"))
-    };
-    let c_urn = col("urn")?;
-    let c_la = col("local_authority")?;
-    let c_pub = col("publication_date")?;
-    let c_fw = col("inspection_framework")?;
-    let c_start = col("inspection_start_date")?;
-    let c_end = col("inspection_end_date")?;
-    let grades = [
-        (col("overall_effectiveness_grade")?, ASPECT_OVERALL, true),
-        (
-            col("impact_of_leaders_grade")?,
-            ASPECT_IMPACT_LEADERS,
-            false,
-        ),
-        (
-            col("help_and_protection_grade")?,
-            ASPECT_HELP_PROTECTION,
-            false,
-        ),
-        (col("in_care_grade")?, ASPECT_IN_CARE, false),
-        (col("care_leavers_grade")?, ASPECT_CARE_LEAVERS, false),
-    ];
+    let columns = ScrapeColumns::resolve(file_label, headers)?;
     let mut out = Parsed::default();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
@@ -817,38 +883,85 @@ pub fn parse_ilacs_csv(
                 "fix the quoting or the number of fields on this line",
             )
         })?;
-        let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
-        let date = |c: usize| -> Result<Option<String>, CleanError> {
-            let t = get(c);
-            if t.is_empty() {
-                return Ok(None);
-            }
-            xs::text_to_iso(&t).map(Some).ok_or_else(|| {
-                err(
-                    file_label,
-                    Some(line),
-                    Some(headers[c].clone()),
-                    format!("`{t}` is not a dd/mm/yy(yy) date"),
-                    "fix the date",
-                )
-            })
+        columns.read_report(&rec, line, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The scrape tool's columns, by name; `grades` lists the five `…_grade` columns in the
+/// order overall, impact of leaders, help and protection, in care, care leavers.
+struct ScrapeColumns<'a> {
+    file: &'a str,
+    headers: Vec<String>,
+    c_urn: usize,
+    c_la: usize,
+    c_pub: usize,
+    c_fw: usize,
+    c_start: usize,
+    c_end: usize,
+    /// (column, aspect, headline)
+    grades: [(usize, &'static str, bool); 5],
+}
+
+impl<'a> ScrapeColumns<'a> {
+    /// Finds every column the scraper writes; each is required.
+    fn resolve(file: &'a str, headers: Vec<String>) -> Result<ScrapeColumns<'a>, CleanError> {
+        let col = |n: &str| {
+            headers.iter().position(|h| h == n).ok_or_else(|| err(file, Some(1), Some(n.into()), format!("missing column `{n}`"), "expected the ofsted-ilacs-scrape-tool output columns (urn, local_authority, publication_date, inspection_framework, …_grade)"))
         };
-        let published = date(c_pub)?.ok_or_else(|| {
+        Ok(ScrapeColumns {
+            c_urn: col("urn")?,
+            c_la: col("local_authority")?,
+            c_pub: col("publication_date")?,
+            c_fw: col("inspection_framework")?,
+            c_start: col("inspection_start_date")?,
+            c_end: col("inspection_end_date")?,
+            grades: [
+                (col("overall_effectiveness_grade")?, ASPECT_OVERALL, true),
+                (
+                    col("impact_of_leaders_grade")?,
+                    ASPECT_IMPACT_LEADERS,
+                    false,
+                ),
+                (
+                    col("help_and_protection_grade")?,
+                    ASPECT_HELP_PROTECTION,
+                    false,
+                ),
+                (col("in_care_grade")?, ASPECT_IN_CARE, false),
+                (col("care_leavers_grade")?, ASPECT_CARE_LEAVERS, false),
+            ],
+            file,
+            headers,
+        })
+    }
+
+    /// The judgements of one scraped report (one line), or a skip when it has no framework
+    /// and is not recognisably ILACS (see the module docs).
+    fn read_report(
+        &self,
+        rec: &csv::StringRecord,
+        line: usize,
+        out: &mut Parsed,
+    ) -> Result<(), CleanError> {
+        let report = ReportLine { rec, line };
+        let published = self.date(&report, self.c_pub)?.ok_or_else(|| {
             err(
-                file_label,
+                self.file,
                 Some(line),
                 Some("publication_date".into()),
                 "missing publication date",
                 "every scraped report has one; check the line",
             )
         })?;
-        let fw = get(c_fw);
-        let any_grade = grades
+        let fw = report.get(self.c_fw);
+        let any_grade = self
+            .grades
             .iter()
-            .any(|g| matches!(grade_of(&get(g.0)), Ok(Ok(_))));
+            .any(|g| matches!(grade_of(&report.get(g.0)), Ok(Ok(_))));
         if fw.is_empty() && !(any_grade && published.as_str() >= "2019-01-01") {
             out.skipped.push(Skipped {
-                file: file_label.into(),
+                file: self.file.into(),
                 row: line,
                 column: Some("inspection_framework".into()),
                 reason: if any_grade {
@@ -857,7 +970,7 @@ pub fn parse_ilacs_csv(
                     "no framework and no judgement read (pre-ILACS or unreadable report)".into()
                 },
             });
-            continue;
+            return Ok(());
         }
         let inspection = match fw.to_lowercase().as_str() {
             "standard" => "ILACS Standard Inspection".to_string(),
@@ -865,23 +978,54 @@ pub fn parse_ilacs_csv(
             "" => "ILACS (type not read)".to_string(),
             other => format!("ILACS ({other})"),
         };
+        self.push_judgements(&report, &published, &inspection, out)
+    }
+
+    /// A date cell of the line (empty → None).
+    fn date(&self, report: &ReportLine, c: usize) -> Result<Option<String>, CleanError> {
+        let t = report.get(c);
+        if t.is_empty() {
+            return Ok(None);
+        }
+        xs::text_to_iso(&t).map(Some).ok_or_else(|| {
+            err(
+                self.file,
+                Some(report.line),
+                Some(self.headers[c].clone()),
+                format!("`{t}` is not a dd/mm/yy(yy) date"),
+                "fix the date",
+            )
+        })
+    }
+
+    /// One judgement per graded `…_grade` cell of an ILACS report.
+    fn push_judgements(
+        &self,
+        report: &ReportLine,
+        published: &str,
+        inspection: &str,
+        out: &mut Parsed,
+    ) -> Result<(), CleanError> {
+        let (file, line) = (self.file, report.line);
         // The care-leavers judgement exists from 1 Jan 2023: a value scraped for a report
         // published earlier is a mis-read (Nottingham and Redcar and Cleveland 2022) and skipped.
-        let pre_split = published.as_str() < "2023-01-01";
-        let leavers_pre =
-            pre_split || get(grades[4].0).eq_ignore_ascii_case("inspection_pre_dates_judgement");
-        for &(c, aspect, headline) in &grades {
-            if aspect == ASPECT_CARE_LEAVERS && pre_split && matches!(grade_of(&get(c)), Ok(Ok(_)))
-            {
-                out.skipped.push(Skipped { file: file_label.into(), row: line, column: Some(headers[c].clone()), reason: "care-leavers grade on a report published before the judgement existed (2023-01-01)".into() });
+        let pre_split = published < "2023-01-01";
+        let leavers_pre = pre_split
+            || report
+                .get(self.grades[4].0)
+                .eq_ignore_ascii_case("inspection_pre_dates_judgement");
+        for &(c, aspect, headline) in &self.grades {
+            let label = report.get(c);
+            if aspect == ASPECT_CARE_LEAVERS && pre_split && matches!(grade_of(&label), Ok(Ok(_))) {
+                out.skipped.push(Skipped { file: file.into(), row: line, column: Some(self.headers[c].clone()), reason: "care-leavers grade on a report published before the judgement existed (2023-01-01)".into() });
                 continue;
             }
             let Some((label, g)) = grade_cell(
-                file_label,
+                file,
                 None,
                 line,
-                headers[c].clone(),
-                &get(c),
+                self.headers[c].clone(),
+                &label,
                 &mut out.skipped,
             )?
             else {
@@ -895,25 +1039,38 @@ pub fn parse_ilacs_csv(
             out.judgements.push(Judgement {
                 la_code_old: None,
                 la_code: None,
-                la_name: get(c_la),
+                la_name: report.get(self.c_la),
                 predecessor: false,
-                urn: Some(get(c_urn)).filter(|s| !s.is_empty()),
+                urn: Some(report.get(self.c_urn)).filter(|s| !s.is_empty()),
                 framework: Framework::Ilacs,
-                inspection: inspection.clone(),
+                inspection: inspection.to_string(),
                 aspect: aspect.into(),
                 headline,
-                published: published.clone(),
-                inspection_start: date(c_start)?,
-                inspection_end: date(c_end)?,
+                published: published.to_string(),
+                inspection_start: self.date(report, self.c_start)?,
+                inspection_end: self.date(report, self.c_end)?,
                 judgement_label: label,
                 grade: Some(g),
-                source_file: file_label.into(),
+                source_file: file.into(),
                 sheet: None,
                 row: line,
             });
         }
+        Ok(())
     }
-    Ok(out)
+}
+
+/// One line of the scraped CSV: its record and 1-based line number.
+struct ReportLine<'r> {
+    rec: &'r csv::StringRecord,
+    line: usize,
+}
+
+impl ReportLine<'_> {
+    /// A cell, trimmed (empty if the record is shorter).
+    fn get(&self, c: usize) -> String {
+        self.rec.get(c).unwrap_or("").trim().to_string()
+    }
 }
 
 // ---------------------------------------------------------------- merge & codes

@@ -89,58 +89,7 @@ pub fn parse_s251(
             ))
         }
     };
-    let find = |names: &[&str]| {
-        header
-            .iter()
-            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
-    };
-    let hint = "expected an s251 Table A1 outturn CSV (LA code, LA name, [line], description, value columns)";
-    let c_code = find(&["LEA Number:", "LEA", "LA"]).ok_or_else(|| {
-        err(
-            file_label,
-            Some(1),
-            None,
-            format!("no LA code column in {header:?}"),
-            hint,
-        )
-    })?;
-    let c_name = find(&["LA Name:", "LEA Name", "LA Name"])
-        .ok_or_else(|| err(file_label, Some(1), None, "no LA name column", hint))?;
-    let c_desc = find(&[
-        "S52 Line Reference:",
-        "S52 Line Reference",
-        "CYPServiceDescription",
-    ])
-    .ok_or_else(|| {
-        err(
-            file_label,
-            Some(1),
-            None,
-            "no line description column",
-            hint,
-        )
-    })?;
-    let c_line = find(&["Line", "LineNumber"]);
-    let c_status = find(&["ReturnStatus"]);
-    let c_group = find(&["ReportGroup"]);
-    let first_value = [Some(c_desc), c_group, c_line]
-        .iter()
-        .flatten()
-        .max()
-        .unwrap()
-        + 1;
-    let value_cols: Vec<usize> = (first_value..header.len())
-        .filter(|&c| !header[c].is_empty())
-        .collect();
-    if value_cols.is_empty() {
-        return Err(err(
-            file_label,
-            Some(1),
-            None,
-            "no value columns after the description",
-            hint,
-        ));
-    }
+    let layout = A1Layout::resolve(file_label, year, &header)?;
     let mut out = Vec::new();
     for (i, rec) in recs.enumerate() {
         let line = i + 2;
@@ -153,47 +102,122 @@ pub fn parse_s251(
                 "fix the quoting on this line",
             )
         })?;
-        let g = |c: usize| rec.get(c).map(xs::norm_ws).unwrap_or_default();
         if rec.iter().all(|s| s.trim().is_empty()) {
             continue;
         }
-        let code = g(c_code);
+        layout.read_row(&rec, line, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Where a year's Table A1 columns are: found by header name (the names differ by year).
+struct A1Layout<'a> {
+    file_label: &'a str,
+    year: i32,
+    header: &'a [String],
+    la_code: usize,
+    la_name: usize,
+    description: usize,
+    line_no: Option<usize>,
+    return_status: Option<usize>,
+    report_group: Option<usize>,
+    /// The named columns after the description, line number and report group.
+    values: Vec<usize>,
+}
+
+impl<'a> A1Layout<'a> {
+    /// Finds the LA code, LA name and description columns (required) and the optional ones.
+    fn resolve(
+        file_label: &'a str,
+        year: i32,
+        header: &'a [String],
+    ) -> Result<A1Layout<'a>, CleanError> {
+        let find = |names: &[&str]| {
+            header
+                .iter()
+                .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+        };
+        let hint = "expected an s251 Table A1 outturn CSV (LA code, LA name, [line], description, value columns)";
+        let la_code = find(&["LEA Number:", "LEA", "LA"]).ok_or_else(|| {
+            err(
+                file_label,
+                Some(1),
+                None,
+                format!("no LA code column in {header:?}"),
+                hint,
+            )
+        })?;
+        let la_name = find(&["LA Name:", "LEA Name", "LA Name"])
+            .ok_or_else(|| err(file_label, Some(1), None, "no LA name column", hint))?;
+        let description = find(&[
+            "S52 Line Reference:",
+            "S52 Line Reference",
+            "CYPServiceDescription",
+        ])
+        .ok_or_else(|| {
+            err(
+                file_label,
+                Some(1),
+                None,
+                "no line description column",
+                hint,
+            )
+        })?;
+        let line_no = find(&["Line", "LineNumber"]);
+        let report_group = find(&["ReportGroup"]);
+        let first_value = [Some(description), report_group, line_no]
+            .iter()
+            .flatten()
+            .max()
+            .unwrap()
+            + 1;
+        let values: Vec<usize> = (first_value..header.len())
+            .filter(|&c| !header[c].is_empty())
+            .collect();
+        if values.is_empty() {
+            return Err(err(
+                file_label,
+                Some(1),
+                None,
+                "no value columns after the description",
+                hint,
+            ));
+        }
+        Ok(A1Layout {
+            file_label,
+            year,
+            header,
+            la_code,
+            la_name,
+            description,
+            line_no,
+            return_status: find(&["ReturnStatus"]),
+            report_group,
+            values,
+        })
+    }
+
+    /// One cell per value column of an LA × budget-line row.
+    fn read_row(
+        &self,
+        rec: &csv::StringRecord,
+        line: usize,
+        out: &mut Vec<S251Cell>,
+    ) -> Result<(), CleanError> {
+        let file_label = self.file_label;
+        let g = |c: usize| rec.get(c).map(xs::norm_ws).unwrap_or_default();
+        let code = g(self.la_code);
         if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())) {
             return Err(err(
                 file_label,
                 Some(line),
-                Some(header[c_code].clone()),
+                Some(self.header[self.la_code].clone()),
                 format!("`{code}` is not a 3-digit LA code"),
                 "Table A1 rows are LAs; remove totals or fix the code",
             ));
         }
-        let (lead, description) = split_number(&g(c_desc));
-        let line_no = match c_line {
-            Some(c) => g(c).parse::<u32>().map_err(|_| {
-                err(
-                    file_label,
-                    Some(line),
-                    Some(header[c].clone()),
-                    format!("`{}` is not a line number", g(c)),
-                    "fix the line number",
-                )
-            })?,
-            None => lead.ok_or_else(|| {
-                err(
-                    file_label,
-                    Some(line),
-                    Some(header[c_desc].clone()),
-                    "description does not start with its line number",
-                    "2008-09 descriptions read `17 LA functions …`; fix the row",
-                )
-            })?,
-        };
-        // a leading number that is not this line's number is part of the text: put it back
-        let description = match (lead, c_line) {
-            (Some(n), Some(_)) if n != line_no => format!("{n} {description}"),
-            _ => description,
-        };
-        for &c in &value_cols {
+        let (line_no, description) = self.budget_line(&g, line)?;
+        for &c in &self.values {
             let raw = g(c);
             let (value, status) = if raw.is_empty() || raw.eq_ignore_ascii_case("NULL") {
                 (None, Status::Blank)
@@ -202,7 +226,7 @@ pub fn parse_s251(
                     err(
                         file_label,
                         Some(line),
-                        Some(header[c].clone()),
+                        Some(self.header[c].clone()),
                         format!("`{raw}` is not a number"),
                         "values are pounds; empty or NULL means no value",
                     )
@@ -210,21 +234,58 @@ pub fn parse_s251(
                 (Some(v), Status::Ok)
             };
             out.push(S251Cell {
-                year,
+                year: self.year,
                 la_code_old: code.clone(),
-                la_name: g(c_name),
-                return_status: c_status.map(g).filter(|s| !s.is_empty()),
+                la_name: g(self.la_name),
+                return_status: self.return_status.map(g).filter(|s| !s.is_empty()),
                 line_no,
                 description: description.clone(),
-                report_group: c_group.map(g).filter(|s| !s.is_empty()),
-                column: header[c].clone(),
+                report_group: self.report_group.map(g).filter(|s| !s.is_empty()),
+                column: self.header[c].clone(),
                 value,
                 status,
                 line,
             });
         }
+        Ok(())
     }
-    Ok(out)
+
+    /// The row's budget line number (its own column, or 2008-09's leading number of the
+    /// description) and the description without it.
+    fn budget_line(
+        &self,
+        g: &dyn Fn(usize) -> String,
+        line: usize,
+    ) -> Result<(u32, String), CleanError> {
+        let file_label = self.file_label;
+        let (lead, description) = split_number(&g(self.description));
+        let line_no = match self.line_no {
+            Some(c) => g(c).parse::<u32>().map_err(|_| {
+                err(
+                    file_label,
+                    Some(line),
+                    Some(self.header[c].clone()),
+                    format!("`{}` is not a line number", g(c)),
+                    "fix the line number",
+                )
+            })?,
+            None => lead.ok_or_else(|| {
+                err(
+                    file_label,
+                    Some(line),
+                    Some(self.header[self.description].clone()),
+                    "description does not start with its line number",
+                    "2008-09 descriptions read `17 LA functions …`; fix the row",
+                )
+            })?,
+        };
+        // a leading number that is not this line's number is part of the text: put it back
+        let description = match (lead, self.line_no) {
+            (Some(n), Some(_)) if n != line_no => format!("{n} {description}"),
+            _ => description,
+        };
+        Ok((line_no, description))
+    }
 }
 
 /// Cells as TidyRows; measure = `"<line> <description>[column=<published column>]"`.

@@ -294,8 +294,6 @@ fn cin_wrong_year_is_refused() {
 /// definitions, and its last lines (the population column), beside the year's CSV in raw/.
 #[test]
 fn cin_metadata_every_year() {
-    let raw = raw_dir();
-    let ex = excerpts_dir();
     let metas = [
         (
             "cin_census/2009-10/osr28-2010ud-metadata.txt",
@@ -330,38 +328,10 @@ fn cin_metadata_every_year() {
             "cin_census/2016-17/SFR61-2017_UD.CSV",
         ),
     ];
-    let mut covered_per_year = Vec::new();
-    for (meta, csvf) in metas {
-        let bytes = read(&ex, meta);
-        // latin-1, not UTF-8: the excerpts keep the publisher's curly quotes as single bytes
-        assert!(
-            std::str::from_utf8(&bytes).is_err(),
-            "{meta} is expected to be latin-1"
-        );
-        let defs = parse_cin_metadata(meta, &bytes).unwrap_or_else(|e| panic!("{e}"));
-        let (_, header) = csv_shape(&read(&raw, csvf), None);
-        assert_eq!(defs[0].variable, "geog_l", "{meta}");
-        assert!(
-            defs.iter().all(|d| !d.description.is_empty()),
-            "{meta}: {defs:?}"
-        );
-        // the identifying columns are defined under the CSV's own names
-        for id in ["geog_l", "geog_c", "geog_n"] {
-            assert!(
-                defs.iter().any(|d| d.variable == id) && header.iter().any(|h| h == id),
-                "{meta}: {id}"
-            );
-        }
-        // the last definition is the population column (the CSV's last), under its
-        // metadata spelling `Mid{year}Pop…`
-        let last = defs.last().unwrap();
-        assert!(
-            last.variable.starts_with("Mid20") && last.description.contains("population estimates"),
-            "{meta}: {last:?}"
-        );
-        let covered = defs.iter().filter(|d| header.contains(&d.variable)).count();
-        covered_per_year.push((defs.len(), covered));
-    }
+    let covered_per_year: Vec<_> = metas
+        .iter()
+        .map(|(meta, csvf)| cin_metadata_year(meta, csvf))
+        .collect();
     // Definitions in each excerpt, and how many name a column of the year's CSV verbatim;
     // the rest differ in spelling between the two files: in 2011-12 and 2012-13 the metadata
     // writes `CINStartingRatePer10K` and `Mid2011Pop017`, the CSV `CINStartingRatePer10k` and
@@ -379,6 +349,46 @@ fn cin_metadata_every_year() {
             (10, 10)
         ]
     );
+    cin_metadata_hand_read();
+}
+
+/// One year's metadata excerpt against its CSV's header: returns (definitions, definitions
+/// naming a CSV column verbatim).
+fn cin_metadata_year(meta: &str, csvf: &str) -> (usize, usize) {
+    let bytes = read(&excerpts_dir(), meta);
+    // latin-1, not UTF-8: the excerpts keep the publisher's curly quotes as single bytes
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "{meta} is expected to be latin-1"
+    );
+    let defs = parse_cin_metadata(meta, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let (_, header) = csv_shape(&read(&raw_dir(), csvf), None);
+    assert_eq!(defs[0].variable, "geog_l", "{meta}");
+    assert!(
+        defs.iter().all(|d| !d.description.is_empty()),
+        "{meta}: {defs:?}"
+    );
+    // the identifying columns are defined under the CSV's own names
+    for id in ["geog_l", "geog_c", "geog_n"] {
+        assert!(
+            defs.iter().any(|d| d.variable == id) && header.iter().any(|h| h == id),
+            "{meta}: {id}"
+        );
+    }
+    // the last definition is the population column (the CSV's last), under its
+    // metadata spelling `Mid{year}Pop…`
+    let last = defs.last().unwrap();
+    assert!(
+        last.variable.starts_with("Mid20") && last.description.contains("population estimates"),
+        "{meta}: {last:?}"
+    );
+    let covered = defs.iter().filter(|d| header.contains(&d.variable)).count();
+    (defs.len(), covered)
+}
+
+/// Definitions read by hand from the 2009-10 and 2016-17 metadata excerpts.
+fn cin_metadata_hand_read() {
+    let ex = excerpts_dir();
     // osr28-2010ud-metadata.txt line 46: `CINThro0910:     Number of Children in Need throughout 2009-10`
     let m = "cin_census/2009-10/osr28-2010ud-metadata.txt";
     let defs = parse_cin_metadata(m, &read(&ex, m)).unwrap();
@@ -500,12 +510,226 @@ fn ees_every_published_layout_parses_and_nothing_is_dropped() {
     ees_nothing_dropped(&dir, &files);
 }
 
+/// Which copy of a published file a hand-read value comes from.
+#[derive(Clone, Copy)]
+enum FileCopy {
+    /// The study's own file, whole, under `raw/`.
+    Raw,
+    /// An excerpt under `tests/fixtures/published/`.
+    Excerpt,
+}
+
+/// What a hand-read cell holds: a value, or a missing-value status.
+#[derive(Clone, Copy)]
+enum Holds {
+    Value(f64),
+    Status(Status),
+}
+
+/// One EES file read by hand: the cells read (year, ONS code, measure, what it holds) and
+/// the checks that are not about one cell.
+struct HandRead {
+    copy: FileCopy,
+    rel: &'static str,
+    source: &'static str,
+    cells: &'static [(i32, &'static str, &'static str, Holds)],
+    other: fn(&Parsed),
+}
+
+const EES_HAND_READ: &[HandRead] = &[
+    HandRead {
+        copy: FileCopy::Raw,
+        rel: "dfe_tidy/c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv",
+        source: "c1",
+        cells: &[
+            // line 1944: 2014 Lambeth (208, E09000022) referral_count 3770, rereferral_percent 13.6
+            (
+                2014,
+                "E09000022",
+                "referral_count[category=Referrals and Re-referrals]",
+                Holds::Value(3770.0),
+            ),
+            (
+                2014,
+                "E09000022",
+                "rereferral_percent[category=Referrals and Re-referrals]",
+                Holds::Value(13.6),
+            ),
+            // line 2: 2025 National referral_count 632830
+            (
+                2025,
+                "E92000001",
+                "referral_count[category=Referrals and Re-referrals]",
+                Holds::Value(632830.0),
+            ),
+        ],
+        other: c1_geography,
+    },
+    HandRead {
+        copy: FileCopy::Raw,
+        rel: "dfe_tidy/b1_children_in_need_2013_to_2025.csv",
+        source: "b1",
+        cells: &[
+            // b1 line 269: 2024 Hampshire (850, E10000014) Anypoint_episodes `u` → low
+            (
+                2024,
+                "E10000014",
+                "Anypoint_episodes[category=Children in Need]",
+                Holds::Status(Status::Low),
+            ),
+        ],
+        other: |_| {},
+    },
+    HandRead {
+        copy: FileCopy::Raw,
+        rel: "workforce/csww_indicators_2017_to_2025.csv",
+        source: "wf",
+        cells: &[
+            // workforce indicators line 25: 2025 Sunderland (E08000024) agency_fte `low`, agency_headcount 1
+            (2025, "E08000024", "agency_fte", Holds::Status(Status::Low)),
+            (2025, "E08000024", "agency_headcount", Holds::Value(1.0)),
+        ],
+        other: workforce_combined_la,
+    },
+    // Files the study does not read: excerpts (tests/fixtures/published/).
+    HandRead {
+        copy: FileCopy::Excerpt,
+        rel: "workforce/csww_headline_measures_2017_to_2022.csv",
+        source: "wfh",
+        cells: &[],
+        other: workforce_headline_bom,
+    },
+    HandRead {
+        copy: FileCopy::Excerpt,
+        rel: "dfe_tidy/cin_release_2021-22/c5_children_in_need_referrals_by_source_2014_to_2022.csv",
+        source: "c5",
+        cells: &[
+            // 2021-22 release c5 line 1430 (line 7 of the excerpt): 2014 Cornwall (E06000052) Referrals `:` → not available
+            (
+                2014,
+                "E06000052",
+                "Referrals[category=Source of referral]",
+                Holds::Status(Status::NotAvailable),
+            ),
+        ],
+        other: |_| {},
+    },
+    HandRead {
+        copy: FileCopy::Excerpt,
+        rel: "dfe_tidy/cin_release_2021-22/c1_children_in_need_referrals_and_rereferrals_2013_to_2022.csv",
+        source: "c1r",
+        cells: &[
+            // c1 of the 2021-22 release, line 1005 (line 6 of the excerpt): 2016 South Tyneside (E08000023) Re_referrals `..` → not available, Referrals 1937
+            (
+                2016,
+                "E08000023",
+                "Re_referrals[Category=Referrals and Re-referrals]",
+                Holds::Status(Status::NotAvailable),
+            ),
+            (
+                2016,
+                "E08000023",
+                "Referrals[Category=Referrals and Re-referrals]",
+                Holds::Value(1937.0),
+            ),
+        ],
+        other: |_| {},
+    },
+    HandRead {
+        copy: FileCopy::Raw,
+        rel: "dfe_tidy/cin_release_2021-22/c2_children_in_need_assessments_duration_2014_to_2022.csv",
+        source: "c2",
+        cells: &[
+            // c2 line 103: 2022 Hampshire Same_day 358, 41-45_days 660, 46-50_days 308
+            (
+                2022,
+                "E10000014",
+                "41-45_days[category=Duration of assessment]",
+                Holds::Value(660.0),
+            ),
+            (
+                2022,
+                "E10000014",
+                "Same_day[category=Duration of assessment]",
+                Holds::Value(358.0),
+            ),
+            (
+                2022,
+                "E10000014",
+                "46-50_days[category=Duration of assessment]",
+                Holds::Value(308.0),
+            ),
+        ],
+        other: |_| {},
+    },
+    HandRead {
+        copy: FileCopy::Excerpt,
+        rel: "dfe_tidy/cin_release_2021-22/headline_figures.csv",
+        source: "hf",
+        cells: &[
+            // headline_figures line 2: 2013 children_in_need "378,030"; completed_assessments `x`
+            (
+                2013,
+                "E92000001",
+                "children_in_need",
+                Holds::Value(378_030.0),
+            ),
+            (
+                2013,
+                "E92000001",
+                "completed_assessments",
+                Holds::Status(Status::NotAvailable),
+            ),
+        ],
+        other: |_| {},
+    },
+    HandRead {
+        copy: FileCopy::Raw,
+        rel: "dfe_tidy/ons_mid-year_population_estimates_2012_to_2024.csv",
+        source: "pop",
+        cells: &[
+            // ONS 0-17 population line 1806: 2013 National 11473080
+            (
+                2013,
+                "E92000001",
+                "population_estimate[age_group=Children aged 0 to 17 years]",
+                Holds::Value(11_473_080.0),
+            ),
+        ],
+        other: |_| {},
+    },
+    HandRead {
+        copy: FileCopy::Excerpt,
+        rel: "dfe_tidy/cin_release_2021-22/a7_cin_by_age_gender_ethnicity_2015_to_2022.csv",
+        source: "a7",
+        cells: &[],
+        other: a7_category_trimmed,
+    },
+];
+
 #[test]
 fn ees_hand_read_values() {
-    let dir = raw_dir();
-    let rel = "dfe_tidy/c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv";
-    let p = parse_ees("c1", rel, &read(&dir, rel), &EesOptions::default()).unwrap();
-    // line 1944: 2014 Lambeth (208, E09000022) referral_count 3770, rereferral_percent 13.6
+    for f in EES_HAND_READ {
+        let dir = match f.copy {
+            FileCopy::Raw => raw_dir(),
+            FileCopy::Excerpt => excerpts_dir(),
+        };
+        let p = parse_ees(f.source, f.rel, &read(&dir, f.rel), &EesOptions::default()).unwrap();
+        for &(year, code, measure, holds) in f.cells {
+            let r = find_y(&p.rows, year, code, measure);
+            match holds {
+                Holds::Value(v) => {
+                    assert_eq!(r.value, Some(v), "{} {year} {code} {measure}", f.rel)
+                }
+                Holds::Status(s) => assert_eq!(r.status, s, "{} {year} {code} {measure}", f.rel),
+            }
+        }
+        (f.other)(&p);
+    }
+}
+
+/// c1: Lambeth's codes and name, England as national, and the regional rows.
+fn c1_geography(p: &Parsed) {
     let r = find_y(
         &p.rows,
         2014,
@@ -516,17 +740,6 @@ fn ees_hand_read_values() {
         (r.value, r.la_code_old.as_deref(), r.la_name.as_str()),
         (Some(3770.0), Some("208"), "Lambeth")
     );
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2014,
-            "E09000022",
-            "rereferral_percent[category=Referrals and Re-referrals]"
-        )
-        .value,
-        Some(13.6)
-    );
-    // line 2: 2025 National referral_count 632830
     let r = find_y(
         &p.rows,
         2025,
@@ -544,33 +757,11 @@ fn ees_hand_read_values() {
         .map(|r| r.la_code.clone().unwrap())
         .collect();
     assert_eq!(regions.len(), 11); // 9 regions + Inner and Outer London
+}
 
-    // b1 line 269: 2024 Hampshire (850, E10000014) Anypoint_episodes `u` → low
-    let rel = "dfe_tidy/b1_children_in_need_2013_to_2025.csv";
-    let p = parse_ees("b1", rel, &read(&dir, rel), &EesOptions::default()).unwrap();
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2024,
-            "E10000014",
-            "Anypoint_episodes[category=Children in Need]"
-        )
-        .status,
-        Status::Low
-    );
-
-    // workforce indicators line 25: 2025 Sunderland (E08000024) agency_fte `low`, agency_headcount 1
-    let rel = "workforce/csww_indicators_2017_to_2025.csv";
-    let p = parse_ees("wf", rel, &read(&dir, rel), &EesOptions::default()).unwrap();
-    assert_eq!(
-        find_y(&p.rows, 2025, "E08000024", "agency_fte").status,
-        Status::Low
-    );
-    assert_eq!(
-        find_y(&p.rows, 2025, "E08000024", "agency_headcount").value,
-        Some(1.0)
-    );
-    // line 70: combined North / West Northamptonshire row kept verbatim, with a note
+/// Workforce indicators line 70: the combined North / West Northamptonshire row is kept
+/// verbatim, with a note.
+fn workforce_combined_la(p: &Parsed) {
     let r = find_y(&p.rows, 2025, "E06000061 / E06000062", "inpost_fte");
     assert_eq!(
         (r.value, r.la_code_old.as_deref()),
@@ -580,104 +771,18 @@ fn ees_hand_read_values() {
         .notes
         .iter()
         .any(|n| n.line == Some(70) && n.message.contains("combined LA")));
+}
 
-    // Files the study does not read: excerpts (tests/fixtures/published/).
-    let ex = excerpts_dir();
-    // workforce headline (UTF-8 BOM on `time_period`) parses: BOM stripped
-    let rel = "workforce/csww_headline_measures_2017_to_2022.csv";
-    let p = parse_ees("wfh", rel, &read(&ex, rel), &EesOptions::default()).unwrap();
+/// The workforce headline file (UTF-8 BOM on `time_period`) parses: BOM stripped.
+fn workforce_headline_bom(p: &Parsed) {
     assert!(p
         .rows
         .iter()
         .any(|r| r.year == 2017 && r.measure == "vacancy_rate_fte_%"));
+}
 
-    // 2021-22 release c5 line 1430 (line 7 of the excerpt): 2014 Cornwall (E06000052) Referrals `:` → not available
-    let rel =
-        "dfe_tidy/cin_release_2021-22/c5_children_in_need_referrals_by_source_2014_to_2022.csv";
-    let p = parse_ees("c5", rel, &read(&ex, rel), &EesOptions::default()).unwrap();
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2014,
-            "E06000052",
-            "Referrals[category=Source of referral]"
-        )
-        .status,
-        Status::NotAvailable
-    );
-    // c1 of the 2021-22 release, line 1005 (line 6 of the excerpt): 2016 South Tyneside (E08000023) Re_referrals `..` → not available, Referrals 1937
-    let rel = "dfe_tidy/cin_release_2021-22/c1_children_in_need_referrals_and_rereferrals_2013_to_2022.csv";
-    let p = parse_ees("c1r", rel, &read(&ex, rel), &EesOptions::default()).unwrap();
-    let m = |i: &str| format!("{i}[Category=Referrals and Re-referrals]");
-    assert_eq!(
-        find_y(&p.rows, 2016, "E08000023", &m("Re_referrals")).status,
-        Status::NotAvailable
-    );
-    assert_eq!(
-        find_y(&p.rows, 2016, "E08000023", &m("Referrals")).value,
-        Some(1937.0)
-    );
-    // c2 line 103: 2022 Hampshire Same_day 358, 41-45_days 660, 46-50_days 308
-    let rel =
-        "dfe_tidy/cin_release_2021-22/c2_children_in_need_assessments_duration_2014_to_2022.csv";
-    let p = parse_ees("c2", rel, &read(&dir, rel), &EesOptions::default()).unwrap();
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2022,
-            "E10000014",
-            "41-45_days[category=Duration of assessment]"
-        )
-        .value,
-        Some(660.0)
-    );
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2022,
-            "E10000014",
-            "Same_day[category=Duration of assessment]"
-        )
-        .value,
-        Some(358.0)
-    );
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2022,
-            "E10000014",
-            "46-50_days[category=Duration of assessment]"
-        )
-        .value,
-        Some(308.0)
-    );
-    // headline_figures line 2: 2013 children_in_need "378,030"; completed_assessments `x`
-    let rel = "dfe_tidy/cin_release_2021-22/headline_figures.csv";
-    let p = parse_ees("hf", rel, &read(&ex, rel), &EesOptions::default()).unwrap();
-    assert_eq!(
-        find_y(&p.rows, 2013, "E92000001", "children_in_need").value,
-        Some(378_030.0)
-    );
-    assert_eq!(
-        find_y(&p.rows, 2013, "E92000001", "completed_assessments").status,
-        Status::NotAvailable
-    );
-    // ONS 0-17 population line 1806: 2013 National 11473080
-    let rel = "dfe_tidy/ons_mid-year_population_estimates_2012_to_2024.csv";
-    let p = parse_ees("pop", rel, &read(&dir, rel), &EesOptions::default()).unwrap();
-    assert_eq!(
-        find_y(
-            &p.rows,
-            2013,
-            "E92000001",
-            "population_estimate[age_group=Children aged 0 to 17 years]"
-        )
-        .value,
-        Some(11_473_080.0)
-    );
-    // a7: trailing space in the category value is trimmed
-    let rel = "dfe_tidy/cin_release_2021-22/a7_cin_by_age_gender_ethnicity_2015_to_2022.csv";
-    let p = parse_ees("a7", rel, &read(&ex, rel), &EesOptions::default()).unwrap();
+/// a7: the trailing space in the category value is trimmed.
+fn a7_category_trimmed(p: &Parsed) {
     assert!(
         p.rows[0]
             .measure

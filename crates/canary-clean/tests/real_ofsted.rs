@@ -31,6 +31,66 @@ fn all() -> (Parsed, Parsed, Parsed) {
     )
 }
 
+/// Judgements read by hand whose grade is the whole check: (LA, framework, aspect,
+/// publication date, grade).
+type HandGrade = (&'static str, Framework, &'static str, &'static str, u8);
+
+/// The 2023 ODS, sheet LA_inspections_2009-2023.
+const HAND_GRADES_2023: &[HandGrade] = &[
+    // Barking and Dagenham SLAC 2012-07-27: safeguarding Good, LAC "Requires improvement to be good" (= adequate → 3)
+    (
+        "Barking and Dagenham",
+        Framework::Slac,
+        ASPECT_SLAC_SAFEGUARDING,
+        "2012-07-27",
+        2,
+    ),
+    (
+        "Barking and Dagenham",
+        Framework::Slac,
+        ASPECT_SLAC_LAC,
+        "2012-07-27",
+        3,
+    ),
+    // Barnet first SIF 2017-07-07 Inadequate; its adoption sub-judgement RI
+    ("Barnet", Framework::Sif, ASPECT_OVERALL, "2017-07-07", 4),
+    ("Barnet", Framework::Sif, ASPECT_ADOPTION, "2017-07-07", 3),
+    // Medway TLAC 2013-08-23 Inadequate
+    ("Medway", Framework::Tlac, ASPECT_OVERALL, "2013-08-23", 4),
+    // Bexley second ILACS 2023-03-24: OE Outstanding, care leavers Outstanding
+    ("Bexley", Framework::Ilacs, ASPECT_OVERALL, "2023-03-24", 1),
+    (
+        "Bexley",
+        Framework::Ilacs,
+        ASPECT_CARE_LEAVERS,
+        "2023-03-24",
+        1,
+    ),
+];
+
+/// The 2025 ODS, sheet ILACS_inspection_history.
+const HAND_GRADES_2025: &[HandGrade] = &[
+    // pre-2023 in-care column = "in care and care leavers"
+    (
+        "Barking and Dagenham",
+        Framework::Ilacs,
+        ASPECT_IN_CARE_AND_LEAVERS,
+        "2019-04-01",
+        3,
+    ),
+];
+
+/// Each hand-read judgement is found with its grade.
+fn check_grades(js: &[Judgement], expected: &[HandGrade]) {
+    for &(name, fw, aspect, published, grade) in expected {
+        assert_eq!(
+            find(js, name, fw, aspect, published).grade,
+            Some(grade),
+            "{name} {fw:?} {aspect} {published}"
+        );
+    }
+}
+
 #[test]
 fn hand_checked_judgements() {
     let (p23, p25, pc) = all();
@@ -49,6 +109,13 @@ fn hand_checked_judgements() {
         pc.judgements.len(),
         pc.skip_counts()
     );
+    hand_checked_2023(&p23);
+    hand_checked_2025(&p25);
+    hand_checked_csv(&pc);
+}
+
+/// The 2023 ODS: both tables, and a `-` cell skipped.
+fn hand_checked_2023(p23: &Parsed) {
     let j = &p23.judgements;
     // Birmingham CPI published 2012-10-19: Inadequate (sheet LA_inspections_2009-2023, row 12)
     let b = find(
@@ -62,59 +129,7 @@ fn hand_checked_judgements() {
         (b.grade, b.row, b.judgement_label.as_str()),
         (Some(4), 12, "Inadequate")
     );
-    // Barking and Dagenham SLAC 2012-07-27: safeguarding Good, LAC "Requires improvement to be good" (= adequate → 3)
-    assert_eq!(
-        find(
-            j,
-            "Barking and Dagenham",
-            Framework::Slac,
-            ASPECT_SLAC_SAFEGUARDING,
-            "2012-07-27"
-        )
-        .grade,
-        Some(2)
-    );
-    assert_eq!(
-        find(
-            j,
-            "Barking and Dagenham",
-            Framework::Slac,
-            ASPECT_SLAC_LAC,
-            "2012-07-27"
-        )
-        .grade,
-        Some(3)
-    );
-    // Barnet first SIF 2017-07-07 Inadequate; its adoption sub-judgement RI
-    assert_eq!(
-        find(j, "Barnet", Framework::Sif, ASPECT_OVERALL, "2017-07-07").grade,
-        Some(4)
-    );
-    assert_eq!(
-        find(j, "Barnet", Framework::Sif, ASPECT_ADOPTION, "2017-07-07").grade,
-        Some(3)
-    );
-    // Medway TLAC 2013-08-23 Inadequate
-    assert_eq!(
-        find(j, "Medway", Framework::Tlac, ASPECT_OVERALL, "2013-08-23").grade,
-        Some(4)
-    );
-    // Bexley second ILACS 2023-03-24: OE Outstanding, care leavers Outstanding
-    assert_eq!(
-        find(j, "Bexley", Framework::Ilacs, ASPECT_OVERALL, "2023-03-24").grade,
-        Some(1)
-    );
-    assert_eq!(
-        find(
-            j,
-            "Bexley",
-            Framework::Ilacs,
-            ASPECT_CARE_LEAVERS,
-            "2023-03-24"
-        )
-        .grade,
-        Some(1)
-    );
+    check_grades(j, HAND_GRADES_2023);
     // predecessor table: Northamptonshire ILACS 2019-07-29 Inadequate, CPI 2013-03-20 Inadequate
     let n = find(
         j,
@@ -140,7 +155,10 @@ fn hand_checked_judgements() {
         .skipped
         .iter()
         .any(|s| s.reason.starts_with("not applicable")));
+}
 
+/// The 2025 ODS: codes, inspection dates and the pre-2023 in-care judgement.
+fn hand_checked_2025(p25: &Parsed) {
     let j = &p25.judgements;
     // 2025: Blackburn with Darwen standard ILACS published 2025-04-23, inspected 2025-03-03, care leavers RI
     let bw = find(
@@ -158,19 +176,11 @@ fn hand_checked_judgements() {
         ),
         (Some(3), Some("E06000008"), Some("2025-03-03"))
     );
-    // pre-2023 in-care column = "in care and care leavers"
-    assert_eq!(
-        find(
-            j,
-            "Barking and Dagenham",
-            Framework::Ilacs,
-            ASPECT_IN_CARE_AND_LEAVERS,
-            "2019-04-01"
-        )
-        .grade,
-        Some(3)
-    );
+    check_grades(j, HAND_GRADES_2025);
+}
 
+/// The scraped CSV: dd/mm/yy dates and the URN.
+fn hand_checked_csv(pc: &Parsed) {
     let j = &pc.judgements;
     // CSV: BCP standard ILACS 11/02/22 inadequate, inspection ended 17/12/2021
     let bcp = find(
