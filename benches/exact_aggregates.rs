@@ -1,4 +1,4 @@
-//! What order-independent float aggregates cost (`kinds::exact_aggregates`): 10M floats of
+//! What order-independent float aggregates cost (`session::exact_aggregates`): 10M floats of
 //! very different magnitudes in 2,280 groups, on 2 partitions, DataFusion's builtin `sum`,
 //! `avg`, `var_samp` against canary's exact ones; best of 3 per query.
 //!
@@ -59,7 +59,7 @@ fn main() {
             let ctx =
                 SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
             if exact {
-                canary::kinds::exact_aggregates::register(&ctx);
+                canary::session::exact_aggregates::register(&ctx);
             }
             ctx.register_table("t", Arc::clone(&table) as _).unwrap();
             let best = (0..3)

@@ -3,7 +3,7 @@
 //! `cargo bench --bench glmnet_cv` prints wall times.
 //! `cargo bench --bench glmnet_cv -- --write-csv DIR` also writes `DIR/cv_large_x.csv`
 //! (with `y` and the 1-based `foldid` as the last columns) so that
-//! `tests/r/bench_glmnet_cv.R DIR` times R's `cv.glmnet` on the same data and folds.
+//! `crates/canary-stats/tests/r/bench_glmnet_cv.R DIR` times R's `cv.glmnet` on the same data and folds.
 use canary::stats::glmnet::{
     assign_folds, cv_binomial, fit_binomial, BinomialParams, CvMeasure, Matrix,
 };

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::console::outln;
-use crate::engine::{status_lines, Engine, RunOptions, Verdict};
+use crate::engine::{status_lines, Decision, Engine, RunOptions};
 use crate::error::{Error, Result};
-use crate::kinds::Registry;
-use crate::pipeline::dag::DagFormat;
 use crate::pipeline::{self, Pipeline};
+use crate::stage::Registry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,7 +66,7 @@ pub enum Command {
     /// Show the stage graph.
     Dag {
         #[arg(long, value_enum, default_value = "text")]
-        format: DagFormat,
+        format: DagFormatArg,
     },
     /// Query the current outputs with SQL; every output table is registered by name.
     Sql {
@@ -114,11 +113,40 @@ pub enum Command {
     },
 }
 
+/// `canary sql --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SqlFormat {
     Table,
     Csv,
     Json,
+}
+
+impl From<SqlFormat> for crate::query::Format {
+    fn from(f: SqlFormat) -> Self {
+        match f {
+            SqlFormat::Table => crate::query::Format::Table,
+            SqlFormat::Csv => crate::query::Format::Csv,
+            SqlFormat::Json => crate::query::Format::Json,
+        }
+    }
+}
+
+/// `canary dag --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DagFormatArg {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+impl From<DagFormatArg> for pipeline::dag::DagFormat {
+    fn from(f: DagFormatArg) -> Self {
+        match f {
+            DagFormatArg::Text => pipeline::dag::DagFormat::Text,
+            DagFormatArg::Dot => pipeline::dag::DagFormat::Dot,
+            DagFormatArg::Mermaid => pipeline::dag::DagFormat::Mermaid,
+        }
+    }
 }
 
 /// Parse the command line and run; the exit code follows the contract in the README.
@@ -164,7 +192,7 @@ fn overrides(set: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
-    let registry = Registry::builtin();
+    let registry = crate::kinds::builtin();
     let load = || -> Result<Pipeline> {
         pipeline::load_profile(
             &cli.file,
@@ -182,56 +210,30 @@ fn dispatch(cli: Cli) -> Result<()> {
             memory,
         } => {
             let p = load()?;
-            let engine = Engine::new(&p, &registry)?;
-            let jobs = jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            });
+            let jobs = jobs.unwrap_or_else(cores);
             if jobs == 0 {
                 return Err(Error::usage("`--jobs` must be at least 1"));
             }
-            engine.run(&RunOptions {
+            let memory = memory.map(|m| parse_memory(&m)).transpose()?;
+            Engine::new(&p, &registry)?.run(&RunOptions {
                 targets: stages,
                 force,
                 dry_run,
                 jobs,
                 quiet: cli.quiet,
                 verbose: cli.verbose,
-                memory: match memory {
-                    None => None,
-                    Some(m) => Some(crate::pipeline::parse_size(&m).ok_or_else(|| {
-                        Error::usage(format!("`--memory {m}` is not a size"))
-                            .with_hint("write e.g. `--memory 512MB` or `--memory 2GiB`")
-                    })?),
-                },
+                memory,
             })?;
             Ok(())
         }
-        Command::Status { stages } => {
-            let p = load()?;
-            let engine = Engine::new(&p, &registry)?;
-            let plan = engine.plan(&stages, false)?;
-            let stale = plan.iter().filter(|(_, v)| *v != Verdict::UpToDate).count();
-            for line in status_lines(&p, &plan, false, cli.verbose) {
-                outln(&line)?;
-            }
-            if !cli.quiet {
-                outln(&if stale == 0 {
-                    "everything is up to date".to_string()
-                } else {
-                    format!("{stale} of {} stages will run", plan.len())
-                })?;
-            }
-            Ok(())
-        }
+        Command::Status { stages } => status(&load()?, &registry, &stages, cli.quiet, cli.verbose),
         Command::Dag { format } => {
             let p = load()?;
-            crate::console::out(&pipeline::dag::render(&p, format))
+            crate::console::out(&pipeline::dag::render(&p, format.into()))
         }
         Command::Sql { query, format } => {
             let p = load()?;
-            crate::query::run(&p, &registry, &query, format)
+            crate::query::run(&p, &registry, &query, format.into())
         }
         Command::Fetch { mirror } => {
             let p = load()?;
@@ -252,53 +254,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             report,
             mirror,
         } => {
-            let p = load()?;
-            let jobs = jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            });
-            if let Some(t) = tolerance {
-                if !(t >= 0.0 && t.is_finite()) {
-                    return Err(Error::usage(format!(
-                        "`--tolerance {t}` must be a finite number ≥ 0"
-                    ))
-                    .with_hint("e.g. `--tolerance 1e-9`"));
-                }
-            }
-            if !cli.quiet {
-                crate::console::errln("canary: re-deriving every output in a fresh workspace (this runs the whole pipeline)…");
-            }
-            let verdict = crate::verify::verify(
-                &p,
-                &registry,
-                &overrides(&cli.set)?,
-                &crate::verify::Options {
-                    lock,
-                    crate_file,
-                    jobs: jobs.max(1),
-                    tolerance,
-                    mirror,
-                    profile: cli.profile.clone(),
-                },
-            )?;
-            crate::console::out(&if cli.quiet {
-                format!("{}\n", verdict.summary())
-            } else {
-                verdict.render_text()
-            })?;
-            if report {
-                for f in crate::verify::write_report_section(&p, &verdict)? {
-                    if !cli.quiet {
-                        outln(&format!("wrote {}", p.relative(&f)))?;
-                    }
-                }
-            }
-            if verdict.ok() {
-                Ok(())
-            } else {
-                Err(Error::Unverified(verdict.summary()))
-            }
+            let options = crate::verify::Options {
+                lock,
+                crate_file,
+                jobs: jobs.unwrap_or_else(cores).max(1),
+                tolerance,
+                mirror,
+                profile: cli.profile.clone(),
+            };
+            verify(&load()?, &registry, options, report, &cli.set, cli.quiet)
         }
         Command::Kinds { name, markdown } => crate::console::out(&match (name, markdown) {
             (_, true) => crate::kinds::docs::readme_table(&registry),
@@ -307,12 +271,93 @@ fn dispatch(cli: Cli) -> Result<()> {
         }),
         Command::Gc => {
             let p = load()?;
-            let engine = Engine::new(&p, &registry)?;
-            let msg = engine.gc()?;
+            let msg = Engine::new(&p, &registry)?.gc()?;
             if !cli.quiet {
                 outln(&msg)?;
             }
             Ok(())
         }
+    }
+}
+
+/// The cores this process may use: the default for `--jobs`.
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn parse_memory(m: &str) -> Result<usize> {
+    crate::pipeline::parse_size(m).ok_or_else(|| {
+        Error::usage(format!("`--memory {m}` is not a size"))
+            .with_hint("write e.g. `--memory 512MB` or `--memory 2GiB`")
+    })
+}
+
+/// `canary status`: a line per stage, then how many will run.
+fn status(
+    p: &Pipeline,
+    registry: &Registry,
+    stages: &[String],
+    quiet: bool,
+    verbose: bool,
+) -> Result<()> {
+    let plan = Engine::new(p, registry)?.plan(stages, false)?;
+    let stale = plan
+        .iter()
+        .filter(|(_, v)| *v != Decision::UpToDate)
+        .count();
+    for line in status_lines(p, &plan, false, verbose) {
+        outln(&line)?;
+    }
+    if !quiet {
+        outln(&if stale == 0 {
+            "everything is up to date".to_string()
+        } else {
+            format!("{stale} of {} stages will run", plan.len())
+        })?;
+    }
+    Ok(())
+}
+
+/// `canary verify`: re-derive every output in a fresh workspace and compare.
+fn verify(
+    p: &Pipeline,
+    registry: &Registry,
+    options: crate::verify::Options,
+    report: bool,
+    set: &[String],
+    quiet: bool,
+) -> Result<()> {
+    if let Some(t) = options.tolerance {
+        if !(t >= 0.0 && t.is_finite()) {
+            return Err(
+                Error::usage(format!("`--tolerance {t}` must be a finite number ≥ 0"))
+                    .with_hint("e.g. `--tolerance 1e-9`"),
+            );
+        }
+    }
+    if !quiet {
+        crate::console::errln(
+            "canary: re-deriving every output in a fresh workspace (this runs the whole pipeline)…",
+        );
+    }
+    let outcome = crate::verify::verify(p, registry, &overrides(set)?, &options)?;
+    crate::console::out(&if quiet {
+        format!("{}\n", outcome.summary())
+    } else {
+        outcome.render_text()
+    })?;
+    if report {
+        for f in crate::verify::write_report_section(p, &outcome)? {
+            if !quiet {
+                outln(&format!("wrote {}", p.relative(&f)))?;
+            }
+        }
+    }
+    if outcome.ok() {
+        Ok(())
+    } else {
+        Err(Error::Unverified(outcome.summary()))
     }
 }

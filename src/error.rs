@@ -45,10 +45,12 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
-    /// A stage failed while running.
+    /// A stage failed while running; `location` when the failure is at a line the user wrote
+    /// (a SQL stage's query, in its SQL file or in pipeline.yaml).
     Stage {
         stage: String,
         message: String,
+        location: Option<Location>,
         hint: Option<String>,
     },
     /// A source file's content is not what `pipeline.yaml` promises.
@@ -101,6 +103,7 @@ impl Error {
         Error::Stage {
             stage: stage.into(),
             message: message.into(),
+            location: None,
             hint: None,
         }
     }
@@ -138,8 +141,9 @@ impl Error {
         self
     }
 
+    /// Point the error at a place in a file the user wrote (a pipeline or stage error).
     pub fn at(mut self, loc: Option<Location>) -> Self {
-        if let Error::Pipeline { location, .. } = &mut self {
+        if let Error::Pipeline { location, .. } | Error::Stage { location, .. } = &mut self {
             *location = loc;
         }
         self
@@ -155,6 +159,7 @@ impl Error {
                 Error::Stage {
                     stage: stage.to_string(),
                     message,
+                    location: None,
                     hint,
                 }
             }
@@ -243,6 +248,10 @@ impl fmt::Display for Error {
         if let Error::Pipeline {
             location: Some(loc),
             ..
+        }
+        | Error::Stage {
+            location: Some(loc),
+            ..
         } = self
         {
             write!(
@@ -274,7 +283,16 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The underlying cause, for a caller that walks the chain: the OS error of a failed read
+    /// or write. The message above already words it for the user.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// The longest headline printed, in characters.
 const MAX_MESSAGE: usize = 4000;

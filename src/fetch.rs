@@ -121,7 +121,7 @@ pub fn fetch_one(src: &Source, mirrors: &[PathBuf]) -> Result<Fetched> {
 
 /// Write the verified bytes into place atomically, read-only.
 fn land(src: &Source, bytes: &[u8]) -> Result<()> {
-    crate::table::write_atomic(&src.path, bytes)?;
+    crate::fsio::write_atomic(&src.path, bytes)?;
     let mut perms = std::fs::metadata(&src.path)
         .map_err(|e| Error::io("read", &src.path, e))?
         .permissions();

@@ -25,7 +25,7 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
 /// The SHA-256 of a file's content. Only regular files are read: a named pipe would block
 /// the read forever and a device never ends, so those are errors, found before opening.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    if let Some(what) = crate::pipeline::paths::not_regular(path) {
+    if let Some(what) = crate::fsio::not_regular(path) {
         return Err(Error::data(path, format!("is {what}, not a regular file"))
             .with_hint("canary reads only regular files: replace it with the file itself"));
     }
@@ -197,7 +197,7 @@ impl HashCache {
             entries,
         };
         let bytes = serde_json::to_vec(&file).unwrap_or_default();
-        crate::table::write_atomic(&self.file, &bytes)
+        crate::fsio::write_atomic(&self.file, &bytes)
     }
 }
 

@@ -10,12 +10,17 @@ pub mod console;
 pub mod engine;
 pub mod error;
 pub mod fetch;
+pub mod fsio;
 pub mod hash;
 pub mod kinds;
+pub mod lockfile;
+pub mod params;
 pub mod pipeline;
 pub mod query;
 pub mod report;
 pub mod sandbox;
+pub mod session;
+pub mod stage;
 pub mod table;
 pub mod verify;
 

@@ -2,16 +2,19 @@
 //! registered under its stage name (a multi-table stage's tables as `<stage>_<table>`).
 //! Numbers print in full precision, so what a reviewer copies is what the file holds.
 
+use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::util::display::FormatOptions;
+use datafusion::arrow::util::pretty::pretty_format_batches_with_options;
+use datafusion::arrow::{csv, json};
 
-use crate::cli::SqlFormat;
 use crate::error::{Error, Result};
-use crate::kinds::sql::{register_file, runtime, session, strip_datafusion_noise};
-use crate::kinds::Registry;
 use crate::pipeline::Pipeline;
+use crate::session::{register_file, runtime, session, strip_datafusion_noise};
+use crate::stage::Registry;
 
-pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) -> Result<()> {
+pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: Format) -> Result<()> {
     let ctx = session();
     let rt = runtime()?;
     let batches = rt.block_on(async {
@@ -88,127 +91,57 @@ pub fn run(p: &Pipeline, registry: &Registry, query: &str, format: SqlFormat) ->
         Ok::<_, Error>((schema, batches))
     })?;
     let (schema, batches) = batches;
-    let rendered = match format {
-        SqlFormat::Table => render_table(&schema, &batches),
-        SqlFormat::Csv => render_csv(&schema, &batches),
-        SqlFormat::Json => render_json(&schema, &batches),
-    }?;
+    let rendered = render(&schema, &batches, format)?;
     crate::console::out(&rendered)
 }
 
-fn cells(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>> {
-    let opts = FormatOptions::default().with_null("");
-    let mut rows = Vec::new();
-    for b in batches {
-        let fmts = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::usage(format!("cannot format result: {e}")))?;
-        for r in 0..b.num_rows() {
-            rows.push(
-                b.columns()
-                    .iter()
-                    .zip(&fmts)
-                    .map(|(c, f)| {
-                        if c.is_null(r) {
-                            None
-                        } else {
-                            Some(f.value(r).to_string())
-                        }
-                    })
-                    .collect(),
-            );
-        }
-    }
-    Ok(rows)
+/// How `canary sql` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Arrow's pretty table, with a row count below it.
+    Table,
+    Csv,
+    /// An array of objects, one per row; nulls are `null`.
+    Json,
 }
 
-fn render_table(
-    schema: &datafusion::arrow::datatypes::Schema,
-    batches: &[RecordBatch],
-) -> Result<String> {
-    let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let rows = cells(batches)?;
-    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.as_deref().unwrap_or("NULL").chars().count());
-        }
-    }
-    let line = |s: &mut String| {
-        s.push('+');
-        for w in &width {
-            s.push_str(&"-".repeat(w + 2));
-            s.push('+');
-        }
-        s.push('\n');
+/// The result in `format`, by arrow's own printer and writers: every float in its shortest
+/// representation that reads back to the same value, so what a reviewer copies is what the
+/// file holds.
+pub fn render(schema: &Schema, batches: &[RecordBatch], format: Format) -> Result<String> {
+    let fail = |e: ArrowError| Error::usage(format!("cannot format the result: {e}"));
+    // With no batches the printers print nothing, not even the header.
+    let empty = [RecordBatch::new_empty(std::sync::Arc::new(schema.clone()))];
+    let batches = if batches.is_empty() {
+        &empty[..]
+    } else {
+        batches
     };
-    let mut s = String::new();
-    line(&mut s);
-    s.push('|');
-    for (h, w) in header.iter().zip(&width) {
-        s.push_str(&format!(" {h:<w$} |"));
-    }
-    s.push('\n');
-    line(&mut s);
-    for r in &rows {
-        s.push('|');
-        for (c, w) in r.iter().zip(&width) {
-            s.push_str(&format!(" {:<w$} |", c.as_deref().unwrap_or("NULL")));
-        }
-        s.push('\n');
-    }
-    line(&mut s);
-    s.push_str(&format!(
-        "{} row{}\n",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    ));
-    Ok(s)
-}
-
-fn render_csv(
-    schema: &datafusion::arrow::datatypes::Schema,
-    batches: &[RecordBatch],
-) -> Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    w.write_record(&header)
-        .map_err(|e| Error::usage(e.to_string()))?;
-    for r in cells(batches)? {
-        w.write_record(r.iter().map(|c| c.as_deref().unwrap_or("")))
-            .map_err(|e| Error::usage(e.to_string()))?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::usage(e.to_string()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn render_json(
-    schema: &datafusion::arrow::datatypes::Schema,
-    batches: &[RecordBatch],
-) -> Result<String> {
-    use datafusion::arrow::datatypes::DataType;
-    let rows = cells(batches)?;
     let mut out = Vec::new();
-    for r in rows {
-        let mut obj = serde_json::Map::new();
-        for (f, c) in schema.fields().iter().zip(r) {
-            let v = match c {
-                None => serde_json::Value::Null,
-                Some(s) if f.data_type().is_numeric() => {
-                    // Keep the digits exactly as formatted (shortest round-trip).
-                    serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
-                }
-                Some(s) if *f.data_type() == DataType::Boolean => {
-                    serde_json::Value::Bool(s == "true")
-                }
-                Some(s) => serde_json::Value::String(s),
-            };
-            obj.insert(f.name().clone(), v);
+    match format {
+        Format::Table => {
+            let options = FormatOptions::default().with_null("NULL");
+            let table = pretty_format_batches_with_options(batches, &options).map_err(fail)?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            let plural = if rows == 1 { "" } else { "s" };
+            return Ok(format!("{table}\n{rows} row{plural}\n"));
         }
-        out.push(serde_json::Value::Object(obj));
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new().with_header(true).build(&mut out);
+            for b in batches {
+                w.write(b).map_err(fail)?;
+            }
+        }
+        Format::Json => {
+            let mut w = json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, json::writer::JsonArray>(&mut out);
+            for b in batches {
+                w.write(b).map_err(fail)?;
+            }
+            w.finish().map_err(fail)?;
+            out.push(b'\n');
+        }
     }
-    Ok(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n")
+    String::from_utf8(out).map_err(|e| Error::usage(format!("cannot format the result: {e}")))
 }

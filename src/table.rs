@@ -3,7 +3,6 @@
 //! same rows give the same bytes whatever the scheduling was.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -140,7 +139,7 @@ pub fn write_temp(
         let _ = std::fs::remove_file(&temp);
         return Err(e);
     }
-    set_readable(&temp);
+    crate::fsio::set_readable(&temp);
     let sha256 = crate::hash::sha256_file(&temp)?;
     let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
     Ok(Written {
@@ -209,7 +208,7 @@ pub async fn write_stream_temp(
             let b = next.map_err(|e| {
                 Error::data(
                     dest,
-                    crate::kinds::sql::strip_datafusion_noise(&e.to_string()).to_string(),
+                    crate::session::strip_datafusion_noise(&e.to_string()).to_string(),
                 )
             })?;
             pending_rows += b.num_rows();
@@ -234,7 +233,7 @@ pub async fn write_stream_temp(
             return Err(e);
         }
     };
-    set_readable(&temp);
+    crate::fsio::set_readable(&temp);
     let sha256 = crate::hash::sha256_file(&temp)?;
     let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
     Ok(Written {
@@ -243,67 +242,6 @@ pub async fn write_stream_temp(
         bytes,
         sha256,
     })
-}
-
-/// Temporary files are created owner-only; outputs are ordinary files others may read.
-fn set_readable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-}
-
-/// Move a temporary file into place and make the rename durable.
-pub fn commit(temp: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(temp, dest).map_err(|e| Error::io("move the finished output to", dest, e))?;
-    if let Some(dir) = dest.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
-}
-
-/// Write bytes atomically (temp file, fsync, rename): for the lock and cache entries.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io("create a temporary file in", dir, e)
-                .with_hint("check that the folder is writable")
-        })?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("flush", tmp.path(), e))?;
-    set_readable(tmp.path());
-    tmp.persist(dest)
-        .map_err(|e| Error::io("replace", dest, e.error))?;
-    Ok(())
-}
-
-/// Write bytes atomically (temp file, rename) without waiting for the disk: for what the
-/// engine checks by hash before it trusts it (cache objects and entries), where a file lost to
-/// a power cut is found out and rebuilt, and an fsync per file would be most of a no-op stage's
-/// cost.
-pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io("create a temporary file in", dir, e)
-                .with_hint("check that the folder is writable")
-        })?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    set_readable(tmp.path());
-    tmp.persist(dest)
-        .map_err(|e| Error::io("replace", dest, e.error))?;
-    Ok(())
 }
 
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
@@ -435,7 +373,7 @@ mod tests {
         let w2 = write_temp(&dir.path().join("b.parquet"), &schema, &[b1, b2], false).unwrap();
         assert_eq!(w1.sha256, w2.sha256);
         assert_eq!(w1.rows, 3);
-        commit(&w1.temp, &dir.path().join("a.parquet")).unwrap();
+        crate::fsio::commit(&w1.temp, &dir.path().join("a.parquet")).unwrap();
         let (_, back) = read_parquet(&dir.path().join("a.parquet")).unwrap();
         let ids: Vec<i64> = back[0]
             .column(0)

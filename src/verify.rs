@@ -24,11 +24,11 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use crate::engine::lock::{Lock, StageRecord};
 use crate::engine::{param_changes, Engine, RunOptions};
 use crate::error::{Error, Result};
-use crate::kinds::Registry;
+use crate::lockfile::{Lock, StageRecord};
 use crate::pipeline::Pipeline;
+use crate::stage::Registry;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -43,7 +43,7 @@ pub struct Options {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Status {
+pub enum Agreement {
     Identical,
     WithinTolerance(f64),
     Differs,
@@ -56,23 +56,23 @@ pub struct Row {
     pub table: String,
     pub recorded: Option<String>,
     pub rederived: Option<String>,
-    pub status: Status,
+    pub status: Agreement,
     /// Why it differs, and how.
     pub details: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Verdict {
+pub struct Outcome {
     pub rows: Vec<Row>,
     pub against: String,
     pub seconds: f64,
     pub date: String,
-    pub run: crate::engine::lock::RunInfo,
+    pub run: crate::lockfile::RunInfo,
 }
 
-impl Verdict {
+impl Outcome {
     pub fn ok(&self) -> bool {
-        self.rows.iter().all(|r| r.status != Status::Differs)
+        self.rows.iter().all(|r| r.status != Agreement::Differs)
     }
 
     pub fn summary(&self) -> String {
@@ -80,12 +80,12 @@ impl Verdict {
         let identical = self
             .rows
             .iter()
-            .filter(|r| r.status == Status::Identical)
+            .filter(|r| r.status == Agreement::Identical)
             .count();
         let within = self
             .rows
             .iter()
-            .filter(|r| matches!(r.status, Status::WithinTolerance(_)))
+            .filter(|r| matches!(r.status, Agreement::WithinTolerance(_)))
             .count();
         let differ = n - identical - within;
         if differ == 0 {
@@ -150,9 +150,9 @@ impl Verdict {
 impl Row {
     pub fn status_text(&self) -> String {
         match self.status {
-            Status::Identical => "identical".into(),
-            Status::WithinTolerance(t) => format!("equal within {t:e}"),
-            Status::Differs => "DIFFERS".into(),
+            Agreement::Identical => "identical".into(),
+            Agreement::WithinTolerance(t) => format!("equal within {t:e}"),
+            Agreement::Differs => "DIFFERS".into(),
         }
     }
 }
@@ -172,7 +172,7 @@ pub fn verify(
     registry: &Registry,
     overrides: &[(String, String)],
     opts: &Options,
-) -> Result<Verdict> {
+) -> Result<Outcome> {
     let t0 = Instant::now();
     let (recorded, lock, against) = recorded(pipeline, registry, opts)?;
 
@@ -205,7 +205,7 @@ pub fn verify(
         let mut fresh = src.clone();
         fresh.path = root.join(&src.rel_path);
         match crate::fetch::verified_copy(src) {
-            Some(bytes) => crate::table::write_atomic(&fresh.path, &bytes)?,
+            Some(bytes) => crate::fsio::write_atomic(&fresh.path, &bytes)?,
             None => {
                 crate::fetch::fetch_one(&fresh, &mirrors)?;
             }
@@ -251,11 +251,11 @@ pub fn verify(
                 table: rec.table.clone(),
                 recorded: Some(rec.sha256.clone()),
                 rederived: now.clone(),
-                status: Status::Identical,
+                status: Agreement::Identical,
                 details: vec![],
             };
             if now.as_deref() != Some(rec.sha256.as_str()) {
-                row.status = Status::Differs;
+                row.status = Agreement::Differs;
                 row.details.push(format!(
                     "source `{}` ({}) changed since the run: fetched now with a different SHA-256",
                     rec.table, rec.path
@@ -278,7 +278,7 @@ pub fn verify(
             table: rec.table.clone(),
             recorded: Some(rec.sha256.clone()),
             rederived: rederived.clone(),
-            status: Status::Identical,
+            status: Agreement::Identical,
             details: vec![],
         };
         let disk_ok = on_disk.as_ref().is_none_or(|h| *h == rec.sha256);
@@ -325,8 +325,8 @@ pub fn verify(
             _ => {}
         }
         row.status = match (within, opts.tolerance) {
-            (true, Some(t)) => Status::WithinTolerance(t),
-            _ => Status::Differs,
+            (true, Some(t)) => Agreement::WithinTolerance(t),
+            _ => Agreement::Differs,
         };
         if row.details.is_empty() {
             row.details.push("the outputs differ though nothing in the definition changed: the computation is not deterministic (please report it)".into());
@@ -342,7 +342,7 @@ pub fn verify(
                     table: o.table.clone().unwrap_or_else(|| stage.clone()),
                     recorded: None,
                     rederived: Some(o.sha256.clone()),
-                    status: Status::Differs,
+                    status: Agreement::Differs,
                     details: vec![format!(
                         "`{}` is not in {against}: the stage is new or the record is incomplete",
                         o.path
@@ -351,12 +351,12 @@ pub fn verify(
             }
         }
     }
-    Ok(Verdict {
+    Ok(Outcome {
         rows,
         against,
         seconds: t0.elapsed().as_secs_f64(),
         date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        run: crate::engine::lock::RunInfo::current(&pipeline.root),
+        run: crate::lockfile::RunInfo::current(&pipeline.root),
     })
 }
 
@@ -553,11 +553,11 @@ fn causes(pipeline: &Pipeline, stage: &str, then: &StageRecord, now: &StageRecor
 /// `verification.md`: a record of this verification, like the RO-Crate (rewritten too), and
 /// not an output of any stage — the report pages themselves stay exactly what the `report`
 /// stage wrote, which is what the verdict is about.
-pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Vec<PathBuf>> {
+pub fn write_report_section(pipeline: &Pipeline, verdict: &Outcome) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     // The lock file keeps no host or git state: the crate takes the last run's from the run log.
     let lock = Lock::read(&pipeline.lock_path())?.map(|mut l| {
-        if let Some(run) = crate::engine::lock::RunLog::last_run_info(&pipeline.state_dir()) {
+        if let Some(run) = crate::lockfile::RunLog::last_run_info(&pipeline.state_dir()) {
             l.run = run;
         }
         l
@@ -579,7 +579,7 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Verdict) -> Result<Ve
             ("verification.md", md_section(verdict)),
         ] {
             let path = dir.join(file);
-            crate::table::write_atomic(&path, text.as_bytes())?;
+            crate::fsio::write_atomic(&path, text.as_bytes())?;
             written.push(path);
         }
         if let Some(l) = &lock {
@@ -599,7 +599,7 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn header(v: &Verdict) -> String {
+fn header(v: &Outcome) -> String {
     format!(
         "Re-derived from the published files on {} by canary {} (DataFusion {}, Arrow {}) on {}/{}{}, against {}, in {:.1} s.",
         v.date,
@@ -614,7 +614,7 @@ fn header(v: &Verdict) -> String {
     )
 }
 
-fn html_section(v: &Verdict) -> String {
+fn html_section(v: &Outcome) -> String {
     let mut s = String::from("<h2 id=\"verification\">Verification</h2>\n");
     s.push_str(&format!(
         "<p>{}</p>\n<p><b>{}</b></p>\n",
@@ -642,7 +642,7 @@ fn html_section(v: &Verdict) -> String {
     s
 }
 
-fn md_section(v: &Verdict) -> String {
+fn md_section(v: &Outcome) -> String {
     let mut s = format!("## Verification\n\n{}\n\n**{}**\n\n| stage | table | recorded | re-derived | verdict |\n| --- | --- | --- | --- | --- |\n", header(v), v.summary());
     for r in &v.rows {
         let h = |x: &Option<String>| {
@@ -884,7 +884,7 @@ mod tests {
         .unwrap();
         let dest = dir.join(name);
         let w = crate::table::write_temp(&dest, &schema, &[b], true).unwrap();
-        crate::table::commit(&w.temp, &dest).unwrap();
+        crate::fsio::commit(&w.temp, &dest).unwrap();
         dest
     }
 

@@ -686,6 +686,16 @@ const PIPELINE_FILE: &[Case] = &[
         Loc::Line,
     ),
     case(
+        "a column the SQL file names that its input lacks",
+        "stage SQL",
+        |c| c.edit("stages/la.sql", "       la_name,", "       la_nme,"),
+        &["run"],
+        1,
+        // DataFusion's place of the error, as the file's line and column, with a caret.
+        &["stages/la.sql:3:8", "3 |        la_nme,", "^^^^^^"],
+        Loc::Line,
+    ),
+    case(
         "an absolute sql_file",
         "pipeline file",
         |c| {
@@ -2038,9 +2048,9 @@ fn the_study_sql_is_substituted_byte_for_byte_as_before() {
     // The committed lock records each SQL stage's text hash: the typed substitution must give
     // the same text, or every study stage would run again (and its outputs could move).
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let registry = canary::kinds::Registry::builtin();
+    let registry = canary::kinds::builtin();
     let pipeline = canary::pipeline::load(&root.join("pipeline.yaml"), &registry, &[]).unwrap();
-    let lock = canary::engine::lock::Lock::read(&root.join("pipeline.lock"))
+    let lock = canary::lockfile::Lock::read(&root.join("pipeline.lock"))
         .unwrap()
         .unwrap();
     let mut checked = 0;
@@ -2188,7 +2198,7 @@ fn the_pipeline_parser_never_panics() {
     )
     .unwrap();
     let file = dir.path().join("pipeline.yaml");
-    let registry = canary::kinds::Registry::builtin();
+    let registry = canary::kinds::builtin();
     let mut rng = Rng(2016);
     for i in 0..1500 {
         let seed = &seeds[i % seeds.len()];

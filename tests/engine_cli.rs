@@ -267,8 +267,36 @@ fn sql_reaches_every_output_and_prints_full_precision() {
         ])
         .ok()
         .stdout;
-    assert!(out.contains("0.3333333333333333"), "{out}");
-    assert!(out.contains("\"la_rows\": 6"), "{out}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["third"].to_string(), "0.3333333333333333", "{out}");
+    assert_eq!(rows[0]["la_rows"], 6, "{out}");
+    // Every digit the file holds, in every format: the shortest text that reads back the same.
+    let csv = p
+        .canary(&[
+            "sql",
+            "select 0.1 + 0.2 AS x, 1e-300 AS tiny, CAST(NULL AS DOUBLE) AS nothing",
+            "--format",
+            "csv",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(
+        csv, "x,tiny,nothing\n0.30000000000000004,1e-300,\n",
+        "{csv}"
+    );
+    let json = p
+        .canary(&[
+            "sql",
+            "select 0.1 + 0.2 AS x, CAST(NULL AS DOUBLE) AS nothing",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(
+        json, "[{\"x\":0.30000000000000004,\"nothing\":null}]\n",
+        "{json}"
+    );
     let table = p
         .canary(&[
             "sql",

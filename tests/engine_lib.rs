@@ -4,9 +4,13 @@
 use std::sync::Arc;
 
 use canary::engine::{Engine, RunOptions};
-use canary::kinds::{OutputTable, Registry, StageContext, StageKind};
+use canary::pipeline::KindSpec;
+use canary::stage::{OutputTable, StageContext, StageKind};
 
 struct Panics;
+
+/// Declares nothing beyond the defaults: no params, one table.
+impl KindSpec for Panics {}
 
 impl StageKind for Panics {
     fn name(&self) -> &'static str {
@@ -34,7 +38,7 @@ fn a_panicking_stage_fails_cleanly_and_keeps_other_outputs() {
         "name: t\nstages:\n  ok:\n    kind: sql\n    sql: SELECT 1 AS one\n  boom:\n    kind: test.panics\n    inputs: [ok]\n",
     )
     .unwrap();
-    let mut registry = Registry::builtin();
+    let mut registry = canary::kinds::builtin();
     registry.register(Arc::new(Panics));
     let p = canary::pipeline::load(&dir.path().join("pipeline.yaml"), &registry, &[]).unwrap();
     let engine = Engine::new(&p, &registry).unwrap();

@@ -96,7 +96,8 @@ fn fit_agrees_with_r_cv_glmnet() {
             .ok()
             .stdout;
         p.write("design.csv", &design);
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/r/check_fit.R");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("crates/canary-stats/tests/r/check_fit.R");
         let out = Command::new("Rscript")
             .arg(script)
             .arg(p.path("design.csv"))

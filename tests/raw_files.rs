@@ -10,7 +10,7 @@ use std::path::Path;
 fn pipeline_sources() -> BTreeMap<String, (String, String)> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml"))
         .unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let doc: canary_yaml::Value = canary_yaml::from_str(&text).unwrap();
     doc["sources"]
         .as_mapping()
         .unwrap()

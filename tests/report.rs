@@ -200,7 +200,7 @@ fn report_html_parses_and_is_self_contained() {
     }
     // Provenance: each upstream stage's key and output hashes, as the lock records them.
     let lock = p.read("pipeline.lock");
-    let lock: serde_yaml::Value = serde_yaml::from_str(&lock).unwrap();
+    let lock: canary_yaml::Value = canary_yaml::from_str(&lock).unwrap();
     for stage in ["panel", "trends", "model", "model_sweep"] {
         let key = lock["stages"][stage]["key"].as_str().unwrap();
         assert!(html.contains(key), "the appendix lacks {stage}'s key");
@@ -616,7 +616,7 @@ fn a_sweep_is_one_entry_of_the_appendix() {
     assert!(text.contains("Swept: alpha over 0.5, 1 (2 values); missing over median, drop (2 values); seed over 1, 2, 3 (3 values)."), "{text}");
     assert!(text.contains("12 of 12 cells recorded"));
     // Up to twelve cells, each is listed with its key.
-    let lock: serde_yaml::Value = serde_yaml::from_str(&p.read("pipeline.lock")).unwrap();
+    let lock: canary_yaml::Value = canary_yaml::from_str(&p.read("pipeline.lock")).unwrap();
     let cell = lock["stages"]["model_sweep[alpha=0.5,missing=drop,seed=2]"]["key"]
         .as_str()
         .unwrap();
@@ -632,7 +632,7 @@ fn a_sweep_is_one_entry_of_the_appendix() {
             && text.contains("20 of 20 cells recorded"),
         "{text}"
     );
-    let lock: serde_yaml::Value = serde_yaml::from_str(&p.read("pipeline.lock")).unwrap();
+    let lock: canary_yaml::Value = canary_yaml::from_str(&p.read("pipeline.lock")).unwrap();
     let cell = lock["stages"]["model_sweep[alpha=0.5,missing=drop,seed=2]"]["key"]
         .as_str()
         .unwrap();
@@ -750,7 +750,7 @@ fn ro_crate_describes_the_run_with_checksums() {
     }
     // One action per stage, with its key.
     let model = by_id("#stage-model");
-    let lock: serde_yaml::Value = serde_yaml::from_str(&p.read("pipeline.lock")).unwrap();
+    let lock: canary_yaml::Value = canary_yaml::from_str(&p.read("pipeline.lock")).unwrap();
     assert_eq!(
         model["identifier"].as_str(),
         lock["stages"]["model"]["key"].as_str()

@@ -1,7 +1,7 @@
 //! The statistics' stage kinds on small panels: `trend` against R's quantile type 7,
 //! `correlate` against R's cor.test outputs (two published examples, as two indicators in two
 //! years; R 4.2.2 gives the same numbers, and the ties case is also in
-//! `tests/golden/stats_spearman.json`), `compare` against its own definition recomputed in SQL.
+//! `crates/canary-stats/tests/golden/stats_spearman.json`), `compare` against its own definition recomputed in SQL.
 
 use crate::common;
 

@@ -239,13 +239,76 @@ fn the_study_runs_on_the_published_files() {
         "n\n0\n"
     );
     assert!(p.tree("raw") == before, "a run changed a file under raw/");
+    the_outputs_are_those_the_committed_lock_records(&p);
+}
+
+/// Every stage the cut-down sweep does not reach writes the very bytes the committed
+/// `pipeline.lock` records: a refactor that changes a number, a row order or a Parquet writer
+/// setting fails here, and a change that means to must commit the new lock with it.
+fn the_outputs_are_those_the_committed_lock_records(p: &Project) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let committed = canary::lockfile::Lock::read(&root.join("pipeline.lock"))
+        .unwrap()
+        .expect("the project commits its pipeline.lock");
+    let now = canary::lockfile::Lock::read(&p.path("pipeline.lock"))
+        .unwrap()
+        .expect("the run wrote a lock");
+    let registry = canary::kinds::builtin();
+    let pipeline = canary::pipeline::load(&p.path("pipeline.yaml"), &registry, &[]).unwrap();
+    // The sweep and everything downstream of it ran with fewer seeds than the committed run.
+    let mut reached: std::collections::BTreeSet<String> = pipeline
+        .stages
+        .iter()
+        .filter(|(_, s)| s.sweep.is_some() || s.parent().is_some())
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in &pipeline.order {
+        if pipeline.stages[name]
+            .inputs
+            .iter()
+            .any(|i| reached.contains(i))
+        {
+            reached.insert(name.clone());
+        }
+    }
+    let mut compared = 0;
+    for (name, record) in &now.stages {
+        // An optional stage whose tool is absent here (R) is skipped, not compared.
+        if reached.contains(name)
+            || pipeline
+                .stages
+                .get(name)
+                .is_some_and(|s| s.script.as_ref().is_some_and(|x| x.optional))
+        {
+            continue;
+        }
+        let Some(then) = committed.stages.get(name) else {
+            panic!("stage `{name}` is not in the committed pipeline.lock: run `canary run` and commit the lock");
+        };
+        let hashes = |r: &canary::lockfile::StageRecord| -> Vec<(String, String)> {
+            r.outputs
+                .iter()
+                .map(|o| (o.path.clone(), o.sha256.clone()))
+                .collect()
+        };
+        assert_eq!(
+            hashes(record),
+            hashes(then),
+            "stage `{name}` wrote other bytes than the committed pipeline.lock records"
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 10,
+        "only {compared} stages compared; reached by the sweep: {reached:?}"
+    );
 }
 
 /// `canary kinds` lists each kind's tables and columns; every stage of the study writes
 /// exactly those (`<…>` stands for columns the stage's params decide, `[…]` for one it may
 /// leave out).
 fn the_tables_are_as_canary_kinds_says(p: &Project) {
-    let registry = canary::kinds::Registry::builtin();
+    let registry = canary::kinds::builtin();
     let pipeline = canary::pipeline::load(&p.path("pipeline.yaml"), &registry, &[]).unwrap();
     let mut checked = 0;
     for (name, stage) in &pipeline.stages {

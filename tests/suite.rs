@@ -13,6 +13,7 @@ mod engine_cli;
 mod engine_lib;
 mod fetch;
 mod kinds;
+mod layout;
 mod r_live;
 mod raw_files;
 mod report;

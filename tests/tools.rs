@@ -39,7 +39,7 @@ fn mirror() -> String {
 fn pipeline_sources() -> Vec<(String, String, String)> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml"))
         .unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let doc: canary_yaml::Value = canary_yaml::from_str(&text).unwrap();
     doc["sources"]
         .as_mapping()
         .unwrap()
@@ -56,7 +56,7 @@ fn pipeline_sources() -> Vec<(String, String, String)> {
 
 /// (name, path, sha256) of each entry the tool printed.
 fn entries(stdout: &str) -> Vec<(String, String, String)> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(&format!("sources:\n{stdout}"))
+    let doc: canary_yaml::Value = canary_yaml::from_str(&format!("sources:\n{stdout}"))
         .unwrap_or_else(|e| panic!("not YAML: {e}\n{stdout}"));
     doc["sources"]
         .as_mapping()

@@ -1,8 +1,10 @@
 //! The rules: one function per kind of claim, each returning the verdict, the evidence and the
 //! rule in words. Thresholds are named constants, so the README can state them exactly.
 
+use std::collections::BTreeMap;
+
 use super::published::{
-    Check, CohortClaim, NotFound, Others, PairClaim, PairSet, PredictionClaim, Published,
+    Check, CohortClaim, Finding, NotFound, Others, PairClaim, PairSet, PredictionClaim, Published,
     TrendStatement,
 };
 use super::{Claim, CohortEvidence, Evidence, Verdict};
@@ -23,63 +25,7 @@ const DIRECT_P: f64 = 0.05;
 
 /// Every claim of the paper, in the report's order.
 pub fn assess(p: &Published, e: &Evidence) -> Vec<Claim> {
-    let mut out = Vec::new();
-    for f in &p.findings {
-        let (verdict, evidence, rule, stage, anchor) = if let Some(set) = &f.not_correlated {
-            let (v, ev, r) = not_correlated(e, set);
-            (v, ev, r, "correlations", "figure-3")
-        } else if !f.correlated.is_empty() {
-            let parts: Vec<(Verdict, String)> = f
-                .correlated
-                .iter()
-                .map(|c| found(e, c))
-                .map(|(v, ev, _)| (v, ev))
-                .collect();
-            let v = Verdict::combine(&parts.iter().map(|p| p.0).collect::<Vec<_>>());
-            let ev = parts
-                .iter()
-                .map(|p| p.1.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            (
-                v,
-                ev,
-                format!(
-                    "each pair as Figure 3's pairs are judged ({}); the parts combined: {COMBINE}",
-                    found_rule()
-                ),
-                "correlations",
-                "figure-3",
-            )
-        } else if let Some(t) = &f.trend {
-            let (v, ev, r) = trend(e, t);
-            (v, ev, r, "trends", "figure-2")
-        } else if let Some(m) = &f.model {
-            let (v, ev, r) = prediction(e, p, m);
-            (v, ev, r, "model", "table-2")
-        } else if let Some(c) = &f.cohorts {
-            let (v, ev, r) = protective(e, c);
-            (v, ev, r, "cohorts", "table-3")
-        } else {
-            (
-                Verdict::CannotBeTested,
-                "the claim states nothing the run can test".into(),
-                "no rule applies".into(),
-                "claims",
-                "claims",
-            )
-        };
-        out.push(Claim {
-            id: format!("finding.{}", f.id),
-            section: "Summary of findings",
-            claim: f.statement.clone(),
-            verdict,
-            evidence,
-            rule,
-            stage,
-            anchor,
-        });
-    }
+    let mut out: Vec<Claim> = p.findings.iter().map(|f| finding(p, e, f)).collect();
     for t in &p.trends {
         let (verdict, evidence, rule) = trend(e, t);
         let name = t.indicators().join("+");
@@ -158,6 +104,65 @@ pub fn assess(p: &Published, e: &Evidence) -> Vec<Claim> {
         });
     }
     out
+}
+
+/// A claim of the "Summary of findings", judged by the rule its kind of statement calls for.
+fn finding(p: &Published, e: &Evidence, f: &Finding) -> Claim {
+    let (verdict, evidence, rule, stage, anchor) = if let Some(set) = &f.not_correlated {
+        let (v, ev, r) = not_correlated(e, set);
+        (v, ev, r, "correlations", "figure-3")
+    } else if !f.correlated.is_empty() {
+        let (v, ev, r) = all_correlated(e, &f.correlated);
+        (v, ev, r, "correlations", "figure-3")
+    } else if let Some(t) = &f.trend {
+        let (v, ev, r) = trend(e, t);
+        (v, ev, r, "trends", "figure-2")
+    } else if let Some(m) = &f.model {
+        let (v, ev, r) = prediction(e, p, m);
+        (v, ev, r, "model", "table-2")
+    } else if let Some(c) = &f.cohorts {
+        let (v, ev, r) = protective(e, c);
+        (v, ev, r, "cohorts", "table-3")
+    } else {
+        (
+            Verdict::CannotBeTested,
+            "the claim states nothing the run can test".into(),
+            "no rule applies".into(),
+            "claims",
+            "claims",
+        )
+    };
+    Claim {
+        id: format!("finding.{}", f.id),
+        section: "Summary of findings",
+        claim: f.statement.clone(),
+        verdict,
+        evidence,
+        rule,
+        stage,
+        anchor,
+    }
+}
+
+/// A finding that several pairs are correlated: each pair judged as Figure 3's are, the
+/// verdicts combined.
+fn all_correlated(e: &Evidence, pairs: &[PairClaim]) -> (Verdict, String, String) {
+    let parts: Vec<(Verdict, String)> = pairs
+        .iter()
+        .map(|c| found(e, c))
+        .map(|(v, ev, _)| (v, ev))
+        .collect();
+    let v = Verdict::combine(&parts.iter().map(|p| p.0).collect::<Vec<_>>());
+    let ev = parts
+        .iter()
+        .map(|p| p.1.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let rule = format!(
+        "each pair as Figure 3's pairs are judged ({}); the parts combined: {COMBINE}",
+        found_rule()
+    );
+    (v, ev, rule)
 }
 
 const COMBINE: &str = "all parts reproduced → reproduced; a part untestable or only some parts holding → partly reproduced; none holding → not reproduced; none testable → cannot be tested";
@@ -449,148 +454,195 @@ fn run_check(e: &Evidence, name: &str, c: &Check) -> Outcome {
     let m = e.medians.get(name).unwrap_or(&empty);
     let (a, b) = span_of(c);
     let years: Vec<i64> = m.keys().copied().filter(|y| (a..=b).contains(y)).collect();
-    let whole =
-        years.first() == Some(&a) && years.last() == Some(&b) && years.len() as i64 == b - a + 1;
-    let at = |y: i64| m.get(&y).copied();
-    let f1 = |v: f64| format!("{v:.1}");
     if years.is_empty() {
         return Outcome::Untestable(format!("no LA values in {a}-{b}"));
     }
+    let whole =
+        years.first() == Some(&a) && years.last() == Some(&b) && years.len() as i64 == b - a + 1;
+    let s = Series {
+        m,
+        years,
+        whole,
+        a,
+        b,
+    };
     match c {
-        Check::Dip { year, .. } => {
-            let (before, mid, after) = (at(year - 1), at(*year), at(year + 1));
-            match (before, mid, after) {
-                (_, None, _) | (None, _, None) => {
-                    Outcome::Untestable(format!("no median for {year} and a year beside it"))
-                }
-                (Some(p), Some(v), Some(n)) => {
-                    let said = format!("{} → {} → {}", f1(p), f1(v), f1(n));
-                    if v < p && v < n {
-                        Outcome::Holds { whole: true, said }
-                    } else {
-                        Outcome::Fails(said)
-                    }
-                }
-                (None, Some(v), Some(n)) => {
-                    let said = format!(
-                        "{year} {} → {} {}; no LA median for {} (not published by LA)",
-                        f1(v),
-                        year + 1,
-                        f1(n),
-                        year - 1
-                    );
-                    if v < n {
-                        Outcome::Holds { whole: false, said }
-                    } else {
-                        Outcome::Fails(said)
-                    }
-                }
-                (Some(p), Some(v), None) => {
-                    let said = format!(
-                        "{} {} → {year} {}; no median for {}",
-                        year - 1,
-                        f1(p),
-                        f1(v),
-                        year + 1
-                    );
-                    if v < p {
-                        Outcome::Holds { whole: false, said }
-                    } else {
-                        Outcome::Fails(said)
-                    }
-                }
-            }
-        }
-        Check::Rising { by, .. } | Check::Falling { by, .. } => {
-            if years.len() < 2 {
-                return Outcome::Untestable(format!("one year ({}) of {a}-{b}", years[0]));
-            }
-            let (y0, y1) = (years[0], *years.last().expect("two years"));
-            let change = at(y1).unwrap_or_default() - at(y0).unwrap_or_default();
-            let said = format!(
-                "{y0} {} → {y1} {} (change {change:+.1})",
-                f1(at(y0).unwrap_or_default()),
-                f1(at(y1).unwrap_or_default())
-            );
-            let holds = if matches!(c, Check::Rising { .. }) {
-                change >= *by
-            } else {
-                change <= -by
-            };
-            if holds {
-                Outcome::Holds { whole, said }
-            } else {
-                Outcome::Fails(said)
-            }
-        }
-        Check::Level { value, within, .. } => {
-            let vals: Vec<f64> = years.iter().filter_map(|y| at(*y)).collect();
-            let (lo, hi) = vals
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                    (l.min(*v), h.max(*v))
-                });
-            let said = format!(
-                "medians {}-{} over {}-{}",
-                f1(lo),
-                f1(hi),
-                years[0],
-                years[years.len() - 1]
-            );
-            if (lo - value).abs() <= *within && (hi - value).abs() <= *within {
-                Outcome::Holds { whole, said }
-            } else {
-                Outcome::Fails(said)
-            }
-        }
-        Check::RiseThenFall { turn, by, .. } => {
-            let before: Vec<i64> = years.iter().copied().filter(|y| y < turn).collect();
-            let (Some(peak), Some(fall)) = (at(turn - 1), at(*turn)) else {
-                return Outcome::Untestable(format!("no medians for {} and {turn}", turn - 1));
-            };
-            let start = before.first().and_then(|y| at(*y)).unwrap_or(peak);
-            let said = format!(
-                "{} {} → {} {} → {turn} {}",
-                before.first().copied().unwrap_or(turn - 1),
-                f1(start),
-                turn - 1,
-                f1(peak),
-                f1(fall)
-            );
-            let rose = before.len() >= 2 && peak > start;
-            if rose && fall <= peak - by {
-                Outcome::Holds { whole, said }
-            } else {
-                Outcome::Fails(said)
-            }
-        }
+        Check::Dip { year, .. } => dip(&s, *year),
+        Check::Rising { by, .. } => monotone(&s, *by, true),
+        Check::Falling { by, .. } => monotone(&s, *by, false),
+        Check::Level { value, within, .. } => level(&s, *value, *within),
+        Check::RiseThenFall { turn, by, .. } => rise_then_fall(&s, *turn, *by),
         Check::Peak {
             after,
             value,
             within,
             ..
-        } => {
-            let later: Vec<(i64, f64)> = years
-                .iter()
-                .filter(|y| *y > after)
-                .filter_map(|y| at(*y).map(|v| (*y, v)))
-                .collect();
-            let Some(&(py, pv)) = later.iter().max_by(|x, y| x.1.total_cmp(&y.1)) else {
-                return Outcome::Untestable(format!("no medians after {after}"));
-            };
-            let last = later.last().expect("non-empty");
-            let said = format!(
-                "highest {} in {py}, last {} in {}",
-                f1(pv),
-                f1(last.1),
-                last.0
-            );
-            if (pv - value).abs() <= *within && last.1 < pv {
-                Outcome::Holds { whole, said }
+        } => peak(&s, *after, *value, *within),
+    }
+}
+
+/// An indicator's yearly medians over a claim's span.
+struct Series<'a> {
+    m: &'a BTreeMap<i64, f64>,
+    /// The span's years that have a median, in order (at least one).
+    years: Vec<i64>,
+    /// Whether every year of the span has one.
+    whole: bool,
+    a: i64,
+    b: i64,
+}
+
+impl Series<'_> {
+    fn at(&self, y: i64) -> Option<f64> {
+        self.m.get(&y).copied()
+    }
+}
+
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// A dip: the year's median below the years either side (or the one side published).
+fn dip(s: &Series, year: i64) -> Outcome {
+    let at = |y| s.at(y);
+    let (before, mid, after) = (at(year - 1), at(year), at(year + 1));
+    match (before, mid, after) {
+        (_, None, _) | (None, _, None) => {
+            Outcome::Untestable(format!("no median for {year} and a year beside it"))
+        }
+        (Some(p), Some(v), Some(n)) => {
+            let said = format!("{} → {} → {}", f1(p), f1(v), f1(n));
+            if v < p && v < n {
+                Outcome::Holds { whole: true, said }
             } else {
                 Outcome::Fails(said)
             }
         }
+        (None, Some(v), Some(n)) => {
+            let said = format!(
+                "{year} {} → {} {}; no LA median for {} (not published by LA)",
+                f1(v),
+                year + 1,
+                f1(n),
+                year - 1
+            );
+            if v < n {
+                Outcome::Holds { whole: false, said }
+            } else {
+                Outcome::Fails(said)
+            }
+        }
+        (Some(p), Some(v), None) => {
+            let said = format!(
+                "{} {} → {year} {}; no median for {}",
+                year - 1,
+                f1(p),
+                f1(v),
+                year + 1
+            );
+            if v < p {
+                Outcome::Holds { whole: false, said }
+            } else {
+                Outcome::Fails(said)
+            }
+        }
+    }
+}
+
+/// A rise (or fall) of at least `by` from the span's first median to its last.
+fn monotone(s: &Series, by: f64, rising: bool) -> Outcome {
+    let (years, whole, a, b) = (&s.years, s.whole, s.a, s.b);
+    let at = |y| s.at(y);
+    if years.len() < 2 {
+        return Outcome::Untestable(format!("one year ({}) of {a}-{b}", years[0]));
+    }
+    let (y0, y1) = (years[0], *years.last().expect("two years"));
+    let change = at(y1).unwrap_or_default() - at(y0).unwrap_or_default();
+    let said = format!(
+        "{y0} {} → {y1} {} (change {change:+.1})",
+        f1(at(y0).unwrap_or_default()),
+        f1(at(y1).unwrap_or_default())
+    );
+    let holds = if rising { change >= by } else { change <= -by };
+    if holds {
+        Outcome::Holds { whole, said }
+    } else {
+        Outcome::Fails(said)
+    }
+}
+
+/// Every median of the span within `within` of `value`.
+fn level(s: &Series, value: f64, within: f64) -> Outcome {
+    let (years, whole) = (&s.years, s.whole);
+    let at = |y| s.at(y);
+    let vals: Vec<f64> = years.iter().filter_map(|y| at(*y)).collect();
+    let (lo, hi) = vals
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    let said = format!(
+        "medians {}-{} over {}-{}",
+        f1(lo),
+        f1(hi),
+        years[0],
+        years[years.len() - 1]
+    );
+    if (lo - value).abs() <= within && (hi - value).abs() <= within {
+        Outcome::Holds { whole, said }
+    } else {
+        Outcome::Fails(said)
+    }
+}
+
+/// A rise before `turn`, then a fall of at least `by` in it.
+fn rise_then_fall(s: &Series, turn: i64, by: f64) -> Outcome {
+    let (years, whole) = (&s.years, s.whole);
+    let at = |y| s.at(y);
+    let before: Vec<i64> = years.iter().copied().filter(|y| *y < turn).collect();
+    let (Some(peak), Some(fall)) = (at(turn - 1), at(turn)) else {
+        return Outcome::Untestable(format!("no medians for {} and {turn}", turn - 1));
+    };
+    let start = before.first().and_then(|y| at(*y)).unwrap_or(peak);
+    let said = format!(
+        "{} {} → {} {} → {turn} {}",
+        before.first().copied().unwrap_or(turn - 1),
+        f1(start),
+        turn - 1,
+        f1(peak),
+        f1(fall)
+    );
+    let rose = before.len() >= 2 && peak > start;
+    if rose && fall <= peak - by {
+        Outcome::Holds { whole, said }
+    } else {
+        Outcome::Fails(said)
+    }
+}
+
+/// The highest median after `after` within `within` of `value`, and the last one below it.
+fn peak(s: &Series, after: i64, value: f64, within: f64) -> Outcome {
+    let (years, whole) = (&s.years, s.whole);
+    let at = |y| s.at(y);
+    let later: Vec<(i64, f64)> = years
+        .iter()
+        .filter(|y| **y > after)
+        .filter_map(|y| at(*y).map(|v| (*y, v)))
+        .collect();
+    let Some(&(py, pv)) = later.iter().max_by(|x, y| x.1.total_cmp(&y.1)) else {
+        return Outcome::Untestable(format!("no medians after {after}"));
+    };
+    let last = later.last().expect("non-empty");
+    let said = format!(
+        "highest {} in {py}, last {} in {}",
+        f1(pv),
+        f1(last.1),
+        last.0
+    );
+    if (pv - value).abs() <= within && last.1 < pv {
+        Outcome::Holds { whole, said }
+    } else {
+        Outcome::Fails(said)
     }
 }
 

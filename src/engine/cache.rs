@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::lockfile::OutputRecord;
 
 /// Bump when the meaning of a key changes (e.g. how inputs are hashed), to invalidate all.
 const KEY_FORMAT: u32 = 1;
@@ -63,26 +64,6 @@ impl CacheKey {
         let bytes = serde_json::to_vec(self).expect("a cache key serialises");
         crate::hash::sha256_bytes(&bytes)
     }
-}
-
-/// One output table as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutputRecord {
-    /// Table name for multi-table stages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table: Option<String>,
-    /// Relative to the project root.
-    pub path: String,
-    pub sha256: String,
-    pub rows: usize,
-    pub bytes: u64,
-    /// `name: type` per column. The lock leaves it out for a sweep's cells, whose tables all
-    /// have the schema of their stacked table (recorded once, there).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub schema: Vec<String>,
-    /// A file beside the tables (a report page), not a table: `rows` and `schema` are empty.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub file: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,7 +121,7 @@ impl Cache {
 
     pub fn put(&self, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(entry).expect("an entry serialises");
-        crate::table::write_replace(&self.entry_path(&entry.key), &bytes)
+        crate::fsio::write_replace(&self.entry_path(&entry.key), &bytes)
     }
 
     pub fn has_object(&self, sha256: &str) -> bool {
@@ -154,7 +135,7 @@ impl Cache {
             return Ok(());
         }
         let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
-        crate::table::write_replace(&dest, &bytes)
+        crate::fsio::write_replace(&dest, &bytes)
     }
 
     /// Put a stored output back in place, checking its hash on the way.
@@ -167,7 +148,7 @@ impl Cache {
             let _ = std::fs::remove_file(&src);
             return Ok(false);
         }
-        crate::table::write_atomic(dest, &bytes)?;
+        crate::fsio::write_atomic(dest, &bytes)?;
         Ok(true)
     }
 

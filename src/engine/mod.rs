@@ -2,26 +2,27 @@
 //! run the stages that must run — independent ones in parallel —, write outputs atomically,
 //! and record what produced them in `pipeline.lock`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::{Instant, SystemTime};
 
 pub mod cache;
-pub mod lock;
 pub mod progress;
-pub mod run_lock;
+pub mod reason;
+pub mod run_guard;
+mod schedule;
 pub mod side;
 
-use cache::{Cache, CacheKey, Entry, OutputRecord};
-use lock::{Lock, RunInfo, SourceRecord, StageRecord};
+use cache::{Cache, CacheKey, Entry};
 use progress::Progress;
+pub use reason::{param_changes, ParamChange, Reason};
 
 use crate::error::{Error, Result};
 use crate::hash::HashCache;
-use crate::kinds::{Input, Registry, StageContext};
+use crate::lockfile::{self as lock, Lock, OutputRecord, RunInfo, SourceRecord, StageRecord};
 use crate::pipeline::{Pipeline, Stage, Sweep};
+use crate::stage::{Input, Registry, StageContext};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -55,13 +56,13 @@ pub struct Summary {
 
 /// Why a stage would run, or that it would not.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub enum Decision {
     UpToDate,
     /// Outputs changed or went missing, but the cache holds the recorded ones.
-    Restore(Vec<String>),
-    Run(Vec<String>),
-    /// Depends on stages that will run; its own reasons, if any, follow.
-    AfterUpstream(Vec<String>, Vec<String>),
+    Restore(Vec<Reason>),
+    Run(Vec<Reason>),
+    /// Depends on stages that will run (named); its own reasons, if any, follow.
+    AfterUpstream(Vec<String>, Vec<Reason>),
 }
 
 pub struct Engine<'a> {
@@ -73,7 +74,7 @@ pub struct Engine<'a> {
     /// rewrite): a run that changes nothing never parses it.
     previous: std::sync::OnceLock<Option<Lock>>,
     /// What a running stage may use: set by `run` from its options.
-    resources: std::sync::RwLock<crate::kinds::Resources>,
+    resources: std::sync::RwLock<crate::session::Resources>,
 }
 
 impl<'a> Engine<'a> {
@@ -87,7 +88,7 @@ impl<'a> Engine<'a> {
             cache: Cache::new(&state),
             hashes: HashCache::load(state.join("hashes.json")),
             previous: std::sync::OnceLock::new(),
-            resources: std::sync::RwLock::new(crate::kinds::Resources::new(
+            resources: std::sync::RwLock::new(crate::session::Resources::new(
                 1,
                 pipeline.memory,
                 &state,
@@ -204,17 +205,18 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|i| (i.clone(), input_hashes.get(i).cloned().unwrap_or_default()))
             .collect();
+        // A file that is not there has no hash: the key leaves it out, so it matches no run
+        // that read the file, and the kind's run names what is missing.
         let files = stage
             .files
             .iter()
-            .map(|f| {
+            .filter_map(|f| {
                 let sha = self
                     .hashes
                     .hash(&self.pipeline.root.join(f))
                     .ok()
-                    .flatten()
-                    .unwrap_or_else(|| "missing".into());
-                (f.clone(), sha)
+                    .flatten()?;
+                Some((f.clone(), sha))
             })
             .collect();
         let mut key = CacheKey::new(
@@ -233,94 +235,98 @@ impl<'a> Engine<'a> {
 
     /// Compare a stage's would-be key with what the lock recorded last time: the reasons it
     /// must run, in the user's terms.
-    fn why_changed(&self, stage: &Stage, key: &CacheKey) -> Vec<String> {
+    fn why_changed(&self, stage: &Stage, key: &CacheKey) -> Vec<Reason> {
         let Some(prev) = self.previous().and_then(|l| l.stages.get(&stage.name)) else {
-            return vec!["it has not run before".to_string()];
+            return vec![Reason::NeverRan];
         };
         let mut why = Vec::new();
         if prev.kind != key.kind {
-            why.push(format!(
-                "its kind changed from `{}` to `{}`",
-                prev.kind, key.kind
-            ));
+            why.push(Reason::KindChanged {
+                from: prev.kind.clone(),
+                to: key.kind.clone(),
+            });
         } else if prev.kind_version != key.kind_version {
-            why.push(format!(
-                "kind `{}` changed from version {} to {}",
-                key.kind, prev.kind_version, key.kind_version
-            ));
+            why.push(Reason::KindVersion {
+                kind: key.kind.clone(),
+                from: prev.kind_version,
+                to: key.kind_version,
+            });
         }
-        why.extend(param_changes(&prev.params, &key.params));
+        why.extend(
+            param_changes(&prev.params, &key.params)
+                .into_iter()
+                .map(Reason::Param),
+        );
         if prev.sql_sha256 != key.sql_sha256 {
             let through = param_changes(&prev.sql_params, &stage.sql_params);
             if through.is_empty() {
                 why.push(match &stage.sql_file {
-                    Some(f) => format!("its SQL file `{f}` changed"),
-                    None => "its SQL text changed".to_string(),
+                    Some(f) => Reason::SqlFile { path: f.clone() },
+                    None => Reason::SqlText,
                 });
             } else {
-                why.extend(
-                    through
-                        .into_iter()
-                        .map(|t| format!("{t} (used in its SQL)")),
-                );
+                why.extend(through.into_iter().map(Reason::SqlParam));
             }
         }
         for (name, hash) in &key.inputs {
             match prev.inputs.get(name) {
-                None => why.push(format!("input `{name}` was added")),
-                Some(old) if old != hash => {
-                    if let Some(src) = self.pipeline.sources.get(name) {
-                        why.push(format!(
-                            "input file `{}` (source `{name}`) changed",
-                            src.rel_path
-                        ));
-                    } else {
-                        why.push(format!("input stage `{name}` produced different output"));
-                    }
-                }
+                None => why.push(Reason::InputAdded {
+                    input: name.clone(),
+                }),
+                Some(old) if old != hash => why.push(match self.pipeline.sources.get(name) {
+                    Some(src) => Reason::SourceChanged {
+                        source: name.clone(),
+                        path: src.rel_path.clone(),
+                    },
+                    None => Reason::UpstreamChanged {
+                        stage: name.clone(),
+                    },
+                }),
                 _ => {}
             }
         }
         for name in prev.inputs.keys() {
             if !key.inputs.contains_key(name) {
-                why.push(format!("input `{name}` was removed"));
+                why.push(Reason::InputRemoved {
+                    input: name.clone(),
+                });
             }
         }
         for (path, hash) in &key.files {
             if prev.files.get(path) != Some(hash) {
-                why.push(format!("file `{path}` changed"));
+                why.push(Reason::FileChanged { path: path.clone() });
             }
         }
         let names: std::collections::BTreeSet<&String> =
             key.identity.keys().chain(prev.identity.keys()).collect();
         for k in names {
-            match (prev.identity.get(k), key.identity.get(k)) {
-                (Some(a), Some(b)) if a != b => {
-                    why.push(format!("its {k} changed from {a} to {b}"))
-                }
-                (None, Some(b)) => why.push(format!("its {k} is now {b}")),
-                (Some(a), None) => why.push(format!("its {k} ({a}) is no longer part of it")),
-                _ => {}
+            let (was, now) = (prev.identity.get(k), key.identity.get(k));
+            if was != now {
+                why.push(Reason::Identity {
+                    what: k.clone(),
+                    was: was.cloned(),
+                    now: now.cloned(),
+                });
             }
         }
         if why.is_empty() {
-            why.push(
-                "no cached result exists for its definition (the cache was cleared)".to_string(),
-            );
+            why.push(Reason::CacheCleared);
         }
         why
     }
 
     /// Whether the entry's outputs are in place; Err lists what is wrong with them.
-    fn check_outputs(&self, entry: &Entry) -> Result<std::result::Result<(), Vec<String>>> {
+    fn check_outputs(&self, entry: &Entry) -> Result<std::result::Result<(), Vec<Reason>>> {
         let mut problems = Vec::new();
         for o in &entry.outputs {
             let path = self.pipeline.root.join(&o.path);
             match self.hashes.hash_expecting(&path, &o.sha256)? {
-                None => problems.push(format!("output `{}` is missing", o.path)),
-                Some(h) if h != o.sha256 => {
-                    problems.push(format!("output `{}` was modified", o.path))
-                }
+                None => problems.push(Reason::OutputMissing {
+                    path: o.path.clone(),
+                }),
+                Some(h) if h != o.sha256 => problems.push(Reason::OutputModified {
+                    path: o.path.clone(),
+                }),
                 _ => {}
             }
         }
@@ -337,35 +343,35 @@ impl<'a> Engine<'a> {
         key: &CacheKey,
         digest: &str,
         force: bool,
-    ) -> Result<(Verdict, Option<Entry>)> {
+    ) -> Result<(Decision, Option<Entry>)> {
         if force {
-            return Ok((Verdict::Run(vec!["--force was given".into()]), None));
+            return Ok((Decision::Run(vec![Reason::Forced]), None));
         }
         let Some(entry) = self.cache.get(digest) else {
-            return Ok((Verdict::Run(self.why_changed(stage, key)), None));
+            return Ok((Decision::Run(self.why_changed(stage, key)), None));
         };
         let kind = self.registry.get(&stage.kind).expect("validated kind");
         let owned = side::Owned::new(&kind.side_outputs(stage));
         let records_files = entry.outputs.iter().any(|o| o.file);
         if !records_files {
             // An entry from before its files were recorded: they must at least exist.
-            let missing: Vec<String> = owned
+            let missing: Vec<Reason> = owned
                 .files
                 .iter()
                 .filter(|f| !self.pipeline.root.join(f).is_file())
-                .map(|f| format!("`{f}` is missing"))
+                .map(|f| Reason::SideFileMissing { path: f.clone() })
                 .collect();
             if !missing.is_empty() {
-                return Ok((Verdict::Run(missing), None));
+                return Ok((Decision::Run(missing), None));
             }
         }
         let mut checked = self.check_outputs(&entry)?;
         if records_files {
-            let stray: Vec<String> = owned
+            let stray: Vec<Reason> = owned
                 .present(&self.pipeline.root)
                 .into_iter()
                 .filter(|f| !entry.outputs.iter().any(|o| &o.path == f))
-                .map(|f| format!("`{f}` is not one of its outputs"))
+                .map(|path| Reason::Stray { path })
                 .collect();
             if !stray.is_empty() {
                 checked = Err(checked
@@ -377,30 +383,35 @@ impl<'a> Engine<'a> {
             }
         }
         Ok(match checked {
-            Ok(()) => (Verdict::UpToDate, Some(entry)),
+            Ok(()) => (Decision::UpToDate, Some(entry)),
             Err(problems) => {
                 if entry
                     .outputs
                     .iter()
                     .all(|o| self.cache.has_object(&o.sha256))
                 {
-                    (Verdict::Restore(problems), Some(entry))
+                    (Decision::Restore(problems), Some(entry))
                 } else {
-                    (Verdict::Run(problems), None)
+                    (Decision::Run(problems), None)
                 }
             }
         })
     }
 
     /// What `run` would do, stage by stage, without running anything.
-    pub fn plan(&self, targets: &[String], force: bool) -> Result<Vec<(String, Verdict)>> {
+    pub fn plan(&self, targets: &[String], force: bool) -> Result<Vec<(String, Decision)>> {
         let selected = self.selected(targets)?;
         let mut input_hashes: BTreeMap<String, String> = BTreeMap::new();
+        let mut missing_sources: HashSet<&str> = HashSet::new();
         for (name, src) in &self.pipeline.sources {
             match self.hashes.hash_expecting(&src.path, &src.sha256)? {
-                Some(h) => input_hashes.insert(name.clone(), h),
-                None => input_hashes.insert(name.clone(), "missing".into()),
-            };
+                Some(h) => {
+                    input_hashes.insert(name.clone(), h);
+                }
+                None => {
+                    missing_sources.insert(name.as_str());
+                }
+            }
         }
         let mut will_run: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
@@ -414,14 +425,14 @@ impl<'a> Engine<'a> {
                 .collect();
             let (key, digest) = self.key_for(stage, &input_hashes);
             let never_ran = || self.previous().is_none_or(|l| !l.stages.contains_key(name));
-            let missing: Vec<String> = stage
+            let missing: Vec<Reason> = stage
                 .inputs
                 .iter()
-                .filter(|i| input_hashes.get(*i).is_some_and(|h| h == "missing"))
-                .map(|i| format!("source `{i}` is missing (`canary fetch` brings it)"))
+                .filter(|i| missing_sources.contains(i.as_str()))
+                .map(|i| Reason::SourceMissing { source: i.clone() })
                 .collect();
             let verdict = if !missing.is_empty() {
-                Verdict::Run(missing)
+                Decision::Run(missing)
             } else if upstream.is_empty() || (!force && never_ran()) {
                 let (v, entry) = self.verdict(stage, &key, &digest, force)?;
                 if let Some(e) = entry {
@@ -429,17 +440,14 @@ impl<'a> Engine<'a> {
                 }
                 v
             } else {
-                let own: Vec<String> = self
+                let own: Vec<Reason> = self
                     .why_changed(stage, &key)
                     .into_iter()
-                    .filter(|w| {
-                        !upstream.iter().any(|u| w.contains(&format!("`{u}`")))
-                            && !w.contains("cache was cleared")
-                    })
+                    .filter(|r| !r.follows_from_upstream(&upstream))
                     .collect();
-                Verdict::AfterUpstream(upstream, own)
+                Decision::AfterUpstream(upstream, own)
             };
-            if !matches!(verdict, Verdict::UpToDate) {
+            if !matches!(verdict, Decision::UpToDate) {
                 will_run.insert(name.clone());
             }
             out.push((name.clone(), verdict));
@@ -457,164 +465,41 @@ impl<'a> Engine<'a> {
             return Ok(Summary::default());
         }
         let progress = Progress::new(opts.quiet, selected.len());
-        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| {
+        let _guard = run_guard::RunGuard::acquire(&self.pipeline.state_dir(), &|m| {
             crate::console::errln(&format!("canary: {m}"))
         })?;
         let started = Instant::now();
         let started_at = SystemTime::now();
 
-        *self.resources.write().unwrap_or_else(|p| p.into_inner()) = crate::kinds::Resources::new(
+        *self.resources.write().unwrap_or_else(|p| p.into_inner()) = crate::session::Resources::new(
             opts.jobs.max(1),
             opts.memory.or(self.pipeline.memory),
             &self.pipeline.state_dir(),
         );
-        let mut input_hashes = self.verify_sources(&selected)?;
-        let jobs = opts.jobs.max(1);
-        let mut records: BTreeMap<String, StageRecord> = BTreeMap::new();
-        let mut summary = Summary::default();
-        let mut failures: Vec<Error> = Vec::new();
-
-        // The graph by index, built once: how many selected inputs each stage still waits for,
-        // and who waits for it. Ready stages start in pipeline order (the BTreeSet of indices).
-        let index: HashMap<&str, usize> = selected
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str(), i))
-            .collect();
-        let mut waiting: Vec<usize> = vec![0; selected.len()];
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); selected.len()];
-        for (i, name) in selected.iter().enumerate() {
-            for input in &self.pipeline.stages[name].inputs {
-                if let Some(&j) = index.get(input.as_str()) {
-                    waiting[i] += 1;
-                    dependents[j].push(i);
-                }
-            }
-        }
-        let mut ready: BTreeSet<usize> = (0..selected.len()).filter(|i| waiting[*i] == 0).collect();
-        let mut sweeps: HashMap<String, SweepTally> = HashMap::new();
-        // What each stage did in this run, for the run log.
-        let mut this_run: BTreeMap<String, lock::RunStage> = BTreeMap::new();
-
-        std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<(usize, Result<(Action, StageRecord)>)>();
-            let mut running = 0usize;
-            // Stages found up to date without starting a thread: in a no-op run, all of them.
-            let mut settled: std::collections::VecDeque<(usize, Result<(Action, StageRecord)>)> =
-                std::collections::VecDeque::new();
-            loop {
-                // Start ready stages while there are free jobs and no failure: after a failure,
-                // running stages finish but nothing new starts.
-                while failures.is_empty() && running < jobs {
-                    let Some(i) = ready.pop_first() else { break };
-                    let name = &selected[i];
-                    let stage = &self.pipeline.stages[name];
-                    let (key, digest) = self.key_for(stage, &input_hashes);
-                    let (verdict, entry) = match self.verdict(stage, &key, &digest, opts.force) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            settled.push_back((i, Err(e)));
-                            continue;
-                        }
-                    };
-                    if let (Verdict::UpToDate, Some(e)) = (&verdict, &entry) {
-                        settled.push_back((
-                            i,
-                            Ok((Action::UpToDate, record(stage, &key, &digest, e))),
-                        ));
-                        continue;
-                    }
-                    running += 1;
-                    if opts.verbose || stage.parent().is_none() {
-                        progress.started(name, &stage.kind);
-                    }
-                    let tx = tx.clone();
-                    let kind = self.registry.get(&stage.kind).expect("validated kind");
-                    let upstream = if kind.needs_upstream() {
-                        records.clone()
-                    } else {
-                        BTreeMap::new()
-                    };
-                    scope.spawn(move || {
-                        let result =
-                            self.bring_up_to_date(stage, key, digest, (verdict, entry), upstream);
-                        let _ = tx.send((i, result));
-                    });
-                }
-                let (i, result) = match settled.pop_front() {
-                    Some(done) => done,
-                    None if running > 0 => {
-                        let Ok(done) = rx.recv() else { break };
-                        running -= 1;
-                        done
-                    }
-                    None => break,
-                };
-                let name = selected[i].clone();
-                let stage = &self.pipeline.stages[&name];
-                match result {
-                    Ok((action, record)) => {
-                        let line = finished_line(&name, &action, &record);
-                        this_run.insert(name.clone(), run_stage(&action, &record));
-                        match &action {
-                            Action::Ran(_) => summary.ran.push(name.clone()),
-                            Action::UpToDate => summary.up_to_date.push(name.clone()),
-                            Action::Restored => summary.restored.push(name.clone()),
-                        }
-                        let printed = match (stage.parent(), &stage.sweep) {
-                            // A cell: counted in its sweep's line, printed alone with --verbose.
-                            (Some(parent), _) => {
-                                sweeps
-                                    .entry(parent.to_string())
-                                    .or_default()
-                                    .add(&action, record.duration_ms);
-                                if opts.verbose {
-                                    progress.finished(&name, &line)
-                                } else {
-                                    progress.tick();
-                                    Ok(())
-                                }
-                            }
-                            (None, Some(Sweep::Stack { cells, .. })) => {
-                                let tally = sweeps.remove(&name).unwrap_or_default();
-                                progress
-                                    .finished(&name, &format!("{line}; {}", tally.describe(*cells)))
-                            }
-                            _ => progress.finished(&name, &line),
-                        };
-                        // Output that cannot be written stops the run as a failed stage does:
-                        // what runs finishes and is recorded, nothing new starts.
-                        if let Err(e) = printed {
-                            if failures.is_empty() {
-                                failures.push(e);
-                            }
-                        }
-                        input_hashes.insert(name.clone(), cache::outputs_hash(&record.outputs));
-                        records.insert(name, record);
-                        for &d in &dependents[i] {
-                            waiting[d] -= 1;
-                            if waiting[d] == 0 {
-                                ready.insert(d);
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        this_run.insert(
-                            name.clone(),
-                            lock::RunStage {
-                                action: "failed".into(),
-                                started: None,
-                                duration_ms: None,
-                            },
-                        );
-                        let _ = progress.finished(&name, &format!("  FAILED    {name}"));
-                        failures.push(e.in_stage(&name));
-                    }
-                }
-            }
-        });
+        let input_hashes = self.verify_sources(&selected)?;
+        let mut state = schedule::RunState::new(input_hashes);
+        self.schedule(opts, &selected, &progress, &mut state);
         progress.done();
+        self.conclude(opts, &selected, state, (started, started_at))
+    }
 
+    /// After the stages: the lock, the run log, each kind's `after_run`, the failures or the
+    /// closing line.
+    fn conclude(
+        &self,
+        opts: &RunOptions,
+        selected: &[String],
+        state: schedule::RunState,
+        (started, started_at): (Instant, SystemTime),
+    ) -> Result<Summary> {
+        let schedule::RunState {
+            input_hashes,
+            records,
+            summary,
+            mut failures,
+            this_run,
+            ..
+        } = state;
         let finished: Vec<String> = selected
             .iter()
             .filter(|s| records.contains_key(*s))
@@ -692,14 +577,14 @@ impl<'a> Engine<'a> {
         stage: &Stage,
         key: CacheKey,
         digest: String,
-        (verdict, entry): (Verdict, Option<Entry>),
+        (verdict, entry): (Decision, Option<Entry>),
         upstream: BTreeMap<String, StageRecord>,
     ) -> Result<(Action, StageRecord)> {
         match (verdict, entry) {
-            (Verdict::UpToDate, Some(e)) => {
+            (Decision::UpToDate, Some(e)) => {
                 Ok((Action::UpToDate, record(stage, &key, &digest, &e)))
             }
-            (Verdict::Restore(_), Some(e)) => {
+            (Decision::Restore(_), Some(e)) => {
                 for o in &e.outputs {
                     let path = self.pipeline.root.join(&o.path);
                     if self.hashes.hash(&path)?.as_deref() != Some(o.sha256.as_str()) {
@@ -789,7 +674,7 @@ impl<'a> Engine<'a> {
     fn run_and_write(
         &self,
         ctx: &StageContext,
-        kind: &dyn crate::kinds::StageKind,
+        kind: &dyn crate::stage::StageKind,
         key: CacheKey,
         digest: String,
         staging: Option<&std::path::Path>,
@@ -799,87 +684,28 @@ impl<'a> Engine<'a> {
         let started_at = SystemTime::now();
         let t0 = Instant::now();
         remove_stale_temps(&self.pipeline.output_paths(stage));
-        let tables = match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(ctx))) {
-            Ok(r) => r?,
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                return Err(Error::stage(&stage.name, format!("it panicked: {msg}"))
-                    .with_hint("this is a bug in canary's `".to_string() + &stage.kind + "` kind: please report it with the stage definition; earlier outputs are intact"));
+        let tables = run_kind(ctx, kind)?;
+        let written = self.write_tables(stage, tables)?;
+        let side_files = match staging.map(|dir| side_files(&stage.name, dir, owned)) {
+            Some(Err(e)) => {
+                discard(&written);
+                return Err(e);
             }
+            Some(Ok(files)) => files,
+            None => Vec::new(),
         };
-
-        // Match produced tables to declared ones.
-        let paths = self.pipeline.output_paths(stage);
-        let mut by_name: BTreeMap<Option<String>, crate::kinds::OutputTable> =
-            tables.into_iter().map(|t| (t.name.clone(), t)).collect();
-        let mut written = Vec::new();
-        let cleanup =
-            |written: &Vec<(crate::table::Written, PathBuf, Option<String>, Vec<String>)>| {
-                for (w, _, _, _) in written {
-                    let _ = std::fs::remove_file(&w.temp);
-                }
-            };
-        for (table, dest) in &paths {
-            let Some(t) = by_name.remove(table) else {
-                cleanup(&written);
-                return Err(Error::stage(
-                    &stage.name,
-                    format!(
-                        "kind `{}` did not produce table `{}`",
-                        stage.kind,
-                        table.as_deref().unwrap_or(&stage.name)
-                    ),
-                ));
-            };
-            let w = match t.written {
-                Some(w) => Ok(w),
-                None => crate::table::write_temp(dest, &t.schema, &t.batches, t.ordered),
-            };
-            match w {
-                Ok(w) => written.push((
-                    w,
-                    dest.clone(),
-                    table.clone(),
-                    crate::table::describe_schema(&t.schema),
-                )),
-                Err(e) => {
-                    cleanup(&written);
-                    return Err(e);
-                }
-            }
-        }
-        let mut side_files = Vec::new();
-        if let Some(dir) = staging {
-            let files = match side::staged(&stage.name, dir, owned) {
-                Ok(f) => f,
-                Err(e) => {
-                    cleanup(&written);
-                    return Err(e);
-                }
-            };
-            for rel in files {
-                let staged = dir.join(&rel);
-                let sha = crate::hash::sha256_file(&staged)?;
-                let bytes = std::fs::metadata(&staged).map(|m| m.len()).unwrap_or(0);
-                side_files.push((rel, sha, bytes));
-            }
-        }
         let mut outputs = Vec::new();
-        for (w, dest, table, schema) in &written {
-            crate::table::commit(&w.temp, dest)?;
-            self.hashes.remember(dest, &w.sha256);
-            self.cache.store_object(dest, &w.sha256)?;
+        for t in &written {
+            crate::fsio::commit(&t.written.temp, &t.dest)?;
+            self.hashes.remember(&t.dest, &t.written.sha256);
+            self.cache.store_object(&t.dest, &t.written.sha256)?;
             outputs.push(OutputRecord {
-                table: table.clone(),
-                path: self.pipeline.relative(dest).to_string(),
-                sha256: w.sha256.clone(),
-                rows: w.rows,
-                bytes: w.bytes,
-                schema: schema.clone(),
+                table: t.table.clone(),
+                path: self.pipeline.relative(&t.dest).to_string(),
+                sha256: t.written.sha256.clone(),
+                rows: t.written.rows,
+                bytes: t.written.bytes,
+                schema: t.schema.clone(),
                 file: false,
             });
         }
@@ -912,6 +738,48 @@ impl<'a> Engine<'a> {
         self.cache.put(&entry)?;
         let notes = ctx.notes.lock().map(|n| n.clone()).unwrap_or_default();
         Ok((Action::Ran(notes), record(stage, &key, &digest, &entry)))
+    }
+
+    /// Each table the stage declares, from what the kind produced, to a temporary file beside
+    /// its destination; on any failure the temporary files written so far are removed.
+    fn write_tables(
+        &self,
+        stage: &Stage,
+        tables: Vec<crate::stage::OutputTable>,
+    ) -> Result<Vec<StagedTable>> {
+        let mut by_name: BTreeMap<Option<String>, crate::stage::OutputTable> =
+            tables.into_iter().map(|t| (t.name.clone(), t)).collect();
+        let mut written = Vec::new();
+        for (table, dest) in self.pipeline.output_paths(stage) {
+            let Some(t) = by_name.remove(&table) else {
+                discard(&written);
+                return Err(Error::stage(
+                    &stage.name,
+                    format!(
+                        "kind `{}` did not produce table `{}`",
+                        stage.kind,
+                        table.as_deref().unwrap_or(&stage.name)
+                    ),
+                ));
+            };
+            let w = match t.written {
+                Some(w) => Ok(w),
+                None => crate::table::write_temp(&dest, &t.schema, &t.batches, t.ordered),
+            };
+            match w {
+                Ok(w) => written.push(StagedTable {
+                    written: w,
+                    dest,
+                    table,
+                    schema: crate::table::describe_schema(&t.schema),
+                }),
+                Err(e) => {
+                    discard(&written);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(written)
     }
 
     fn write_lock(
@@ -984,13 +852,13 @@ impl<'a> Engine<'a> {
         lock.write(&self.pipeline.lock_path())?;
         if let Some(e) = essence {
             let d = crate::hash::sha256_file(&self.pipeline.lock_path())?;
-            crate::table::write_replace(&stamp, format!("{d} {e}\n").as_bytes())?;
+            crate::fsio::write_replace(&stamp, format!("{d} {e}\n").as_bytes())?;
         }
         Ok(lock)
     }
 
     pub fn gc(&self) -> Result<String> {
-        let _guard = run_lock::RunLock::acquire(&self.pipeline.state_dir(), &|m| {
+        let _guard = run_guard::RunGuard::acquire(&self.pipeline.state_dir(), &|m| {
             crate::console::errln(&format!("canary: {m}"))
         })?;
         // What the lock records, and what the pipeline as it stands would use: so a missing or
@@ -1026,14 +894,17 @@ impl Engine<'_> {
     /// The cache key every stage would have now, following cached outputs downstream.
     fn current_keys(&self) -> Vec<String> {
         let mut input_hashes: BTreeMap<String, String> = BTreeMap::new();
+        // A missing source has no hash, and a stage reading it no current key but an empty
+        // input hash, which no cached entry has.
         for (name, src) in &self.pipeline.sources {
-            let h = self
+            if let Some(h) = self
                 .hashes
                 .hash_expecting(&src.path, &src.sha256)
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| "missing".into());
-            input_hashes.insert(name.clone(), h);
+            {
+                input_hashes.insert(name.clone(), h);
+            }
         }
         let mut keys = Vec::new();
         for name in &self.pipeline.order {
@@ -1067,21 +938,54 @@ fn run_stage(action: &Action, record: &StageRecord) -> lock::RunStage {
     }
 }
 
-/// How two sets of params differ, one line per param: "param `k` changed from a to b", "was
-/// added (b)", "was removed (was a)". `status` and `verify` both say it this way.
-pub fn param_changes(
-    then: &BTreeMap<String, serde_json::Value>,
-    now: &BTreeMap<String, serde_json::Value>,
-) -> Vec<String> {
-    let keys: std::collections::BTreeSet<&String> = then.keys().chain(now.keys()).collect();
-    keys.into_iter()
-        .filter_map(|k| match (then.get(k), now.get(k)) {
-            (Some(a), Some(b)) if a != b => Some(format!("param `{k}` changed from {a} to {b}")),
-            (None, Some(b)) => Some(format!("param `{k}` was added ({b})")),
-            (Some(a), None) => Some(format!("param `{k}` was removed (was {a})")),
-            _ => None,
-        })
-        .collect()
+/// A table written to its temporary file, waiting to be moved into place.
+struct StagedTable {
+    written: crate::table::Written,
+    dest: PathBuf,
+    table: Option<String>,
+    schema: Vec<String>,
+}
+
+fn discard(written: &[StagedTable]) {
+    for t in written {
+        let _ = std::fs::remove_file(&t.written.temp);
+    }
+}
+
+/// The kind's `run`, with a panic turned into the stage's error: earlier outputs stay intact.
+fn run_kind(
+    ctx: &StageContext,
+    kind: &dyn crate::stage::StageKind,
+) -> Result<Vec<crate::stage::OutputTable>> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| kind.run(ctx))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            let stage = ctx.stage;
+            Err(Error::stage(&stage.name, format!("it panicked: {msg}"))
+                .with_hint("this is a bug in canary's `".to_string() + &stage.kind + "` kind: please report it with the stage definition; earlier outputs are intact"))
+        }
+    }
+}
+
+/// The files the stage wrote into its staging folder, each with its hash and size.
+fn side_files(
+    stage: &str,
+    dir: &std::path::Path,
+    owned: &side::Owned,
+) -> Result<Vec<(String, String, u64)>> {
+    let mut out = Vec::new();
+    for rel in side::staged(stage, dir, owned)? {
+        let staged = dir.join(&rel);
+        let sha = crate::hash::sha256_file(&staged)?;
+        let bytes = std::fs::metadata(&staged).map(|m| m.len()).unwrap_or(0);
+        out.push((rel, sha, bytes));
+    }
+    Ok(out)
 }
 
 fn record(stage: &Stage, key: &CacheKey, digest: &str, e: &Entry) -> StageRecord {
@@ -1221,11 +1125,11 @@ pub fn thousands(n: usize) -> String {
 /// with the reasons they will run) unless `verbose` lists every cell.
 pub fn status_lines(
     p: &Pipeline,
-    plan: &[(String, Verdict)],
+    plan: &[(String, Decision)],
     dry: bool,
     verbose: bool,
 ) -> Vec<String> {
-    let mut cells: HashMap<&str, Vec<&Verdict>> = HashMap::new();
+    let mut cells: HashMap<&str, Vec<&Decision>> = HashMap::new();
     let mut out = Vec::new();
     for (name, verdict) in plan {
         let stage = &p.stages[name];
@@ -1241,14 +1145,14 @@ pub fn status_lines(
             continue;
         };
         let mine = cells.remove(name.as_str()).unwrap_or_default();
-        let fresh = mine.iter().filter(|v| ***v == Verdict::UpToDate).count();
+        let fresh = mine.iter().filter(|v| ***v == Decision::UpToDate).count();
         let mut why: BTreeMap<String, usize> = BTreeMap::new();
         for v in &mine {
             let reasons = match v {
-                Verdict::UpToDate => continue,
-                Verdict::Restore(r) => r.iter().map(|r| format!("restored: {r}")).collect(),
-                Verdict::Run(r) => r.clone(),
-                Verdict::AfterUpstream(up, own) => {
+                Decision::UpToDate => continue,
+                Decision::Restore(r) => r.iter().map(|r| format!("restored: {r}")).collect(),
+                Decision::Run(r) => r.iter().map(Reason::to_string).collect(),
+                Decision::AfterUpstream(up, own) => {
                     let mut r = vec![format!(
                         "upstream {} will run",
                         up.iter()
@@ -1256,7 +1160,7 @@ pub fn status_lines(
                             .collect::<Vec<_>>()
                             .join(", ")
                     )];
-                    r.extend(own.iter().cloned());
+                    r.extend(own.iter().map(Reason::to_string));
                     r
                 }
             };
@@ -1286,7 +1190,7 @@ pub fn status_lines(
                 reasons.join("; ")
             ));
         }
-        if *verdict != Verdict::UpToDate {
+        if *verdict != Decision::UpToDate {
             line.push_str(&format!("; its stacked tables {will}"));
         }
         out.push(line);
@@ -1295,21 +1199,21 @@ pub fn status_lines(
 }
 
 /// One line of `status` / `--dry-run`.
-pub fn describe(name: &str, v: &Verdict, dry: bool) -> String {
+pub fn describe(name: &str, v: &Decision, dry: bool) -> String {
     let will = if dry { "would run" } else { "will run" };
     match v {
-        Verdict::UpToDate => format!("{name}: up to date"),
-        Verdict::Restore(why) => format!(
+        Decision::UpToDate => format!("{name}: up to date"),
+        Decision::Restore(why) => format!(
             "{name}: {} from the cache, because {}",
             if dry {
                 "would be restored"
             } else {
                 "will be restored"
             },
-            why.join("; ")
+            reason::join(why)
         ),
-        Verdict::Run(why) => format!("{name}: {will} because {}", why.join("; ")),
-        Verdict::AfterUpstream(up, own) => {
+        Decision::Run(why) => format!("{name}: {will} because {}", reason::join(why)),
+        Decision::AfterUpstream(up, own) => {
             let mut s = format!(
                 "{name}: {will} because upstream stage{} {} will run",
                 if up.len() > 1 { "s" } else { "" },
@@ -1319,7 +1223,7 @@ pub fn describe(name: &str, v: &Verdict, dry: bool) -> String {
                     .join(", ")
             );
             if !own.is_empty() {
-                s.push_str(&format!("; also {}", own.join("; ")));
+                s.push_str(&format!("; also {}", reason::join(own)));
             }
             s
         }

@@ -8,9 +8,10 @@
 //! `/`) whose every file is the stage's. Files it leaves out of a run are removed from an owned
 //! folder when the new ones move in, so the folder holds exactly what the record lists.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::fsio::walk;
 
 /// What a stage owns outside `out/`, relative to the project root.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,24 +65,6 @@ impl Owned {
         out.dedup();
         out
     }
-}
-
-/// Every regular file under a folder, sorted; nothing when it does not exist.
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd.filter_map(|e| e.ok()) {
-        let p = e.path();
-        match e.file_type() {
-            Ok(t) if t.is_dir() => out.extend(walk(&p)),
-            Ok(t) if t.is_file() => out.push(p),
-            _ => {}
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The files a stage wrote into its staging folder, relative to it (= their project paths),

@@ -7,18 +7,19 @@
 
 use std::collections::BTreeMap;
 
-use super::columns::{TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::claims::{
     assess, unknown_names, CohortEvidence, Evidence, ModelEvidence, Pair, Published,
 };
 use crate::error::{Error, Result};
+use crate::params::{self, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 
 pub struct Claims;
 
@@ -34,16 +35,42 @@ pub struct ClaimsParams {
     pub predictor_year: Option<i64>,
 }
 
+impl KindSpec for Claims {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<ClaimsParams>);
+        &P
+    }
+
+    fn files(&self, stage: &Stage) -> Vec<String> {
+        stage
+            .params_as::<ClaimsParams>()
+            .map(|p| vec![p.published])
+            .unwrap_or_default()
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        for i in INPUTS {
+            if !stage.inputs.iter().any(|x| x == i) {
+                return Err(format!("a `claims` stage reads the stages {} (and optionally model_sweep, model_direct); `{i}` is missing from its inputs", INPUTS.join(", ")));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for Claims {
     fn name(&self) -> &'static str {
         "claims"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "a verdict per claim of the paper (reproduced, partly, not, cannot be tested), with its evidence and rule"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[TableDoc {
             name: "",
@@ -53,24 +80,7 @@ impl StageKind for Claims {
             ],
         }]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<ClaimsParams>);
-        &P
-    }
-    fn files(&self, stage: &Stage) -> Vec<String> {
-        stage
-            .params_as::<ClaimsParams>()
-            .map(|p| vec![p.published])
-            .unwrap_or_default()
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        for i in INPUTS {
-            if !stage.inputs.iter().any(|x| x == i) {
-                return Err(format!("a `claims` stage reads the stages {} (and optionally model_sweep, model_direct); `{i}` is missing from its inputs", INPUTS.join(", ")));
-            }
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: ClaimsParams = ctx.params()?;
         let path = p.published.as_str();
@@ -184,7 +194,7 @@ fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
         cs.strings("sign")?,
         cs.f64s("median_rho")?,
         cs.i64s("min_years_required")?,
-        cs.strings("correlated")?,
+        cs.bools("correlated")?,
     );
     for i in 0..cs.rows() {
         let (Some(a), Some(b)) = (&x[i], &y[i]) else {
@@ -203,7 +213,7 @@ fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
                 sign: sign[i].clone().filter(|s| !s.is_empty()),
                 median_rho: rho[i],
                 min_years: need[i].unwrap_or(0),
-                correlated: corr[i].as_deref() == Some("true"),
+                correlated: corr[i] == Some(true),
             },
         );
     }
@@ -242,9 +252,9 @@ fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
         let sw = table(ctx, "model_sweep", Some("summary"))?;
         m.sweep_cells = sw.rows();
         m.sweep_intercept_only = sw
-            .strings("intercept_only")?
+            .bools("intercept_only")?
             .iter()
-            .filter(|v| v.as_deref() == Some("true"))
+            .filter(|v| **v == Some(true))
             .count();
         let sc = table(ctx, "model_sweep", Some("coefficients"))?;
         let (term, choice, value) = (

@@ -9,17 +9,18 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::columns::{Column, TableBuilder};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{Column, TableBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, KindParams};
-use super::{Input, OutputTable, StageContext, StageKind};
 use crate::clean::tidy::{CleanError, TidyRow};
 use crate::clean::{Note, Parsed};
 use crate::error::{Error, Result};
+use crate::params::{self, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{Input, OutputTable, StageContext, StageKind};
 
 /// The tables every clean kind writes: the rows (main) and the notes.
 fn clean_tables() -> Vec<String> {
@@ -225,29 +226,38 @@ fn cin_year(label: &str, bytes: &[u8]) -> Result<i32> {
         })
 }
 
-impl StageKind for CinCensus {
-    fn name(&self) -> &'static str {
-        "clean.cin_census"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn describe(&self) -> &'static str {
-        "DfE children-in-need census underlying data (wide CSVs, 2009-10 to 2016-17) to tidy rows"
-    }
-    fn outputs(&self) -> &'static [TableDoc] {
-        &TIDY_TABLES
-    }
+impl KindSpec for CinCensus {
     fn params(&self) -> &KindParams {
         static P: params::Lazy = params::Lazy::new(KindParams::of::<CinParams>);
         &P
     }
+
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
+
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         inputs_named(stage, "years", &stage.params_as::<CinParams>()?.years)
     }
+}
+
+impl StageKind for CinCensus {
+    fn name(&self) -> &'static str {
+        "clean.cin_census"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn describe(&self) -> &'static str {
+        "DfE children-in-need census underlying data (wide CSVs, 2009-10 to 2016-17) to tidy rows"
+    }
+
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let years = ctx.params::<CinParams>()?.years;
         outputs(parse_all(ctx, |name, label, bytes| {
@@ -281,32 +291,41 @@ pub struct EesParams {
     pub year_offset: BTreeMap<String, i32>,
 }
 
-impl StageKind for Ees {
-    fn name(&self) -> &'static str {
-        "clean.ees"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn describe(&self) -> &'static str {
-        "DfE explore-education-statistics tidy CSVs (CIN, workforce, population) to tidy rows"
-    }
-    fn outputs(&self) -> &'static [TableDoc] {
-        &TIDY_TABLES
-    }
+impl KindSpec for Ees {
     fn params(&self) -> &KindParams {
         static P: params::Lazy = params::Lazy::new(KindParams::of::<EesParams>);
         &P
     }
+
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
+
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         let p: EesParams = stage.params_as()?;
         inputs_named(stage, "filters", &p.filters)?;
         inputs_named(stage, "ignore", &p.ignore)?;
         inputs_named(stage, "year_offset", &p.year_offset)
     }
+}
+
+impl StageKind for Ees {
+    fn name(&self) -> &'static str {
+        "clean.ees"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn describe(&self) -> &'static str {
+        "DfE explore-education-statistics tidy CSVs (CIN, workforce, population) to tidy rows"
+    }
+
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: EesParams = ctx.params()?;
         outputs(parse_all(ctx, |name, label, bytes| {
@@ -324,25 +343,33 @@ impl StageKind for Ees {
 
 pub struct Nomis;
 
+impl KindSpec for Nomis {
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        clean_tables()
+    }
+}
+
 impl StageKind for Nomis {
     fn name(&self) -> &'static str {
         "clean.nomis"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "ONS mid-year population estimates by age band, as downloaded from Nomis"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &TIDY_TABLES
     }
+
     fn example(&self) -> Option<&'static str> {
         Some("population:\n  kind: clean.nomis\n  inputs: [nomis_popest_2010_2016]  # sources: Nomis CSV downloads\n")
     }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        clean_tables()
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         outputs(parse_all(ctx, |name, label, bytes| {
             Ok(crate::clean::parse_nomis_popest(name, label, bytes)?)
@@ -363,26 +390,16 @@ pub struct DeprivationParams {
     pub years: BTreeMap<String, i32>,
 }
 
-impl StageKind for Deprivation {
-    fn name(&self) -> &'static str {
-        "clean.deprivation"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn describe(&self) -> &'static str {
-        "English Indices of Deprivation, upper-tier LA summaries (IMD, IDACI) from the XLSX workbooks"
-    }
-    fn outputs(&self) -> &'static [TableDoc] {
-        &TIDY_TABLES
-    }
+impl KindSpec for Deprivation {
     fn params(&self) -> &KindParams {
         static P: params::Lazy = params::Lazy::new(KindParams::of::<DeprivationParams>);
         &P
     }
+
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
+
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         inputs_named(
             stage,
@@ -390,6 +407,25 @@ impl StageKind for Deprivation {
             &stage.params_as::<DeprivationParams>()?.years,
         )
     }
+}
+
+impl StageKind for Deprivation {
+    fn name(&self) -> &'static str {
+        "clean.deprivation"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn describe(&self) -> &'static str {
+        "English Indices of Deprivation, upper-tier LA summaries (IMD, IDACI) from the XLSX workbooks"
+    }
+
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let years = ctx.params::<DeprivationParams>()?.years;
         outputs(parse_all(ctx, |name, label, bytes| {
@@ -422,32 +458,41 @@ pub struct S251Params {
     pub crosswalk: String,
 }
 
-impl StageKind for S251 {
-    fn name(&self) -> &'static str {
-        "clean.s251"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn describe(&self) -> &'static str {
-        "section 251 outturn (Table A1 CSVs), lines harmonised across years by a YAML crosswalk"
-    }
-    fn outputs(&self) -> &'static [TableDoc] {
-        &TIDY_TABLES
-    }
+impl KindSpec for S251 {
     fn params(&self) -> &KindParams {
         static P: params::Lazy = params::Lazy::new(KindParams::of::<S251Params>);
         &P
     }
+
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
+
     fn files(&self, stage: &Stage) -> Vec<String> {
         stage
             .params_as::<S251Params>()
             .map(|p| vec![p.crosswalk])
             .unwrap_or_default()
     }
+}
+
+impl StageKind for S251 {
+    fn name(&self) -> &'static str {
+        "clean.s251"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn describe(&self) -> &'static str {
+        "section 251 outturn (Table A1 CSVs), lines harmonised across years by a YAML crosswalk"
+    }
+
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let cw_path = &ctx.params::<S251Params>()?.crosswalk;
         let text = std::fs::read_to_string(ctx.pipeline.root.join(cw_path))
@@ -524,26 +569,34 @@ fn lait_year(label: &str) -> Option<i32> {
     (1990..2100).contains(&year).then_some(year)
 }
 
-impl StageKind for Lait {
-    fn name(&self) -> &'static str {
-        "clean.lait"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn describe(&self) -> &'static str {
-        "the DfE Local Authority Interactive Tool long table (Parquet) to tidy rows"
-    }
-    fn outputs(&self) -> &'static [TableDoc] {
-        &TIDY_TABLES
-    }
+impl KindSpec for Lait {
     fn params(&self) -> &KindParams {
         static P: params::Lazy = params::Lazy::new(KindParams::of::<LaitParams>);
         &P
     }
+
     fn tables(&self, _stage: &Stage) -> Vec<String> {
         clean_tables()
     }
+}
+
+impl StageKind for Lait {
+    fn name(&self) -> &'static str {
+        "clean.lait"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn describe(&self) -> &'static str {
+        "the DfE Local Authority Interactive Tool long table (Parquet) to tidy rows"
+    }
+
+    fn outputs(&self) -> &'static [TableDoc] {
+        &TIDY_TABLES
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         use crate::clean::tidy::GeographyLevel;
         let offsets = ctx.params::<LaitParams>()?.year_offset;
@@ -551,7 +604,7 @@ impl StageKind for Lait {
         let mut notes = Vec::new();
         for (name, path, label) in sources(ctx)? {
             let (schema, batches) = crate::table::read_parquet(path)?;
-            let t = super::columns::TableData::new(&label, schema, &batches)?;
+            let t = crate::stage::columns::TableData::new(&label, schema, &batches)?;
             let measure = t.strings("Short Desc")?;
             let years = t.strings("Years")?;
             let la_name = t.strings("LA and Regions")?;

@@ -12,15 +12,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::columns::{TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
+use crate::params::{self, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 use crate::stats::distributions::Alternative;
 use crate::stats::quantile::five_number;
 use crate::stats::wilcoxon::wilcox_test;
@@ -97,16 +98,52 @@ const MEMBER_COLUMNS: [&str; 7] = [
     "judged_inadequate",
 ];
 
+impl KindSpec for Compare {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<CompareParams>);
+        &P
+    }
+
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        ["", "members", "fallback", "fallback_members"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn sql_aliases(&self) -> Vec<(String, String)> {
+        vec![("members".into(), "cohort_members".into())]
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        let params: CompareParams = stage.params_as()?;
+        for (p, name) in [
+            ("model", &params.model),
+            ("panel", &params.panel),
+            ("ofsted", &params.ofsted),
+        ] {
+            if !stage.inputs.iter().any(|i| i == name) {
+                return Err(format!(
+                    "param `{p}` names `{name}`, which is not one of the stage's inputs"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for Compare {
     fn name(&self) -> &'static str {
         "compare"
     }
+
     fn version(&self) -> u32 {
         2
     }
+
     fn describe(&self) -> &'static str {
         "cohorts of LAs predicted inadequate, judged inadequate or not: change in each indicator the year after"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -127,33 +164,7 @@ impl StageKind for Compare {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<CompareParams>);
-        &P
-    }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        ["", "members", "fallback", "fallback_members"]
-            .map(String::from)
-            .to_vec()
-    }
-    fn sql_aliases(&self) -> Vec<(String, String)> {
-        vec![("members".into(), "cohort_members".into())]
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let params: CompareParams = stage.params_as()?;
-        for (p, name) in [
-            ("model", &params.model),
-            ("panel", &params.panel),
-            ("ofsted", &params.ofsted),
-        ] {
-            if !stage.inputs.iter().any(|i| i == name) {
-                return Err(format!(
-                    "param `{p}` names `{name}`, which is not one of the stage's inputs"
-                ));
-            }
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: CompareParams = ctx.params()?;
         let (from, to, threshold) = (p.from_year, p.to_year, p.threshold);
@@ -168,7 +179,7 @@ impl StageKind for Compare {
         // A name the panel does not hold is a typo, not a filter (did you mean …?).
         let present: std::collections::BTreeSet<&str> =
             panel.indicators.iter().map(String::as_str).collect();
-        super::names_in_input(
+        crate::stage::names_in_input(
             ctx,
             "indicators",
             indicators.iter().map(String::as_str),
@@ -320,9 +331,9 @@ fn judged_inadequate(
         of.i64s("grade")?,
     );
     let headline = if of.has("headline") {
-        of.strings("headline")?
+        of.bools("headline")?
     } else {
-        vec![Some("true".into()); of.rows()]
+        vec![Some(true); of.rows()]
     };
     let mut judged: BTreeMap<String, String> = BTreeMap::new();
     let (wfrom, wto) = (format!("{from:04}-01-01"), format!("{to:04}-12-31"));
@@ -330,7 +341,7 @@ fn judged_inadequate(
         let (Some(code), Some(date), Some(4)) = (&codes[i], &published[i], grades[i]) else {
             continue;
         };
-        if headline[i].as_deref() != Some("true") || date < &wfrom || date > &wto {
+        if headline[i] != Some(true) || date < &wfrom || date > &wto {
             continue;
         }
         let e = judged.entry(code.clone()).or_insert_with(|| date.clone());

@@ -2,19 +2,11 @@
 //! as its struct declares them (`params.rs`), the tables it writes with their columns, and an
 //! example stage — the study's own stage of that kind, so the example is a stage that runs.
 
-use super::{Registry, StageKind};
 use crate::error::{did_you_mean, Error, Result};
+use crate::stage::{Registry, StageKind};
 
 /// The study's pipeline, for its stages as examples.
 const STUDY: &str = include_str!("../../pipeline.yaml");
-
-/// The tables a kind writes. `""` is the main table (`out/<stage>.parquet`).
-#[derive(Debug, Clone, Copy)]
-pub struct TableDoc {
-    pub name: &'static str,
-    /// Empty when the stage decides them (its query, its script, its inputs).
-    pub columns: &'static [&'static str],
-}
 
 /// One line per kind.
 pub fn list(registry: &Registry) -> String {
@@ -202,7 +194,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_an_example_that_is_a_stage_of_the_study_or_its_own() {
-        let r = Registry::builtin();
+        let r = crate::kinds::builtin();
         for name in r.names() {
             let kind = r.get(name).unwrap();
             let found = example(name).is_some() || kind.example().is_some();
@@ -215,7 +207,7 @@ mod tests {
 
     #[test]
     fn a_kind_page_lists_every_param_with_its_default() {
-        let r = Registry::builtin();
+        let r = crate::kinds::builtin();
         let page = kind(&r, "fit").unwrap();
         for p in r.get("fit").unwrap().params().iter() {
             assert!(

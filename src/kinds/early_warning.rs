@@ -11,15 +11,16 @@
 //! an interval of 0.5-0.5 that say nothing of the indicators), `coefficients` (per origin) and
 //! `predictions` (per origin and LA, with a forecast for `forecast_year` when given).
 
-use super::columns::{Column, TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{Column, TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::docs::TableDoc;
-use super::params::{self, int, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
+use crate::params::{self, int, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 use crate::stats::early_warning::{assess, bootstrap_probabilities, rolling_origin, OriginModel};
 use crate::stats::glmnet::BinomialParams;
 
@@ -130,16 +131,51 @@ pub fn parse_years(s: &str) -> std::result::Result<Vec<i64>, String> {
     }
 }
 
+impl KindSpec for EarlyWarning {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<EarlyWarningParams>);
+        &P
+    }
+
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        ["evaluation", "coefficients", "predictions"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        let p: EarlyWarningParams = stage.params_as()?;
+        parse_years(&p.origins).map_err(|e| format!("param `origins`: {e}"))?;
+        if let Threshold::Probability(t) = p.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(format!(
+                    "param `threshold` must be a probability from 0 to 1, or `prevalence`, not {t}"
+                ));
+            }
+        }
+        if stage.inputs.len() != 1 {
+            return Err(
+                "an `early_warning` stage reads one table of LA-years (a SQL stage builds it)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for EarlyWarning {
     fn name(&self) -> &'static str {
         "early_warning"
     }
+
     fn version(&self) -> u32 {
         2
     }
+
     fn describe(&self) -> &'static str {
         "rolling-origin, out-of-time evaluation of an early-warning elastic net against a naive baseline"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -182,33 +218,7 @@ impl StageKind for EarlyWarning {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<EarlyWarningParams>);
-        &P
-    }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        ["evaluation", "coefficients", "predictions"]
-            .map(String::from)
-            .to_vec()
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let p: EarlyWarningParams = stage.params_as()?;
-        parse_years(&p.origins).map_err(|e| format!("param `origins`: {e}"))?;
-        if let Threshold::Probability(t) = p.threshold {
-            if !(0.0..=1.0).contains(&t) {
-                return Err(format!(
-                    "param `threshold` must be a probability from 0 to 1, or `prevalence`, not {t}"
-                ));
-            }
-        }
-        if stage.inputs.len() != 1 {
-            return Err(
-                "an `early_warning` stage reads one table of LA-years (a SQL stage builds it)"
-                    .into(),
-            );
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let input = &ctx.stage.inputs[0];
         let (schema, batches) = ctx.read_table(input, None)?;
@@ -447,7 +457,11 @@ impl StageKind for EarlyWarning {
         let predictions = TableBuilder::new()
             .i64("origin_year", pred.origin)
             .str("la_code", pred.la)
-            .col("observed", super::columns::Column::I64(pred.observed), true)
+            .col(
+                "observed",
+                crate::stage::columns::Column::I64(pred.observed),
+                true,
+            )
             .f64("probability", pred.probability)
             .f64("probability_lo", pred.lo)
             .f64("probability_hi", pred.hi)

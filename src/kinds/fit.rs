@@ -11,15 +11,16 @@
 //! predictors given here (`paper_terms`). That fit is *not* chosen by cross-validation; it is
 //! what the data say at the paper's level of sparsity, and the stated fallback of Table 3.
 
-use super::columns::{Column, TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{Column, TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::docs::TableDoc;
-use super::params::{self, int, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::error::{Error, Result};
+use crate::params::{self, int, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 use crate::stats::classification::{mean_deviance, prevalence, Confusion};
 use crate::stats::early_warning::auc;
 use crate::stats::glmnet::{assign_folds, cv_binomial, BinomialParams, CvFit, CvMeasure, Matrix};
@@ -141,16 +142,38 @@ impl FitTable {
     }
 }
 
+impl KindSpec for Fit {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<FitParams>);
+        &P
+    }
+
+    fn tables(&self, stage: &Stage) -> Vec<String> {
+        let chosen = stage.params_as::<FitParams>().ok().and_then(|p| p.tables);
+        match chosen {
+            Some(list) => TABLES
+                .iter()
+                .filter(|t| list.iter().any(|c| c.name() == **t))
+                .map(|t| t.to_string())
+                .collect(),
+            None => TABLES.map(String::from).to_vec(),
+        }
+    }
+}
+
 impl StageKind for Fit {
     fn name(&self) -> &'static str {
         "fit"
     }
+
     fn version(&self) -> u32 {
         3
     }
+
     fn describe(&self) -> &'static str {
         "binomial elastic net with cross-validated lambda, matching R glmnet / cv.glmnet"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -251,21 +274,7 @@ impl StageKind for Fit {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<FitParams>);
-        &P
-    }
-    fn tables(&self, stage: &Stage) -> Vec<String> {
-        let chosen = stage.params_as::<FitParams>().ok().and_then(|p| p.tables);
-        match chosen {
-            Some(list) => TABLES
-                .iter()
-                .filter(|t| list.iter().any(|c| c.name() == **t))
-                .map(|t| t.to_string())
-                .collect(),
-            None => TABLES.map(String::from).to_vec(),
-        }
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: FitParams = ctx.params()?;
         let data = ModelData::read(ctx, &p)?;

@@ -7,15 +7,16 @@
 //! stratified percentile bootstrap interval (the LAs resampled, the fit kept: it says how
 //! well these probabilities rank these LAs, not how a refitted model would do elsewhere).
 
-use super::columns::{Column, TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{Column, TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, int, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
+use crate::params::{self, int, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 use crate::stats::early_warning::{auc, bootstrap_auc};
 use crate::stats::glm::logistic;
 
@@ -59,16 +60,37 @@ fn one() -> u64 {
     1
 }
 
+impl KindSpec for Glm {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<GlmParams>);
+        &P
+    }
+
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        vec![String::new(), "summary".into()]
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        if stage.inputs.len() != 1 {
+            return Err("needs exactly one input (a `fit` stage, or a table with the outcome and predictors)".into());
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for Glm {
     fn name(&self) -> &'static str {
         "glm"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "unpenalised logistic regression of an outcome on named predictors, as R's glm(family = binomial)"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -106,19 +128,7 @@ impl StageKind for Glm {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<GlmParams>);
-        &P
-    }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        vec![String::new(), "summary".into()]
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        if stage.inputs.len() != 1 {
-            return Err("needs exactly one input (a `fit` stage, or a table with the outcome and predictors)".into());
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let input = &ctx.stage.inputs[0];
         let p: GlmParams = ctx.params()?;

@@ -10,17 +10,18 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::columns::{Column, TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{Column, TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::docs::TableDoc;
-use super::params::{self, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::clean::tidy::{GeographyLevel, Status, TidyRow};
 use crate::error::{Error, Result};
 use crate::harmonise::{self, quality, Dictionary, Options};
+use crate::params::{self, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 
 pub struct Harmonise;
 
@@ -78,16 +79,61 @@ fn to_year() -> i32 {
     *Options::default().years.end()
 }
 
+impl KindSpec for Harmonise {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<HarmoniseParams>);
+        &P
+    }
+
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        [
+            "",
+            "wide",
+            "definitions",
+            "coverage",
+            "status_counts",
+            "reconciliation",
+            "crosscheck",
+            "unmapped",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn files(&self, stage: &Stage) -> Vec<String> {
+        let Ok(p) = stage.params_as::<HarmoniseParams>() else {
+            return Vec::new();
+        };
+        std::iter::once(p.dictionary)
+            .chain(p.geography_changes)
+            .collect()
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        let p: HarmoniseParams = stage.params_as()?;
+        if p.geography == Geography::Boundaries && p.geography_changes.is_none() {
+            return Err(
+                "`geography: boundaries` needs `geography_changes` (e.g. stages/geography.yaml)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for Harmonise {
     fn name(&self) -> &'static str {
         "harmonise"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "tidy rows → the LA × year panel of study indicators, defined in a YAML dictionary, with quality evidence"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -178,42 +224,7 @@ impl StageKind for Harmonise {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<HarmoniseParams>);
-        &P
-    }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        [
-            "",
-            "wide",
-            "definitions",
-            "coverage",
-            "status_counts",
-            "reconciliation",
-            "crosscheck",
-            "unmapped",
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-    fn files(&self, stage: &Stage) -> Vec<String> {
-        let Ok(p) = stage.params_as::<HarmoniseParams>() else {
-            return Vec::new();
-        };
-        std::iter::once(p.dictionary)
-            .chain(p.geography_changes)
-            .collect()
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let p: HarmoniseParams = stage.params_as()?;
-        if p.geography == Geography::Boundaries && p.geography_changes.is_none() {
-            return Err(
-                "`geography: boundaries` needs `geography_changes` (e.g. stages/geography.yaml)"
-                    .into(),
-            );
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: HarmoniseParams = ctx.params()?;
         let dict_path = p.dictionary.as_str();
@@ -273,11 +284,7 @@ impl StageKind for Harmonise {
 
         // The reconciliation is independent of the panel: computed alongside it.
         let (panel_and_cross, recon) = rayon::join(
-            || {
-                // Boxed: the error is large and the closure returns it by value.
-                harmonise::panel::harmonise_with_crosscheck(&dict, &sources, &options)
-                    .map_err(Box::new)
-            },
+            || harmonise::panel::harmonise_with_crosscheck(&dict, &sources, &options),
             || match recon_published.take() {
                 Some(r) => r,
                 None => quality::reconcile(&dict, &sources),

@@ -3,16 +3,17 @@
 //! from the provider lookup and `geography.yaml`. Main table: one row per judgement;
 //! `<stage>_skipped`: cells skipped by rule, with the reason.
 
-use super::columns::TableBuilder;
+use crate::pipeline::KindSpec;
+use crate::stage::columns::TableBuilder;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, KindParams};
-use super::{Input, OutputTable, StageContext, StageKind};
 use crate::clean::ofsted::{self, Judgement};
 use crate::error::{Error, Result};
+use crate::params::{self, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{Input, OutputTable, StageContext, StageKind};
 
 pub struct Ofsted;
 
@@ -40,16 +41,48 @@ fn format_of(label: &str) -> Option<&'static str> {
     }
 }
 
+impl KindSpec for Ofsted {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<OfstedParams>);
+        &P
+    }
+
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        vec![String::new(), "skipped".into()]
+    }
+
+    fn files(&self, stage: &Stage) -> Vec<String> {
+        stage
+            .params_as::<OfstedParams>()
+            .map(|p| vec![p.geography])
+            .unwrap_or_default()
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        let p: OfstedParams = stage.params_as()?;
+        let lookup = &p.lookup;
+        if !stage.inputs.iter().any(|i| i == lookup) {
+            return Err(format!(
+                "param `lookup` names `{lookup}`, which is not one of the stage's inputs"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for Ofsted {
     fn name(&self) -> &'static str {
         "clean.ofsted"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "Ofsted judgements of LA children's services (SLAC, CPI, SIF, ILACS), merged across files"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -78,29 +111,7 @@ impl StageKind for Ofsted {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<OfstedParams>);
-        &P
-    }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        vec![String::new(), "skipped".into()]
-    }
-    fn files(&self, stage: &Stage) -> Vec<String> {
-        stage
-            .params_as::<OfstedParams>()
-            .map(|p| vec![p.geography])
-            .unwrap_or_default()
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let p: OfstedParams = stage.params_as()?;
-        let lookup = &p.lookup;
-        if !stage.inputs.iter().any(|i| i == lookup) {
-            return Err(format!(
-                "param `lookup` names `{lookup}`, which is not one of the stage's inputs"
-            ));
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: OfstedParams = ctx.params()?;
         let (lookup_name, geo_path) = (p.lookup.as_str(), p.geography.as_str());
@@ -179,7 +190,7 @@ fn judgements_table(js: &[Judgement]) -> Result<OutputTable> {
         .str("judgement", s(|j| j.judgement_label.clone()))
         .col(
             "grade",
-            super::columns::Column::I32(js.iter().map(|j| j.grade.map(i32::from)).collect()),
+            crate::stage::columns::Column::I32(js.iter().map(|j| j.grade.map(i32::from)).collect()),
             true,
         )
         .str("source_file", s(|j| j.source_file.clone()))

@@ -9,16 +9,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::columns::{TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::error::{Error, Result};
+use crate::params::{self, KindParams};
 use crate::pipeline::Stage;
 use crate::report::charts;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 
 pub struct Scorecards;
 
@@ -51,26 +52,12 @@ const TEMPLATES: [&str; 4] = [
 /// The study's caution, on every page.
 pub const CAUTION: &str = "These indicators only point to where to look: they do not prove that a service has a problem, and a value outside the neighbours' range can have good reasons. Read them with the LA's own context.";
 
-impl StageKind for Scorecards {
-    fn name(&self) -> &'static str {
-        "scorecards"
-    }
-    fn version(&self) -> u32 {
-        3
-    }
-    fn describe(&self) -> &'static str {
-        "a page per LA: lead indicators against statistical neighbours and England, Ofsted history, the model's forecast"
-    }
-    fn outputs(&self) -> &'static [TableDoc] {
-        &[TableDoc {
-            name: "",
-            columns: &["la_code", "path", "sha256"],
-        }]
-    }
+impl KindSpec for Scorecards {
     fn params(&self) -> &KindParams {
         static P: params::Lazy = params::Lazy::new(KindParams::of::<ScorecardsParams>);
         &P
     }
+
     fn files(&self, stage: &Stage) -> Vec<String> {
         match stage.params_as::<ScorecardsParams>() {
             Ok(p) => TEMPLATES
@@ -80,13 +67,7 @@ impl StageKind for Scorecards {
             Err(_) => vec![],
         }
     }
-    fn side_outputs(&self, stage: &Stage) -> Vec<String> {
-        // The whole folder: a page per LA and the index, moved into place together.
-        match stage.params_as::<ScorecardsParams>() {
-            Ok(p) => vec![format!("{}/", p.out_dir.trim_end_matches('/'))],
-            Err(_) => vec![],
-        }
-    }
+
     fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
         for i in ["panel", "ofsted", "early_warning"] {
             if !stage.inputs.iter().any(|x| x == i) {
@@ -104,6 +85,36 @@ impl StageKind for Scorecards {
         }
         Ok(())
     }
+}
+
+impl StageKind for Scorecards {
+    fn name(&self) -> &'static str {
+        "scorecards"
+    }
+
+    fn version(&self) -> u32 {
+        3
+    }
+
+    fn describe(&self) -> &'static str {
+        "a page per LA: lead indicators against statistical neighbours and England, Ofsted history, the model's forecast"
+    }
+
+    fn outputs(&self) -> &'static [TableDoc] {
+        &[TableDoc {
+            name: "",
+            columns: &["la_code", "path", "sha256"],
+        }]
+    }
+
+    fn side_outputs(&self, stage: &Stage) -> Vec<String> {
+        // The whole folder: a page per LA and the index, moved into place together.
+        match stage.params_as::<ScorecardsParams>() {
+            Ok(p) => vec![format!("{}/", p.out_dir.trim_end_matches('/'))],
+            Err(_) => vec![],
+        }
+    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let root = &ctx.pipeline.root;
         let p: ScorecardsParams = ctx.params()?;
@@ -133,7 +144,7 @@ impl StageKind for Scorecards {
         let from_year = p.from_year.unwrap_or(i64::MIN);
         // A name the panel does not hold is a typo, not a filter (did you mean …?).
         let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
-        super::names_in_input(
+        crate::stage::names_in_input(
             ctx,
             "indicators",
             indicators.iter().map(String::as_str),
@@ -185,12 +196,12 @@ impl StageKind for Scorecards {
             of.strings("framework")?,
             of.strings("judgement")?,
             of.i64s("grade")?,
-            of.strings("headline")?,
+            of.bools("headline")?,
         );
         // la → (published, framework, judgement, grade)
         let mut history: BTreeMap<String, Vec<Judgement>> = BTreeMap::new();
         for i in 0..of.rows() {
-            if o_head[i].as_deref() != Some("true") {
+            if o_head[i] != Some(true) {
                 continue;
             }
             if let Some(la) = &o_la[i] {
@@ -210,7 +221,7 @@ impl StageKind for Scorecards {
             pr.f64s("probability")?,
             pr.f64s("probability_lo")?,
             pr.f64s("probability_hi")?,
-            pr.strings("flagged")?,
+            pr.bools("flagged")?,
         );
         let latest = r_origin.iter().flatten().max().copied();
         let forecast_year = p.forecast_year.or(latest);
@@ -219,7 +230,7 @@ impl StageKind for Scorecards {
             let Some(la) = &r_la[i] else { continue };
             predictions.entry(la.clone()).or_default().push(json!({
                 "origin": r_origin[i], "observed": r_obs[i], "forecast": r_origin[i] == forecast_year,
-                "probability": pct(r_p[i]), "lo": pct(r_lo[i]), "hi": pct(r_hi[i]), "flagged": r_flag[i].as_deref() == Some("true"),
+                "probability": pct(r_p[i]), "lo": pct(r_lo[i]), "hi": pct(r_hi[i]), "flagged": r_flag[i] == Some(true),
             }));
         }
 

@@ -29,28 +29,21 @@ use datafusion::arrow::array::{BooleanArray, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{Input, OutputTable, StageContext, StageKind};
 use crate::error::{Error, Result};
+use crate::pipeline::KindSpec;
 use crate::pipeline::{DataFormat, Script as Contract, Stage};
+use crate::stage::{Input, OutputTable, StageContext, StageKind};
 
 pub struct Script;
 
 /// How many lines of the command's stderr an error shows.
 const STDERR_TAIL: usize = 20;
 
-impl StageKind for Script {
-    fn name(&self) -> &'static str {
-        "script"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn describe(&self) -> &'static str {
-        "a command in any language (R, Python, shell) that reads its inputs and writes declared tables"
-    }
+impl KindSpec for Script {
     fn open_params(&self) -> bool {
         true
     }
+
     fn tables(&self, stage: &Stage) -> Vec<String> {
         let outputs = stage
             .script
@@ -65,6 +58,21 @@ impl StageKind for Script {
             .map(|o| if o == stage.name { String::new() } else { o })
             .collect()
     }
+}
+
+impl StageKind for Script {
+    fn name(&self) -> &'static str {
+        "script"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn describe(&self) -> &'static str {
+        "a command in any language (R, Python, shell) that reads its inputs and writes declared tables"
+    }
+
     fn side_outputs(&self, stage: &Stage) -> Vec<String> {
         let mut out = vec![log_path(stage)];
         if let Some(s) = &stage.script {
@@ -76,6 +84,7 @@ impl StageKind for Script {
         }
         out
     }
+
     fn identity(&self, stage: &Stage) -> BTreeMap<String, String> {
         let Some(s) = &stage.script else {
             return BTreeMap::new();
@@ -106,6 +115,7 @@ impl StageKind for Script {
         }
         id
     }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let s = ctx
             .stage
@@ -577,8 +587,8 @@ impl Snapshot {
     fn of(root: &Path) -> Snapshot {
         use std::os::unix::fs::MetadataExt;
         let mut m = BTreeMap::new();
-        let mut files = crate::engine::side::walk(&root.join("raw"));
-        files.extend(crate::engine::side::walk(&root.join("stages")));
+        let mut files = crate::fsio::walk(&root.join("raw"));
+        files.extend(crate::fsio::walk(&root.join("stages")));
         files.push(root.join("pipeline.yaml"));
         for f in files {
             if let Ok(md) = std::fs::symlink_metadata(&f) {

@@ -1,15 +1,24 @@
 //! `sql`: a DataFusion query over the stage's inputs, each registered as a table under its
 //! input name (a multi-table stage's tables as `<input>_<table>`).
 
-use std::path::Path;
+use datafusion::execution::context::SessionContext;
 
-use datafusion::execution::context::{SessionConfig, SessionContext};
-use datafusion::prelude::{CsvReadOptions, ParquetReadOptions};
-
-use super::{Input, OutputTable, StageContext, StageKind};
 use crate::error::{Error, Result};
+use crate::pipeline::KindSpec;
+use crate::session::{human_bytes, register_file, runtime, session_with, strip_datafusion_noise};
+use crate::stage::{Input, OutputTable, StageContext, StageKind};
 
 pub struct Sql;
+
+impl KindSpec for Sql {
+    fn open_params(&self) -> bool {
+        true
+    }
+
+    fn uses_sql(&self) -> bool {
+        true
+    }
+}
 
 impl StageKind for Sql {
     fn name(&self) -> &'static str {
@@ -22,14 +31,6 @@ impl StageKind for Sql {
 
     fn describe(&self) -> &'static str {
         "a DataFusion SQL query over the inputs, written as one Parquet table"
-    }
-
-    fn open_params(&self) -> bool {
-        true
-    }
-
-    fn uses_sql(&self) -> bool {
-        true
     }
 
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
@@ -52,6 +53,7 @@ impl StageKind for Sql {
                 .with_hint("raise the limit (`canary run --memory 2GB`, or `settings: {memory: 2GB}` in pipeline.yaml), or make the query hold less at once");
             }
             Error::stage(&ctx.stage.name, strip_datafusion_noise(&e.to_string()))
+                .at(located(ctx, sql, &e))
                 .with_hint(format!("fix the SQL in {where_sql}; `canary sql` tries a query against the current outputs"))
         };
         let session = session_with(&ctx.resources)?;
@@ -94,70 +96,29 @@ impl StageKind for Sql {
     }
 }
 
-/// 536870912 → "512 MiB".
-pub fn human_bytes(n: usize) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < units.len() {
-        v /= 1024.0;
-        u += 1;
+/// Where in the file the user wrote a DataFusion error is, when DataFusion knows its place in
+/// the SQL (a column or table it cannot resolve): the SQL file's line, or pipeline.yaml's.
+fn located(
+    ctx: &StageContext,
+    sql: &str,
+    e: &datafusion::error::DataFusionError,
+) -> Option<crate::error::Location> {
+    let span = e.diagnostic()?.span?;
+    let (line, column) = (span.start.line as usize, span.start.column as usize);
+    if line == 0 || column == 0 {
+        return None;
     }
-    if u == 0 {
-        format!("{n} bytes")
+    let width = if span.end.line == span.start.line {
+        (span.end.column.saturating_sub(span.start.column) as usize).max(1)
     } else {
-        format!("{v:.0} {}", units[u])
-    }
-}
-
-/// A session for `canary sql` and for reading a CSV source: one partition, the default memory.
-pub fn session() -> SessionContext {
-    let config = SessionConfig::new()
-        .with_target_partitions(1)
-        .with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
-    super::exact_aggregates::register(&ctx);
-    ctx
-}
-
-/// A SQL stage's session: its partitions (`--jobs`), a memory pool with its limit, shared
-/// fairly by the query's operators, and a disk manager spilling to `.canary/tmp/spill`.
-/// Float sums, means and second moments go through exact accumulators
-/// (`kinds::exact_aggregates`), so their results do not depend on the order partitions meet:
-/// the output bytes are the same whatever the partitions or the limit.
-pub fn session_with(r: &super::Resources) -> Result<SessionContext> {
-    std::fs::create_dir_all(&r.spill_dir)
-        .map_err(|e| Error::io("create the spill folder", &r.spill_dir, e))?;
-    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-        .with_memory_pool(std::sync::Arc::new(
-            datafusion::execution::memory_pool::FairSpillPool::new(r.memory),
-        ))
-        .with_temp_file_path(&r.spill_dir)
-        .build_arc()
-        .map_err(|e| Error::stage("sql", format!("cannot set up the query runtime: {e}")))?;
-    let mut config = SessionConfig::new()
-        .with_target_partitions(r.partitions)
-        .with_information_schema(true);
-    // What each sort keeps back to sort and merge its buffered rows when it spills: as much
-    // as the share it may buffer, so a spill never needs memory the pool no longer has
-    // (with p sorts and a limit M, a reservation of M / 2p leaves each a share of M / 2p).
-    let reserve = r.memory / (2 * r.partitions);
-    config.options_mut().execution.sort_spill_reservation_bytes = reserve;
-    // Batches small enough that a sort can always take one within its share of a tight limit
-    // (a sixteenth of a partition's share, at ~128 bytes a row); DataFusion's 8,192 rows
-    // otherwise. The bytes written do not depend on it (`table::write_stream_temp`).
-    let rows = (r.memory / r.partitions / 16 / 128).clamp(256, 8192);
-    config = config.with_batch_size(rows);
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
-    super::exact_aggregates::register(&ctx);
-    Ok(ctx)
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::stage("sql", format!("cannot start the query runtime: {e}")))
+        1
+    };
+    let origin = ctx.stage.sql_origin.as_ref()?;
+    let file_text = origin
+        .in_yaml
+        .then(|| std::fs::read_to_string(&ctx.pipeline.file).ok())
+        .flatten();
+    Some(origin.locate(sql, file_text.as_deref(), (line, column, width)))
 }
 
 /// Register an input under `name`: CSV or Parquet sources by extension, stage outputs as Parquet.
@@ -172,57 +133,6 @@ pub async fn register(session: &SessionContext, name: &str, input: &Input) -> Re
             Ok(())
         }
     }
-}
-
-pub async fn register_file(session: &SessionContext, name: &str, path: &Path) -> Result<()> {
-    // An empty file has no header and no schema: DataFusion would register it with no columns
-    // and the first column the SQL names would be blamed on the SQL.
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
-        return Err(Error::data(path, format!("input `{name}` is an empty file (0 bytes): it has no header row and no data"))
-            .with_hint("the file is not the published one: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it"));
-    }
-    let p = path.to_string_lossy();
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let result = match ext.as_str() {
-        "parquet" => {
-            session
-                .register_parquet(name, p.as_ref(), ParquetReadOptions::default())
-                .await
-        }
-        "csv" => {
-            // Read the whole file to infer types: published CSVs put `c` or `x` in numeric
-            // columns far below the first rows.
-            let opts = CsvReadOptions::new()
-                .has_header(true)
-                .schema_infer_max_records(10_000_000);
-            session.register_csv(name, p.as_ref(), opts).await
-        }
-        _ => return Err(
-            Error::data(path, format!("input `{name}` is neither .csv nor .parquet")).with_hint(
-                "SQL stages read CSV and Parquet; parse other formats with a `clean.*` stage first",
-            ),
-        ),
-    };
-    result.map_err(|e| {
-        Error::data(
-            path,
-            format!(
-                "cannot register input `{name}`: {}",
-                strip_datafusion_noise(&e.to_string())
-            ),
-        )
-    })
-}
-
-/// DataFusion wraps messages in layers ("Error during planning: ..."); keep them, drop the
-/// Rust debug quoting that makes them hard to read.
-pub fn strip_datafusion_noise(s: &str) -> String {
-    s.replace("ParserError(\"", "")
-        .replace("\")", "")
-        .replace("\\\"", "\"")
 }
 
 #[cfg(test)]
@@ -315,7 +225,7 @@ mod tests {
         // The engine's own canonical order of the same rows, collected in one partition.
         let (schema, parts) = table(1);
         let canonical = rt.block_on(async {
-            let ctx = session();
+            let ctx = crate::session::session();
             ctx.register_table(
                 "t",
                 Arc::new(MemTable::try_new(Arc::clone(&schema), parts).unwrap()),
@@ -333,7 +243,7 @@ mod tests {
             (3, 1 << 20),
         ] {
             let (schema, parts) = table(partitions);
-            let r = super::super::Resources {
+            let r = crate::session::Resources {
                 partitions,
                 memory,
                 spill_dir: dir.path().join("spill"),

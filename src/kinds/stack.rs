@@ -14,9 +14,10 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{Input, OutputTable, StageContext, StageKind};
 use crate::error::Result;
+use crate::pipeline::KindSpec;
 use crate::pipeline::{matrix, Stage, Sweep, STACK_KIND};
+use crate::stage::{Input, OutputTable, StageContext, StageKind};
 
 pub struct Stack;
 
@@ -27,22 +28,29 @@ type CellTables<'a> = (
     &'a Vec<(Option<String>, std::path::PathBuf)>,
 );
 
+impl KindSpec for Stack {
+    fn open_params(&self) -> bool {
+        true
+    }
+
+    fn tables(&self, stage: &Stage) -> Vec<String> {
+        stage.tables.clone()
+    }
+}
+
 impl StageKind for Stack {
     fn name(&self) -> &'static str {
         STACK_KIND
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "the cells of a sweep (`matrix:`) stacked into one table per table, the swept params first"
     }
-    fn open_params(&self) -> bool {
-        true
-    }
-    fn tables(&self, stage: &Stage) -> Vec<String> {
-        stage.tables.clone()
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let Some(Sweep::Stack { params, .. }) = &ctx.stage.sweep else {
             return Err(ctx.fail("is not the stacking stage of a sweep"));

@@ -4,15 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::columns::{TableBuilder, TableData};
+use crate::pipeline::KindSpec;
+use crate::stage::columns::{TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::docs::TableDoc;
-use super::params::{self, int, KindParams};
-use super::{OutputTable, StageContext, StageKind};
 use crate::error::Result;
+use crate::params::{self, int, KindParams};
 use crate::pipeline::Stage;
+use crate::stage::TableDoc;
+use crate::stage::{OutputTable, StageContext, StageKind};
 use crate::stats::distributions::Alternative;
 use crate::stats::quantile::five_number;
 use crate::stats::spearman::spearman_all_pairs;
@@ -58,7 +59,7 @@ fn read_panel(ctx: &StageContext, sel: &Selection) -> Result<Panel> {
     // a filter.
     let present: BTreeSet<&str> = indicators.iter().flatten().map(String::as_str).collect();
     if let Some(w) = &wanted {
-        super::names_in_input(
+        crate::stage::names_in_input(
             ctx,
             "indicators",
             w.iter().map(String::as_str),
@@ -66,7 +67,7 @@ fn read_panel(ctx: &StageContext, sel: &Selection) -> Result<Panel> {
             input,
         )?;
     }
-    super::names_in_input(
+    crate::stage::names_in_input(
         ctx,
         "min_years_for",
         sel.named.iter().copied(),
@@ -120,26 +121,33 @@ pub struct TrendParams {
     pub group: Option<String>,
 }
 
+impl KindSpec for Trend {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<TrendParams>);
+        &P
+    }
+}
+
 impl StageKind for Trend {
     fn name(&self) -> &'static str {
         "trend"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "per indicator and year: n, median, q1, q3 over LAs (R quantile type 7), optionally by group"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[TableDoc {
             name: "",
             columns: &["indicator", "year", "n", "median", "q1", "q3", "[group]"],
         }]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<TrendParams>);
-        &P
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: TrendParams = ctx.params()?;
         let group = p.group.as_deref();
@@ -216,16 +224,41 @@ fn five_percent() -> f64 {
     0.05
 }
 
+impl KindSpec for Correlate {
+    fn params(&self) -> &KindParams {
+        static P: params::Lazy = params::Lazy::new(KindParams::of::<CorrelateParams>);
+        &P
+    }
+
+    fn tables(&self, _stage: &Stage) -> Vec<String> {
+        vec![String::new(), "summary".into()]
+    }
+
+    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
+        let p: CorrelateParams = stage.params_as()?;
+        if !(p.alpha > 0.0 && p.alpha < 1.0) {
+            return Err(format!(
+                "param `alpha` must be between 0 and 1, not {}",
+                p.alpha
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl StageKind for Correlate {
     fn name(&self) -> &'static str {
         "correlate"
     }
+
     fn version(&self) -> u32 {
         1
     }
+
     fn describe(&self) -> &'static str {
         "Spearman's rho for every pair of indicators per year, p-values as R's cor.test, and the pairs significant in enough years"
     }
+
     fn outputs(&self) -> &'static [TableDoc] {
         &[
             TableDoc {
@@ -249,23 +282,7 @@ impl StageKind for Correlate {
             },
         ]
     }
-    fn params(&self) -> &KindParams {
-        static P: params::Lazy = params::Lazy::new(KindParams::of::<CorrelateParams>);
-        &P
-    }
-    fn tables(&self, _stage: &Stage) -> Vec<String> {
-        vec![String::new(), "summary".into()]
-    }
-    fn check(&self, stage: &Stage) -> std::result::Result<(), String> {
-        let p: CorrelateParams = stage.params_as()?;
-        if !(p.alpha > 0.0 && p.alpha < 1.0) {
-            return Err(format!(
-                "param `alpha` must be between 0 and 1, not {}",
-                p.alpha
-            ));
-        }
-        Ok(())
-    }
+
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: CorrelateParams = ctx.params()?;
         let (alpha, min_years, min_n) = (p.alpha, p.min_years, p.min_n as usize);

@@ -68,7 +68,8 @@ fn find_cycle(stages: &BTreeMap<String, Stage>, left: BTreeSet<&str>) -> Vec<Str
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// How `canary dag` draws the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DagFormat {
     Text,
     Dot,
@@ -145,6 +146,7 @@ mod tests {
                 files: vec![],
                 sweep: None,
                 script: None,
+                sql_origin: None,
             },
         )
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod catalogue;
 pub mod dag;
 pub mod matrix;
 pub mod paths;
@@ -11,6 +12,7 @@ pub mod spec;
 pub mod sql_params;
 pub mod validate;
 
+pub use catalogue::{Catalogue, KindSpec};
 pub use validate::{load, load_profile};
 
 /// The kind of the stage that stacks a sweep's cells (the engine's own; not declarable).
@@ -99,6 +101,52 @@ pub struct Stage {
     pub sweep: Option<Sweep>,
     /// What a `script` stage runs.
     pub script: Option<Script>,
+    /// Where the stage's SQL is written, for an error DataFusion finds when it runs.
+    pub sql_origin: Option<SqlOrigin>,
+}
+
+/// Where a stage's SQL text sits in a file the user edits — its `sql_file`, or the `sql:`
+/// value in pipeline.yaml — so that a position in the SQL (line and column, as DataFusion or
+/// the sandbox report it) becomes a position in that file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlOrigin {
+    /// As the user names it: `stages/model_data.sql`, `pipeline.yaml`.
+    pub file: PathBuf,
+    /// The file's line holding the SQL's first line (1-based).
+    pub first_line: usize,
+    /// The characters before the SQL on that first line (the `sql: ` before an inline
+    /// value; 0 in a SQL file or a block scalar, whose lines carry their own indentation).
+    pub first_shift: usize,
+    /// Whether the SQL is pipeline.yaml's value rather than a file of its own.
+    pub in_yaml: bool,
+}
+
+impl SqlOrigin {
+    /// The place of (`line`, `column`) of the SQL in the file whose text is `file_text`:
+    /// its line and the text of that line, for the caret.
+    pub fn locate(
+        &self,
+        sql: &str,
+        file_text: Option<&str>,
+        (line, column, width): (usize, usize, usize),
+    ) -> crate::error::Location {
+        let mut loc = crate::error::Location::new(&self.file, line, column);
+        loc.width = width;
+        if !self.in_yaml {
+            loc.text = sql.lines().nth(line.saturating_sub(1)).map(str::to_string);
+            return loc;
+        }
+        loc.line = self.first_line + line - 1;
+        let text = file_text.and_then(|t| t.lines().nth(loc.line - 1));
+        // The SQL line's column, shifted by the indentation (or the `sql: ` before it).
+        let shift = match text {
+            Some(t) if line > 1 || self.first_shift == 0 => t.len() - t.trim_start().len(),
+            _ => self.first_shift,
+        };
+        loc.column = column + shift;
+        loc.text = text.map(str::to_string);
+        loc
+    }
 }
 
 impl Stage {
@@ -109,7 +157,7 @@ impl Stage {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        crate::kinds::params::parse(&map).map_err(|e| match e.param {
+        crate::params::parse(&map).map_err(|e| match e.param {
             Some(p) => format!("param `{p}`: {}", e.message),
             None => e.message,
         })

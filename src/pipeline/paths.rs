@@ -3,7 +3,6 @@
 //! through a symlink to somewhere else. And what canary reads is a regular file: a named pipe
 //! would block a read forever, a device has no end.
 
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
 
 /// `rel` joined to the (canonical) project root, or why it leaves the project.
@@ -75,26 +74,6 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
-/// What the file at `path` is when it exists but is not a regular file (symlinks followed):
-/// "a directory", "a named pipe (FIFO)", …; None for a regular file or a missing one.
-pub fn not_regular(path: &Path) -> Option<&'static str> {
-    let meta = std::fs::metadata(path).ok()?;
-    let t = meta.file_type();
-    if t.is_file() {
-        None
-    } else if t.is_dir() {
-        Some("a directory")
-    } else if t.is_fifo() {
-        Some("a named pipe (FIFO)")
-    } else if t.is_socket() {
-        Some("a socket")
-    } else if t.is_char_device() || t.is_block_device() {
-        Some("a device")
-    } else {
-        Some("not a regular file")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +104,10 @@ mod tests {
             .contains("outside"));
         std::os::unix::fs::symlink("a.csv", root.join("raw/inner")).unwrap();
         assert!(inside(&root, "raw/inner").is_ok());
-        assert_eq!(not_regular(&root.join("raw")), Some("a directory"));
-        assert_eq!(not_regular(&root.join("raw/none")), None);
+        assert_eq!(
+            crate::fsio::not_regular(&root.join("raw")),
+            Some("a directory")
+        );
+        assert_eq!(crate::fsio::not_regular(&root.join("raw/none")), None);
     }
 }

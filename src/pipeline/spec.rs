@@ -181,6 +181,7 @@ fn word_width(line: &str, column: usize) -> usize {
 /// Where keys and list items are in a file the user edits, as [`Location`]s for errors.
 pub struct SourceMap<'a> {
     path: &'a Path,
+    text: &'a str,
     map: canary_yaml::SourceMap<'a>,
 }
 
@@ -188,6 +189,7 @@ impl<'a> SourceMap<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
         SourceMap {
             path,
+            text,
             map: canary_yaml::SourceMap::new(text),
         }
     }
@@ -205,6 +207,11 @@ impl<'a> SourceMap<'a> {
     /// The text of a line (1-based).
     pub fn line(&self, line: usize) -> Option<&'a str> {
         self.map.line(line)
+    }
+
+    /// The whole file.
+    pub fn text(&self) -> &'a str {
+        self.text
     }
 
     fn loc(&self, s: canary_yaml::Span) -> Location {

@@ -5,25 +5,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::catalogue::{Catalogue, KindSpec};
 use super::spec::{self, PipelineSpec, SourceMap, Value};
-use super::{dag, matrix, paths, DataFormat, Pipeline, Script, Source, Stage, Sweep};
+use super::{dag, matrix, paths, DataFormat, Pipeline, Script, Source, SqlOrigin, Stage, Sweep};
 use crate::error::{did_you_mean, Error, Location, Result};
-use crate::kinds::Registry;
 
 /// Read, parse and validate a pipeline file. `overrides` are `--set key=value` pairs that
 /// replace global params (a dotted key such as `model.predictor_year` names a nested map entry).
-pub fn load(file: &Path, registry: &Registry, overrides: &[(String, String)]) -> Result<Pipeline> {
+pub fn load(
+    file: &Path,
+    registry: &dyn Catalogue,
+    overrides: &[(String, String)],
+) -> Result<Pipeline> {
     load_profile(file, registry, None, overrides)
 }
 
 /// As [`load`], with the params of a named profile of the pipeline's `profiles:` applied first.
 pub fn load_profile(
     file: &Path,
-    registry: &Registry,
+    registry: &dyn Catalogue,
     profile: Option<&str>,
     overrides: &[(String, String)],
 ) -> Result<Pipeline> {
-    if let Some(what) = paths::not_regular(file) {
+    if let Some(what) = crate::fsio::not_regular(file) {
         return Err(Error::pipeline(format!(
             "the pipeline file `{}` is {what}, not a regular file",
             file.display()
@@ -209,7 +213,7 @@ fn excerpt(s: &str) -> String {
 
 struct Validator<'a> {
     map: SourceMap<'a>,
-    registry: &'a Registry,
+    registry: &'a dyn Catalogue,
     root: &'a Path,
     file: &'a Path,
 }
@@ -226,11 +230,22 @@ impl Validator<'_> {
         column: usize,
         width: usize,
     ) -> Option<Location> {
+        let origin = self.sql_origin(at, s)?;
+        if origin.in_yaml && self.map.line(origin.first_line + line - 1).is_none() {
+            return self.map.key(&["stages", at, "sql"]);
+        }
+        Some(origin.locate(text, Some(self.map.text()), (line, column, width)))
+    }
+
+    /// Where stage `at`'s SQL is written: its `sql_file`, or its `sql:` value here.
+    fn sql_origin(&self, at: &str, s: &spec::StageSpec) -> Option<SqlOrigin> {
         if let Some(f) = &s.sql_file {
-            let mut loc = Location::new(f, line, column);
-            loc.text = text.lines().nth(line.saturating_sub(1)).map(str::to_string);
-            loc.width = width;
-            return Some(loc);
+            return Some(SqlOrigin {
+                file: f.into(),
+                first_line: 1,
+                first_shift: 0,
+                in_yaml: false,
+            });
         }
         let key = self.map.key(&["stages", at, "sql"])?;
         let after = key
@@ -241,24 +256,16 @@ impl Validator<'_> {
             .map(|(_, r)| r.trim())
             .unwrap_or_default();
         let block = after.starts_with('|') || after.starts_with('>');
-        let file_line = if block {
-            key.line + line
-        } else {
-            key.line + line - 1
-        };
-        let Some(text) = self.map.line(file_line) else {
-            return Some(key);
-        };
-        // The SQL line's column, shifted by the indentation (or the `sql: ` before it).
-        let shift = if block || line > 1 {
-            text.len() - text.trim_start().len()
-        } else {
-            key.column - 1 + "sql: ".len()
-        };
-        let mut loc = Location::new(self.file, file_line, column + shift);
-        loc.text = Some(text.to_string());
-        loc.width = width;
-        Some(loc)
+        Some(SqlOrigin {
+            file: self.file.to_path_buf(),
+            first_line: if block { key.line + 1 } else { key.line },
+            first_shift: if block {
+                0
+            } else {
+                key.column - 1 + "sql: ".len()
+            },
+            in_yaml: true,
+        })
     }
 
     /// Names that would clash where they end up: a stage or source named like another stage's
@@ -289,7 +296,7 @@ impl Validator<'_> {
                     format!("the SQL name of table `{t}` of stage `{}`", st.name),
                 );
             }
-            if let Some(kind) = self.registry.get(&st.kind) {
+            if let Some(kind) = self.registry.kind(&st.kind) {
                 for (t, alias) in kind.sql_aliases() {
                     if st.tables.contains(&t) {
                         sql_names.insert(
@@ -368,7 +375,7 @@ impl Validator<'_> {
     /// A project file a stage reads: inside the project, and (when it exists) a regular file.
     fn project_file(&self, rel: &str) -> std::result::Result<PathBuf, String> {
         let path = paths::inside(self.root, rel)?;
-        match paths::not_regular(&path) {
+        match crate::fsio::not_regular(&path) {
             Some(what) => Err(format!("is {what}, not a regular file")),
             None => Ok(path),
         }
@@ -382,7 +389,7 @@ impl Validator<'_> {
         name: &str,
         at: &str,
         s: &spec::StageSpec,
-        kind: &dyn crate::kinds::StageKind,
+        kind: &dyn KindSpec,
         params: &BTreeMap<String, serde_json::Value>,
     ) -> Vec<Error> {
         let declared = kind.params();
@@ -553,7 +560,7 @@ impl Validator<'_> {
                     }
                 }
             };
-            if let Some(what) = paths::not_regular(&path) {
+            if let Some(what) = crate::fsio::not_regular(&path) {
                 errors.push(self.err(
                     format!("source `{name}`: `{}` is {what}, not a regular file", s.path),
                     &["sources", name, "path"],
@@ -658,7 +665,7 @@ impl Validator<'_> {
         spec: &PipelineSpec,
         globals: &BTreeMap<String, serde_json::Value>,
     ) -> std::result::Result<Vec<Stage>, Vec<Error>> {
-        let Some(kind) = self.registry.get(&s.kind) else {
+        let Some(kind) = self.registry.kind(&s.kind) else {
             return self.stage(name, name, s, spec, globals).map(|st| vec![st]);
         };
         let mut errors = Vec::new();
@@ -773,6 +780,7 @@ impl Validator<'_> {
             tables: first.tables.clone(),
             files: Vec::new(),
             script: None,
+            sql_origin: None,
             sweep: Some(Sweep::Stack {
                 params: axes.iter().map(|a| a.param.clone()).collect(),
                 cells: stages.len(),
@@ -947,13 +955,18 @@ impl Validator<'_> {
         globals: &BTreeMap<String, serde_json::Value>,
     ) -> std::result::Result<Stage, Vec<Error>> {
         let mut errors = Vec::new();
-        let Some(kind) = self.registry.get(&s.kind) else {
-            let hint = did_you_mean(&s.kind, self.registry.names()).unwrap_or_else(|| {
-                format!(
-                    "the kinds are: {}",
-                    self.registry.names().collect::<Vec<_>>().join(", ")
-                )
-            });
+        let Some(kind) = self.registry.kind(&s.kind) else {
+            let hint = did_you_mean(&s.kind, self.registry.kind_names().into_iter())
+                .unwrap_or_else(|| {
+                    format!(
+                        "the kinds are: {}",
+                        self.registry
+                            .kind_names()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
             let loc = self.map.item(&["stages", at, "kind"], &s.kind);
             return Err(vec![Error::pipeline(format!(
                 "stage `{name}` has unknown kind `{}`",
@@ -1006,7 +1019,7 @@ impl Validator<'_> {
                 }
             }
         }
-        errors.extend(self.kind_params(name, at, s, kind.as_ref(), &params));
+        errors.extend(self.kind_params(name, at, s, kind, &params));
         let mut sql = None;
         let mut sql_params = BTreeMap::new();
         if kind.uses_sql() {
@@ -1107,6 +1120,11 @@ impl Validator<'_> {
             files: Vec::new(),
             sweep: None,
             script: None,
+            sql_origin: if s.sql.is_some() || s.sql_file.is_some() {
+                self.sql_origin(at, s)
+            } else {
+                None
+            },
         };
         match self.script(name, at, s) {
             Ok(script) => stage.script = script,
@@ -1285,7 +1303,7 @@ pub fn substitute(
 }
 
 /// "kind `fit` takes: outcome, predictors, …", for a param no kind's struct declares.
-fn takes(kind: &str, params: &crate::kinds::params::KindParams) -> String {
+fn takes(kind: &str, params: &crate::params::KindParams) -> String {
     if params.is_empty() {
         return format!("kind `{kind}` takes no params");
     }

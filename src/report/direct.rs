@@ -108,7 +108,7 @@ pub fn build(inp: &Inputs, indicators: &Indicators) -> Result<DirectSection> {
         real("null_deviance", 2)?,
         real("aic", 2)?,
     );
-    d.converged = text("converged")? == "true";
+    d.converged = s.bools("converged")?.first().copied().flatten() == Some(true);
     d.warnings = text("warnings")?;
     let predictor_year = inp.params.predictor_year;
     d.left_out = text("left_out")?

@@ -204,7 +204,7 @@ fn summary(inp: &Inputs) -> Result<Pairs> {
         cs.i64s("years_significant")?,
         cs.strings("sign")?,
         cs.f64s("median_rho")?,
-        cs.strings("correlated")?,
+        cs.bools("correlated")?,
     );
     let required = if cs.has("min_years_required") {
         cs.i64s("min_years_required")?
@@ -223,7 +223,7 @@ fn summary(inp: &Inputs) -> Result<Pairs> {
                 years: sig[i].unwrap_or(0),
                 required: required[i].unwrap_or(0),
                 rho: rho[i].filter(|r| r.is_finite()),
-                correlated: corr[i].as_deref() == Some("true"),
+                correlated: corr[i] == Some(true),
             },
         );
     }

@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::ReportParams;
 use crate::error::Result;
-use crate::kinds::columns::TableData;
-use crate::kinds::report::ReportParams;
-use crate::kinds::StageContext;
 use crate::pipeline::Pipeline;
+use crate::stage::columns::TableData;
+use crate::stage::StageContext;
 
 /// The stages a report must read, and those it reads when listed (a section says so when not).
 pub const REQUIRED: [&str; 5] = ["panel", "trends", "correlations", "model", "cohorts"];

@@ -46,14 +46,42 @@ pub mod rocrate;
 pub mod table2;
 pub mod table3;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kinds::columns::TableBuilder;
-use crate::kinds::{OutputTable, StageContext};
+use crate::stage::columns::TableBuilder;
+use crate::stage::{OutputTable, StageContext};
 use input::{Indicators, Inputs};
 
 pub use render::{without_run_specific, RUN_SPECIFIC_END, RUN_SPECIFIC_START};
+
+/// The params of a `report` stage.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// the folder of tera templates (report.html.tera, report.md.tera)
+    pub templates: String,
+    /// the paper's published values (reports/published_results.yaml)
+    pub published: String,
+    /// where the report is written (reports)
+    pub out_dir: String,
+    /// the model's predictor year, stated beside its results
+    pub predictor_year: Option<i64>,
+    /// the model's outcome window (`2012..2013`), stated beside its results
+    pub outcome_window: Option<String>,
+    /// the cohorts' first year, when the cohorts table does not say (it does: `from_year`)
+    pub cohorts_from: Option<i64>,
+    /// the cohorts' last year, when the cohorts table does not say (it does: `to_year`)
+    pub cohorts_to: Option<i64>,
+}
+
+impl ReportParams {
+    /// `out_dir` without a trailing `/`.
+    pub fn out_dir(&self) -> &str {
+        self.out_dir.trim_end_matches('/')
+    }
+}
 
 /// Everything the templates see.
 #[derive(Serialize)]

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::charts;
 use super::format::int_ranges;
-use crate::engine::lock::{RunInfo, StageRecord};
-use crate::kinds::StageContext;
+use crate::lockfile::{RunInfo, StageRecord};
 use crate::pipeline::{Pipeline, Stage, Sweep};
+use crate::stage::StageContext;
 
 /// Up to this many cells, a sweep's entry lists each with its key.
 const LIST_CELLS: usize = 12;

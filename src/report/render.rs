@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::kinds::StageContext;
+use crate::stage::StageContext;
 
 /// Marks a block of a rendered report that depends on the run, not on the data: durations,
 /// dates, host, commit, a verification verdict. Templates wrap such blocks in these HTML
@@ -51,7 +51,7 @@ pub fn write_all(
     figures: &[(String, String)],
 ) -> Result<Written> {
     let root = &ctx.pipeline.root;
-    let params: crate::kinds::report::ReportParams = ctx.params()?;
+    let params: super::ReportParams = ctx.params()?;
     let templates = root.join(&params.templates);
     let out_rel = params.out_dir().to_string();
     let out_dir = root.join(&out_rel);

@@ -208,12 +208,12 @@ fn read_cells(inp: &Inputs, params: &[String]) -> Result<Vec<Cell>> {
         .iter()
         .map(|p| sm.strings(p))
         .collect::<Result<_>>()?;
-    let io = sm.strings("intercept_only")?;
+    let io = sm.bools("intercept_only")?;
     let (dev, auc) = (sm.f64s("dev_ratio")?, sm.f64s("cv_auc")?);
     Ok((0..sm.rows())
         .map(|i| Cell {
             values: values.iter().map(|v| norm(v[i].clone())).collect(),
-            intercept_only: io[i].as_deref() == Some("true"),
+            intercept_only: io[i] == Some(true),
             dev_ratio: dev[i],
             cv_auc: auc[i],
         })

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::engine::lock::Lock;
 use crate::error::{Error, Result};
+use crate::lockfile::Lock;
 use crate::pipeline::Pipeline;
 
 pub const FILE_NAME: &str = "ro-crate-metadata.json";
@@ -38,7 +38,7 @@ pub fn write(pipeline: &Pipeline, lock: &Lock, report_stage: &str) -> Result<Pat
         serde_json::to_string_pretty(&crate_json).map_err(|e| Error::data(&dir, e.to_string()))?;
     text.push('\n');
     let path = dir.join(FILE_NAME);
-    crate::table::write_atomic(&path, text.as_bytes())?;
+    crate::fsio::write_atomic(&path, text.as_bytes())?;
     Ok(path)
 }
 

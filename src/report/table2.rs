@@ -11,7 +11,7 @@ use super::format::{difference, num, parse_window, pct, years_or};
 use super::input::{Indicators, Inputs};
 use super::published::Published;
 use crate::error::Result;
-use crate::kinds::columns::TableData;
+use crate::stage::columns::TableData;
 
 #[derive(Serialize)]
 pub struct Table2Section {

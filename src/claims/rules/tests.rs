@@ -125,167 +125,158 @@ fn statement(name: &str, checks: Vec<Check>) -> TrendStatement {
 
 #[test]
 fn trend_checks_get_every_verdict() {
+    use Check::*;
+    use Verdict::*;
     let e = evidence();
-    let v = |name: &str, c: Check| trend(&e, &statement(name, vec![c])).0;
-    assert_eq!(
-        v(
+    // (indicator, check, verdict, why). Indicator `a` has LA medians from 2010 only; `b` dips
+    // in 2012 (51 → 49 → 50); `c` never rises.
+    let cases = [
+        (
             "a",
-            Check::Rising {
+            Rising {
                 by: 2.0,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            Reproduced,
+            "a rise of 2",
         ),
-        Verdict::Reproduced
-    );
-    // The span starts before the published LA tables: only part of it can be seen.
-    assert_eq!(
-        v(
+        (
             "a",
-            Check::Rising {
+            Rising {
                 by: 2.0,
-                span: (2005, 2014)
-            }
+                span: (2005, 2014),
+            },
+            Partly,
+            "the span starts before the LA tables",
         ),
-        Verdict::Partly
-    );
-    assert_eq!(
-        v(
+        (
             "a",
-            Check::Falling {
+            Falling {
                 by: 1.0,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            NotReproduced,
+            "it rose",
         ),
-        Verdict::NotReproduced
-    );
-    assert_eq!(
-        v(
+        (
             "a",
-            Check::Rising {
+            Rising {
                 by: 1.0,
-                span: (2001, 2007)
-            }
+                span: (2001, 2007),
+            },
+            CannotBeTested,
+            "no LA values then",
         ),
-        Verdict::CannotBeTested
-    );
-    assert_eq!(
-        v(
+        (
             "b",
-            Check::Level {
+            Level {
                 value: 50.0,
                 within: 2.5,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            Reproduced,
+            "level",
         ),
-        Verdict::Reproduced
-    );
-    assert_eq!(
-        v(
+        (
             "b",
-            Check::Level {
+            Level {
                 value: 40.0,
                 within: 5.0,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            NotReproduced,
+            "another level",
         ),
-        Verdict::NotReproduced
-    );
-    // A dip in 2012 (51 → 49 → 50); a dip in the first published year can only be seen after.
-    assert_eq!(
-        v(
+        (
             "b",
-            Check::Dip {
+            Dip {
                 year: 2012,
-                span: (2011, 2013)
-            }
+                span: (2011, 2013),
+            },
+            Reproduced,
+            "the dip",
         ),
-        Verdict::Reproduced
-    );
-    assert_eq!(
-        v(
+        (
             "c",
-            Check::Dip {
+            Dip {
                 year: 2010,
-                span: (2009, 2011)
-            }
+                span: (2009, 2011),
+            },
+            NotReproduced,
+            "no dip",
         ),
-        Verdict::NotReproduced
-    );
-    assert_eq!(
-        v(
+        (
             "a",
-            Check::Dip {
+            Dip {
                 year: 2010,
-                span: (2009, 2011)
-            }
+                span: (2009, 2011),
+            },
+            Partly,
+            "a dip in the first published year is seen only after it",
         ),
-        Verdict::Partly
-    );
-    assert_eq!(
-        v(
+        (
             "a",
-            Check::Peak {
+            Peak {
                 after: 2010,
                 value: 24.0,
                 within: 1.0,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            NotReproduced,
+            "no decline after the highest",
         ),
-        Verdict::NotReproduced,
-        "no decline after the highest"
-    );
-    assert_eq!(
-        v(
+        (
             "b",
-            Check::Peak {
+            Peak {
                 after: 2010,
                 value: 51.5,
                 within: 1.0,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            NotReproduced,
+            "the last is the highest",
         ),
-        Verdict::NotReproduced,
-        "the last is the highest"
-    );
-    assert_eq!(
-        v(
+        (
             "a",
-            Check::RiseThenFall {
+            RiseThenFall {
                 turn: 2014,
                 by: 0.5,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            NotReproduced,
+            "no fall",
         ),
-        Verdict::NotReproduced
-    );
-    assert_eq!(
-        v(
+        (
             "c",
-            Check::RiseThenFall {
+            RiseThenFall {
                 turn: 2014,
                 by: 0.5,
-                span: (2010, 2014)
-            }
+                span: (2010, 2014),
+            },
+            NotReproduced,
+            "never rose",
         ),
-        Verdict::NotReproduced,
-        "never rose"
-    );
+    ];
+    for (name, check, want, why) in cases {
+        let got = trend(&e, &statement(name, vec![check.clone()])).0;
+        assert_eq!(got, want, "{name} {check:?}: {why}");
+    }
     // Two checks, one untestable: at most partly.
     let two = statement(
         "a",
         vec![
-            Check::Level {
+            Level {
                 value: 23.0,
                 within: 1.0,
                 span: (2002, 2009),
             },
-            Check::Rising {
+            Rising {
                 by: 2.0,
                 span: (2010, 2014),
             },
         ],
     );
-    assert_eq!(trend(&e, &two).0, Verdict::Partly);
+    assert_eq!(trend(&e, &two).0, Partly);
 }
 
 fn published() -> Published {

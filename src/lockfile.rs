@@ -10,7 +10,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::OutputRecord;
 use crate::error::{Error, Result};
 
 pub const LOCK_VERSION: u32 = 1;
@@ -109,6 +108,26 @@ pub struct StageRecord {
     pub duration_ms: u64,
 }
 
+/// One output table as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    /// Table name for multi-table stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Relative to the project root.
+    pub path: String,
+    pub sha256: String,
+    pub rows: usize,
+    pub bytes: u64,
+    /// `name: type` per column. The lock leaves it out for a sweep's cells, whose tables all
+    /// have the schema of their stacked table (recorded once, there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema: Vec<String>,
+    /// A file beside the tables (a report page), not a table: `rows` and `schema` are empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
+}
+
 impl StageRecord {
     /// Whether two records describe the same outputs made from the same definition (their
     /// times aside).
@@ -141,7 +160,7 @@ impl Lock {
                 hint: Some(LOCK_HINT.into()),
             }
         })?;
-        let lock: Lock = crate::pipeline::spec::from_yaml(&text).map_err(|e| Error::Data {
+        let lock: Lock = canary_yaml::from_str(&text).map_err(|e| Error::Data {
             file: path.to_path_buf(),
             line: e.line,
             column: None,
@@ -174,7 +193,7 @@ impl Lock {
         let mut text = String::from(
             "# Written by `canary run`: what produced each output. Do not edit; `canary verify` re-derives it.\n",
         );
-        text.push_str(&crate::pipeline::spec::to_yaml(self));
+        text.push_str(&canary_yaml::to_string(self));
         text
     }
 
@@ -185,7 +204,7 @@ impl Lock {
         if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
             return Ok(());
         }
-        crate::table::write_atomic(path, text.as_bytes())
+        crate::fsio::write_atomic(path, text.as_bytes())
     }
 }
 
@@ -282,7 +301,7 @@ impl RunLog {
         let skip = lines.len().saturating_sub(RunLog::KEEP);
         let mut text = lines[skip..].join("\n");
         text.push('\n');
-        crate::table::write_atomic(&path, text.as_bytes())
+        crate::fsio::write_atomic(&path, text.as_bytes())
     }
 
     /// The runs recorded, oldest first.

@@ -1271,7 +1271,12 @@ mod tests {
             q("SELECT corr(x, x), corr(x, -x) FROM t"),
             [Some(1.0), Some(-1.0)]
         );
-        // Special values.
+    }
+
+    #[test]
+    fn special_values_names_and_plan_shapes_are_the_builtins() {
+        let rt = runtime();
+        // Infinities of both signs make NaN; a sum that overflows midway does not.
         let ctx = session(2, true);
         rt.block_on(one_table(
             &ctx,

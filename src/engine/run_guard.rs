@@ -9,14 +9,14 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-pub struct RunLock {
+pub struct RunGuard {
     file: File,
 }
 
-impl RunLock {
+impl RunGuard {
     /// Take the lock, waiting for another run to finish if one holds it. `say` prints the
     /// waiting and takeover messages.
-    pub fn acquire(state_dir: &Path, say: &dyn Fn(&str)) -> Result<RunLock> {
+    pub fn acquire(state_dir: &Path, say: &dyn Fn(&str)) -> Result<RunGuard> {
         std::fs::create_dir_all(state_dir).map_err(|e| {
             Error::io("create the state folder", state_dir, e)
                 .with_hint("check that the project folder is writable")
@@ -60,11 +60,11 @@ impl RunLock {
         write!(file, "{}", std::process::id())
             .map_err(|e| Error::io("write the run lock", &path, e))?;
         let _ = file.sync_all();
-        Ok(RunLock { file })
+        Ok(RunGuard { file })
     }
 }
 
-impl Drop for RunLock {
+impl Drop for RunGuard {
     fn drop(&mut self) {
         // A clean exit clears the pid, so the next run does not report a takeover.
         let _ = self.file.set_len(0);

@@ -214,6 +214,16 @@ impl TableData {
         Ok(a.iter().collect())
     }
 
+    /// A Boolean column (a text column of `true`/`false` too, as a CSV source holds it).
+    pub fn bools(&self, name: &str) -> Result<Vec<Option<bool>>> {
+        let a = self.cast(name, &DataType::Boolean)?;
+        let a = a
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .expect("cast to Boolean");
+        Ok(a.iter().collect())
+    }
+
     pub fn i64s(&self, name: &str) -> Result<Vec<Option<i64>>> {
         let a = self.cast(name, &DataType::Int64)?;
         let a = a

@@ -1,0 +1,109 @@
+//! Files on disk: written so that a reader never sees half of one (temp file, fsync,
+//! rename), listed in a fixed order, and told apart from what is not a regular file. Below
+//! everything else in the crate: it knows nothing of stages, tables or pipelines.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Temporary files are created owner-only; outputs are ordinary files others may read.
+pub fn set_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+}
+
+/// Move a temporary file into place and make the rename durable.
+pub fn commit(temp: &Path, dest: &Path) -> Result<()> {
+    std::fs::rename(temp, dest).map_err(|e| Error::io("move the finished output to", dest, e))?;
+    if let Some(dir) = dest.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Write bytes atomically (temp file, fsync, rename): for the lock and cache entries.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the folder is writable")
+        })?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("flush", tmp.path(), e))?;
+    set_readable(tmp.path());
+    tmp.persist(dest)
+        .map_err(|e| Error::io("replace", dest, e.error))?;
+    Ok(())
+}
+
+/// Write bytes atomically (temp file, rename) without waiting for the disk: for what the
+/// engine checks by hash before it trusts it (cache objects and entries), where a file lost to
+/// a power cut is found out and rebuilt, and an fsync per file would be most of a no-op stage's
+/// cost.
+pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the folder is writable")
+        })?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    set_readable(tmp.path());
+    tmp.persist(dest)
+        .map_err(|e| Error::io("replace", dest, e.error))?;
+    Ok(())
+}
+
+/// Every regular file under a folder, sorted; nothing when it does not exist.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => out.extend(walk(&p)),
+            Ok(t) if t.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What the file at `path` is when it exists but is not a regular file (symlinks followed):
+/// "a directory", "a named pipe (FIFO)", …; None for a regular file or a missing one.
+pub fn not_regular(path: &Path) -> Option<&'static str> {
+    let meta = std::fs::metadata(path).ok()?;
+    let t = meta.file_type();
+    if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("a directory")
+    } else if t.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        Some("not a regular file")
+    }
+}

@@ -1,0 +1,174 @@
+//! The DataFusion session every SQL reader shares — a `sql` stage, `canary sql`, a CSV source
+//! read as a table — with the settings that keep its results deterministic: exact float
+//! aggregates (`exact_aggregates`), a memory pool with a limit and a spill folder, the
+//! partitions `--jobs` gives. Knows nothing of stages or pipelines.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions};
+
+use crate::error::{Error, Result};
+
+pub mod exact_aggregates;
+
+/// What a stage may use while it runs. Never part of a cache key: outputs are the same
+/// whatever these are (README, "What makes outputs byte-identical").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    /// DataFusion partitions for a SQL stage's query (`--jobs`).
+    pub partitions: usize,
+    /// The memory a query may hold before it spills, in bytes.
+    pub memory: usize,
+    /// Where queries spill (`.canary/tmp/spill`).
+    pub spill_dir: PathBuf,
+}
+
+impl Resources {
+    /// `memory` None: an eighth of the machine's memory, at most 512 MiB.
+    pub fn new(partitions: usize, memory: Option<usize>, state_dir: &Path) -> Resources {
+        let default = || {
+            machine_memory()
+                .map(|m| m / 8)
+                .unwrap_or(usize::MAX)
+                .min(512 << 20)
+        };
+        Resources {
+            partitions: partitions.max(1),
+            memory: memory.unwrap_or_else(default),
+            spill_dir: state_dir.join("tmp").join("spill"),
+        }
+    }
+}
+
+/// Total memory from /proc/meminfo (Linux); None elsewhere.
+fn machine_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: usize = text
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// 536870912 → "512 MiB".
+pub fn human_bytes(n: usize) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.0} {}", units[u])
+    }
+}
+
+/// A session for `canary sql` and for reading a CSV source: one partition, the default memory.
+pub fn session() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    exact_aggregates::register(&ctx);
+    ctx
+}
+
+/// A SQL stage's session: its partitions (`--jobs`), a memory pool with its limit, shared
+/// fairly by the query's operators, and a disk manager spilling to `.canary/tmp/spill`.
+/// Float sums, means and second moments go through exact accumulators
+/// (`session::exact_aggregates`), so their results do not depend on the order partitions meet:
+/// the output bytes are the same whatever the partitions or the limit.
+pub fn session_with(r: &Resources) -> Result<SessionContext> {
+    std::fs::create_dir_all(&r.spill_dir)
+        .map_err(|e| Error::io("create the spill folder", &r.spill_dir, e))?;
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_memory_pool(std::sync::Arc::new(
+            datafusion::execution::memory_pool::FairSpillPool::new(r.memory),
+        ))
+        .with_temp_file_path(&r.spill_dir)
+        .build_arc()
+        .map_err(|e| Error::stage("sql", format!("cannot set up the query runtime: {e}")))?;
+    let mut config = SessionConfig::new()
+        .with_target_partitions(r.partitions)
+        .with_information_schema(true);
+    // What each sort keeps back to sort and merge its buffered rows when it spills: as much
+    // as the share it may buffer, so a spill never needs memory the pool no longer has
+    // (with p sorts and a limit M, a reservation of M / 2p leaves each a share of M / 2p).
+    let reserve = r.memory / (2 * r.partitions);
+    config.options_mut().execution.sort_spill_reservation_bytes = reserve;
+    // Batches small enough that a sort can always take one within its share of a tight limit
+    // (a sixteenth of a partition's share, at ~128 bytes a row); DataFusion's 8,192 rows
+    // otherwise. The bytes written do not depend on it (`table::write_stream_temp`).
+    let rows = (r.memory / r.partitions / 16 / 128).clamp(256, 8192);
+    config = config.with_batch_size(rows);
+    // Where in the SQL a planning error is, for an error at the user's line.
+    config.options_mut().sql_parser.collect_spans = true;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    exact_aggregates::register(&ctx);
+    Ok(ctx)
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::stage("sql", format!("cannot start the query runtime: {e}")))
+}
+
+pub async fn register_file(session: &SessionContext, name: &str, path: &Path) -> Result<()> {
+    // An empty file has no header and no schema: DataFusion would register it with no columns
+    // and the first column the SQL names would be blamed on the SQL.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(Error::data(path, format!("input `{name}` is an empty file (0 bytes): it has no header row and no data"))
+            .with_hint("the file is not the published one: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it"));
+    }
+    let p = path.to_string_lossy();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let result = match ext.as_str() {
+        "parquet" => {
+            session
+                .register_parquet(name, p.as_ref(), ParquetReadOptions::default())
+                .await
+        }
+        "csv" => {
+            // Read the whole file to infer types: published CSVs put `c` or `x` in numeric
+            // columns far below the first rows.
+            let opts = CsvReadOptions::new()
+                .has_header(true)
+                .schema_infer_max_records(10_000_000);
+            session.register_csv(name, p.as_ref(), opts).await
+        }
+        _ => return Err(
+            Error::data(path, format!("input `{name}` is neither .csv nor .parquet")).with_hint(
+                "SQL stages read CSV and Parquet; parse other formats with a `clean.*` stage first",
+            ),
+        ),
+    };
+    result.map_err(|e| {
+        Error::data(
+            path,
+            format!(
+                "cannot register input `{name}`: {}",
+                strip_datafusion_noise(&e.to_string())
+            ),
+        )
+    })
+}
+
+/// DataFusion wraps messages in layers ("Error during planning: ..."); keep them, drop the
+/// Rust debug quoting that makes them hard to read.
+pub fn strip_datafusion_noise(s: &str) -> String {
+    s.replace("ParserError(\"", "")
+        .replace("\")", "")
+        .replace("\\\"", "\"")
+}
