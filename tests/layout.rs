@@ -14,8 +14,13 @@ const ALLOWED_CRATE_EDGES: &[(&str, &[&str])] = &[
     ("canary-clean", &["canary-yaml"]),
     ("canary-harmonise", &["canary-clean", "canary-yaml"]),
     (
+        "canary-engine",
+        &["canary-yaml", "canary-stats", "canary-clean"],
+    ),
+    (
         "canary",
         &[
+            "canary-engine",
             "canary-stats",
             "canary-yaml",
             "canary-clean",
@@ -28,7 +33,8 @@ const ALLOWED_CRATE_EDGES: &[(&str, &[&str])] = &[
 /// engine and its runtime (so the R-parity and parser tests build in a minute, not twenty).
 const HEAVY: &[&str] = &["datafusion", "arrow", "parquet", "tokio"];
 
-/// The modules of `canary` (a unit is a top-level module; each stage kind is its own unit)
+/// The modules of `canary-engine` and `canary` (a unit is a top-level module of either; each
+/// stage kind is its own unit)
 /// that a lower layer must not use, whatever a cycle check says: the pipeline's model knows
 /// no kind and no engine; the kind contract knows neither the engine nor the kinds; the
 /// engine runs kinds only through the contract.
@@ -46,76 +52,56 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `cargo metadata` for the workspace: `(package name → workspace deps, name → every package
-/// its normal dependencies pull in)`.
+/// `cargo tree` (offline, from `Cargo.lock`) for `args`: the package names it prints, in order.
+fn tree(args: &[&str]) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .args(["-f", "{p}"])
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `(package → the workspace packages it uses directly, package → every package its normal
+/// dependencies pull in)` for each workspace member.
 type Graph = (
     BTreeMap<String, BTreeSet<String>>,
     BTreeMap<String, BTreeSet<String>>,
 );
 
 fn crate_graph() -> Graph {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
-        .current_dir(root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
-    let members: BTreeSet<&str> = meta["workspace_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    let name_of: BTreeMap<&str, &str> = meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
-        .collect();
-    // Normal (not dev, not build) dependency edges of the resolved graph.
-    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for node in meta["resolve"]["nodes"].as_array().unwrap() {
-        let id = node["id"].as_str().unwrap();
-        for dep in node["deps"].as_array().unwrap() {
-            let normal = dep["dep_kinds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|k| k["kind"].is_null());
-            if normal {
-                edges
-                    .entry(id)
-                    .or_default()
-                    .push(dep["pkg"].as_str().unwrap());
-            }
-        }
-    }
+    let members: BTreeSet<String> = tree(&["--workspace", "--depth", "0"]).into_iter().collect();
     let mut direct = BTreeMap::new();
     let mut closure = BTreeMap::new();
-    for &m in &members {
-        let name = name_of[m].to_string();
-        let ws: BTreeSet<String> = edges
-            .get(m)
+    for m in &members {
+        let deps: BTreeSet<String> = tree(&["-p", m, "--depth", "1"])
             .into_iter()
-            .flatten()
-            .filter(|d| members.contains(*d))
-            .map(|d| name_of[d].to_string())
+            .skip(1)
+            .filter(|d| members.contains(d))
             .collect();
-        let mut seen = BTreeSet::new();
-        let mut todo: Vec<&str> = edges.get(m).cloned().unwrap_or_default();
-        while let Some(d) = todo.pop() {
-            if seen.insert(name_of[d].to_string()) {
-                todo.extend(edges.get(d).into_iter().flatten());
-            }
-        }
-        direct.insert(name.clone(), ws);
-        closure.insert(name, seen);
+        let all: BTreeSet<String> = tree(&["-p", m]).into_iter().skip(1).collect();
+        direct.insert(m.clone(), deps);
+        closure.insert(m.clone(), all);
     }
     (direct, closure)
 }
@@ -303,16 +289,20 @@ fn path_words(s: &str) -> Vec<String> {
 
 /// `unit → (unit it uses → the files that use it)`.
 fn module_graph() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let src = root().join("src");
+    // The binary names the engine's modules by re-export, under the same names.
     let mut files = Vec::new();
-    sources(&src, &mut files);
+    for src in [root().join("crates/canary-engine/src"), root().join("src")] {
+        let mut found = Vec::new();
+        sources(&src, &mut found);
+        files.extend(found.into_iter().map(|f| (src.clone(), f)));
+    }
     let tops: BTreeSet<String> = files
         .iter()
-        .map(|f| unit_of_file(f.strip_prefix(&src).unwrap()))
+        .map(|(src, f)| unit_of_file(f.strip_prefix(src).unwrap()))
         .collect();
     let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    for f in &files {
-        let rel = f.strip_prefix(&src).unwrap();
+    for (src, f) in &files {
+        let rel = f.strip_prefix(src).unwrap();
         let from = unit_of_file(rel);
         if from == "lib" || from == "main" {
             continue;

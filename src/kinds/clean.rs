@@ -14,7 +14,7 @@ use crate::stage::columns::{Column, TableBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::clean::tidy::{CleanError, TidyRow};
+use crate::clean::tidy::TidyRow;
 use crate::clean::{Note, Parsed};
 use crate::error::{Error, Result};
 use crate::params::{self, KindParams};
@@ -25,18 +25,6 @@ use crate::stage::{Input, OutputTable, StageContext, StageKind};
 /// The tables every clean kind writes: the rows (main) and the notes.
 fn clean_tables() -> Vec<String> {
     vec![String::new(), "notes".to_string()]
-}
-
-impl From<CleanError> for Error {
-    fn from(e: CleanError) -> Self {
-        Error::Data {
-            file: e.file.into(),
-            line: e.line,
-            column: e.column,
-            message: e.message,
-            hint: Some(e.hint),
-        }
-    }
 }
 
 /// The source files of a stage, in input order, with the label errors should use.

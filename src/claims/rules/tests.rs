@@ -125,157 +125,72 @@ fn statement(name: &str, checks: Vec<Check>) -> TrendStatement {
 
 #[test]
 fn trend_checks_get_every_verdict() {
-    use Check::*;
     use Verdict::*;
     let e = evidence();
+    let rising = |by, span| Check::Rising { by, span };
+    let falling = |by, span| Check::Falling { by, span };
+    let level = |value, within, span| Check::Level {
+        value,
+        within,
+        span,
+    };
+    let dip = |year, span| Check::Dip { year, span };
+    let peak = |after, value, within, span| Check::Peak {
+        after,
+        value,
+        within,
+        span,
+    };
+    let turn = |turn, by, span| Check::RiseThenFall { turn, by, span };
+    let all = (2010, 2014);
     // (indicator, check, verdict, why). Indicator `a` has LA medians from 2010 only; `b` dips
     // in 2012 (51 → 49 → 50); `c` never rises.
     let cases = [
+        ("a", rising(2.0, all), Reproduced, "a rise of 2"),
         (
             "a",
-            Rising {
-                by: 2.0,
-                span: (2010, 2014),
-            },
-            Reproduced,
-            "a rise of 2",
-        ),
-        (
-            "a",
-            Rising {
-                by: 2.0,
-                span: (2005, 2014),
-            },
+            rising(2.0, (2005, 2014)),
             Partly,
             "the span starts before the LA tables",
         ),
+        ("a", falling(1.0, all), NotReproduced, "it rose"),
         (
             "a",
-            Falling {
-                by: 1.0,
-                span: (2010, 2014),
-            },
-            NotReproduced,
-            "it rose",
-        ),
-        (
-            "a",
-            Rising {
-                by: 1.0,
-                span: (2001, 2007),
-            },
+            rising(1.0, (2001, 2007)),
             CannotBeTested,
             "no LA values then",
         ),
-        (
-            "b",
-            Level {
-                value: 50.0,
-                within: 2.5,
-                span: (2010, 2014),
-            },
-            Reproduced,
-            "level",
-        ),
-        (
-            "b",
-            Level {
-                value: 40.0,
-                within: 5.0,
-                span: (2010, 2014),
-            },
-            NotReproduced,
-            "another level",
-        ),
-        (
-            "b",
-            Dip {
-                year: 2012,
-                span: (2011, 2013),
-            },
-            Reproduced,
-            "the dip",
-        ),
-        (
-            "c",
-            Dip {
-                year: 2010,
-                span: (2009, 2011),
-            },
-            NotReproduced,
-            "no dip",
-        ),
+        ("b", level(50.0, 2.5, all), Reproduced, "level"),
+        ("b", level(40.0, 5.0, all), NotReproduced, "another level"),
+        ("b", dip(2012, (2011, 2013)), Reproduced, "the dip"),
+        ("c", dip(2010, (2009, 2011)), NotReproduced, "no dip"),
         (
             "a",
-            Dip {
-                year: 2010,
-                span: (2009, 2011),
-            },
+            dip(2010, (2009, 2011)),
             Partly,
-            "a dip in the first published year is seen only after it",
+            "a first-year dip is seen only after",
         ),
         (
             "a",
-            Peak {
-                after: 2010,
-                value: 24.0,
-                within: 1.0,
-                span: (2010, 2014),
-            },
+            peak(2010, 24.0, 1.0, all),
             NotReproduced,
             "no decline after the highest",
         ),
         (
             "b",
-            Peak {
-                after: 2010,
-                value: 51.5,
-                within: 1.0,
-                span: (2010, 2014),
-            },
+            peak(2010, 51.5, 1.0, all),
             NotReproduced,
             "the last is the highest",
         ),
-        (
-            "a",
-            RiseThenFall {
-                turn: 2014,
-                by: 0.5,
-                span: (2010, 2014),
-            },
-            NotReproduced,
-            "no fall",
-        ),
-        (
-            "c",
-            RiseThenFall {
-                turn: 2014,
-                by: 0.5,
-                span: (2010, 2014),
-            },
-            NotReproduced,
-            "never rose",
-        ),
+        ("a", turn(2014, 0.5, all), NotReproduced, "no fall"),
+        ("c", turn(2014, 0.5, all), NotReproduced, "never rose"),
     ];
     for (name, check, want, why) in cases {
         let got = trend(&e, &statement(name, vec![check.clone()])).0;
         assert_eq!(got, want, "{name} {check:?}: {why}");
     }
     // Two checks, one untestable: at most partly.
-    let two = statement(
-        "a",
-        vec![
-            Level {
-                value: 23.0,
-                within: 1.0,
-                span: (2002, 2009),
-            },
-            Rising {
-                by: 2.0,
-                span: (2010, 2014),
-            },
-        ],
-    );
+    let two = statement("a", vec![level(23.0, 1.0, (2002, 2009)), rising(2.0, all)]);
     assert_eq!(trend(&e, &two).0, Partly);
 }
 

@@ -1,6 +1,6 @@
 //! Floating-point aggregates whose results do not depend on partitioning: `sum`, `avg`,
 //! `var_*`, `stddev_*`, `covar_*` and `corr` computed from exact sums
-//! ([`crate::stats::exact_sum::Expansion`]) and rounded once at the end.
+//! ([`canary_stats::exact_sum::Expansion`]) and rounded once at the end.
 //!
 //! DataFusion's own float aggregates add values in the order rows reach each partition and
 //! merge the partitions' partial states in the order they finish, so on more than one
@@ -60,7 +60,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use crate::stats::exact_sum::{two_product, Expansion};
+use canary_stats::exact_sum::{two_product, Expansion};
 
 /// What an exact aggregate computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1157,7 +1157,7 @@ mod tests {
         // Group 0: 1e20 − 1e20 + small values: the builtin loses the small ones its own way.
         let e0 = f64::from_bits(g0[0][1].unwrap());
         let want0: f64 =
-            crate::stats::exact_sum::exact_sum(rows_of(&d, Some(0)).iter().map(|r| r.0));
+            canary_stats::exact_sum::exact_sum(rows_of(&d, Some(0)).iter().map(|r| r.0));
         assert_eq!(e0, want0);
         // And the builtin sum does change with partitions and batch order.
         let distinct: HashSet<&Vec<Option<u64>>> = builtin_sums.iter().map(|(_, s, _)| s).collect();
@@ -1418,7 +1418,7 @@ mod tests {
         )));
         assert_eq!(
             got[0],
-            Some(crate::stats::exact_sum::exact_sum([0.1, 0.2, 0.3]))
+            Some(canary_stats::exact_sum::exact_sum([0.1, 0.2, 0.3]))
         );
     }
 }

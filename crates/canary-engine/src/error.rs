@@ -283,6 +283,20 @@ impl fmt::Display for Error {
     }
 }
 
+/// A parser's error (canary-clean's) as canary's: the file, line and column it names, and what
+/// to do, kept as data.
+impl From<canary_clean::tidy::CleanError> for Error {
+    fn from(e: canary_clean::tidy::CleanError) -> Self {
+        Error::Data {
+            file: e.file.into(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
+            hint: Some(e.hint),
+        }
+    }
+}
+
 impl std::error::Error for Error {
     /// The underlying cause, for a caller that walks the chain: the OS error of a failed read
     /// or write. The message above already words it for the user.
