@@ -175,163 +175,23 @@ pub fn verify(
 ) -> Result<Outcome> {
     let t0 = Instant::now();
     let (recorded, lock, against) = recorded(pipeline, registry, opts)?;
-
-    // The workspace: project files only, then the sources fetched afresh.
-    let work = tempfile::Builder::new()
-        .prefix("canary-verify-")
-        .tempdir()
-        .map_err(|e| Error::io("create a temporary workspace in", std::env::temp_dir(), e))?;
-    let root = work.path();
-    let mut files: Vec<String> = vec![pipeline.relative(&pipeline.file).to_string()];
-    for s in pipeline.stages.values() {
-        files.extend(s.files.iter().cloned());
-        files.extend(s.sql_file.iter().cloned());
-    }
-    files.sort();
-    files.dedup();
-    for f in &files {
-        let from = pipeline.root.join(f);
-        let to = root.join(f);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-        }
-        std::fs::copy(&from, &to)
-            .map_err(|e| Error::io("copy into the verify workspace", &from, e))?;
-    }
-    // Sources: the project's committed copy when it still passes its checksum (the published
-    // bytes, whoever holds them), otherwise fetched afresh from a mirror or the source's URL.
-    let mirrors = crate::fetch::mirrors(pipeline, opts.mirror.as_ref());
-    for src in pipeline.sources.values() {
-        let mut fresh = src.clone();
-        fresh.path = root.join(&src.rel_path);
-        match crate::fetch::verified_copy(src) {
-            Some(bytes) => crate::fsio::write_atomic(&fresh.path, &bytes)?,
-            None => {
-                crate::fetch::fetch_one(&fresh, &mirrors)?;
-            }
-        }
-    }
-
-    let file_name = pipeline
-        .file
-        .file_name()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("pipeline.yaml"));
-    let rel_file = pipeline.relative(&pipeline.file).to_string();
-    let fresh = crate::pipeline::load_profile(
-        &root.join(if rel_file.is_empty() {
-            file_name
-        } else {
-            PathBuf::from(rel_file)
-        }),
-        registry,
-        opts.profile.as_deref(),
-        overrides,
-    )?;
-    let engine = Engine::new(&fresh, registry)?;
-    engine.run(&RunOptions {
-        targets: vec![],
-        force: true,
-        dry_run: false,
-        jobs: opts.jobs.max(1),
-        quiet: true,
-        verbose: false,
-        memory: None,
-    })?;
-    let derived = Lock::read(&fresh.lock_path())?
-        .ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
-    let project_cache = crate::engine::cache::Cache::new(&pipeline.state_dir());
-
+    let work = workspace(pipeline, opts)?;
+    let (fresh, derived) = rederive(pipeline, registry, overrides, opts, work.path())?;
+    let compare = Compare {
+        pipeline,
+        lock: lock.as_ref(),
+        fresh: &fresh,
+        derived: &derived,
+        cache: crate::engine::cache::Cache::new(&pipeline.state_dir()),
+        tolerance: opts.tolerance,
+    };
     let mut rows = Vec::new();
     for rec in &recorded {
-        if rec.stage == "(source)" {
-            let now = derived.sources.get(&rec.table).map(|s| s.sha256.clone());
-            let mut row = Row {
-                stage: rec.stage.clone(),
-                table: rec.table.clone(),
-                recorded: Some(rec.sha256.clone()),
-                rederived: now.clone(),
-                status: Agreement::Identical,
-                details: vec![],
-            };
-            if now.as_deref() != Some(rec.sha256.as_str()) {
-                row.status = Agreement::Differs;
-                row.details.push(format!(
-                    "source `{}` ({}) changed since the run: fetched now with a different SHA-256",
-                    rec.table, rec.path
-                ));
-            }
-            rows.push(row);
-            continue;
-        }
-        let new_rec = derived.stages.get(&rec.stage);
-        let new_out = new_rec.and_then(|r| r.outputs.iter().find(|o| o.path == rec.path));
-        let rederived = new_out.map(|o| o.sha256.clone());
-        let on_disk_path = pipeline.root.join(&rec.path);
-        let on_disk = if on_disk_path.is_file() {
-            Some(crate::hash::sha256_file(&on_disk_path)?)
+        rows.push(if rec.stage == "(source)" {
+            source_row(rec, &derived)
         } else {
-            None
-        };
-        let mut row = Row {
-            stage: rec.stage.clone(),
-            table: rec.table.clone(),
-            recorded: Some(rec.sha256.clone()),
-            rederived: rederived.clone(),
-            status: Agreement::Identical,
-            details: vec![],
-        };
-        let disk_ok = on_disk.as_ref().is_none_or(|h| *h == rec.sha256);
-        if rederived.as_deref() == Some(rec.sha256.as_str()) && disk_ok {
-            rows.push(row);
-            continue;
-        }
-        // Why: the definition then and now, then which of the three hashes disagree.
-        if let (Some(then), Some(now)) = (
-            lock.as_ref().and_then(|l| l.stages.get(&rec.stage)),
-            new_rec,
-        ) {
-            row.details.extend(causes(pipeline, &rec.stage, then, now));
-        }
-        match (&on_disk, &rederived) {
-            (Some(d), Some(n)) if d != &rec.sha256 && d == n => row.details.push(format!(
-                "the record was edited: `{}` on disk and its re-derivation agree, the record says otherwise",
-                rec.path
-            )),
-            (Some(d), _) if d != &rec.sha256 => row.details.push(format!("`{}` on disk was modified after the run: it no longer matches the record", rec.path)),
-            _ => {}
-        }
-        if rederived.is_none() {
-            row.details
-                .push("the re-derivation did not produce this output".into());
-        }
-        // How: cell by cell — a modified file on disk against its re-derivation, otherwise the
-        // recorded bytes (still on disk, or kept in the project's cache) against it.
-        let cached = project_cache.object_path(&rec.sha256);
-        let compare_with = if on_disk.is_some() {
-            Some(on_disk_path.clone())
-        } else {
-            cached.is_file().then_some(cached)
-        };
-        let mut within = false;
-        match (&compare_with, &new_out) {
-            (Some(old), Some(_)) if rec.file => row.details.extend(diff_text(old, &fresh.root.join(&rec.path))),
-            (Some(old), Some(_)) => {
-                let diff = diff_tables(old, &fresh.root.join(&rec.path), opts.tolerance)?;
-                row.details.extend(diff.lines.clone());
-                within = diff.within_tolerance && disk_ok && rederived.is_some();
-            }
-            (None, Some(_)) => row.details.push("the recorded output is neither on disk nor in the cache, so only hashes can be compared".into()),
-            _ => {}
-        }
-        row.status = match (within, opts.tolerance) {
-            (true, Some(t)) => Agreement::WithinTolerance(t),
-            _ => Agreement::Differs,
-        };
-        if row.details.is_empty() {
-            row.details.push("the outputs differ though nothing in the definition changed: the computation is not deterministic (please report it)".into());
-        }
-        rows.push(row);
+            compare.output_row(rec)?
+        });
     }
     // Outputs the re-derivation made that the record does not know.
     for (stage, r) in &derived.stages {
@@ -360,83 +220,197 @@ pub fn verify(
     })
 }
 
+/// A fresh workspace: the project's files only (pipeline.yaml, the SQL and the files stages
+/// read), then the sources — the committed copy when it still passes its checksum (the
+/// published bytes, whoever holds them), otherwise fetched afresh from a mirror or its URL.
+fn workspace(pipeline: &Pipeline, opts: &Options) -> Result<tempfile::TempDir> {
+    let work = tempfile::Builder::new()
+        .prefix("canary-verify-")
+        .tempdir()
+        .map_err(|e| Error::io("create a temporary workspace in", std::env::temp_dir(), e))?;
+    let root = work.path();
+    let mut files: Vec<String> = vec![pipeline.relative(&pipeline.file).to_string()];
+    for s in pipeline.stages.values() {
+        files.extend(s.files.iter().cloned());
+        files.extend(s.sql_file.iter().cloned());
+    }
+    files.sort();
+    files.dedup();
+    for f in &files {
+        let from = pipeline.root.join(f);
+        let to = root.join(f);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        std::fs::copy(&from, &to)
+            .map_err(|e| Error::io("copy into the verify workspace", &from, e))?;
+    }
+    let mirrors = crate::fetch::mirrors(pipeline, opts.mirror.as_ref());
+    for src in pipeline.sources.values() {
+        let mut fresh = src.clone();
+        fresh.path = root.join(&src.rel_path);
+        match crate::fetch::verified_copy(src) {
+            Some(bytes) => crate::fsio::write_atomic(&fresh.path, &bytes)?,
+            None => {
+                crate::fetch::fetch_one(&fresh, &mirrors)?;
+            }
+        }
+    }
+    Ok(work)
+}
+
+/// Every stage run afresh in the workspace at `root`: its pipeline and the lock it wrote.
+fn rederive(
+    pipeline: &Pipeline,
+    registry: &Registry,
+    overrides: &[(String, String)],
+    opts: &Options,
+    root: &std::path::Path,
+) -> Result<(Pipeline, Lock)> {
+    let file_name = pipeline
+        .file
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("pipeline.yaml"));
+    let rel_file = pipeline.relative(&pipeline.file).to_string();
+    let fresh = crate::pipeline::load_profile(
+        &root.join(if rel_file.is_empty() {
+            file_name
+        } else {
+            PathBuf::from(rel_file)
+        }),
+        registry,
+        opts.profile.as_deref(),
+        overrides,
+    )?;
+    Engine::new(&fresh, registry)?.run(&RunOptions {
+        targets: vec![],
+        force: true,
+        dry_run: false,
+        jobs: opts.jobs.max(1),
+        quiet: true,
+        verbose: false,
+        memory: None,
+    })?;
+    let derived = Lock::read(&fresh.lock_path())?
+        .ok_or_else(|| Error::data(fresh.lock_path(), "the re-derivation wrote no lock"))?;
+    Ok((fresh, derived))
+}
+
+/// A source: the SHA-256 recorded against the one fetched now.
+fn source_row(rec: &Recorded, derived: &Lock) -> Row {
+    let now = derived.sources.get(&rec.table).map(|s| s.sha256.clone());
+    let mut row = Row {
+        stage: rec.stage.clone(),
+        table: rec.table.clone(),
+        recorded: Some(rec.sha256.clone()),
+        rederived: now.clone(),
+        status: Agreement::Identical,
+        details: vec![],
+    };
+    if now.as_deref() != Some(rec.sha256.as_str()) {
+        row.status = Agreement::Differs;
+        row.details.push(format!(
+            "source `{}` ({}) changed since the run: fetched now with a different SHA-256",
+            rec.table, rec.path
+        ));
+    }
+    row
+}
+
+/// What an output is compared with: the record, the re-derivation, the project's cache.
+struct Compare<'a> {
+    pipeline: &'a Pipeline,
+    /// The record's own lock, for the definition then.
+    lock: Option<&'a Lock>,
+    fresh: &'a Pipeline,
+    derived: &'a Lock,
+    cache: crate::engine::cache::Cache,
+    tolerance: Option<f64>,
+}
+
+impl Compare<'_> {
+    /// An output: identical when the record, the file on disk and the re-derivation agree;
+    /// otherwise why (the definition then and now, which hashes disagree) and how (cell by
+    /// cell, or line by line for a page).
+    fn output_row(&self, rec: &Recorded) -> Result<Row> {
+        let new_rec = self.derived.stages.get(&rec.stage);
+        let new_out = new_rec.and_then(|r| r.outputs.iter().find(|o| o.path == rec.path));
+        let rederived = new_out.map(|o| o.sha256.clone());
+        let on_disk_path = self.pipeline.root.join(&rec.path);
+        let on_disk = if on_disk_path.is_file() {
+            Some(crate::hash::sha256_file(&on_disk_path)?)
+        } else {
+            None
+        };
+        let mut row = Row {
+            stage: rec.stage.clone(),
+            table: rec.table.clone(),
+            recorded: Some(rec.sha256.clone()),
+            rederived: rederived.clone(),
+            status: Agreement::Identical,
+            details: vec![],
+        };
+        let disk_ok = on_disk.as_ref().is_none_or(|h| *h == rec.sha256);
+        if rederived.as_deref() == Some(rec.sha256.as_str()) && disk_ok {
+            return Ok(row);
+        }
+        if let (Some(then), Some(now)) = (self.lock.and_then(|l| l.stages.get(&rec.stage)), new_rec)
+        {
+            row.details
+                .extend(causes(self.pipeline, &rec.stage, then, now));
+        }
+        match (&on_disk, &rederived) {
+            (Some(d), Some(n)) if d != &rec.sha256 && d == n => row.details.push(format!(
+                "the record was edited: `{}` on disk and its re-derivation agree, the record says otherwise",
+                rec.path
+            )),
+            (Some(d), _) if d != &rec.sha256 => row.details.push(format!("`{}` on disk was modified after the run: it no longer matches the record", rec.path)),
+            _ => {}
+        }
+        if rederived.is_none() {
+            row.details
+                .push("the re-derivation did not produce this output".into());
+        }
+        // A modified file on disk against its re-derivation, otherwise the recorded bytes
+        // (still on disk, or kept in the project's cache) against it.
+        let cached = self.cache.object_path(&rec.sha256);
+        let compare_with = if on_disk.is_some() {
+            Some(on_disk_path.clone())
+        } else {
+            cached.is_file().then_some(cached)
+        };
+        let mut within = false;
+        let new_path = self.fresh.root.join(&rec.path);
+        match (&compare_with, &new_out) {
+            (Some(old), Some(_)) if rec.file => row.details.extend(diff_text(old, &new_path)),
+            (Some(old), Some(_)) => {
+                let diff = diff_tables(old, &new_path, self.tolerance)?;
+                row.details.extend(diff.lines.clone());
+                within = diff.within_tolerance && disk_ok && rederived.is_some();
+            }
+            (None, Some(_)) => row.details.push("the recorded output is neither on disk nor in the cache, so only hashes can be compared".into()),
+            _ => {}
+        }
+        row.status = match (within, self.tolerance) {
+            (true, Some(t)) => Agreement::WithinTolerance(t),
+            _ => Agreement::Differs,
+        };
+        if row.details.is_empty() {
+            row.details.push("the outputs differ though nothing in the definition changed: the computation is not deterministic (please report it)".into());
+        }
+        Ok(row)
+    }
+}
+
 /// The outputs (and sources) the lock or crate records, in pipeline order.
 fn recorded(
     pipeline: &Pipeline,
     registry: &Registry,
     opts: &Options,
 ) -> Result<(Vec<Recorded>, Option<Lock>, String)> {
-    let mut out = Vec::new();
     if let Some(c) = &opts.crate_file {
-        let text = std::fs::read_to_string(c).map_err(|e| Error::io("read the RO-Crate", c, e))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::data(c, format!("not JSON: {e}")))?;
-        let parent = c
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let crate_dir = std::fs::canonicalize(parent)
-            .map_err(|e| Error::io("open the RO-Crate's folder", parent, e))?;
-        let sums = crate::report::rocrate::checksums(&json);
-        let project_rel = |id: &str| -> Option<String> {
-            let abs = normalise(&crate_dir.join(id));
-            let root = normalise(&pipeline.root);
-            abs.strip_prefix(&root)
-                .ok()
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-        };
-        let by_path: BTreeMap<String, String> = sums
-            .iter()
-            .filter_map(|(id, sha)| Some((project_rel(id)?, sha.clone())))
-            .collect();
-        for (name, src) in &pipeline.sources {
-            if let Some(sha) = by_path.get(&src.rel_path) {
-                out.push(Recorded {
-                    stage: "(source)".into(),
-                    table: name.clone(),
-                    path: src.rel_path.clone(),
-                    sha256: sha.clone(),
-                    file: false,
-                });
-            }
-        }
-        for name in &pipeline.order {
-            let stage = &pipeline.stages[name];
-            for (table, path) in pipeline.output_paths(stage) {
-                let rel = pipeline.relative(&path).to_string();
-                if let Some(sha) = by_path.get(&rel) {
-                    out.push(Recorded {
-                        stage: name.clone(),
-                        table: table.unwrap_or_else(|| name.clone()),
-                        path: rel,
-                        sha256: sha.clone(),
-                        file: false,
-                    });
-                }
-            }
-            // The files the stage owns beside its tables, as the crate lists them.
-            let owned = crate::engine::side::Owned::new(
-                &registry
-                    .get(&stage.kind)
-                    .map(|k| k.side_outputs(stage))
-                    .unwrap_or_default(),
-            );
-            for (rel, sha) in by_path.iter().filter(|(rel, _)| owned.contains(rel)) {
-                out.push(Recorded {
-                    stage: name.clone(),
-                    table: rel.clone(),
-                    path: rel.clone(),
-                    sha256: sha.clone(),
-                    file: true,
-                });
-            }
-        }
-        if out.is_empty() {
-            return Err(
-                Error::data(c, "the RO-Crate records no output of this pipeline")
-                    .with_hint("give the crate written beside this pipeline's report"),
-            );
-        }
+        let out = recorded_in_crate(pipeline, registry, c)?;
         // The crate carries no definitions; the lock beside the pipeline, if any, names causes.
         return Ok((
             out,
@@ -449,6 +423,7 @@ fn recorded(
         Error::data(&path, "there is no lock to verify against")
             .with_hint("run `canary run` first, or name a lock with `--lock FILE`")
     })?;
+    let mut out = Vec::new();
     for (name, s) in &lock.sources {
         out.push(Recorded {
             stage: "(source)".into(),
@@ -481,6 +456,82 @@ fn recorded(
         Some(lock),
         format!("the lock `{}`", pipeline.relative(&path)),
     ))
+}
+
+/// The sources and outputs an RO-Crate lists with their checksums, matched to this
+/// pipeline's by their paths relative to the project.
+fn recorded_in_crate(pipeline: &Pipeline, registry: &Registry, c: &Path) -> Result<Vec<Recorded>> {
+    let text = std::fs::read_to_string(c).map_err(|e| Error::io("read the RO-Crate", c, e))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::data(c, format!("not JSON: {e}")))?;
+    let parent = c
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let crate_dir = std::fs::canonicalize(parent)
+        .map_err(|e| Error::io("open the RO-Crate's folder", parent, e))?;
+    let sums = crate::report::rocrate::checksums(&json);
+    let project_rel = |id: &str| -> Option<String> {
+        let abs = normalise(&crate_dir.join(id));
+        let root = normalise(&pipeline.root);
+        abs.strip_prefix(&root)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+    };
+    let by_path: BTreeMap<String, String> = sums
+        .iter()
+        .filter_map(|(id, sha)| Some((project_rel(id)?, sha.clone())))
+        .collect();
+    let mut out = Vec::new();
+    for (name, src) in &pipeline.sources {
+        if let Some(sha) = by_path.get(&src.rel_path) {
+            out.push(Recorded {
+                stage: "(source)".into(),
+                table: name.clone(),
+                path: src.rel_path.clone(),
+                sha256: sha.clone(),
+                file: false,
+            });
+        }
+    }
+    for name in &pipeline.order {
+        let stage = &pipeline.stages[name];
+        for (table, path) in pipeline.output_paths(stage) {
+            let rel = pipeline.relative(&path).to_string();
+            if let Some(sha) = by_path.get(&rel) {
+                out.push(Recorded {
+                    stage: name.clone(),
+                    table: table.unwrap_or_else(|| name.clone()),
+                    path: rel,
+                    sha256: sha.clone(),
+                    file: false,
+                });
+            }
+        }
+        // The files the stage owns beside its tables, as the crate lists them.
+        let owned = crate::engine::side::Owned::new(
+            &registry
+                .get(&stage.kind)
+                .map(|k| k.side_outputs(stage))
+                .unwrap_or_default(),
+        );
+        for (rel, sha) in by_path.iter().filter(|(rel, _)| owned.contains(rel)) {
+            out.push(Recorded {
+                stage: name.clone(),
+                table: rel.clone(),
+                path: rel.clone(),
+                sha256: sha.clone(),
+                file: true,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(
+            Error::data(c, "the RO-Crate records no output of this pipeline")
+                .with_hint("give the crate written beside this pipeline's report"),
+        );
+    }
+    Ok(out)
 }
 
 fn normalise(p: &Path) -> PathBuf {
@@ -570,13 +621,12 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Outcome) -> Result<Ve
                 .and_then(|v| v.as_str())
                 .unwrap_or("reports"),
         );
-        let html = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Verification</title></head>\n<body>\n{}<p><a href=\"report.html\">The report</a></p>\n</body>\n</html>\n",
-            html_section(verdict)
-        );
         for (file, text) in [
-            ("verification.html", html),
-            ("verification.md", md_section(verdict)),
+            (
+                "verification.html",
+                render_section(VERIFICATION_HTML, verdict)?,
+            ),
+            ("verification.md", render_section(VERIFICATION_MD, verdict)?),
         ] {
             let path = dir.join(file);
             crate::fsio::write_atomic(&path, text.as_bytes())?;
@@ -590,13 +640,6 @@ pub fn write_report_section(pipeline: &Pipeline, verdict: &Outcome) -> Result<Ve
         return Err(Error::usage("`--report` writes the verdict beside the pipeline's report, but the pipeline has no `report` stage"));
     }
     Ok(written)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn header(v: &Outcome) -> String {
@@ -614,59 +657,70 @@ fn header(v: &Outcome) -> String {
     )
 }
 
-fn html_section(v: &Outcome) -> String {
-    let mut s = String::from("<h2 id=\"verification\">Verification</h2>\n");
-    s.push_str(&format!(
-        "<p>{}</p>\n<p><b>{}</b></p>\n",
-        escape(&header(v)),
-        escape(&v.summary())
-    ));
-    s.push_str("<div class=\"scroll\"><table>\n<tr><th>stage</th><th>table</th><th>recorded</th><th>re-derived</th><th>verdict</th></tr>\n");
-    for r in &v.rows {
-        let h = |x: &Option<String>| {
-            x.as_deref()
-                .map(|h| h.chars().take(16).collect::<String>())
-                .unwrap_or_else(|| "—".into())
-        };
-        s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}{}</td></tr>\n",
-            escape(&r.stage),
-            escape(&r.table),
-            h(&r.recorded),
-            h(&r.rederived),
-            escape(&r.status_text()),
-            if r.details.is_empty() { String::new() } else { format!("<ul>{}</ul>", r.details.iter().map(|d| format!("<li>{}</li>", escape(d))).collect::<String>()) }
-        ));
-    }
-    s.push_str("</table></div>\n");
-    s
+/// The verification pages, canary's own (not the report's templates, which the project owns):
+/// `(template name, text)`. Tera escapes the HTML one.
+const VERIFICATION_HTML: (&str, &str) = (
+    "verification.html",
+    include_str!("verify_templates/verification.html.tera"),
+);
+const VERIFICATION_MD: (&str, &str) = (
+    "verification.md",
+    include_str!("verify_templates/verification.md.tera"),
+);
+
+/// What the verification pages show of an outcome.
+#[derive(serde::Serialize)]
+struct Section<'a> {
+    header: String,
+    summary: String,
+    rows: Vec<SectionRow<'a>>,
 }
 
-fn md_section(v: &Outcome) -> String {
-    let mut s = format!("## Verification\n\n{}\n\n**{}**\n\n| stage | table | recorded | re-derived | verdict |\n| --- | --- | --- | --- | --- |\n", header(v), v.summary());
-    for r in &v.rows {
-        let h = |x: &Option<String>| {
-            x.as_deref()
-                .map(|h| format!("`{}`", h.chars().take(16).collect::<String>()))
-                .unwrap_or_else(|| "—".into())
-        };
-        let details = if r.details.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", r.details.join("; "))
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {}{} |\n",
-            r.stage,
-            r.table,
-            h(&r.recorded),
-            h(&r.rederived),
-            r.status_text(),
-            details.replace('|', "\\|")
-        ));
-    }
-    s.push('\n');
-    s
+#[derive(serde::Serialize)]
+struct SectionRow<'a> {
+    stage: &'a str,
+    table: &'a str,
+    /// The first 16 hex digits, or `—`.
+    recorded: String,
+    rederived: String,
+    verdict: String,
+    details: &'a [String],
+}
+
+fn render_section((name, template): (&str, &str), v: &Outcome) -> Result<String> {
+    let short = |x: &Option<String>| {
+        x.as_deref()
+            .map(|h| h.chars().take(16).collect::<String>())
+            .unwrap_or_else(|| "—".into())
+    };
+    let section = Section {
+        header: header(v),
+        summary: v.summary(),
+        rows: v
+            .rows
+            .iter()
+            .map(|r| SectionRow {
+                stage: &r.stage,
+                table: &r.table,
+                recorded: short(&r.recorded),
+                rederived: short(&r.rederived),
+                verdict: r.status_text(),
+                details: &r.details,
+            })
+            .collect(),
+    };
+    let mut tera = tera::Tera::default();
+    // Only the HTML page is escaped (by its `.html` name); the Markdown keeps its characters.
+    tera.autoescape_on(vec![".html"]);
+    let fail = |e: tera::Error| {
+        Error::usage(format!(
+            "the verification page `{name}` cannot be rendered: {e}"
+        ))
+        .with_hint("this is a bug in canary's verification template: please report it")
+    };
+    tera.add_raw_template(name, template).map_err(fail)?;
+    let context = tera::Context::from_serialize(&section).map_err(fail)?;
+    tera.render(name, &context).map_err(fail)
 }
 
 pub struct TableDiff {

@@ -497,93 +497,16 @@ impl Validator<'_> {
     }
 
     fn validate(&self, spec: PipelineSpec, file: &Path) -> Result<Pipeline> {
-        let mut errors = Vec::new();
         let params: BTreeMap<String, serde_json::Value> = spec
             .params
             .iter()
             .map(|(k, v)| (k.clone(), spec::to_json(v)))
             .collect();
-
-        for name in spec
-            .sources
-            .keys()
-            .chain(spec.stages.keys())
-            .chain(spec.params.keys())
-        {
-            if !is_identifier(name) {
-                let section = if spec.sources.contains_key(name) {
-                    "sources"
-                } else if spec.stages.contains_key(name) {
-                    "stages"
-                } else {
-                    "params"
-                };
-                errors.push(self.err(
-                    format!("`{name}` is not a valid name"),
-                    &[section, name],
-                    Some("names are lowercase letters, digits and `_`, starting with a letter: they become SQL table names".into()),
-                ));
-            }
-        }
-        for name in spec.stages.keys() {
-            if spec.sources.contains_key(name) {
-                errors.push(self.err(
-                    format!("`{name}` is both a source and a stage"),
-                    &["stages", name],
-                    Some("rename one of them: inputs refer to sources and stages by name".into()),
-                ));
-            }
-        }
-
+        let mut errors = self.check_identifiers(&spec);
         let mut sources = BTreeMap::new();
         for (name, s) in &spec.sources {
-            let sha = s.sha256.trim().to_ascii_lowercase();
-            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-                errors.push(self.err(
-                    format!("source `{name}`: `sha256` must be 64 hexadecimal digits"),
-                    &["sources", name, "sha256"],
-                    Some("compute it with `sha256sum FILE`".into()),
-                ));
-            }
-            let path = if s.external {
-                self.root.join(&s.path)
-            } else {
-                match paths::inside(self.root, &s.path) {
-                    Ok(p) => p,
-                    Err(why) => {
-                        errors.push(self.err(
-                            format!("source `{name}`: its path `{}` {why}", s.path),
-                            &["sources", name, "path"],
-                            Some("keep the published files under `raw/` (`canary fetch` puts them there); to read a file outside the project on purpose, add `external: true` to the source (the lock records it)".into()),
-                        ));
-                        self.root.join(&s.path)
-                    }
-                }
-            };
-            if let Some(what) = crate::fsio::not_regular(&path) {
-                errors.push(self.err(
-                    format!("source `{name}`: `{}` is {what}, not a regular file", s.path),
-                    &["sources", name, "path"],
-                    Some("a source is a file canary reads whole: point `path` at the published file itself".into()),
-                ));
-            }
-            sources.insert(
-                name.clone(),
-                Source {
-                    name: name.clone(),
-                    rel_path: s.path.clone(),
-                    path,
-                    sha256: sha,
-                    url: s.url.clone(),
-                    landing_page: s.landing_page.clone(),
-                    publisher: s.publisher.clone(),
-                    licence: s.licence.clone(),
-                    description: s.description.clone(),
-                    external: s.external,
-                },
-            );
+            sources.insert(name.clone(), self.source(name, s, &mut errors));
         }
-
         let mut stages = BTreeMap::new();
         for (name, s) in &spec.stages {
             if s.kind == super::STACK_KIND {
@@ -617,7 +540,6 @@ impl Validator<'_> {
                 Error::Many(errors)
             });
         }
-
         let order = dag::topological_order(&stages).map_err(|cycle| {
             let first = cycle[0].clone();
             let loc = cycle
@@ -656,6 +578,90 @@ impl Validator<'_> {
         })
     }
 
+    /// Every source, stage and global param named as an SQL table may be, and no name both a
+    /// source and a stage.
+    fn check_identifiers(&self, spec: &PipelineSpec) -> Vec<Error> {
+        let mut errors = Vec::new();
+        for name in spec
+            .sources
+            .keys()
+            .chain(spec.stages.keys())
+            .chain(spec.params.keys())
+        {
+            if !is_identifier(name) {
+                let section = if spec.sources.contains_key(name) {
+                    "sources"
+                } else if spec.stages.contains_key(name) {
+                    "stages"
+                } else {
+                    "params"
+                };
+                errors.push(self.err(
+                    format!("`{name}` is not a valid name"),
+                    &[section, name],
+                    Some("names are lowercase letters, digits and `_`, starting with a letter: they become SQL table names".into()),
+                ));
+            }
+        }
+        for name in spec.stages.keys() {
+            if spec.sources.contains_key(name) {
+                errors.push(self.err(
+                    format!("`{name}` is both a source and a stage"),
+                    &["stages", name],
+                    Some("rename one of them: inputs refer to sources and stages by name".into()),
+                ));
+            }
+        }
+        errors
+    }
+
+    /// A source: its checksum well-formed, its path inside the project (unless `external`)
+    /// and a regular file.
+    fn source(&self, name: &str, s: &spec::SourceSpec, errors: &mut Vec<Error>) -> Source {
+        let sha = s.sha256.trim().to_ascii_lowercase();
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            errors.push(self.err(
+                format!("source `{name}`: `sha256` must be 64 hexadecimal digits"),
+                &["sources", name, "sha256"],
+                Some("compute it with `sha256sum FILE`".into()),
+            ));
+        }
+        let path = if s.external {
+            self.root.join(&s.path)
+        } else {
+            match paths::inside(self.root, &s.path) {
+                Ok(p) => p,
+                Err(why) => {
+                    errors.push(self.err(
+                        format!("source `{name}`: its path `{}` {why}", s.path),
+                        &["sources", name, "path"],
+                        Some("keep the published files under `raw/` (`canary fetch` puts them there); to read a file outside the project on purpose, add `external: true` to the source (the lock records it)".into()),
+                    ));
+                    self.root.join(&s.path)
+                }
+            }
+        };
+        if let Some(what) = crate::fsio::not_regular(&path) {
+            errors.push(self.err(
+                format!("source `{name}`: `{}` is {what}, not a regular file", s.path),
+                &["sources", name, "path"],
+                Some("a source is a file canary reads whole: point `path` at the published file itself".into()),
+            ));
+        }
+        Source {
+            name: name.to_string(),
+            rel_path: s.path.clone(),
+            path,
+            sha256: sha,
+            url: s.url.clone(),
+            landing_page: s.landing_page.clone(),
+            publisher: s.publisher.clone(),
+            licence: s.licence.clone(),
+            description: s.description.clone(),
+            external: s.external,
+        }
+    }
+
     /// A stage with `matrix:`: one stage per cell, each validated as the stage with the cell's
     /// values among its params, and a stacking stage under the stage's own name.
     fn sweep(
@@ -668,6 +674,52 @@ impl Validator<'_> {
         let Some(kind) = self.registry.kind(&s.kind) else {
             return self.stage(name, name, s, spec, globals).map(|st| vec![st]);
         };
+        let axes = self.matrix_axes(name, s, kind, globals)?;
+        let cap = spec.settings.max_matrix_cells;
+        let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+        match matrix::size(&axes) {
+            Some(n) if n <= cap => {}
+            n => {
+                let total = n
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "more than 2^64".into());
+                return Err(vec![self.err(
+                    format!("stage `{name}`: its matrix makes {} = {total} cells, more than the cap of {cap}", sizes.join(" × ")),
+                    &["stages", name, "matrix"],
+                    Some("shorten a list or a range, or raise `settings: {max_matrix_cells: N}` in pipeline.yaml".into()),
+                )]);
+            }
+        }
+        let mut stages = Vec::new();
+        for values in matrix::cells(&axes) {
+            let mut cell_spec = s.clone();
+            cell_spec.matrix.clear();
+            for (k, v) in &values {
+                cell_spec.params.insert(k.clone(), spec::from_json(v));
+            }
+            let cell = matrix::cell_name(name, &values);
+            let mut stage = self.stage(&cell, name, &cell_spec, spec, globals)?;
+            stage.sweep = Some(Sweep::Cell {
+                parent: name.to_string(),
+                key: matrix::cell_key(&values),
+                values,
+            });
+            stages.push(stage);
+        }
+        let stack = stack_stage(name, s, &axes, &stages);
+        stages.push(stack);
+        Ok(stages)
+    }
+
+    /// The axes of a stage's `matrix:`: each a param of its kind (not also in `params:`), its
+    /// values resolved from global params and each of the param's type and range.
+    fn matrix_axes(
+        &self,
+        name: &str,
+        s: &spec::StageSpec,
+        kind: &dyn KindSpec,
+        globals: &BTreeMap<String, serde_json::Value>,
+    ) -> std::result::Result<Vec<matrix::Axis>, Vec<Error>> {
         let mut errors = Vec::new();
         let mut axes = Vec::new();
         for (param, v) in &s.matrix {
@@ -726,68 +778,11 @@ impl Validator<'_> {
                 )),
             }
         }
-        if !errors.is_empty() {
-            return Err(errors);
+        if errors.is_empty() {
+            Ok(axes)
+        } else {
+            Err(errors)
         }
-        let cap = spec.settings.max_matrix_cells;
-        let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
-        match matrix::size(&axes) {
-            Some(n) if n <= cap => {}
-            n => {
-                let total = n
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "more than 2^64".into());
-                return Err(vec![self.err(
-                    format!("stage `{name}`: its matrix makes {} = {total} cells, more than the cap of {cap}", sizes.join(" × ")),
-                    &["stages", name, "matrix"],
-                    Some("shorten a list or a range, or raise `settings: {max_matrix_cells: N}` in pipeline.yaml".into()),
-                )]);
-            }
-        }
-        let mut stages = Vec::new();
-        for values in matrix::cells(&axes) {
-            let mut cell_spec = s.clone();
-            cell_spec.matrix.clear();
-            for (k, v) in &values {
-                cell_spec.params.insert(k.clone(), spec::from_json(v));
-            }
-            let cell = matrix::cell_name(name, &values);
-            let mut stage = self.stage(&cell, name, &cell_spec, spec, globals)?;
-            stage.sweep = Some(Sweep::Cell {
-                parent: name.to_string(),
-                key: matrix::cell_key(&values),
-                values,
-            });
-            stages.push(stage);
-        }
-        let first = &stages[0];
-        let stack = Stage {
-            name: name.to_string(),
-            kind: super::STACK_KIND.to_string(),
-            inputs: stages.iter().map(|c| c.name.clone()).collect(),
-            params: BTreeMap::from([(
-                "matrix".to_string(),
-                serde_json::Value::Object(
-                    axes.iter()
-                        .map(|a| (a.param.clone(), serde_json::Value::Array(a.values.clone())))
-                        .collect(),
-                ),
-            )]),
-            sql: None,
-            sql_file: None,
-            sql_params: BTreeMap::new(),
-            description: s.description.clone(),
-            tables: first.tables.clone(),
-            files: Vec::new(),
-            script: None,
-            sql_origin: None,
-            sweep: Some(Sweep::Stack {
-                params: axes.iter().map(|a| a.param.clone()).collect(),
-                cells: stages.len(),
-            }),
-        };
-        stages.push(stack);
-        Ok(stages)
     }
 
     /// A `script` stage's contract; the keys that only `script` stages take are refused on
@@ -824,64 +819,8 @@ impl Validator<'_> {
                 Err(errors)
             };
         }
-        let argv = match s.command.as_deref().map(shlex::split) {
-            None => {
-                errors.push(self.err(
-                    format!("stage `{name}` (kind `script`) needs `command`"),
-                    &["stages", at],
-                    Some("add e.g. `command: python3 stages/ranks.py`".into()),
-                ));
-                Vec::new()
-            }
-            Some(None) | Some(Some(_))
-                if s.command.as_deref().is_some_and(|c| c.trim().is_empty()) =>
-            {
-                errors.push(self.err(
-                    format!("stage `{name}`: `command` is empty"),
-                    &["stages", at, "command"],
-                    None,
-                ));
-                Vec::new()
-            }
-            Some(None) => {
-                errors.push(self.err(
-                    format!("stage `{name}`: `command` cannot be split into words (an unclosed quote or a trailing `\\`)"),
-                    &["stages", at, "command"],
-                    Some("the command is split as a shell would split it, then run without a shell".into()),
-                ));
-                Vec::new()
-            }
-            Some(Some(argv)) => argv,
-        };
-        if s.outputs.is_empty() {
-            errors.push(self.err(
-                format!("stage `{name}` (kind `script`) needs `outputs`: the tables its command writes"),
-                &["stages", at],
-                Some(format!("add e.g. `outputs: [{name}]`; the script writes each to the path in CANARY_OUT_<TABLE>")),
-            ));
-        }
-        for o in &s.outputs {
-            if !is_identifier(o) {
-                errors.push(
-                    Error::pipeline(format!(
-                        "stage `{name}`: output `{o}` is not a valid table name"
-                    ))
-                    .at(self.map.item(&["stages", at, "outputs"], o))
-                    .with_hint(
-                        "table names are lowercase letters, digits and `_`, starting with a letter",
-                    ),
-                );
-            }
-        }
-        for f in &s.side_outputs {
-            if f.is_empty() || f.contains('/') || f.starts_with('.') {
-                errors.push(
-                    Error::pipeline(format!("stage `{name}`: side output `{f}` must be a plain file name"))
-                        .at(self.map.item(&["stages", at, "side_outputs"], f))
-                        .with_hint(format!("the script writes it to CANARY_SIDE/<name>; canary keeps it as out/{name}/<name>")),
-                );
-            }
-        }
+        let argv = self.script_command(name, at, s, &mut errors);
+        errors.extend(self.script_outputs(name, at, s));
         let format = |key: &str, v: &Option<String>, default: DataFormat| match v.as_deref() {
             None => Ok(default),
             Some("csv") => Ok(DataFormat::Csv),
@@ -944,6 +883,81 @@ impl Validator<'_> {
         }))
     }
 
+    /// A script's `command`, split into words as a shell would split it.
+    fn script_command(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        errors: &mut Vec<Error>,
+    ) -> Vec<String> {
+        match s.command.as_deref().map(shlex::split) {
+            None => {
+                errors.push(self.err(
+                    format!("stage `{name}` (kind `script`) needs `command`"),
+                    &["stages", at],
+                    Some("add e.g. `command: python3 stages/ranks.py`".into()),
+                ));
+                Vec::new()
+            }
+            Some(None) | Some(Some(_))
+                if s.command.as_deref().is_some_and(|c| c.trim().is_empty()) =>
+            {
+                errors.push(self.err(
+                    format!("stage `{name}`: `command` is empty"),
+                    &["stages", at, "command"],
+                    None,
+                ));
+                Vec::new()
+            }
+            Some(None) => {
+                errors.push(self.err(
+                    format!("stage `{name}`: `command` cannot be split into words (an unclosed quote or a trailing `\\`)"),
+                    &["stages", at, "command"],
+                    Some("the command is split as a shell would split it, then run without a shell".into()),
+                ));
+                Vec::new()
+            }
+            Some(Some(argv)) => argv,
+        }
+    }
+
+    /// A script's `outputs` (at least one, each a table name) and `side_outputs` (plain file
+    /// names).
+    fn script_outputs(&self, name: &str, at: &str, s: &spec::StageSpec) -> Vec<Error> {
+        let mut errors = Vec::new();
+        if s.outputs.is_empty() {
+            errors.push(self.err(
+                format!("stage `{name}` (kind `script`) needs `outputs`: the tables its command writes"),
+                &["stages", at],
+                Some(format!("add e.g. `outputs: [{name}]`; the script writes each to the path in CANARY_OUT_<TABLE>")),
+            ));
+        }
+        for o in &s.outputs {
+            if !is_identifier(o) {
+                errors.push(
+                    Error::pipeline(format!(
+                        "stage `{name}`: output `{o}` is not a valid table name"
+                    ))
+                    .at(self.map.item(&["stages", at, "outputs"], o))
+                    .with_hint(
+                        "table names are lowercase letters, digits and `_`, starting with a letter",
+                    ),
+                );
+            }
+        }
+        for f in &s.side_outputs {
+            if f.is_empty() || f.contains('/') || f.starts_with('.') {
+                errors.push(
+                    Error::pipeline(format!("stage `{name}`: side output `{f}` must be a plain file name"))
+                        .at(self.map.item(&["stages", at, "side_outputs"], f))
+                        .with_hint(format!("the script writes it to CANARY_SIDE/<name>; canary keeps it as out/{name}/<name>")),
+                );
+            }
+        }
+        errors
+    }
+
     /// Validate one stage. `at` is the stage's key in pipeline.yaml, where errors point: the
     /// stage's own name, or for a cell of a sweep the swept stage's.
     fn stage(
@@ -954,145 +968,23 @@ impl Validator<'_> {
         spec: &PipelineSpec,
         globals: &BTreeMap<String, serde_json::Value>,
     ) -> std::result::Result<Stage, Vec<Error>> {
-        let mut errors = Vec::new();
         let Some(kind) = self.registry.kind(&s.kind) else {
-            let hint = did_you_mean(&s.kind, self.registry.kind_names().into_iter())
-                .unwrap_or_else(|| {
-                    format!(
-                        "the kinds are: {}",
-                        self.registry
-                            .kind_names()
-                            .into_iter()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                });
-            let loc = self.map.item(&["stages", at, "kind"], &s.kind);
-            return Err(vec![Error::pipeline(format!(
-                "stage `{name}` has unknown kind `{}`",
-                s.kind
-            ))
-            .at(loc)
-            .with_hint(hint)]);
+            return Err(vec![self.unknown_kind(name, at, s)]);
         };
-
-        let mut seen = BTreeSet::new();
-        for input in &s.inputs {
-            if !seen.insert(input) {
-                errors.push(
-                    Error::pipeline(format!("stage `{name}` lists input `{input}` twice"))
-                        .at(self.map.item(&["stages", at, "inputs"], input))
-                        .with_hint("list each input once"),
-                );
-            } else if !spec.sources.contains_key(input) && !spec.stages.contains_key(input) {
-                let names = spec
-                    .sources
-                    .keys()
-                    .chain(spec.stages.keys())
-                    .map(String::as_str);
-                let hint = did_you_mean(input, names).unwrap_or_else(|| {
-                    "inputs name a source (under `sources:`) or another stage".into()
-                });
-                errors.push(
-                    Error::pipeline(format!("stage `{name}` has unknown input `{input}`"))
-                        .at(self.map.item(&["stages", at, "inputs"], input))
-                        .with_hint(hint),
-                );
-            }
-        }
-
+        let mut errors = self.stage_inputs(name, at, s, spec);
         // Params: resolve `${global}` references, then check names and types against the kind.
-        let mut params = BTreeMap::new();
-        for (key, value) in &s.params {
-            match resolve_refs(&spec::to_json(value), globals) {
-                Ok(v) => {
-                    params.insert(key.clone(), v);
-                }
-                Err(missing) => {
-                    let hint = did_you_mean(&missing, globals.keys().map(String::as_str))
-                        .unwrap_or_else(|| "declare it under the top-level `params:`".into());
-                    errors.push(
-                        Error::pipeline(format!("stage `{name}`: param `{key}` refers to `${{{missing}}}`, which is not a global param"))
-                            .at(self.map.item(&["stages", at, "params", key], &missing))
-                            .with_hint(hint),
-                    );
-                }
-            }
-        }
+        let params = self.stage_params(name, at, s, globals, &mut errors);
         errors.extend(self.kind_params(name, at, s, kind, &params));
         let mut sql = None;
         let mut sql_params = BTreeMap::new();
         if kind.uses_sql() {
-            match (&s.sql, &s.sql_file) {
-                (Some(_), Some(_)) => errors.push(self.err(
-                    format!("stage `{name}` has both `sql` and `sql_file`"),
-                    &["stages", at, "sql_file"],
-                    Some("keep one of them".into()),
-                )),
-                (None, None) => errors.push(self.err(
-                    format!("stage `{name}` (kind `{}`) needs `sql` or `sql_file`", s.kind),
-                    &["stages", at],
-                    Some("add `sql: SELECT …` or `sql_file: stages/NAME.sql`".into()),
-                )),
-                (Some(text), None) => sql = Some(text.clone()),
-                (None, Some(f)) => match self.project_file(f) {
-                    Err(why) => errors.push(self.err(
-                        format!("stage `{name}`: its `sql_file` `{f}` {why}"),
-                        &["stages", at, "sql_file"],
-                        Some("SQL files live in the project, e.g. `stages/NAME.sql` (the path is relative to the folder holding pipeline.yaml)".into()),
-                    )),
-                    Ok(path) => match std::fs::read_to_string(&path) {
-                        Ok(text) => sql = Some(text),
-                        Err(e) => errors.push(self.err(
-                            format!("stage `{name}`: cannot read `sql_file` {f}: {e}"),
-                            &["stages", at, "sql_file"],
-                            Some("the path is relative to the folder holding pipeline.yaml (e.g. `stages/NAME.sql`)".into()),
-                        )),
-                    },
-                },
-            }
+            sql = self.read_sql(name, at, s, &mut errors);
             if let Some(text) = &sql {
-                let mut scope = globals.clone();
-                scope.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
-                match super::sql_params::substitute(text, &scope) {
-                    Ok(t) => {
-                        // The global params the SQL names (its own params are recorded already):
-                        // what `status` and `verify` name when the SQL text changes through them.
-                        for r in references(text) {
-                            let top = r.split('.').next().unwrap_or_default();
-                            if !params.contains_key(top) {
-                                if let Some(v) = lookup(&r, globals) {
-                                    sql_params.insert(r, v.clone());
-                                }
-                            }
-                        }
-                        sql = Some(t)
-                    }
-                    Err(super::sql_params::SubstError::Missing(missing)) => {
-                        let hint = did_you_mean(&missing, scope.keys().map(String::as_str))
-                            .unwrap_or_else(|| {
-                                "declare it under the stage's or the top-level `params:`".into()
-                            });
-                        errors.push(self.err(
-                            format!("stage `{name}`: the SQL refers to `${{{missing}}}`, which is not a param"),
-                            &["stages", at, if s.sql.is_some() { "sql" } else { "sql_file" }],
-                            Some(hint),
-                        ));
-                    }
-                    Err(super::sql_params::SubstError::Unrenderable {
-                        name: param,
-                        value,
-                        line,
-                        column,
-                        why,
-                    }) => {
-                        let loc = self.sql_location(at, s, text, line, column, param.len() + 3);
-                        errors.push(
-                            Error::pipeline(format!("stage `{name}`: `${{{param}}}` in its SQL is {value}: {why}"))
-                                .at(loc)
-                                .with_hint(format!("substitute a single value: a string, number or boolean (one key of a mapping: `${{{param}.KEY}}`), or write the list into the SQL")),
-                        );
-                    }
+                let substituted =
+                    self.substitute_sql(name, at, s, text, (globals, &params), &mut errors);
+                if let Some((t, through)) = substituted {
+                    sql = Some(t);
+                    sql_params = through;
                 }
             }
         } else if s.sql.is_some() || s.sql_file.is_some() {
@@ -1144,47 +1036,283 @@ impl Validator<'_> {
                 };
                 errors.push(self.err(format!("stage `{name}`: {message}"), &keys, None));
             }
-            stage.tables = kind.tables(&stage);
-            stage.files = kind.files(&stage);
-            for f in &s.files {
-                if !stage.files.contains(f) {
-                    stage.files.push(f.clone());
-                }
-            }
-            // A script's own file, named in its command, is part of its definition too.
-            if let Some(script) = &stage.script {
-                for a in script.argv.iter().skip(1) {
-                    let inside = !a.starts_with('-')
-                        && !a.starts_with('/')
-                        && !a.split('/').any(|c| c == "..");
-                    if inside && self.root.join(a).is_file() && !stage.files.contains(a) {
-                        stage.files.push(a.clone());
-                    }
-                }
-            }
-            for f in &stage.files {
-                let problem = match self.project_file(f) {
-                    Err(why) => Some(format!("stage `{name}` reads `{f}`, which {why}")),
-                    Ok(p) if !p.exists() => {
-                        Some(format!("stage `{name}` reads `{f}`, which does not exist"))
-                    }
-                    Ok(_) => None,
-                };
-                if let Some(message) = problem {
-                    let loc = self.map.item(&["stages", at, "params"], f);
-                    errors.push(
-                        Error::pipeline(message)
-                            .at(loc.or_else(|| self.map.key(&["stages", at])))
-                            .with_hint("the files a stage reads live in the project; the path is relative to the folder holding pipeline.yaml"),
-                    );
-                }
-            }
+            errors.extend(self.stage_files(name, at, s, kind, &mut stage));
         }
         if errors.is_empty() {
             Ok(stage)
         } else {
             Err(errors)
         }
+    }
+
+    /// A kind no kind is called: the nearest name, or the list.
+    fn unknown_kind(&self, name: &str, at: &str, s: &spec::StageSpec) -> Error {
+        let hint =
+            did_you_mean(&s.kind, self.registry.kind_names().into_iter()).unwrap_or_else(|| {
+                format!(
+                    "the kinds are: {}",
+                    self.registry
+                        .kind_names()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        let loc = self.map.item(&["stages", at, "kind"], &s.kind);
+        Error::pipeline(format!("stage `{name}` has unknown kind `{}`", s.kind))
+            .at(loc)
+            .with_hint(hint)
+    }
+
+    /// Each input named once, and each a source or another stage.
+    fn stage_inputs(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        spec: &PipelineSpec,
+    ) -> Vec<Error> {
+        let mut errors = Vec::new();
+        let mut seen = BTreeSet::new();
+        for input in &s.inputs {
+            if !seen.insert(input) {
+                errors.push(
+                    Error::pipeline(format!("stage `{name}` lists input `{input}` twice"))
+                        .at(self.map.item(&["stages", at, "inputs"], input))
+                        .with_hint("list each input once"),
+                );
+            } else if !spec.sources.contains_key(input) && !spec.stages.contains_key(input) {
+                let names = spec
+                    .sources
+                    .keys()
+                    .chain(spec.stages.keys())
+                    .map(String::as_str);
+                let hint = did_you_mean(input, names).unwrap_or_else(|| {
+                    "inputs name a source (under `sources:`) or another stage".into()
+                });
+                errors.push(
+                    Error::pipeline(format!("stage `{name}` has unknown input `{input}`"))
+                        .at(self.map.item(&["stages", at, "inputs"], input))
+                        .with_hint(hint),
+                );
+            }
+        }
+        errors
+    }
+
+    /// The stage's params with `${global}` references resolved; a reference to no global
+    /// param is an error at its line.
+    fn stage_params(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        globals: &BTreeMap<String, serde_json::Value>,
+        errors: &mut Vec<Error>,
+    ) -> BTreeMap<String, serde_json::Value> {
+        let mut params = BTreeMap::new();
+        for (key, value) in &s.params {
+            match resolve_refs(&spec::to_json(value), globals) {
+                Ok(v) => {
+                    params.insert(key.clone(), v);
+                }
+                Err(missing) => {
+                    let hint = did_you_mean(&missing, globals.keys().map(String::as_str))
+                        .unwrap_or_else(|| "declare it under the top-level `params:`".into());
+                    errors.push(
+                        Error::pipeline(format!("stage `{name}`: param `{key}` refers to `${{{missing}}}`, which is not a global param"))
+                            .at(self.map.item(&["stages", at, "params", key], &missing))
+                            .with_hint(hint),
+                    );
+                }
+            }
+        }
+        params
+    }
+
+    /// The SQL of a stage that takes SQL: its `sql`, or its `sql_file` read from the project.
+    fn read_sql(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        errors: &mut Vec<Error>,
+    ) -> Option<String> {
+        let mut sql = None;
+        match (&s.sql, &s.sql_file) {
+            (Some(_), Some(_)) => errors.push(self.err(
+                format!("stage `{name}` has both `sql` and `sql_file`"),
+                &["stages", at, "sql_file"],
+                Some("keep one of them".into()),
+            )),
+            (None, None) => errors.push(self.err(
+                format!("stage `{name}` (kind `{}`) needs `sql` or `sql_file`", s.kind),
+                &["stages", at],
+                Some("add `sql: SELECT …` or `sql_file: stages/NAME.sql`".into()),
+            )),
+            (Some(text), None) => sql = Some(text.clone()),
+            (None, Some(f)) => match self.project_file(f) {
+                Err(why) => errors.push(self.err(
+                    format!("stage `{name}`: its `sql_file` `{f}` {why}"),
+                    &["stages", at, "sql_file"],
+                    Some("SQL files live in the project, e.g. `stages/NAME.sql` (the path is relative to the folder holding pipeline.yaml)".into()),
+                )),
+                Ok(path) => match std::fs::read_to_string(&path) {
+                    Ok(text) => sql = Some(text),
+                    Err(e) => errors.push(self.err(
+                        format!("stage `{name}`: cannot read `sql_file` {f}: {e}"),
+                        &["stages", at, "sql_file"],
+                        Some("the path is relative to the folder holding pipeline.yaml (e.g. `stages/NAME.sql`)".into()),
+                    )),
+                },
+            },
+        }
+        sql
+    }
+
+    /// The SQL with `${name}` replaced by the stage's or the global params' values, and the
+    /// global params it names (what `status` and `verify` name when the SQL changes through
+    /// them); None, with the error pushed, when a reference cannot be substituted.
+    fn substitute_sql(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        text: &str,
+        (globals, params): (
+            &BTreeMap<String, serde_json::Value>,
+            &BTreeMap<String, serde_json::Value>,
+        ),
+        errors: &mut Vec<Error>,
+    ) -> Option<(String, BTreeMap<String, serde_json::Value>)> {
+        let mut scope = globals.clone();
+        scope.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match super::sql_params::substitute(text, &scope) {
+            Ok(t) => {
+                // The global params the SQL names (its own params are recorded already).
+                let mut sql_params = BTreeMap::new();
+                for r in references(text) {
+                    let top = r.split('.').next().unwrap_or_default();
+                    if !params.contains_key(top) {
+                        if let Some(v) = lookup(&r, globals) {
+                            sql_params.insert(r, v.clone());
+                        }
+                    }
+                }
+                Some((t, sql_params))
+            }
+            Err(super::sql_params::SubstError::Missing(missing)) => {
+                let hint =
+                    did_you_mean(&missing, scope.keys().map(String::as_str)).unwrap_or_else(|| {
+                        "declare it under the stage's or the top-level `params:`".into()
+                    });
+                errors.push(self.err(
+                    format!(
+                        "stage `{name}`: the SQL refers to `${{{missing}}}`, which is not a param"
+                    ),
+                    &[
+                        "stages",
+                        at,
+                        if s.sql.is_some() { "sql" } else { "sql_file" },
+                    ],
+                    Some(hint),
+                ));
+                None
+            }
+            Err(super::sql_params::SubstError::Unrenderable {
+                name: param,
+                value,
+                line,
+                column,
+                why,
+            }) => {
+                let loc = self.sql_location(at, s, text, line, column, param.len() + 3);
+                errors.push(
+                    Error::pipeline(format!("stage `{name}`: `${{{param}}}` in its SQL is {value}: {why}"))
+                        .at(loc)
+                        .with_hint(format!("substitute a single value: a string, number or boolean (one key of a mapping: `${{{param}.KEY}}`), or write the list into the SQL")),
+                );
+                None
+            }
+        }
+    }
+
+    /// The project files the stage reads — its kind's, its own `files:`, a script's own file
+    /// named in its command — each inside the project and present.
+    fn stage_files(
+        &self,
+        name: &str,
+        at: &str,
+        s: &spec::StageSpec,
+        kind: &dyn KindSpec,
+        stage: &mut Stage,
+    ) -> Vec<Error> {
+        let mut errors = Vec::new();
+        stage.tables = kind.tables(stage);
+        stage.files = kind.files(stage);
+        for f in &s.files {
+            if !stage.files.contains(f) {
+                stage.files.push(f.clone());
+            }
+        }
+        // A script's own file, named in its command, is part of its definition too.
+        if let Some(script) = &stage.script {
+            for a in script.argv.iter().skip(1) {
+                let inside =
+                    !a.starts_with('-') && !a.starts_with('/') && !a.split('/').any(|c| c == "..");
+                if inside && self.root.join(a).is_file() && !stage.files.contains(a) {
+                    stage.files.push(a.clone());
+                }
+            }
+        }
+        for f in &stage.files {
+            let problem = match self.project_file(f) {
+                Err(why) => Some(format!("stage `{name}` reads `{f}`, which {why}")),
+                Ok(p) if !p.exists() => {
+                    Some(format!("stage `{name}` reads `{f}`, which does not exist"))
+                }
+                Ok(_) => None,
+            };
+            if let Some(message) = problem {
+                let loc = self.map.item(&["stages", at, "params"], f);
+                errors.push(
+                    Error::pipeline(message)
+                        .at(loc.or_else(|| self.map.key(&["stages", at])))
+                        .with_hint("the files a stage reads live in the project; the path is relative to the folder holding pipeline.yaml"),
+                );
+            }
+        }
+        errors
+    }
+}
+
+/// The stage under a sweep's own name that stacks its cells' tables.
+fn stack_stage(name: &str, s: &spec::StageSpec, axes: &[matrix::Axis], cells: &[Stage]) -> Stage {
+    let first = &cells[0];
+    Stage {
+        name: name.to_string(),
+        kind: super::STACK_KIND.to_string(),
+        inputs: cells.iter().map(|c| c.name.clone()).collect(),
+        params: BTreeMap::from([(
+            "matrix".to_string(),
+            serde_json::Value::Object(
+                axes.iter()
+                    .map(|a| (a.param.clone(), serde_json::Value::Array(a.values.clone())))
+                    .collect(),
+            ),
+        )]),
+        sql: None,
+        sql_file: None,
+        sql_params: BTreeMap::new(),
+        description: s.description.clone(),
+        tables: first.tables.clone(),
+        files: Vec::new(),
+        script: None,
+        sql_origin: None,
+        sweep: Some(Sweep::Stack {
+            params: axes.iter().map(|a| a.param.clone()).collect(),
+            cells: cells.len(),
+        }),
     }
 }
 
