@@ -37,7 +37,7 @@ pub enum Error {
     /// `pipeline.yaml` (or a YAML file it names) is invalid.
     Pipeline {
         message: String,
-        location: Option<Location>,
+        location: Option<Box<Location>>,
         hint: Option<String>,
     },
     /// The command line is wrong.
@@ -50,7 +50,7 @@ pub enum Error {
     Stage {
         stage: String,
         message: String,
-        location: Option<Location>,
+        location: Option<Box<Location>>,
         hint: Option<String>,
     },
     /// A source file's content is not what `pipeline.yaml` promises.
@@ -144,7 +144,7 @@ impl Error {
     /// Point the error at a place in a file the user wrote (a pipeline or stage error).
     pub fn at(mut self, loc: Option<Location>) -> Self {
         if let Error::Pipeline { location, .. } | Error::Stage { location, .. } = &mut self {
-            *location = loc;
+            *location = loc.map(Box::new);
         }
         self
     }
@@ -362,6 +362,17 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_small_enough_to_return_by_value() {
+        // Every function of the crate returns it: at 128 bytes clippy's `result_large_err`
+        // fires, which is why a location is boxed.
+        assert!(
+            std::mem::size_of::<Error>() < 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
 
     #[test]
     fn suggests_close_names_only() {

@@ -165,7 +165,7 @@ pub fn yaml_error(path: &Path, text: &str, e: YamlError) -> Error {
     });
     Error::Pipeline {
         message: format!("{}: {}", path.display(), e.message),
-        location,
+        location: location.map(Box::new),
         hint: Some(hint.to_string()),
     }
 }

@@ -1047,17 +1047,16 @@ impl Validator<'_> {
 
     /// A kind no kind is called: the nearest name, or the list.
     fn unknown_kind(&self, name: &str, at: &str, s: &spec::StageSpec) -> Error {
-        let hint =
-            did_you_mean(&s.kind, self.registry.kind_names().into_iter()).unwrap_or_else(|| {
-                format!(
-                    "the kinds are: {}",
-                    self.registry
-                        .kind_names()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+        let hint = did_you_mean(&s.kind, self.registry.kind_names()).unwrap_or_else(|| {
+            format!(
+                "the kinds are: {}",
+                self.registry
+                    .kind_names()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
         let loc = self.map.item(&["stages", at, "kind"], &s.kind);
         Error::pipeline(format!("stage `{name}` has unknown kind `{}`", s.kind))
             .at(loc)
