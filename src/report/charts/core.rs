@@ -549,9 +549,7 @@ impl Frame {
             );
         }
     }
-}
 
-impl Frame {
     /// A horizontal-bar chart's value axis: a grid line up the plot, a tick below it and its
     /// label, at each of `ticks`.
     pub(super) fn value_ticks(&self, o: &mut String, ticks: &[(f64, String)]) {
@@ -595,7 +593,7 @@ impl Frame {
         }
     }
 
-    /// The legend under the plot and its x-axis title, across a chart `w` px wide.
+    /// The legend below the plot, clear of its x-axis title, across a chart `w` px wide.
     pub(super) fn legend_under(&self, o: &mut String, items: &[(Key, String)], w: f64) {
         let (lg, _) = legend(items, 10.0, self.top + self.h + 38.0, w - 20.0);
         o.push_str(&lg);
