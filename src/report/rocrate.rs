@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::lockfile::Lock;
-use crate::pipeline::Pipeline;
+use crate::lockfile::{Lock, SourceRecord, StageRecord};
+use crate::pipeline::{Pipeline, Source};
 
 pub const FILE_NAME: &str = "ro-crate-metadata.json";
 
@@ -61,253 +61,377 @@ fn end_time(started: &str, duration_ms: u64) -> Option<String> {
     Some(humantime::format_rfc3339_seconds(end).to_string())
 }
 
+/// The crate's JSON-LD: the metadata descriptor and the root dataset, then the inputs, the
+/// stages' actions and outputs, the project files, the report files, the software and the run.
 pub fn build(pipeline: &Pipeline, lock: &Lock, dir: &Path) -> Result<Value> {
-    let id = |rel: &str| crate_id(pipeline, dir, rel);
-    let mut graph: Vec<Value> = Vec::new();
-    let mut parts: Vec<Value> = Vec::new();
-    let workflow_id = id(&pipeline.relative(&pipeline.file));
+    let cx = Ctx {
+        pipeline,
+        lock,
+        dir,
+    };
+    let mut g = Graph::default();
+    let workflow_id = cx.id(&pipeline.relative(&pipeline.file));
+    let file_ids = cx.sources(&mut g);
+    let span = cx.stages(&mut g, &file_ids);
+    let project_files = cx.project_files(&mut g);
+    cx.report_outputs(&mut g)?;
+    cx.software(&mut g, &workflow_id, &project_files);
+    let run = cx.run(&workflow_id, &span, &mut g);
+    g.entities.push(run);
+    let root = cx.root(&workflow_id, &span, &mut g);
+    profiles(&mut g.entities);
+    let mut all = vec![
+        json!({"@id": FILE_NAME, "@type": "CreativeWork", "conformsTo": {"@id": "https://w3id.org/ro/crate/1.1"}, "about": {"@id": "./"}}),
+        root,
+    ];
+    all.extend(g.entities);
+    Ok(json!({
+        "@context": ["https://w3id.org/ro/crate/1.1/context", "https://w3id.org/ro/terms/workflow-run/context"],
+        "@graph": all,
+    }))
+}
 
-    // Inputs: the published files, with publisher, licence and landing page.
-    let mut publishers: BTreeMap<String, String> = BTreeMap::new();
-    let mut inputs: Vec<Value> = Vec::new();
-    let mut file_ids: BTreeMap<String, String> = BTreeMap::new(); // source/stage name → ids
-    for (name, src) in &pipeline.sources {
-        let Some(rec) = lock.sources.get(name) else {
-            continue;
-        };
-        let fid = id(&rec.path);
-        let mut e = json!({
-            "@id": fid, "@type": "File", "name": name,
-            "sha256": rec.sha256, "contentSize": rec.bytes.to_string(),
-        });
-        if let Some(d) = &src.description {
-            e["description"] = json!(d);
+/// What the crate is built from; `id` turns a project path into the crate's reference to it.
+struct Ctx<'a> {
+    pipeline: &'a Pipeline,
+    lock: &'a Lock,
+    dir: &'a Path,
+}
+
+/// The entities in the order they are written, and the references gathered on the way for
+/// the root dataset and the run, which are written after the entities they point at.
+#[derive(Default)]
+struct Graph {
+    entities: Vec<Value>,
+    /// The root dataset's `hasPart`.
+    parts: Vec<Value>,
+    /// The run's `object`: the published files.
+    inputs: Vec<Value>,
+    /// The run's `result`: the stages' outputs and the report files.
+    outputs: Vec<Value>,
+    /// The root dataset's `mentions` after the run.
+    stage_actions: Vec<Value>,
+}
+
+/// The run's start and end: the earliest stage start and the latest stage end.
+#[derive(Default)]
+struct Span {
+    first: Option<String>,
+    last: Option<String>,
+}
+
+impl Span {
+    /// Widen the span to a stage that started at `started` and ended at `end`.
+    fn include(&mut self, started: &str, end: Option<&String>) {
+        if self.first.as_ref().is_none_or(|f| started < f.as_str()) {
+            self.first = Some(started.to_string());
         }
-        if let Some(p) = &src.publisher {
-            let pid = format!("#publisher-{}", slug(p));
-            publishers.insert(pid.clone(), p.clone());
-            e["publisher"] = json!({"@id": pid});
+        if let Some(e) = end {
+            if self.last.as_ref().is_none_or(|l| e > l) {
+                self.last = Some(e.clone());
+            }
         }
-        if let Some(l) = &src.licence {
-            e["license"] = if l.to_ascii_uppercase().starts_with("OGL") {
-                json!({"@id": OGL})
-            } else {
-                json!(l)
+    }
+}
+
+/// Whether a licence, as the pipeline names it, is the Open Government Licence.
+fn is_ogl(licence: &str) -> bool {
+    licence.to_ascii_uppercase().starts_with("OGL")
+}
+
+impl Ctx<'_> {
+    /// The crate's `@id` for the project path `rel`.
+    fn id(&self, rel: &str) -> String {
+        crate_id(self.pipeline, self.dir, rel)
+    }
+
+    /// The published files, their publishers and the OGL; returns each source's file `@id`.
+    fn sources(&self, g: &mut Graph) -> BTreeMap<String, String> {
+        let mut publishers: BTreeMap<String, String> = BTreeMap::new();
+        let mut file_ids: BTreeMap<String, String> = BTreeMap::new();
+        for (name, src) in &self.pipeline.sources {
+            let Some(rec) = self.lock.sources.get(name) else {
+                continue;
             };
+            let fid = self.id(&rec.path);
+            let e = source_file(name, src, rec, &fid, &mut publishers);
+            file_ids.insert(name.clone(), fid.clone());
+            g.inputs.push(json!({"@id": fid}));
+            g.parts.push(json!({"@id": fid}));
+            g.entities.push(e);
         }
-        if let Some(u) = src.landing_page.as_ref().or(src.url.as_ref()) {
-            e["url"] = json!(u);
+        for (pid, name) in &publishers {
+            g.entities
+                .push(json!({"@id": pid, "@type": "Organization", "name": name}));
         }
-        file_ids.insert(name.clone(), fid.clone());
-        inputs.push(json!({"@id": fid}));
-        parts.push(json!({"@id": fid}));
-        graph.push(e);
-    }
-    for (pid, name) in &publishers {
-        graph.push(json!({"@id": pid, "@type": "Organization", "name": name}));
-    }
-    if pipeline.sources.values().any(|s| {
-        s.licence
-            .as_deref()
-            .is_some_and(|l| l.to_ascii_uppercase().starts_with("OGL"))
-    }) {
-        graph.push(
-            json!({"@id": OGL, "@type": "CreativeWork", "name": "Open Government Licence v3.0"}),
-        );
+        if self
+            .pipeline
+            .sources
+            .values()
+            .any(|s| s.licence.as_deref().is_some_and(is_ogl))
+        {
+            g.entities.push(
+                json!({"@id": OGL, "@type": "CreativeWork", "name": "Open Government Licence v3.0"}),
+            );
+        }
+        file_ids
     }
 
-    // One action per stage, in pipeline order; the files each made.
-    let mut outputs: Vec<Value> = Vec::new();
-    let mut stage_actions: Vec<Value> = Vec::new();
-    let mut kinds: BTreeMap<String, u32> = BTreeMap::new();
-    let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
-    for name in &pipeline.order {
-        let Some(rec) = lock.stages.get(name) else {
-            continue;
-        };
-        kinds.insert(rec.kind.clone(), rec.kind_version);
+    /// One action per stage, in pipeline order, each after the files it made; then the stage
+    /// kinds as software. Returns the span of the stages' times.
+    fn stages(&self, g: &mut Graph, file_ids: &BTreeMap<String, String>) -> Span {
+        let mut kinds: BTreeMap<String, u32> = BTreeMap::new();
+        let mut span = Span::default();
+        for name in &self.pipeline.order {
+            let Some(rec) = self.lock.stages.get(name) else {
+                continue;
+            };
+            kinds.insert(rec.kind.clone(), rec.kind_version);
+            let results = self.stage_outputs(g, name, rec);
+            let objects = self.stage_objects(rec, file_ids);
+            let end = end_time(&rec.started, rec.duration_ms);
+            span.include(&rec.started, end.as_ref());
+            let aid = format!("#stage-{name}");
+            let mut action = json!({
+                "@id": aid, "@type": "CreateAction", "name": format!("stage `{name}` ({})", rec.kind),
+                "instrument": {"@id": format!("#kind-{}", rec.kind)},
+                "object": objects, "result": results,
+                "startTime": rec.started, "identifier": rec.key,
+                "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
+            });
+            if let Some(e) = end {
+                action["endTime"] = json!(e);
+            }
+            if let Some(d) = &self.pipeline.stages[name].description {
+                action["description"] = json!(d);
+            }
+            g.stage_actions.push(json!({"@id": aid}));
+            g.entities.push(action);
+        }
+        for (kind, version) in &kinds {
+            g.entities.push(json!({
+                "@id": format!("#kind-{kind}"), "@type": "SoftwareApplication",
+                "name": format!("canary stage kind `{kind}`"), "version": version.to_string(),
+                "isPartOf": {"@id": "#canary"},
+            }));
+        }
+        span
+    }
+
+    /// The files stage `name` made, as entities; returns the action's `result`.
+    fn stage_outputs(&self, g: &mut Graph, name: &str, rec: &StageRecord) -> Vec<Value> {
         let mut results = Vec::new();
         for o in &rec.outputs {
-            let oid = id(&o.path);
-            graph.push(json!({
+            let oid = self.id(&o.path);
+            g.entities.push(json!({
                 "@id": oid, "@type": "File",
-                "name": match &o.table { Some(t) => format!("{name}: {t}"), None => name.clone() },
+                "name": match &o.table { Some(t) => format!("{name}: {t}"), None => name.to_string() },
                 "encodingFormat": "application/vnd.apache.parquet",
                 "sha256": o.sha256, "contentSize": o.bytes.to_string(),
                 "description": format!("{} rows; columns {}", o.rows, o.schema.join(", ")),
             }));
             results.push(json!({"@id": oid}));
-            outputs.push(json!({"@id": oid}));
-            parts.push(json!({"@id": oid}));
+            g.outputs.push(json!({"@id": oid}));
+            g.parts.push(json!({"@id": oid}));
         }
-        let objects: Vec<Value> = rec
-            .inputs
+        results
+    }
+
+    /// A stage action's `object`: the published files or earlier stages' outputs it read, then
+    /// the project files it read.
+    fn stage_objects(&self, rec: &StageRecord, file_ids: &BTreeMap<String, String>) -> Vec<Value> {
+        rec.inputs
             .keys()
             .flat_map(|i| match file_ids.get(i) {
                 Some(f) => vec![json!({"@id": f})],
-                None => lock
+                None => self
+                    .lock
                     .stages
                     .get(i)
                     .map(|r| {
                         r.outputs
                             .iter()
-                            .map(|o| json!({"@id": id(&o.path)}))
+                            .map(|o| json!({"@id": self.id(&o.path)}))
                             .collect()
                     })
                     .unwrap_or_default(),
             })
-            .chain(rec.files.keys().map(|f| json!({"@id": id(f)})))
+            .chain(rec.files.keys().map(|f| json!({"@id": self.id(f)})))
+            .collect()
+    }
+
+    /// The project files stages read (SQL, YAML dictionaries, templates), sorted; returns them.
+    fn project_files(&self, g: &mut Graph) -> Vec<String> {
+        let mut project_files: Vec<String> = self
+            .lock
+            .stages
+            .values()
+            .flat_map(|r| r.files.keys().cloned())
             .collect();
-        let end = end_time(&rec.started, rec.duration_ms);
-        if first.as_ref().is_none_or(|f| rec.started < *f) {
-            first = Some(rec.started.clone());
-        }
-        if let Some(e) = &end {
-            if last.as_ref().is_none_or(|l| e > l) {
-                last = Some(e.clone());
+        project_files.extend(
+            self.pipeline
+                .stages
+                .values()
+                .filter_map(|s| s.sql_file.clone()),
+        );
+        project_files.sort();
+        project_files.dedup();
+        for f in &project_files {
+            let path = self.pipeline.root.join(f);
+            let sha = crate::hash::sha256_file(&path).ok();
+            let mut e = json!({"@id": self.id(f), "@type": "File", "name": f});
+            if let Some(s) = sha {
+                e["sha256"] = json!(s);
             }
+            g.entities.push(e);
         }
-        let aid = format!("#stage-{name}");
-        let mut action = json!({
-            "@id": aid, "@type": "CreateAction", "name": format!("stage `{name}` ({})", rec.kind),
-            "instrument": {"@id": format!("#kind-{}", rec.kind)},
-            "object": objects, "result": results,
-            "startTime": rec.started, "identifier": rec.key,
+        project_files
+    }
+
+    /// The report's own files, inside the crate, as results of the run.
+    fn report_outputs(&self, g: &mut Graph) -> Result<()> {
+        let dir = self.dir;
+        for rel in report_files(dir) {
+            let bytes =
+                std::fs::read(dir.join(&rel)).map_err(|e| Error::io("read", dir.join(&rel), e))?;
+            let format = if rel.ends_with(".html") {
+                "text/html"
+            } else if rel.ends_with(".md") {
+                "text/markdown"
+            } else {
+                "image/svg+xml"
+            };
+            g.entities.push(json!({
+                "@id": rel, "@type": "File", "name": rel, "encodingFormat": format,
+                "sha256": crate::hash::sha256_bytes(&bytes), "contentSize": bytes.len().to_string(),
+            }));
+            g.outputs.push(json!({"@id": rel}));
+            g.parts.push(json!({"@id": rel}));
+        }
+        Ok(())
+    }
+
+    /// The workflow (first of the root's parts), its language and canary itself.
+    fn software(&self, g: &mut Graph, workflow_id: &str, project_files: &[String]) {
+        let (pipeline, lock) = (self.pipeline, self.lock);
+        let wf_sha = crate::hash::sha256_file(&pipeline.file).ok();
+        let mut workflow = json!({
+            "@id": workflow_id, "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
+            "name": pipeline.name, "programmingLanguage": {"@id": "#canary-pipeline"},
+            "hasPart": project_files.iter().map(|f| json!({"@id": self.id(f)})).collect::<Vec<_>>(),
+        });
+        if let Some(s) = wf_sha {
+            workflow["sha256"] = json!(s);
+        }
+        if let Some(d) = &pipeline.description {
+            workflow["description"] = json!(d);
+        }
+        g.parts.insert(0, json!({"@id": workflow_id}));
+        g.entities.push(workflow);
+        g.entities.push(json!({
+            "@id": "#canary-pipeline", "@type": "ComputerLanguage", "name": "canary pipeline.yaml",
+            "version": lock.run.canary_version,
+        }));
+        g.entities.push(json!({
+            "@id": "#canary", "@type": "SoftwareApplication", "name": "canary",
+            "version": lock.run.canary_version,
+            "description": format!("DataFusion {}, Arrow {}; {}/{}", lock.run.datafusion_version, lock.run.arrow_version, lock.run.host_os, lock.run.host_arch),
+        }));
+    }
+
+    /// The run's `CreateAction`: the workflow applied to the inputs, making the outputs.
+    fn run(&self, workflow_id: &str, span: &Span, g: &mut Graph) -> Value {
+        let lock = self.lock;
+        let mut run = json!({
+            "@id": "#run", "@type": "CreateAction", "name": format!("canary run of `{}`", self.pipeline.name),
+            "instrument": {"@id": workflow_id}, "agent": {"@id": "#canary"},
+            "object": std::mem::take(&mut g.inputs), "result": std::mem::take(&mut g.outputs),
             "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
         });
-        if let Some(e) = end {
-            action["endTime"] = json!(e);
+        if let Some(f) = &span.first {
+            run["startTime"] = json!(f);
         }
-        if let Some(d) = &pipeline.stages[name].description {
-            action["description"] = json!(d);
+        if let Some(l) = &span.last {
+            run["endTime"] = json!(l);
         }
-        stage_actions.push(json!({"@id": aid}));
-        graph.push(action);
-    }
-    for (kind, version) in &kinds {
-        graph.push(json!({
-            "@id": format!("#kind-{kind}"), "@type": "SoftwareApplication",
-            "name": format!("canary stage kind `{kind}`"), "version": version.to_string(),
-            "isPartOf": {"@id": "#canary"},
-        }));
-    }
-
-    // The project files stages read (SQL, YAML dictionaries, templates).
-    let mut project_files: Vec<String> = lock
-        .stages
-        .values()
-        .flat_map(|r| r.files.keys().cloned())
-        .collect();
-    project_files.extend(pipeline.stages.values().filter_map(|s| s.sql_file.clone()));
-    project_files.sort();
-    project_files.dedup();
-    for f in &project_files {
-        let path = pipeline.root.join(f);
-        let sha = crate::hash::sha256_file(&path).ok();
-        let mut e = json!({"@id": id(f), "@type": "File", "name": f});
-        if let Some(s) = sha {
-            e["sha256"] = json!(s);
+        if let Some(c) = &lock.run.git_commit {
+            run["description"] = json!(format!(
+                "git commit {c}{}",
+                if lock.run.git_dirty == Some(true) {
+                    " with uncommitted changes"
+                } else {
+                    ""
+                }
+            ));
         }
-        graph.push(e);
+        run
     }
 
-    // The report's own files, inside the crate.
-    for rel in report_files(dir) {
-        let bytes =
-            std::fs::read(dir.join(&rel)).map_err(|e| Error::io("read", dir.join(&rel), e))?;
-        let format = if rel.ends_with(".html") {
-            "text/html"
-        } else if rel.ends_with(".md") {
-            "text/markdown"
+    /// The root dataset: the workflow as its main entity, every file as a part, the run and
+    /// the stages' actions as mentions.
+    fn root(&self, workflow_id: &str, span: &Span, g: &mut Graph) -> Value {
+        let pipeline = self.pipeline;
+        let mut root = json!({
+            "@id": "./", "@type": "Dataset",
+            "name": format!("{}: a canary run", pipeline.name),
+            "description": pipeline.description.clone().unwrap_or_else(|| format!("The outputs of the canary pipeline `{}`", pipeline.name)),
+            "conformsTo": [
+                {"@id": "https://w3id.org/ro/wfrun/process/0.5"},
+                {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"},
+                {"@id": "https://w3id.org/workflowhub/workflow-ro-crate/1.0"},
+            ],
+            "mainEntity": {"@id": workflow_id},
+            "hasPart": std::mem::take(&mut g.parts),
+            "mentions": std::iter::once(json!({"@id": "#run"})).chain(std::mem::take(&mut g.stage_actions)).collect::<Vec<_>>(),
+            "license": {"@id": OGL},
+        });
+        if let Some(l) = &span.last {
+            root["datePublished"] = json!(l);
+        }
+        root
+    }
+}
+
+/// A published file's entity, its publisher recorded in `publishers` (`@id` → name).
+fn source_file(
+    name: &str,
+    src: &Source,
+    rec: &SourceRecord,
+    fid: &str,
+    publishers: &mut BTreeMap<String, String>,
+) -> Value {
+    let mut e = json!({
+        "@id": fid, "@type": "File", "name": name,
+        "sha256": rec.sha256, "contentSize": rec.bytes.to_string(),
+    });
+    if let Some(d) = &src.description {
+        e["description"] = json!(d);
+    }
+    if let Some(p) = &src.publisher {
+        let pid = format!("#publisher-{}", slug(p));
+        publishers.insert(pid.clone(), p.clone());
+        e["publisher"] = json!({"@id": pid});
+    }
+    if let Some(l) = &src.licence {
+        e["license"] = if is_ogl(l) {
+            json!({"@id": OGL})
         } else {
-            "image/svg+xml"
+            json!(l)
         };
-        graph.push(json!({
-            "@id": rel, "@type": "File", "name": rel, "encodingFormat": format,
-            "sha256": crate::hash::sha256_bytes(&bytes), "contentSize": bytes.len().to_string(),
-        }));
-        outputs.push(json!({"@id": rel}));
-        parts.push(json!({"@id": rel}));
     }
+    if let Some(u) = src.landing_page.as_ref().or(src.url.as_ref()) {
+        e["url"] = json!(u);
+    }
+    e
+}
 
-    let wf_sha = crate::hash::sha256_file(&pipeline.file).ok();
-    let mut workflow = json!({
-        "@id": workflow_id, "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
-        "name": pipeline.name, "programmingLanguage": {"@id": "#canary-pipeline"},
-        "hasPart": project_files.iter().map(|f| json!({"@id": id(f)})).collect::<Vec<_>>(),
-    });
-    if let Some(s) = wf_sha {
-        workflow["sha256"] = json!(s);
-    }
-    if let Some(d) = &pipeline.description {
-        workflow["description"] = json!(d);
-    }
-    parts.insert(0, json!({"@id": workflow_id}));
-    graph.push(workflow);
-    graph.push(json!({
-        "@id": "#canary-pipeline", "@type": "ComputerLanguage", "name": "canary pipeline.yaml",
-        "version": lock.run.canary_version,
-    }));
-    graph.push(json!({
-        "@id": "#canary", "@type": "SoftwareApplication", "name": "canary",
-        "version": lock.run.canary_version,
-        "description": format!("DataFusion {}, Arrow {}; {}/{}", lock.run.datafusion_version, lock.run.arrow_version, lock.run.host_os, lock.run.host_arch),
-    }));
-    let mut run = json!({
-        "@id": "#run", "@type": "CreateAction", "name": format!("canary run of `{}`", pipeline.name),
-        "instrument": {"@id": workflow_id}, "agent": {"@id": "#canary"},
-        "object": inputs, "result": outputs,
-        "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
-    });
-    if let Some(f) = &first {
-        run["startTime"] = json!(f);
-    }
-    if let Some(l) = &last {
-        run["endTime"] = json!(l);
-    }
-    if let Some(c) = &lock.run.git_commit {
-        run["description"] = json!(format!(
-            "git commit {c}{}",
-            if lock.run.git_dirty == Some(true) {
-                " with uncommitted changes"
-            } else {
-                ""
-            }
-        ));
-    }
-    graph.push(run);
-
-    let mut root = json!({
-        "@id": "./", "@type": "Dataset",
-        "name": format!("{}: a canary run", pipeline.name),
-        "description": pipeline.description.clone().unwrap_or_else(|| format!("The outputs of the canary pipeline `{}`", pipeline.name)),
-        "conformsTo": [
-            {"@id": "https://w3id.org/ro/wfrun/process/0.5"},
-            {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"},
-            {"@id": "https://w3id.org/workflowhub/workflow-ro-crate/1.0"},
-        ],
-        "mainEntity": {"@id": workflow_id},
-        "hasPart": parts,
-        "mentions": std::iter::once(json!({"@id": "#run"})).chain(stage_actions).collect::<Vec<_>>(),
-        "license": {"@id": OGL},
-    });
-    if let Some(l) = &last {
-        root["datePublished"] = json!(l);
-    }
+/// The profiles the crate conforms to, as entities.
+fn profiles(entities: &mut Vec<Value>) {
     for profile in ["process", "workflow"] {
-        graph.push(json!({"@id": format!("https://w3id.org/ro/wfrun/{profile}/0.5"), "@type": "CreativeWork",
+        entities.push(json!({"@id": format!("https://w3id.org/ro/wfrun/{profile}/0.5"), "@type": "CreativeWork",
                           "name": format!("{} Run Crate", if profile == "process" { "Process" } else { "Workflow" }), "version": "0.5"}));
     }
-    graph.push(json!({"@id": "https://w3id.org/workflowhub/workflow-ro-crate/1.0", "@type": "CreativeWork", "name": "Workflow RO-Crate", "version": "1.0"}));
-    let mut all = vec![
-        json!({"@id": FILE_NAME, "@type": "CreativeWork", "conformsTo": {"@id": "https://w3id.org/ro/crate/1.1"}, "about": {"@id": "./"}}),
-        root,
-    ];
-    all.extend(graph);
-    Ok(json!({
-        "@context": ["https://w3id.org/ro/crate/1.1/context", "https://w3id.org/ro/terms/workflow-run/context"],
-        "@graph": all,
-    }))
+    entities.push(json!({"@id": "https://w3id.org/workflowhub/workflow-ro-crate/1.0", "@type": "CreativeWork", "name": "Workflow RO-Crate", "version": "1.0"}));
 }
 
 /// The report's files: the rendered report and its figures, sorted.

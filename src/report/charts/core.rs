@@ -164,14 +164,63 @@ pub(super) fn no_data_svg(title: &str, w: f64, h: f64) -> String {
     let mut o = String::new();
     svg_open(&mut o, w, h, title, "no data");
     title_text(&mut o, title, w / 2.0, 20.0, w - 20.0);
+    no_data_text(&mut o, w, h);
+    o.push_str("</svg>");
+    o
+}
+
+/// "no data" centred in a `w` × `h` area, for a chart or a panel with nothing to draw.
+pub(super) fn no_data_text(o: &mut String, w: f64, h: f64) {
     w!(
         o,
         r##"<text x="{}" y="{}" text-anchor="middle" font-size="14" fill="#666666">no data</text>"##,
         f(w / 2.0),
         f(h / 2.0)
     );
-    o.push_str("</svg>");
-    o
+}
+
+/// "n/a" in small grey type at (x, y), where a bar has no value to draw.
+pub(super) fn not_available(o: &mut String, x: f64, y: f64) {
+    w!(
+        o,
+        r##"<text x="{}" y="{}" font-size="10" fill="#666666">n/a</text>"##,
+        f(x),
+        f(y)
+    );
+}
+
+/// A row's label, right-aligned 6 px left of `x` and centred on `cy`.
+pub(super) fn row_label(o: &mut String, x: f64, cy: f64, label: &str) {
+    w!(
+        o,
+        r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+        f(x - 6.0),
+        f(cy + 4.0),
+        esc(label)
+    );
+}
+
+/// Width in px of the widest of `texts` at `size` px (0 for none).
+pub(super) fn widest<S: AsRef<str>>(texts: impl IntoIterator<Item = S>, size: f64) -> f64 {
+    texts
+        .into_iter()
+        .map(|t| tw(t.as_ref(), size))
+        .fold(0.0, f64::max)
+}
+
+/// Ticks paired with their labels, each with just enough decimals for `step`.
+pub(super) fn labelled_ticks(ticks: &[f64], step: f64) -> Vec<(f64, String)> {
+    ticks.iter().map(|v| (*v, tick_label(*v, step))).collect()
+}
+
+/// Where a label goes beside a vertical marker at `x`: to its right, unless a label `text_w`
+/// px wide would pass `right`, then to its left. Returns (x, text-anchor).
+pub(super) fn beside(x: f64, text_w: f64, right: f64) -> (f64, &'static str) {
+    if x + 3.0 + text_w > right {
+        (x - 3.0, "end")
+    } else {
+        (x + 3.0, "start")
+    }
 }
 
 /// Height of one line of a chart title (13 px bold).
@@ -203,6 +252,11 @@ pub(super) fn wrap(text: &str, max_w: f64, size: f64) -> Vec<String> {
 /// How many lines [`title_text`] draws for `title` in `max_w` px.
 pub(super) fn title_lines(title: &str, max_w: f64) -> usize {
     wrap(title, max_w, 13.0).len()
+}
+
+/// How far a title of `lines` lines pushes the plot down, beyond its first line.
+pub(super) fn extra_title_height(lines: usize) -> f64 {
+    (lines.max(1) - 1) as f64 * TITLE_LINE
 }
 
 /// The title centred on `cx`, its first baseline at `y`, wrapped to `max_w` px; returns the
@@ -494,6 +548,55 @@ impl Frame {
                 esc(y_title)
             );
         }
+    }
+
+    /// A horizontal-bar chart's value axis: a grid line up the plot, a tick below it and its
+    /// label, at each of `ticks`.
+    pub(super) fn value_ticks(&self, o: &mut String, ticks: &[(f64, String)]) {
+        let (top, b_edge) = (self.top, self.top + self.h);
+        for (t, lab) in ticks {
+            let x = self.sx(*t);
+            w!(
+                o,
+                r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{GRID}"/>"#,
+                f(x),
+                f(top),
+                f(b_edge)
+            );
+            w!(
+                o,
+                r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{INK}"/>"#,
+                f(x),
+                f(b_edge),
+                f(b_edge + 4.0)
+            );
+            w!(
+                o,
+                r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+                f(x),
+                f(b_edge + 16.0),
+                lab
+            );
+        }
+    }
+
+    /// A horizontal-bar chart's value axis title, centred under the ticks (none if empty).
+    pub(super) fn value_title(&self, o: &mut String, title: &str) {
+        if !title.is_empty() {
+            w!(
+                o,
+                r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">{}</text>"#,
+                f(self.left + self.w / 2.0),
+                f(self.top + self.h + 34.0),
+                esc(title)
+            );
+        }
+    }
+
+    /// The legend below the plot, clear of its x-axis title, across a chart `w` px wide.
+    pub(super) fn legend_under(&self, o: &mut String, items: &[(Key, String)], w: f64) {
+        let (lg, _) = legend(items, 10.0, self.top + self.h + 38.0, w - 20.0);
+        o.push_str(&lg);
     }
 }
 

@@ -4,7 +4,7 @@
 //! predictor is selected across a sweep's fits.
 
 use super::core::*;
-use super::{GRID, INK, PALETTE};
+use super::{INK, PALETTE};
 
 /// `count` of `of`; `of == 0` draws no bar and says "n/a".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,147 +100,142 @@ pub fn share_chart(c: &ShareChart) -> String {
     if c.rows.is_empty() {
         return no_data_svg(&c.title, 480.0, 200.0);
     }
-    let pfx = idp("shares", &c.title);
-    let k = c.series.len().max(1);
-    let bar_h = 12.0;
-    let row_h = 10.0 + bar_h * k as f64;
-    let lab_w = c
-        .rows
-        .iter()
-        .map(|r| tw(&r.label, 11.0))
-        .fold(0.0, f64::max);
-    let val_w = c
-        .rows
-        .iter()
-        .flat_map(|r| r.shares.iter().map(|s| tw(&label(*s), 10.0)))
-        .fold(0.0, f64::max)
-        + 10.0;
-    let plot_w = 320.0;
-    let left = lab_w + 16.0;
-    let w = left + plot_w + val_w + 10.0;
-    let top = 32.0 + (title_lines(&c.title, w - 20.0).max(1) - 1) as f64 * TITLE_LINE;
-    let ph = row_h * c.rows.len() as f64;
-    let items: Vec<(Key, String)> = if c.series.len() > 1 {
-        c.series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (Key::Swatch(i), s.clone()))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let leg_h = legend_height(&items, w - 20.0);
-    let h = top + ph + 46.0 + leg_h;
-    let fr = Frame {
-        left,
-        top,
-        w: plot_w,
-        h: ph,
-        x0: 0.0,
-        x1: 100.0,
-        y0: 0.0,
-        y1: 1.0,
-    };
+    let l = Layout::new(c);
+    let (fr, w) = (&l.fr, l.w);
     let mut o = String::new();
     svg_open(
         &mut o,
         w,
-        h,
+        l.h,
         &c.title,
         &format!("Horizontal bars of shares from 0% to 100%: {}", c.x_label),
     );
-    o.push_str(&pattern_defs(&pfx));
+    o.push_str(&pattern_defs(&l.pfx));
     title_text(&mut o, &c.title, w / 2.0, 18.0, w - 20.0);
-    let b_edge = top + ph;
-    for t in [0.0, 25.0, 50.0, 75.0, 100.0] {
-        let x = fr.sx(t);
-        w!(
-            o,
-            r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{GRID}"/>"#,
-            f(x),
-            f(top),
-            f(b_edge)
-        );
-        w!(
-            o,
-            r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{INK}"/>"#,
-            f(x),
-            f(b_edge),
-            f(b_edge + 4.0)
-        );
-        w!(
-            o,
-            r#"<text x="{}" y="{}" text-anchor="middle">{}%</text>"#,
-            f(x),
-            f(b_edge + 16.0),
-            t as i64
-        );
-    }
+    let b_edge = fr.top + fr.h;
+    let ticks: Vec<(f64, String)> = [0.0, 25.0, 50.0, 75.0, 100.0]
+        .into_iter()
+        .map(|t| (t, format!("{}%", t as i64)))
+        .collect();
+    fr.value_ticks(&mut o, &ticks);
     w!(
         o,
         r#"<path d="M{} {}V{}H{}" fill="none" stroke="{INK}"/>"#,
-        f(left),
-        f(top - 4.0),
+        f(fr.left),
+        f(fr.top - 4.0),
         f(b_edge),
-        f(left + plot_w)
+        f(fr.left + fr.w)
     );
     for (i, row) in c.rows.iter().enumerate() {
-        let y0 = top + row_h * i as f64 + 5.0;
-        w!(
-            o,
-            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-            f(left - 6.0),
-            f(y0 + bar_h * k as f64 / 2.0 + 4.0),
-            esc(&row.label)
-        );
-        for (j, s) in row.shares.iter().enumerate().take(k) {
-            let y = y0 + bar_h * j as f64;
-            let text = label(*s);
-            if s.of > 0 {
-                let bw = fr.sx(100.0 * s.count as f64 / s.of as f64) - left;
-                let series = c.series.get(j).map(String::as_str).unwrap_or("");
-                bar_rect(
-                    &mut o,
-                    &pfx,
-                    j,
-                    (left, y + 1.0, bw, bar_h - 2.0),
-                    &format!(
-                        "{}{}{}: {text}",
-                        row.label,
-                        if series.is_empty() { "" } else { ", " },
-                        series
-                    ),
-                );
-                w!(
-                    o,
-                    r#"<text x="{}" y="{}" font-size="10">{}</text>"#,
-                    f(left + bw + 4.0),
-                    f(y + bar_h - 2.5),
-                    esc(&text)
-                );
-            } else {
-                w!(
-                    o,
-                    r##"<text x="{}" y="{}" font-size="10" fill="#666666">n/a</text>"##,
-                    f(left + 4.0),
-                    f(y + bar_h - 2.5)
-                );
-            }
-        }
+        l.row(&mut o, c, i, row);
     }
-    if !c.x_label.is_empty() {
-        w!(
-            o,
-            r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">{}</text>"#,
-            f(left + plot_w / 2.0),
-            f(b_edge + 34.0),
-            esc(&c.x_label)
-        );
-    }
-    let (lg, _) = legend_with_patterns(&items, &pfx, 10.0, b_edge + 44.0, w - 20.0);
+    fr.value_title(&mut o, &c.x_label);
+    let (lg, _) = legend_with_patterns(&l.items, &l.pfx, 10.0, b_edge + 44.0, w - 20.0);
     o.push_str(&lg);
     o.push_str("</svg>");
     o
+}
+
+/// The share chart's geometry, worked out once from the rows, the series and the labels.
+struct Layout {
+    pfx: String,
+    /// Bars per row: one per series, at least one.
+    k: usize,
+    bar_h: f64,
+    row_h: f64,
+    /// The shares across (0 to 100), the rows down.
+    fr: Frame,
+    /// The legend's entries: none for a single series.
+    items: Vec<(Key, String)>,
+    w: f64,
+    h: f64,
+}
+
+impl Layout {
+    /// A fixed-width plot; margins from the widest labels, height from the rows and legend.
+    fn new(c: &ShareChart) -> Layout {
+        let k = c.series.len().max(1);
+        let bar_h = 12.0;
+        let row_h = 10.0 + bar_h * k as f64;
+        let lab_w = widest(c.rows.iter().map(|r| &r.label), 11.0);
+        let val_w = widest(
+            c.rows
+                .iter()
+                .flat_map(|r| r.shares.iter().map(|s| label(*s))),
+            10.0,
+        ) + 10.0;
+        let plot_w = 320.0;
+        let left = lab_w + 16.0;
+        let w = left + plot_w + val_w + 10.0;
+        let top = 32.0 + extra_title_height(title_lines(&c.title, w - 20.0));
+        let ph = row_h * c.rows.len() as f64;
+        let items: Vec<(Key, String)> = if c.series.len() > 1 {
+            c.series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (Key::Swatch(i), s.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let leg_h = legend_height(&items, w - 20.0);
+        let fr = Frame {
+            left,
+            top,
+            w: plot_w,
+            h: ph,
+            x0: 0.0,
+            x1: 100.0,
+            y0: 0.0,
+            y1: 1.0,
+        };
+        Layout {
+            pfx: idp("shares", &c.title),
+            k,
+            bar_h,
+            row_h,
+            fr,
+            items,
+            w,
+            h: top + ph + 46.0 + leg_h,
+        }
+    }
+
+    /// Row `i`: its label, then one bar per series with its percentage and count, or "n/a".
+    fn row(&self, o: &mut String, c: &ShareChart, i: usize, row: &ShareRow) {
+        let (left, bar_h, k) = (self.fr.left, self.bar_h, self.k);
+        let y0 = self.fr.top + self.row_h * i as f64 + 5.0;
+        row_label(o, left, y0 + bar_h * k as f64 / 2.0, &row.label);
+        for (j, s) in row.shares.iter().enumerate().take(k) {
+            let y = y0 + bar_h * j as f64;
+            let text = label(*s);
+            if s.of == 0 {
+                not_available(o, left + 4.0, y + bar_h - 2.5);
+                continue;
+            }
+            let bw = self.fr.sx(100.0 * s.count as f64 / s.of as f64) - left;
+            let series = c.series.get(j).map(String::as_str).unwrap_or("");
+            bar_rect(
+                o,
+                &self.pfx,
+                j,
+                (left, y + 1.0, bw, bar_h - 2.0),
+                &format!(
+                    "{}{}{}: {text}",
+                    row.label,
+                    if series.is_empty() { "" } else { ", " },
+                    series
+                ),
+            );
+            w!(
+                o,
+                r#"<text x="{}" y="{}" font-size="10">{}</text>"#,
+                f(left + bw + 4.0),
+                f(y + bar_h - 2.5),
+                esc(&text)
+            );
+        }
+    }
 }
 
 /// The legend, with each swatch filled as its series' bars are.

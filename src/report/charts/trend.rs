@@ -72,75 +72,15 @@ fn trend_legend_items(c: &TrendChart) -> Vec<(Key, String)> {
 fn trend_body(c: &TrendChart, w: f64, h: f64) -> String {
     let mut o = String::new();
     // Long titles wrap onto more lines, and the plot moves down to make room.
-    let extra =
-        (title_text(&mut o, &c.title, w / 2.0, 17.0, w - 16.0).max(1) - 1) as f64 * TITLE_LINE;
-    let finite_pt = |p: &TrendPoint| p.median.is_finite() || p.q1.is_finite() || p.q3.is_finite();
-    let years = finite_minmax(c.series.iter().flat_map(|s| {
-        s.points
-            .iter()
-            .filter(|p| finite_pt(p))
-            .map(|p| p.year as f64)
-    }));
-    let vals = finite_minmax(
-        c.series
-            .iter()
-            .flat_map(|s| s.points.iter().flat_map(|p| [p.median, p.q1, p.q3])),
-    );
-    let (Some((ya, yb)), Some((va, vb))) = (years, vals) else {
-        w!(
-            o,
-            r##"<text x="{}" y="{}" text-anchor="middle" font-size="14" fill="#666666">no data</text>"##,
-            f(w / 2.0),
-            f(h / 2.0)
-        );
+    let extra = extra_title_height(title_text(&mut o, &c.title, w / 2.0, 17.0, w - 16.0));
+    let Some(p) = Panel::new(c, w, h, extra) else {
+        no_data_text(&mut o, w, h);
         return o;
     };
-    let (ya, yb) = finite_minmax([ya, yb].into_iter().chain(c.breaks.iter().map(|b| b.year)))
-        .unwrap_or((ya, yb));
-    // x: years
-    let (x0, x1) = (ya - 0.5, yb + 0.5);
-    let mut step = nice_step(yb - ya, 6).max(1.0);
-    if step.fract() != 0.0 {
-        step = step.ceil();
-    }
-    let xt: Vec<(f64, String)> = {
-        let k0 = (ya / step).ceil() as i64;
-        let k1 = (yb / step).floor() as i64;
-        (k0..=k1.min(k0 + 60))
-            .map(|k| (k as f64 * step, format!("{}", k as f64 * step)))
-            .collect()
-    };
-    // y: values (include 0 when close, so rates don't look exaggerated)
-    let va2 = if va > 0.0 && va < (vb - va) * 0.5 {
-        0.0
-    } else {
-        va
-    };
-    let (y0, y1, yticks, ystep) = nice_ticks(va2, vb, 5);
-    let yt: Vec<(f64, String)> = yticks.iter().map(|v| (*v, tick_label(*v, ystep))).collect();
-    let ytw = yt.iter().map(|(_, l)| tw(l, 11.0)).fold(0.0, f64::max);
-    let items = trend_legend_items(c);
-    let left = ytw + 30.0;
-    let right = 14.0;
-    let plot_w = (w - left - right).max(40.0);
-    let leg_h = legend_height(&items, w - 20.0);
-    let nb_rows = c.breaks.len().min(3) as f64;
-    let top = 28.0 + extra + nb_rows * 12.0;
-    let bottom = 40.0 + leg_h + 4.0;
-    let fr = Frame {
-        left,
-        top,
-        w: plot_w,
-        h: (h - top - bottom).max(30.0),
-        x0,
-        x1,
-        y0,
-        y1,
-    };
-    fr.axes(
+    p.fr.axes(
         &mut o,
-        &xt,
-        &yt,
+        &p.xt,
+        &p.yt,
         if c.x_label.is_empty() {
             "Year"
         } else {
@@ -149,41 +89,143 @@ fn trend_body(c: &TrendChart, w: f64, h: f64) -> String {
         &c.y_label,
         14.0,
     );
-    // definition breaks
-    for (i, b) in c.breaks.iter().enumerate() {
-        if !b.year.is_finite() {
-            continue;
-        }
-        let x = fr.sx(b.year);
-        let ly = 28.0 + extra + (i % 3) as f64 * 12.0 + 6.0;
-        w!(
-            o,
-            r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#555555" stroke-width="1.2" stroke-dasharray="4 3"/>"##,
-            f(x),
-            f(ly + 2.0),
-            f(fr.top + fr.h)
-        );
-        // keep the label inside the panel
-        let lw = tw(&b.label, 10.0);
-        let (lx, anchor) = if x + 3.0 + lw > w - 2.0 {
-            (x - 3.0, "end")
-        } else {
-            (x + 3.0, "start")
-        };
-        w!(
-            o,
-            r##"<text x="{}" y="{}" text-anchor="{anchor}" font-size="10" fill="#444444">{}</text>"##,
-            f(lx),
-            f(ly),
-            esc(&b.label)
-        );
-    }
+    p.breaks(&mut o, c);
     // bands first (under all lines), then lines and markers
+    bands(&mut o, c, &p.fr);
+    medians(&mut o, c, &p.fr);
+    p.fr.legend_under(&mut o, &p.items, w);
+    o
+}
+
+/// A trend panel's scales and plot area, worked out once from its data.
+struct Panel {
+    fr: Frame,
+    xt: Vec<(f64, String)>,
+    yt: Vec<(f64, String)>,
+    items: Vec<(Key, String)>,
+    /// The title's height beyond one line.
+    extra: f64,
+    w: f64,
+}
+
+impl Panel {
+    /// The panel of `c` in `w` × `h` px; `None` when it has no finite value to draw.
+    fn new(c: &TrendChart, w: f64, h: f64, extra: f64) -> Option<Panel> {
+        let finite_pt =
+            |p: &TrendPoint| p.median.is_finite() || p.q1.is_finite() || p.q3.is_finite();
+        let years = finite_minmax(c.series.iter().flat_map(|s| {
+            s.points
+                .iter()
+                .filter(|p| finite_pt(p))
+                .map(|p| p.year as f64)
+        }));
+        let vals = finite_minmax(
+            c.series
+                .iter()
+                .flat_map(|s| s.points.iter().flat_map(|p| [p.median, p.q1, p.q3])),
+        );
+        let (Some((ya, yb)), Some((va, vb))) = (years, vals) else {
+            return None;
+        };
+        let (ya, yb) = finite_minmax([ya, yb].into_iter().chain(c.breaks.iter().map(|b| b.year)))
+            .unwrap_or((ya, yb));
+        let (x0, x1, xt) = year_ticks(ya, yb);
+        // y: values (include 0 when close, so rates don't look exaggerated)
+        let va2 = if va > 0.0 && va < (vb - va) * 0.5 {
+            0.0
+        } else {
+            va
+        };
+        let (y0, y1, yticks, ystep) = nice_ticks(va2, vb, 5);
+        let yt = labelled_ticks(&yticks, ystep);
+        let ytw = widest(yt.iter().map(|(_, l)| l), 11.0);
+        let items = trend_legend_items(c);
+        let left = ytw + 30.0;
+        let right = 14.0;
+        let plot_w = (w - left - right).max(40.0);
+        let leg_h = legend_height(&items, w - 20.0);
+        let nb_rows = c.breaks.len().min(3) as f64;
+        let top = 28.0 + extra + nb_rows * 12.0;
+        let bottom = 40.0 + leg_h + 4.0;
+        let fr = Frame {
+            left,
+            top,
+            w: plot_w,
+            h: (h - top - bottom).max(30.0),
+            x0,
+            x1,
+            y0,
+            y1,
+        };
+        Some(Panel {
+            fr,
+            xt,
+            yt,
+            items,
+            extra,
+            w,
+        })
+    }
+
+    /// A dashed vertical line at each definition break, its label above the plot in up to
+    /// three staggered rows.
+    fn breaks(&self, o: &mut String, c: &TrendChart) {
+        let (fr, extra, w) = (&self.fr, self.extra, self.w);
+        for (i, b) in c.breaks.iter().enumerate() {
+            if !b.year.is_finite() {
+                continue;
+            }
+            let x = fr.sx(b.year);
+            let ly = 28.0 + extra + (i % 3) as f64 * 12.0 + 6.0;
+            w!(
+                o,
+                r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#555555" stroke-width="1.2" stroke-dasharray="4 3"/>"##,
+                f(x),
+                f(ly + 2.0),
+                f(fr.top + fr.h)
+            );
+            // keep the label inside the panel
+            let (lx, anchor) = beside(x, tw(&b.label, 10.0), w - 2.0);
+            w!(
+                o,
+                r##"<text x="{}" y="{}" text-anchor="{anchor}" font-size="10" fill="#444444">{}</text>"##,
+                f(lx),
+                f(ly),
+                esc(&b.label)
+            );
+        }
+    }
+}
+
+/// The x axis over the years `ya`..`yb`: the domain half a year beyond each, and ticks on
+/// whole years. Returns (domain lo, domain hi, labelled ticks).
+fn year_ticks(ya: f64, yb: f64) -> (f64, f64, Vec<(f64, String)>) {
+    let (x0, x1) = (ya - 0.5, yb + 0.5);
+    let mut step = nice_step(yb - ya, 6).max(1.0);
+    if step.fract() != 0.0 {
+        step = step.ceil();
+    }
+    let k0 = (ya / step).ceil() as i64;
+    let k1 = (yb / step).floor() as i64;
+    let xt = (k0..=k1.min(k0 + 60))
+        .map(|k| (k as f64 * step, format!("{}", k as f64 * step)))
+        .collect();
+    (x0, x1, xt)
+}
+
+/// A series' points in year order (stable, so equal years keep their given order).
+fn by_year(s: &TrendSeries) -> Vec<TrendPoint> {
+    let mut p = s.points.clone();
+    p.sort_by_key(|p| p.year);
+    p
+}
+
+/// Each series' inter-quartile band: a polygon over each run of years with both quartiles,
+/// a narrow bar for a run of one year.
+fn bands(o: &mut String, c: &TrendChart, fr: &Frame) {
     for (i, s) in c.series.iter().enumerate() {
         let col = PALETTE[i % 8];
-        let mut p = s.points.clone();
-        p.sort_by_key(|p| p.year);
-        let band: Vec<Option<(f64, f64, f64)>> = p
+        let band: Vec<Option<(f64, f64, f64)>> = by_year(s)
             .iter()
             .map(|p| {
                 (p.q1.is_finite() && p.q3.is_finite())
@@ -212,11 +254,13 @@ fn trend_body(c: &TrendChart, w: f64, h: f64) -> String {
             }
         }
     }
+}
+
+/// Each series' median: a line over each run of years with a value, a marker on every year.
+fn medians(o: &mut String, c: &TrendChart, fr: &Frame) {
     for (i, s) in c.series.iter().enumerate() {
         let col = PALETTE[i % 8];
-        let mut p = s.points.clone();
-        p.sort_by_key(|p| p.year);
-        let line: Vec<Option<(f64, f64)>> = p
+        let line: Vec<Option<(f64, f64)>> = by_year(s)
             .iter()
             .map(|p| {
                 p.median
@@ -240,9 +284,6 @@ fn trend_body(c: &TrendChart, w: f64, h: f64) -> String {
         }
         o.push_str("</g>");
     }
-    let (lg, _) = legend(&items, 10.0, fr.top + fr.h + 38.0, w - 20.0);
-    o.push_str(&lg);
-    o
 }
 
 pub(super) fn size_or(w: f64, h: f64, dw: f64, dh: f64) -> (f64, f64) {
