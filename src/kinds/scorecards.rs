@@ -260,12 +260,15 @@ fn read_history(ctx: &StageContext) -> Result<BTreeMap<String, Vec<Judgement>>> 
     Ok(history)
 }
 
+/// LA → the model's prediction at each origin, as a page shows it.
+type Predictions = BTreeMap<String, Vec<Value>>;
+
 /// The early-warning model's predictions by LA, and the origin year whose forecast the
 /// pages show (the param's, else the latest).
 fn read_predictions(
     ctx: &StageContext,
     forecast_year: Option<i64>,
-) -> Result<(Option<i64>, BTreeMap<String, Vec<Value>>)> {
+) -> Result<(Option<i64>, Predictions)> {
     let pr = read_input(ctx, "early_warning", Some("predictions"))?;
     let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) = (
         pr.i64s("origin_year")?,
@@ -278,7 +281,7 @@ fn read_predictions(
     );
     let latest = r_origin.iter().flatten().max().copied();
     let forecast_year = forecast_year.or(latest);
-    let mut predictions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut predictions: Predictions = BTreeMap::new();
     for i in 0..pr.rows() {
         let Some(la) = &r_la[i] else { continue };
         predictions.entry(la.clone()).or_default().push(json!({
@@ -332,7 +335,7 @@ struct Study {
     /// statistical neighbours, by old code
     neighbours: BTreeMap<String, Vec<String>>,
     history: BTreeMap<String, Vec<Judgement>>,
-    predictions: BTreeMap<String, Vec<Value>>,
+    predictions: Predictions,
     forecast_year: Option<i64>,
     england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber>,
 }
