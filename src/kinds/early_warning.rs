@@ -21,7 +21,9 @@ use crate::params::{self, int, KindParams};
 use crate::pipeline::Stage;
 use crate::stage::TableDoc;
 use crate::stage::{OutputTable, StageContext, StageKind};
-use crate::stats::early_warning::{assess, bootstrap_probabilities, rolling_origin, OriginModel};
+use crate::stats::early_warning::{
+    assess, bootstrap_probabilities, rolling_origin, OriginModel, Split,
+};
 use crate::stats::glmnet::BinomialParams;
 
 pub struct EarlyWarning;
@@ -224,29 +226,68 @@ impl StageKind for EarlyWarning {
         let (schema, batches) = ctx.read_table(input, None)?;
         let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
         let p: EarlyWarningParams = ctx.params()?;
-        let predictors = &p.predictors;
-        let ids = t.strings(&p.id)?;
-        let years = t.i64s(&p.year)?;
-        let outcome = t.f64s(&p.outcome)?;
-        let baseline = t.f64s(&p.baseline)?;
-        let cols: Vec<Vec<Option<f64>>> = predictors
-            .iter()
-            .map(|p| t.f64s(p))
-            .collect::<Result<_>>()?;
-        let horizon = p.horizon;
+        let columns = Columns::read(&t, &p)?;
         let origins = parse_years(&p.origins).map_err(|e| ctx.fail(e))?;
-        let cut = p.baseline_cut;
-        let nfolds = p.nfolds as usize;
-        let seed = p.seed;
-        let b = p.bootstrap as usize;
-        let level = p.level;
-        let params = BinomialParams {
-            alpha: p.alpha,
-            ..BinomialParams::default()
+        let rows = Rows::in_year_order(ctx, columns)?;
+        rows.years_have_data(ctx, input, &p, &origins)?;
+        let study = Study {
+            p: &p,
+            rows: &rows,
+            params: BinomialParams {
+                alpha: p.alpha,
+                ..BinomialParams::default()
+            },
         };
+        let mut out = Outputs::default();
+        for split in &study.splits(&origins) {
+            study.origin(ctx, split, &mut out)?;
+        }
+        out.build()
+    }
+}
 
+/// The input's columns the model reads: LA, year, outcome, the baseline's score and each
+/// predictor, in the input's row order.
+struct Columns {
+    ids: Vec<Option<String>>,
+    years: Vec<Option<i64>>,
+    outcome: Vec<Option<f64>>,
+    baseline: Vec<Option<f64>>,
+    cols: Vec<Vec<Option<f64>>>,
+}
+
+impl Columns {
+    /// The columns the params name.
+    fn read(t: &TableData, p: &EarlyWarningParams) -> Result<Columns> {
+        Ok(Columns {
+            ids: t.strings(&p.id)?,
+            years: t.i64s(&p.year)?,
+            outcome: t.f64s(&p.outcome)?,
+            baseline: t.f64s(&p.baseline)?,
+            cols: p
+                .predictors
+                .iter()
+                .map(|p| t.f64s(p))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// The LA-years with a year and an LA, in (year, LA) order: `order[r]` is row r's index in
+/// the input, `row_years[r]` its year, `labelled[r]` whether its outcome is known.
+struct Rows {
+    c: Columns,
+    order: Vec<usize>,
+    row_years: Vec<i64>,
+    labelled: Vec<bool>,
+}
+
+impl Rows {
+    /// The rows in (year, LA) order, after checking every outcome is 0, 1 or null.
+    fn in_year_order(ctx: &StageContext, c: Columns) -> Result<Rows> {
+        let (ids, years, outcome) = (&c.ids, &c.years, &c.outcome);
         // Rows in (year, LA) order so that folds and bootstrap draws do not depend on the input's.
-        let mut order: Vec<usize> = (0..t.rows())
+        let mut order: Vec<usize> = (0..years.len())
             .filter(|&i| years[i].is_some() && ids[i].is_some())
             .collect();
         order.sort_by(|&a, &b| (years[a], &ids[a]).cmp(&(years[b], &ids[b])));
@@ -263,11 +304,28 @@ impl StageKind for EarlyWarning {
         }
         let row_years: Vec<i64> = order.iter().map(|&i| years[i].unwrap_or(0)).collect();
         let labelled: Vec<bool> = order.iter().map(|&i| outcome[i].is_some()).collect();
-        // Every year tested — each origin and the forecast year — has data: a year with no row,
-        // or with no value of any predictor, means the sources do not cover it yet (params for
-        // new years set before the files are in), and the model would run on training medians
-        // alone. (One predictor missing is allowed: the study's 2025 forecast has no
-        // `single_assessments_within_45_days_pct`, whose file ends in 2022.)
+        Ok(Rows {
+            c,
+            order,
+            row_years,
+            labelled,
+        })
+    }
+
+    /// Every year tested — each origin and the forecast year — has data: a year with no row,
+    /// or with no value of any predictor, means the sources do not cover it yet (params for
+    /// new years set before the files are in), and the model would run on training medians
+    /// alone. (One predictor missing is allowed: the study's 2025 forecast has no
+    /// `single_assessments_within_45_days_pct`, whose file ends in 2022.)
+    fn years_have_data(
+        &self,
+        ctx: &StageContext,
+        input: &str,
+        p: &EarlyWarningParams,
+        origins: &[i64],
+    ) -> Result<()> {
+        let (order, years, cols) = (&self.order, &self.c.years, &self.c.cols);
+        let predictors = &p.predictors;
         let forecast_year = p.forecast_year;
         for year in origins.iter().copied().chain(forecast_year) {
             let rows: Vec<usize> = order
@@ -277,7 +335,7 @@ impl StageKind for EarlyWarning {
                 .collect();
             let empty: Vec<String> = predictors
                 .iter()
-                .zip(&cols)
+                .zip(cols)
                 .filter(|(_, c)| rows.iter().all(|&i| c[i].is_none()))
                 .map(|(p, c)| {
                     let last = order
@@ -311,143 +369,224 @@ impl StageKind for EarlyWarning {
                 ));
             }
         }
-        let x_of = |rows: &[usize]| -> Vec<Vec<Option<f64>>> {
-            rows.iter()
-                .map(|&r| cols.iter().map(|c| c[order[r]]).collect())
-                .collect()
-        };
+        Ok(())
+    }
 
-        let mut ev = Evaluation::default();
-        let mut coef = (Vec::new(), Vec::new(), Vec::new());
-        let mut pred = Predictions::default();
-        let mut splits = rolling_origin(&row_years, &labelled, &origins, horizon);
-        if let Some(f) = forecast_year {
+    /// The predictors of the given rows (positions in year order), one vector per row.
+    fn x_of(&self, rows: &[usize]) -> Vec<Vec<Option<f64>>> {
+        rows.iter()
+            .map(|&r| self.c.cols.iter().map(|c| c[self.order[r]]).collect())
+            .collect()
+    }
+}
+
+/// The study out of time: its params and rows, the same at every origin.
+struct Study<'a> {
+    p: &'a EarlyWarningParams,
+    rows: &'a Rows,
+    params: BinomialParams,
+}
+
+/// The rows of the three tables, origin by origin.
+#[derive(Default)]
+struct Outputs {
+    ev: Evaluation,
+    coef: (Vec<i64>, Vec<String>, Vec<Option<f64>>),
+    pred: Predictions,
+}
+
+/// One origin's fitted model and what it says of the origin's LAs.
+struct OriginFit<'s> {
+    split: &'s Split,
+    threshold: f64,
+    model: OriginModel,
+    probs: Vec<f64>,
+    observed: Vec<Option<f64>>,
+    base: Vec<f64>,
+}
+
+impl Study<'_> {
+    /// The rolling origins, and the forecast's own split when it is not one of them.
+    fn splits(&self, origins: &[i64]) -> Vec<Split> {
+        let (row_years, labelled) = (&self.rows.row_years, &self.rows.labelled);
+        let mut splits = rolling_origin(row_years, labelled, origins, self.p.horizon);
+        if let Some(f) = self.p.forecast_year {
             if !origins.contains(&f) {
                 // Every known outcome is fitted for the forecast: none of its own year is known.
-                let mut s = rolling_origin(&row_years, &labelled, &[f], 0).remove(0);
+                let mut s = rolling_origin(row_years, labelled, &[f], 0).remove(0);
                 s.train.retain(|&i| row_years[i] < f);
                 splits.push(s);
             }
         }
-        for split in &splits {
-            let window = format!("{}..{}", split.origin + 1, split.origin + horizon);
-            let ys: Vec<f64> = split
-                .train
-                .iter()
-                .map(|&r| outcome[order[r]].unwrap_or(0.0))
-                .collect();
-            if split.test.is_empty() || ys.iter().all(|v| *v == 0.0) || ys.iter().all(|v| *v == 1.0)
-            {
-                return Err(ctx.fail(format!(
-                    "origin {}: {} training rows with {} positive and {} test rows — too few to fit",
-                    split.origin,
-                    ys.len(),
-                    ys.iter().filter(|v| **v == 1.0).count(),
-                    split.test.len()
-                ))
-                .with_hint("choose later origins or a longer panel (param `origins`), or check the outcome column"));
-            }
-            let threshold = match p.threshold {
-                Threshold::Probability(t) => t,
-                Threshold::Rule(ThresholdRule::Prevalence) => {
-                    ys.iter().sum::<f64>() / ys.len() as f64
-                }
-            };
-            let model =
-                OriginModel::fit(&x_of(&split.train), &ys, &params, nfolds, seed).map_err(|e| {
-                    ctx.fail(format!(
-                        "origin {}: the elastic net could not be fitted: {e}",
-                        split.origin
-                    ))
-                })?;
-            for (j, term) in std::iter::once("(Intercept)".to_string())
-                .chain(predictors.iter().cloned())
-                .enumerate()
-            {
-                coef.0.push(split.origin);
-                coef.1.push(term);
-                coef.2.push(Some(model.coefficients[j]));
-            }
-            let probs = model.predict(&x_of(&split.test));
-            // The forecast carries an interval: what a scorecard shows beside the probability.
-            let is_forecast = forecast_year == Some(split.origin);
-            let intervals = if is_forecast {
-                let fb = p.forecast_bootstrap as usize;
-                bootstrap_probabilities(
-                    &model,
-                    &x_of(&split.train),
-                    &ys,
-                    &x_of(&split.test),
-                    &params,
-                    crate::stats::early_warning::Bootstrap {
-                        resamples: fb,
-                        seed,
-                        level,
-                    },
-                )
-            } else {
-                vec![None; split.test.len()]
-            };
-            let observed: Vec<Option<f64>> =
-                split.test.iter().map(|&r| outcome[order[r]]).collect();
-            let base: Vec<f64> = split
-                .test
-                .iter()
-                .map(|&r| baseline[order[r]].unwrap_or(0.0))
-                .collect();
-            for (k, &r) in split.test.iter().enumerate() {
-                pred.origin.push(split.origin);
-                pred.la.push(ids[order[r]].clone().unwrap_or_default());
-                pred.observed.push(observed[k].map(|v| v as i64));
-                pred.probability.push(Some(probs[k]));
-                pred.lo.push(intervals[k].map(|c| c.0));
-                pred.hi.push(intervals[k].map(|c| c.1));
-                pred.flagged.push(Some(probs[k] > threshold));
-                pred.baseline.push(Some(base[k] >= cut));
-            }
-            // Only LAs whose outcome is known are assessed.
-            let known: Vec<usize> = (0..split.test.len())
-                .filter(|&k| observed[k].is_some())
-                .collect();
-            if known.is_empty() {
-                continue;
-            }
-            let positive: Vec<bool> = known.iter().map(|&k| observed[k] == Some(1.0)).collect();
-            let seed_o = seed ^ (split.origin as u64).wrapping_mul(0x9E37_79B9);
-            for (name, scores, flags) in [
-                (
-                    "canary",
-                    known.iter().map(|&k| probs[k]).collect::<Vec<_>>(),
-                    known
-                        .iter()
-                        .map(|&k| probs[k] > threshold)
-                        .collect::<Vec<_>>(),
-                ),
-                (
-                    "baseline",
-                    known.iter().map(|&k| base[k]).collect(),
-                    known.iter().map(|&k| base[k] >= cut).collect(),
-                ),
-            ] {
-                let a = assess(&scores, &flags, &positive, b, seed_o, level);
-                // The baseline has no coefficients: its `nonzero` is null.
-                let kept = (name == "canary").then(|| {
-                    model.coefficients[1..]
-                        .iter()
-                        .filter(|c| **c != 0.0)
-                        .count()
-                });
-                ev.push(
-                    split.origin,
-                    &window,
-                    name,
-                    split.train.len(),
-                    Some(if name == "canary" { threshold } else { cut }),
-                    kept,
-                    &a,
-                );
-            }
+        splits
+    }
+
+    /// One origin: the model fitted on the outcomes known by then, its coefficients, its
+    /// predictions for the origin's LAs and the assessment of both models where the outcome
+    /// is known.
+    fn origin(&self, ctx: &StageContext, split: &Split, out: &mut Outputs) -> Result<()> {
+        let (p, rows) = (self.p, self.rows);
+        let (outcome, baseline) = (&rows.c.outcome, &rows.c.baseline);
+        let order = &rows.order;
+        let ys: Vec<f64> = split
+            .train
+            .iter()
+            .map(|&r| outcome[order[r]].unwrap_or(0.0))
+            .collect();
+        if split.test.is_empty() || ys.iter().all(|v| *v == 0.0) || ys.iter().all(|v| *v == 1.0) {
+            return Err(ctx.fail(format!(
+                "origin {}: {} training rows with {} positive and {} test rows — too few to fit",
+                split.origin,
+                ys.len(),
+                ys.iter().filter(|v| **v == 1.0).count(),
+                split.test.len()
+            ))
+            .with_hint("choose later origins or a longer panel (param `origins`), or check the outcome column"));
         }
+        let threshold = match p.threshold {
+            Threshold::Probability(t) => t,
+            Threshold::Rule(ThresholdRule::Prevalence) => ys.iter().sum::<f64>() / ys.len() as f64,
+        };
+        let model = OriginModel::fit(
+            &rows.x_of(&split.train),
+            &ys,
+            &self.params,
+            p.nfolds as usize,
+            p.seed,
+        )
+        .map_err(|e| {
+            ctx.fail(format!(
+                "origin {}: the elastic net could not be fitted: {e}",
+                split.origin
+            ))
+        })?;
+        for (j, term) in std::iter::once("(Intercept)".to_string())
+            .chain(p.predictors.iter().cloned())
+            .enumerate()
+        {
+            out.coef.0.push(split.origin);
+            out.coef.1.push(term);
+            out.coef.2.push(Some(model.coefficients[j]));
+        }
+        let probs = model.predict(&rows.x_of(&split.test));
+        let observed: Vec<Option<f64>> = split.test.iter().map(|&r| outcome[order[r]]).collect();
+        let base: Vec<f64> = split
+            .test
+            .iter()
+            .map(|&r| baseline[order[r]].unwrap_or(0.0))
+            .collect();
+        let fit = OriginFit {
+            split,
+            threshold,
+            model,
+            probs,
+            observed,
+            base,
+        };
+        self.predictions(&fit, &ys, &mut out.pred);
+        self.assess(&fit, &mut out.ev);
+        Ok(())
+    }
+
+    /// The origin's LAs with their probability, its interval for the forecast, and whether
+    /// the model and the baseline flag them.
+    fn predictions(&self, fit: &OriginFit, ys: &[f64], pred: &mut Predictions) {
+        let (p, rows, split) = (self.p, self.rows, fit.split);
+        let (probs, observed, base) = (&fit.probs, &fit.observed, &fit.base);
+        // The forecast carries an interval: what a scorecard shows beside the probability.
+        let is_forecast = p.forecast_year == Some(split.origin);
+        let intervals = if is_forecast {
+            let fb = p.forecast_bootstrap as usize;
+            bootstrap_probabilities(
+                &fit.model,
+                &rows.x_of(&split.train),
+                ys,
+                &rows.x_of(&split.test),
+                &self.params,
+                crate::stats::early_warning::Bootstrap {
+                    resamples: fb,
+                    seed: p.seed,
+                    level: p.level,
+                },
+            )
+        } else {
+            vec![None; split.test.len()]
+        };
+        for (k, &r) in split.test.iter().enumerate() {
+            pred.origin.push(split.origin);
+            pred.la
+                .push(rows.c.ids[rows.order[r]].clone().unwrap_or_default());
+            pred.observed.push(observed[k].map(|v| v as i64));
+            pred.probability.push(Some(probs[k]));
+            pred.lo.push(intervals[k].map(|c| c.0));
+            pred.hi.push(intervals[k].map(|c| c.1));
+            pred.flagged.push(Some(probs[k] > fit.threshold));
+            pred.baseline.push(Some(base[k] >= p.baseline_cut));
+        }
+    }
+
+    /// The model and the baseline assessed on the origin's LAs whose outcome is known.
+    fn assess(&self, fit: &OriginFit, ev: &mut Evaluation) {
+        let (p, split) = (self.p, fit.split);
+        let (probs, observed, base) = (&fit.probs, &fit.observed, &fit.base);
+        let (threshold, cut, seed) = (fit.threshold, p.baseline_cut, p.seed);
+        let window = format!("{}..{}", split.origin + 1, split.origin + p.horizon);
+        // Only LAs whose outcome is known are assessed.
+        let known: Vec<usize> = (0..split.test.len())
+            .filter(|&k| observed[k].is_some())
+            .collect();
+        if known.is_empty() {
+            return;
+        }
+        let positive: Vec<bool> = known.iter().map(|&k| observed[k] == Some(1.0)).collect();
+        let seed_o = seed ^ (split.origin as u64).wrapping_mul(0x9E37_79B9);
+        for (name, scores, flags) in [
+            (
+                "canary",
+                known.iter().map(|&k| probs[k]).collect::<Vec<_>>(),
+                known
+                    .iter()
+                    .map(|&k| probs[k] > threshold)
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "baseline",
+                known.iter().map(|&k| base[k]).collect(),
+                known.iter().map(|&k| base[k] >= cut).collect(),
+            ),
+        ] {
+            let a = assess(
+                &scores,
+                &flags,
+                &positive,
+                p.bootstrap as usize,
+                seed_o,
+                p.level,
+            );
+            // The baseline has no coefficients: its `nonzero` is null.
+            let kept = (name == "canary").then(|| {
+                fit.model.coefficients[1..]
+                    .iter()
+                    .filter(|c| **c != 0.0)
+                    .count()
+            });
+            ev.push(
+                split.origin,
+                &window,
+                name,
+                split.train.len(),
+                Some(if name == "canary" { threshold } else { cut }),
+                kept,
+                &a,
+            );
+        }
+    }
+}
+
+impl Outputs {
+    /// The `evaluation`, `coefficients` and `predictions` tables.
+    fn build(self) -> Result<Vec<OutputTable>> {
+        let (ev, coef, pred) = (self.ev, self.coef, self.pred);
         let evaluation = ev.build()?;
         let coefficients = TableBuilder::new()
             .i64("origin_year", coef.0)

@@ -228,53 +228,9 @@ impl StageKind for Harmonise {
     fn run(&self, ctx: &StageContext) -> Result<Vec<OutputTable>> {
         let p: HarmoniseParams = ctx.params()?;
         let dict_path = p.dictionary.as_str();
-        let text = std::fs::read_to_string(ctx.pipeline.root.join(dict_path))
-            .map_err(|e| Error::io("read", dict_path, e))?;
-        let dict = harmonise::load_dictionary(dict_path, &text).map_err(|e| {
-            ctx.fail(e.to_string())
-                .with_hint(format!("fix `{dict_path}`; the error says which entry"))
-        })?;
-
-        // Pipeline source name → dictionary source name.
-        let mut alias: BTreeMap<String, String> = BTreeMap::new();
-        for (dict_name, list) in &p.bind {
-            for s in list {
-                alias.insert(s.clone(), dict_name.clone());
-            }
-        }
-        // Inputs read in parallel; merged in input order, so the result does not depend on it.
-        let tables: Vec<Result<Vec<TidyRow>>> = ctx
-            .stage
-            .inputs
-            .par_iter()
-            .map(|input| read_tidy(ctx, input))
-            .collect();
-        let mut sources: BTreeMap<String, Vec<TidyRow>> = BTreeMap::new();
-        for table in tables {
-            for row in table? {
-                let key = alias
-                    .get(&row.source)
-                    .cloned()
-                    .unwrap_or_else(|| row.source.clone());
-                sources.entry(key).or_default().push(row);
-            }
-        }
-
-        // The reconciliation checks the files as published, before any row moves.
-        let mut recon_published = None;
-        let moved = match (p.geography, &p.geography_changes) {
-            (Geography::Boundaries, Some(path)) => {
-                recon_published = Some(quality::reconcile(&dict, &sources));
-                let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
-                    .map_err(|e| Error::io("read", path, e))?;
-                let changes = crate::clean::geography::load_changes(path, &text)?;
-                Some(harmonise::boundaries::move_to_boundaries(
-                    &changes,
-                    &mut sources,
-                ))
-            }
-            _ => None,
-        };
+        let dict = read_dictionary(ctx, dict_path)?;
+        let mut sources = read_sources(ctx, &p)?;
+        let (mut recon_published, moved) = to_boundaries(ctx, &p, &dict, &mut sources)?;
 
         let options = Options {
             exclude: p.exclude.clone(),
@@ -295,18 +251,7 @@ impl StageKind for Harmonise {
                 .with_hint(format!("the dictionary is `{dict_path}`"))
         })?;
         if let Some(m) = &moved {
-            // Say why a merged LA's value is missing: a measure it needs did not add up.
-            let partial: std::collections::BTreeSet<(&str, i32)> =
-                m.partial.iter().map(|(c, y)| (c.as_str(), *y)).collect();
-            for r in &mut h.panel {
-                if r.value.is_none()
-                    && r.status == "not_available"
-                    && partial.contains(&(r.la_code.as_str(), r.year))
-                {
-                    r.status = harmonise::boundaries::NOT_HARMONISED.to_string();
-                }
-            }
-            h.unmapped.extend(m.set_aside.iter().cloned());
+            mark_moved(&mut h, m);
         }
         quality::check_reconciliation(&recon).map_err(|e| {
             ctx.fail(e.to_string())
@@ -320,127 +265,13 @@ impl StageKind for Harmonise {
             ))
         })?;
 
-        let p = &h.panel;
-        let panel = TableBuilder::new()
-            .str("la_code", p.iter().map(|r| r.la_code.clone()).collect())
-            .opt_str(
-                "la_code_old",
-                p.iter().map(|r| r.la_code_old.clone()).collect(),
-            )
-            .str("la_name", p.iter().map(|r| r.la_name.clone()).collect())
-            .i32("year", p.iter().map(|r| r.year).collect())
-            .str("indicator", p.iter().map(|r| r.indicator.clone()).collect())
-            .f64("value", p.iter().map(|r| r.value).collect())
-            .str("status", p.iter().map(|r| r.status.clone()).collect())
-            .str(
-                "definition",
-                p.iter().map(|r| r.definition.clone()).collect(),
-            )
-            .build(None)?;
-
-        let w = &h.wide;
-        let mut wide = TableBuilder::new()
-            .str(
-                "la_code",
-                w.rows.iter().map(|r| r.la_code.clone()).collect(),
-            )
-            .opt_str(
-                "la_code_old",
-                w.rows.iter().map(|r| r.la_code_old.clone()).collect(),
-            )
-            .str(
-                "la_name",
-                w.rows.iter().map(|r| r.la_name.clone()).collect(),
-            )
-            .i32("year", w.rows.iter().map(|r| r.year).collect());
-        for (j, c) in w.columns.iter().enumerate() {
-            wide = wide.f64(
-                c,
-                w.rows
-                    .iter()
-                    .map(|r| r.values.get(j).copied().flatten())
-                    .collect(),
-            );
-        }
-
-        let cov = quality::coverage(&h);
-        let coverage = TableBuilder::new()
-            .str(
-                "indicator",
-                cov.iter().map(|r| r.indicator.clone()).collect(),
-            )
-            .i32("year", cov.iter().map(|r| r.year).collect())
-            .i64("n_las", cov.iter().map(|r| r.n_las as i64).collect())
-            .i64("n_values", cov.iter().map(|r| r.n_values as i64).collect())
-            .f64("share", cov.iter().map(|r| Some(r.share)).collect())
-            .build(Some("coverage"))?;
-        let sc = quality::status_counts(&h);
-        let status_counts = TableBuilder::new()
-            .str(
-                "indicator",
-                sc.iter().map(|r| r.indicator.clone()).collect(),
-            )
-            .str("status", sc.iter().map(|r| r.status.clone()).collect())
-            .i64("n", sc.iter().map(|r| r.n as i64).collect())
-            .build(Some("status_counts"))?;
-        let reconciliation = TableBuilder::new()
-            .str("file", recon.iter().map(|r| r.file.clone()).collect())
-            .i32("year", recon.iter().map(|r| r.year).collect())
-            .str("measure", recon.iter().map(|r| r.measure.clone()).collect())
-            .f64("england", recon.iter().map(|r| Some(r.england)).collect())
-            .f64("la_sum", recon.iter().map(|r| Some(r.la_sum)).collect())
-            .i64("n_las", recon.iter().map(|r| r.n_las as i64).collect())
-            .i64(
-                "n_suppressed",
-                recon.iter().map(|r| r.n_suppressed as i64).collect(),
-            )
-            .f64(
-                "difference",
-                recon.iter().map(|r| Some(r.difference)).collect(),
-            )
-            .f64(
-                "tolerance",
-                recon.iter().map(|r| Some(r.tolerance)).collect(),
-            )
-            .bool("ok", recon.iter().map(|r| Some(r.ok)).collect())
-            .build(Some("reconciliation"))?;
-        let crosscheck = TableBuilder::new()
-            .str(
-                "indicator",
-                cross.iter().map(|r| r.indicator.clone()).collect(),
-            )
-            .i32("year", cross.iter().map(|r| r.year).collect())
-            .str("la_code", cross.iter().map(|r| r.la_code.clone()).collect())
-            .str(
-                "panel_definition",
-                cross.iter().map(|r| r.panel_definition.clone()).collect(),
-            )
-            .f64("panel_value", cross.iter().map(|r| r.panel_value).collect())
-            .str(
-                "crosscheck_definition",
-                cross
-                    .iter()
-                    .map(|r| r.crosscheck_definition.clone())
-                    .collect(),
-            )
-            .f64(
-                "crosscheck_value",
-                cross.iter().map(|r| r.crosscheck_value).collect(),
-            )
-            .f64("difference", cross.iter().map(|r| r.difference).collect())
-            .build(Some("crosscheck"))?;
-        let u = &h.unmapped;
-        let unmapped = TableBuilder::new()
-            .str("source", u.iter().map(|r| r.source.clone()).collect())
-            .i32("year", u.iter().map(|r| r.year).collect())
-            .opt_str(
-                "la_code_old",
-                u.iter().map(|r| r.la_code_old.clone()).collect(),
-            )
-            .opt_str("la_code", u.iter().map(|r| r.la_code.clone()).collect())
-            .str("la_name", u.iter().map(|r| r.la_name.clone()).collect())
-            .str("reason", u.iter().map(|r| r.reason.clone()).collect())
-            .build(Some("unmapped"))?;
+        let panel = panel_table(&h.panel)?;
+        let wide = wide_table(&h.wide);
+        let coverage = coverage_table(&h)?;
+        let status_counts = status_counts_table(&h)?;
+        let reconciliation = reconciliation_table(&recon)?;
+        let crosscheck = crosscheck_table(&cross)?;
+        let unmapped = unmapped_table(&h.unmapped)?;
         Ok(vec![
             panel,
             wide.build(Some("wide"))?,
@@ -452,6 +283,232 @@ impl StageKind for Harmonise {
             unmapped,
         ])
     }
+}
+
+/// The indicator dictionary the `dictionary` param names.
+fn read_dictionary(ctx: &StageContext, dict_path: &str) -> Result<Dictionary> {
+    let text = std::fs::read_to_string(ctx.pipeline.root.join(dict_path))
+        .map_err(|e| Error::io("read", dict_path, e))?;
+    harmonise::load_dictionary(dict_path, &text).map_err(|e| {
+        ctx.fail(e.to_string())
+            .with_hint(format!("fix `{dict_path}`; the error says which entry"))
+    })
+}
+
+/// Every input's tidy rows, under the dictionary's name of the source they come from.
+fn read_sources(ctx: &StageContext, p: &HarmoniseParams) -> Result<BTreeMap<String, Vec<TidyRow>>> {
+    // Pipeline source name → dictionary source name.
+    let mut alias: BTreeMap<String, String> = BTreeMap::new();
+    for (dict_name, list) in &p.bind {
+        for s in list {
+            alias.insert(s.clone(), dict_name.clone());
+        }
+    }
+    // Inputs read in parallel; merged in input order, so the result does not depend on it.
+    let tables: Vec<Result<Vec<TidyRow>>> = ctx
+        .stage
+        .inputs
+        .par_iter()
+        .map(|input| read_tidy(ctx, input))
+        .collect();
+    let mut sources: BTreeMap<String, Vec<TidyRow>> = BTreeMap::new();
+    for table in tables {
+        for row in table? {
+            let key = alias
+                .get(&row.source)
+                .cloned()
+                .unwrap_or_else(|| row.source.clone());
+            sources.entry(key).or_default().push(row);
+        }
+    }
+    Ok(sources)
+}
+
+/// With `geography: boundaries`, every row moved onto the canonical year's LAs; the
+/// reconciliation of the files as published is returned beside what moved.
+fn to_boundaries(
+    ctx: &StageContext,
+    p: &HarmoniseParams,
+    dict: &Dictionary,
+    sources: &mut BTreeMap<String, Vec<TidyRow>>,
+) -> Result<(
+    Option<Vec<quality::ReconRow>>,
+    Option<harmonise::boundaries::Moved>,
+)> {
+    // The reconciliation checks the files as published, before any row moves.
+    let mut recon_published = None;
+    let moved = match (p.geography, &p.geography_changes) {
+        (Geography::Boundaries, Some(path)) => {
+            recon_published = Some(quality::reconcile(dict, sources));
+            let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
+                .map_err(|e| Error::io("read", path, e))?;
+            let changes = crate::clean::geography::load_changes(path, &text)?;
+            Some(harmonise::boundaries::move_to_boundaries(&changes, sources))
+        }
+        _ => None,
+    };
+    Ok((recon_published, moved))
+}
+
+/// A merged LA's missing values marked as not harmonised, and the split LAs' rows set aside.
+fn mark_moved(h: &mut harmonise::Harmonised, m: &harmonise::boundaries::Moved) {
+    // Say why a merged LA's value is missing: a measure it needs did not add up.
+    let partial: std::collections::BTreeSet<(&str, i32)> =
+        m.partial.iter().map(|(c, y)| (c.as_str(), *y)).collect();
+    for r in &mut h.panel {
+        if r.value.is_none()
+            && r.status == "not_available"
+            && partial.contains(&(r.la_code.as_str(), r.year))
+        {
+            r.status = harmonise::boundaries::NOT_HARMONISED.to_string();
+        }
+    }
+    h.unmapped.extend(m.set_aside.iter().cloned());
+}
+
+/// The panel: one row per LA, year and indicator.
+fn panel_table(p: &[harmonise::PanelRow]) -> Result<OutputTable> {
+    TableBuilder::new()
+        .str("la_code", p.iter().map(|r| r.la_code.clone()).collect())
+        .opt_str(
+            "la_code_old",
+            p.iter().map(|r| r.la_code_old.clone()).collect(),
+        )
+        .str("la_name", p.iter().map(|r| r.la_name.clone()).collect())
+        .i32("year", p.iter().map(|r| r.year).collect())
+        .str("indicator", p.iter().map(|r| r.indicator.clone()).collect())
+        .f64("value", p.iter().map(|r| r.value).collect())
+        .str("status", p.iter().map(|r| r.status.clone()).collect())
+        .str(
+            "definition",
+            p.iter().map(|r| r.definition.clone()).collect(),
+        )
+        .build(None)
+}
+
+/// The `wide` table's columns: one row per LA and year, a column per indicator.
+fn wide_table(w: &harmonise::Wide) -> TableBuilder {
+    let mut wide = TableBuilder::new()
+        .str(
+            "la_code",
+            w.rows.iter().map(|r| r.la_code.clone()).collect(),
+        )
+        .opt_str(
+            "la_code_old",
+            w.rows.iter().map(|r| r.la_code_old.clone()).collect(),
+        )
+        .str(
+            "la_name",
+            w.rows.iter().map(|r| r.la_name.clone()).collect(),
+        )
+        .i32("year", w.rows.iter().map(|r| r.year).collect());
+    for (j, c) in w.columns.iter().enumerate() {
+        wide = wide.f64(
+            c,
+            w.rows
+                .iter()
+                .map(|r| r.values.get(j).copied().flatten())
+                .collect(),
+        );
+    }
+    wide
+}
+
+/// `coverage`: how many LAs have a value of each indicator in each year.
+fn coverage_table(h: &harmonise::Harmonised) -> Result<OutputTable> {
+    let cov = quality::coverage(h);
+    TableBuilder::new()
+        .str(
+            "indicator",
+            cov.iter().map(|r| r.indicator.clone()).collect(),
+        )
+        .i32("year", cov.iter().map(|r| r.year).collect())
+        .i64("n_las", cov.iter().map(|r| r.n_las as i64).collect())
+        .i64("n_values", cov.iter().map(|r| r.n_values as i64).collect())
+        .f64("share", cov.iter().map(|r| Some(r.share)).collect())
+        .build(Some("coverage"))
+}
+
+/// `status_counts`: the panel's rows of each indicator by status.
+fn status_counts_table(h: &harmonise::Harmonised) -> Result<OutputTable> {
+    let sc = quality::status_counts(h);
+    TableBuilder::new()
+        .str(
+            "indicator",
+            sc.iter().map(|r| r.indicator.clone()).collect(),
+        )
+        .str("status", sc.iter().map(|r| r.status.clone()).collect())
+        .i64("n", sc.iter().map(|r| r.n as i64).collect())
+        .build(Some("status_counts"))
+}
+
+/// `reconciliation`: each file's LA rows against its England row.
+fn reconciliation_table(recon: &[quality::ReconRow]) -> Result<OutputTable> {
+    TableBuilder::new()
+        .str("file", recon.iter().map(|r| r.file.clone()).collect())
+        .i32("year", recon.iter().map(|r| r.year).collect())
+        .str("measure", recon.iter().map(|r| r.measure.clone()).collect())
+        .f64("england", recon.iter().map(|r| Some(r.england)).collect())
+        .f64("la_sum", recon.iter().map(|r| Some(r.la_sum)).collect())
+        .i64("n_las", recon.iter().map(|r| r.n_las as i64).collect())
+        .i64(
+            "n_suppressed",
+            recon.iter().map(|r| r.n_suppressed as i64).collect(),
+        )
+        .f64(
+            "difference",
+            recon.iter().map(|r| Some(r.difference)).collect(),
+        )
+        .f64(
+            "tolerance",
+            recon.iter().map(|r| Some(r.tolerance)).collect(),
+        )
+        .bool("ok", recon.iter().map(|r| Some(r.ok)).collect())
+        .build(Some("reconciliation"))
+}
+
+/// `crosscheck`: the panel's values against another definition of the same indicator.
+fn crosscheck_table(cross: &[quality::CrosscheckRow]) -> Result<OutputTable> {
+    TableBuilder::new()
+        .str(
+            "indicator",
+            cross.iter().map(|r| r.indicator.clone()).collect(),
+        )
+        .i32("year", cross.iter().map(|r| r.year).collect())
+        .str("la_code", cross.iter().map(|r| r.la_code.clone()).collect())
+        .str(
+            "panel_definition",
+            cross.iter().map(|r| r.panel_definition.clone()).collect(),
+        )
+        .f64("panel_value", cross.iter().map(|r| r.panel_value).collect())
+        .str(
+            "crosscheck_definition",
+            cross
+                .iter()
+                .map(|r| r.crosscheck_definition.clone())
+                .collect(),
+        )
+        .f64(
+            "crosscheck_value",
+            cross.iter().map(|r| r.crosscheck_value).collect(),
+        )
+        .f64("difference", cross.iter().map(|r| r.difference).collect())
+        .build(Some("crosscheck"))
+}
+
+/// `unmapped`: the published rows the panel could not place under an LA, and why.
+fn unmapped_table(u: &[harmonise::panel::UnmappedLa]) -> Result<OutputTable> {
+    TableBuilder::new()
+        .str("source", u.iter().map(|r| r.source.clone()).collect())
+        .i32("year", u.iter().map(|r| r.year).collect())
+        .opt_str(
+            "la_code_old",
+            u.iter().map(|r| r.la_code_old.clone()).collect(),
+        )
+        .opt_str("la_code", u.iter().map(|r| r.la_code.clone()).collect())
+        .str("la_name", u.iter().map(|r| r.la_name.clone()).collect())
+        .str("reason", u.iter().map(|r| r.reason.clone()).collect())
+        .build(Some("unmapped"))
 }
 
 /// Every year of the panel has data: a year with no LA rows at all, or a year whose definition

@@ -119,309 +119,431 @@ impl StageKind for Scorecards {
         let root = &ctx.pipeline.root;
         let p: ScorecardsParams = ctx.params()?;
         let out_rel = p.out_dir.trim_end_matches('/').to_string();
-        let out_dir = root.join(&out_rel);
-        let templates = root.join(&p.templates);
-        let indicators = &p.indicators;
-        let table = |input: &str, t: Option<&str>| -> Result<TableData> {
-            let (s, b) = ctx.read_table(input, t)?;
-            TableData::new(
-                &format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)),
-                s,
-                &b,
-            )
-        };
-
-        // The panel: values by indicator, LA and year; names and old codes of the latest year.
-        let panel = table("panel", None)?;
-        let (p_la, p_old, p_name, p_year, p_ind, p_val) = (
-            panel.strings("la_code")?,
-            panel.strings("la_code_old")?,
-            panel.strings("la_name")?,
-            panel.i64s("year")?,
-            panel.strings("indicator")?,
-            panel.f64s("value")?,
-        );
-        let from_year = p.from_year.unwrap_or(i64::MIN);
-        // A name the panel does not hold is a typo, not a filter (did you mean …?).
-        let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
-        crate::stage::names_in_input(
+        let study = Study::read(ctx, &p)?;
+        let mut pages = Pages {
             ctx,
-            "indicators",
-            indicators.iter().map(String::as_str),
-            &present,
-            "panel",
-        )?;
-        let wanted: BTreeSet<&String> = indicators.iter().collect();
-        let mut values: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new(); // (indicator, la) → year → value
-        let mut names: BTreeMap<String, (i64, String, Option<String>)> = BTreeMap::new(); // la → (year, name, old code)
-        let mut years: BTreeSet<i64> = BTreeSet::new();
-        for i in 0..panel.rows() {
-            let (Some(la), Some(y)) = (&p_la[i], p_year[i]) else {
-                continue;
-            };
-            if names.get(la).is_none_or(|(yy, _, _)| y >= *yy) {
-                names.insert(
-                    la.clone(),
-                    (y, p_name[i].clone().unwrap_or_default(), p_old[i].clone()),
-                );
-            }
-            let (Some(ind), Some(v)) = (&p_ind[i], p_val[i]) else {
-                continue;
-            };
-            if y < from_year || !wanted.contains(ind) || !v.is_finite() {
-                continue;
-            }
-            years.insert(y);
-            values
-                .entry((ind.clone(), la.clone()))
-                .or_default()
-                .insert(y, v);
-        }
-        let years: Vec<i64> = years.into_iter().collect();
-        let by_old: BTreeMap<String, String> = names
-            .iter()
-            .filter_map(|(la, (_, _, old))| Some((old.clone()?, la.clone())))
-            .collect();
-        let labels = indicator_labels(ctx)?;
-
-        // Statistical neighbours, by old code.
-        let ncode = p.neighbours.as_str();
-        let neighbours = read_neighbours(ctx.source_path(ncode)?)?;
-
-        // Ofsted history and the model's predictions.
-        let of = table("ofsted", None)?;
-        let (o_la, o_pub, o_fw, o_j, o_grade, o_head) = (
-            of.strings("la_code")?,
-            of.strings("published")?,
-            of.strings("framework")?,
-            of.strings("judgement")?,
-            of.i64s("grade")?,
-            of.bools("headline")?,
-        );
-        // la → (published, framework, judgement, grade)
-        let mut history: BTreeMap<String, Vec<Judgement>> = BTreeMap::new();
-        for i in 0..of.rows() {
-            if o_head[i] != Some(true) {
-                continue;
-            }
-            if let Some(la) = &o_la[i] {
-                history.entry(la.clone()).or_default().push((
-                    o_pub[i].clone().unwrap_or_default(),
-                    o_fw[i].clone().unwrap_or_default(),
-                    o_j[i].clone().unwrap_or_default(),
-                    o_grade[i],
-                ));
-            }
-        }
-        let pr = table("early_warning", Some("predictions"))?;
-        let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) = (
-            pr.i64s("origin_year")?,
-            pr.strings("la_code")?,
-            pr.i64s("observed")?,
-            pr.f64s("probability")?,
-            pr.f64s("probability_lo")?,
-            pr.f64s("probability_hi")?,
-            pr.bools("flagged")?,
-        );
-        let latest = r_origin.iter().flatten().max().copied();
-        let forecast_year = p.forecast_year.or(latest);
-        let mut predictions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for i in 0..pr.rows() {
-            let Some(la) = &r_la[i] else { continue };
-            predictions.entry(la.clone()).or_default().push(json!({
-                "origin": r_origin[i], "observed": r_obs[i], "forecast": r_origin[i] == forecast_year,
-                "probability": pct(r_p[i]), "lo": pct(r_lo[i]), "hi": pct(r_hi[i]), "flagged": r_flag[i] == Some(true),
-            }));
-        }
-
-        // England: every LA's values, once per indicator and year.
-        let mut england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber> =
-            BTreeMap::new();
-        for ind in indicators {
-            for &y in &years {
-                let all: Vec<f64> = names
-                    .keys()
-                    .filter_map(|g| {
-                        values
-                            .get(&(ind.clone(), g.clone()))
-                            .and_then(|m| m.get(&y))
-                            .copied()
-                    })
-                    .collect();
-                if !all.is_empty() {
-                    england.insert((ind.clone(), y), crate::stats::quantile::five_number(&all));
-                }
-            }
-        }
-
-        let tera = templates_for(ctx, &templates)?;
-        let mut written: Vec<(String, String, String)> = Vec::new();
+            tera: templates_for(ctx, &root.join(&p.templates))?,
+            out_dir: root.join(&out_rel),
+            out_rel,
+            written: Vec::new(),
+        };
         let mut index: Vec<Value> = Vec::new();
-        for (la, (_, name, old)) in &names {
-            let group: Vec<String> = old
-                .as_ref()
-                .and_then(|o| neighbours.get(o))
-                .map(|ns| ns.iter().filter_map(|n| by_old.get(n).cloned()).collect())
-                .unwrap_or_default();
-            let group_names: Vec<String> = group
-                .iter()
-                .map(|g| names.get(g).map(|n| n.1.clone()).unwrap_or_default())
-                .collect();
-            let mut cards = Vec::new();
-            let mut flag_count = 0;
-            for ind in indicators {
-                let own = values.get(&(ind.clone(), la.clone()));
-                let mut rows = Vec::new();
-                let (mut own_pts, mut nb_pts, mut en_pts) = (Vec::new(), Vec::new(), Vec::new());
-                let mut flags = Vec::new();
-                for &y in &years {
-                    let nb: Vec<f64> = group
-                        .iter()
-                        .filter_map(|g| {
-                            values
-                                .get(&(ind.clone(), g.clone()))
-                                .and_then(|m| m.get(&y))
-                                .copied()
-                        })
-                        .collect();
-                    let v = own.and_then(|m| m.get(&y)).copied();
-                    let nf = (!nb.is_empty()).then(|| crate::stats::quantile::five_number(&nb));
-                    let ef = england.get(&(ind.clone(), y));
-                    let outside = match (v, nb.len() >= 3) {
-                        (Some(v), true) => {
-                            let (lo, hi) = nb
-                                .iter()
-                                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                                    (a.min(*x), b.max(*x))
-                                });
-                            (v < lo || v > hi).then(|| {
-                                format!(
-                                    "{y}: {} is {} its neighbours' range ({}–{})",
-                                    num(v),
-                                    if v < lo { "below" } else { "above" },
-                                    num(lo),
-                                    num(hi)
-                                )
-                            })
-                        }
-                        _ => None,
-                    };
-                    if let Some(f) = &outside {
-                        flags.push(f.clone());
-                    }
-                    own_pts.push(charts::TrendPoint {
-                        year: y as i32,
-                        median: v.unwrap_or(f64::NAN),
-                        q1: f64::NAN,
-                        q3: f64::NAN,
-                    });
-                    if let Some(f) = &nf {
-                        nb_pts.push(charts::TrendPoint {
-                            year: y as i32,
-                            median: f.median,
-                            q1: f.q1,
-                            q3: f.q3,
-                        });
-                    }
-                    if let Some(f) = &ef {
-                        en_pts.push(charts::TrendPoint {
-                            year: y as i32,
-                            median: f.median,
-                            q1: f.q1,
-                            q3: f.q3,
-                        });
-                    }
-                    rows.push(json!({
-                        "year": y, "value": v.map(num), "outside": outside.is_some(),
-                        "neighbours": nf.as_ref().map(|f| format!("{} ({}–{})", num(f.median), num(f.q1), num(f.q3))),
-                        "england": ef.as_ref().map(|f| format!("{} ({}–{})", num(f.median), num(f.q1), num(f.q3))),
-                    }));
-                }
-                flag_count += flags.len();
-                let (label, unit) = labels
-                    .get(ind)
-                    .cloned()
-                    .unwrap_or_else(|| (ind.clone(), String::new()));
-                let svg = charts::trend_chart(&charts::TrendChart {
-                    title: label.clone(),
-                    x_label: "year (ending 31 March)".into(),
-                    y_label: unit,
-                    series: vec![
-                        charts::TrendSeries {
-                            name: name.clone(),
-                            points: own_pts,
-                        },
-                        charts::TrendSeries {
-                            name: "statistical neighbours (median)".into(),
-                            points: nb_pts,
-                        },
-                        charts::TrendSeries {
-                            name: "England (median)".into(),
-                            points: en_pts,
-                        },
-                    ],
-                    breaks: vec![],
-                    width: 460.0,
-                    height: 300.0,
-                });
-                cards.push(json!({"indicator": ind, "label": label, "svg": svg, "rows": rows, "flags": flags}));
-            }
-            let mut hist = history.get(la).cloned().unwrap_or_default();
-            hist.sort();
-            let preds = predictions.get(la).cloned().unwrap_or_default();
-            let forecast = preds.iter().find(|p| p["forecast"] == true).cloned();
-            let context = json!({
-                "la_code": la, "la_name": name, "la_code_old": old,
-                "neighbours": group.iter().zip(&group_names).map(|(c, n)| json!({"code": c, "name": n})).collect::<Vec<_>>(),
-                "indicators": cards, "flag_count": flag_count,
-                "ofsted": hist.iter().map(|h| json!({"published": h.0, "framework": h.1, "judgement": h.2, "grade": h.3})).collect::<Vec<_>>(),
-                "predictions": preds, "forecast": forecast, "forecast_year": forecast_year,
-                "caution": CAUTION, "pipeline": ctx.pipeline.name,
-            });
-            let tctx = tera::Context::from_value(context)
-                .map_err(|e| ctx.fail(format!("scorecard context: {e}")))?;
-            for (tpl, ext) in [("scorecard.html.tera", "html"), ("scorecard.md.tera", "md")] {
-                let text = tera
-                    .render(tpl, &tctx)
-                    .map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
-                let dest = out_dir.join(format!("{la}.{ext}"));
-                write_page(ctx, &format!("{out_rel}/{la}.{ext}"), &text)?;
-                written.push((
-                    la.clone(),
-                    ctx.pipeline.relative(&dest).to_string(),
-                    crate::hash::sha256_bytes(text.as_bytes()),
-                ));
-            }
-            index.push(
-                json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}),
-            );
+        for (la, (_, name, old)) in &study.panel.names {
+            index.push(study.la_pages(&mut pages, la, name, old)?);
         }
         index.sort_by(|a, b| a["la_name"].as_str().cmp(&b["la_name"].as_str()));
         // The index, like the pages, from templates (tera escapes the HTML).
         let ictx = tera::Context::from_value(
-            json!({"index": index, "forecast_year": forecast_year, "caution": CAUTION}),
+            json!({"index": index, "forecast_year": study.forecast_year, "caution": CAUTION}),
         )
         .map_err(|e| ctx.fail(format!("scorecards index context: {e}")))?;
         for (tpl, file) in [
             ("scorecards_index.html.tera", "index.html"),
             ("scorecards_index.md.tera", "index.md"),
         ] {
-            let text = tera
-                .render(tpl, &ictx)
-                .map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
-            let dest = out_dir.join(file);
-            write_page(ctx, &format!("{out_rel}/{file}"), &text)?;
-            written.push((
-                String::new(),
-                ctx.pipeline.relative(&dest).to_string(),
-                crate::hash::sha256_bytes(text.as_bytes()),
-            ));
+            pages.render(tpl, &ictx, file, String::new())?;
         }
+        let written = pages.written;
         Ok(vec![TableBuilder::new()
             .str("la_code", written.iter().map(|w| w.0.clone()).collect())
             .str("path", written.iter().map(|w| w.1.clone()).collect())
             .str("sha256", written.iter().map(|w| w.2.clone()).collect())
             .build(None)?])
+    }
+}
+
+/// One of the stage's inputs as a table, named as SQL names it in errors.
+fn read_input(ctx: &StageContext, input: &str, t: Option<&str>) -> Result<TableData> {
+    let (s, b) = ctx.read_table(input, t)?;
+    TableData::new(
+        &format!("`{}`", crate::pipeline::Pipeline::sql_table_name(input, t)),
+        s,
+        &b,
+    )
+}
+
+/// (indicator, LA) → year → value: the lead indicators from the first year shown.
+type Values = BTreeMap<(String, String), BTreeMap<i64, f64>>;
+
+/// LA → (year, name, old code) of the latest year the panel holds it.
+type Names = BTreeMap<String, (i64, String, Option<String>)>;
+
+/// The panel as the scorecards show it: the lead indicators' values, every LA's latest name
+/// and old code, and the years shown.
+struct Panel {
+    values: Values,
+    names: Names,
+    years: Vec<i64>,
+}
+
+/// The panel's values of the lead indicators by LA and year, after checking that it holds
+/// every indicator the params name.
+fn read_panel(ctx: &StageContext, p: &ScorecardsParams) -> Result<Panel> {
+    let indicators = &p.indicators;
+    let panel = read_input(ctx, "panel", None)?;
+    let (p_la, p_old, p_name, p_year, p_ind, p_val) = (
+        panel.strings("la_code")?,
+        panel.strings("la_code_old")?,
+        panel.strings("la_name")?,
+        panel.i64s("year")?,
+        panel.strings("indicator")?,
+        panel.f64s("value")?,
+    );
+    let from_year = p.from_year.unwrap_or(i64::MIN);
+    // A name the panel does not hold is a typo, not a filter (did you mean …?).
+    let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
+    crate::stage::names_in_input(
+        ctx,
+        "indicators",
+        indicators.iter().map(String::as_str),
+        &present,
+        "panel",
+    )?;
+    let wanted: BTreeSet<&String> = indicators.iter().collect();
+    let mut values: Values = BTreeMap::new();
+    let mut names: Names = BTreeMap::new();
+    let mut years: BTreeSet<i64> = BTreeSet::new();
+    for i in 0..panel.rows() {
+        let (Some(la), Some(y)) = (&p_la[i], p_year[i]) else {
+            continue;
+        };
+        if names.get(la).is_none_or(|(yy, _, _)| y >= *yy) {
+            names.insert(
+                la.clone(),
+                (y, p_name[i].clone().unwrap_or_default(), p_old[i].clone()),
+            );
+        }
+        let (Some(ind), Some(v)) = (&p_ind[i], p_val[i]) else {
+            continue;
+        };
+        if y < from_year || !wanted.contains(ind) || !v.is_finite() {
+            continue;
+        }
+        years.insert(y);
+        values
+            .entry((ind.clone(), la.clone()))
+            .or_default()
+            .insert(y, v);
+    }
+    Ok(Panel {
+        values,
+        names,
+        years: years.into_iter().collect(),
+    })
+}
+
+/// Each LA's headline Ofsted judgements: (published, framework, judgement, grade).
+fn read_history(ctx: &StageContext) -> Result<BTreeMap<String, Vec<Judgement>>> {
+    let of = read_input(ctx, "ofsted", None)?;
+    let (o_la, o_pub, o_fw, o_j, o_grade, o_head) = (
+        of.strings("la_code")?,
+        of.strings("published")?,
+        of.strings("framework")?,
+        of.strings("judgement")?,
+        of.i64s("grade")?,
+        of.bools("headline")?,
+    );
+    let mut history: BTreeMap<String, Vec<Judgement>> = BTreeMap::new();
+    for i in 0..of.rows() {
+        if o_head[i] != Some(true) {
+            continue;
+        }
+        if let Some(la) = &o_la[i] {
+            history.entry(la.clone()).or_default().push((
+                o_pub[i].clone().unwrap_or_default(),
+                o_fw[i].clone().unwrap_or_default(),
+                o_j[i].clone().unwrap_or_default(),
+                o_grade[i],
+            ));
+        }
+    }
+    Ok(history)
+}
+
+/// LA → the model's prediction at each origin, as a page shows it.
+type Predictions = BTreeMap<String, Vec<Value>>;
+
+/// The early-warning model's predictions by LA, and the origin year whose forecast the
+/// pages show (the param's, else the latest).
+fn read_predictions(
+    ctx: &StageContext,
+    forecast_year: Option<i64>,
+) -> Result<(Option<i64>, Predictions)> {
+    let pr = read_input(ctx, "early_warning", Some("predictions"))?;
+    let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) = (
+        pr.i64s("origin_year")?,
+        pr.strings("la_code")?,
+        pr.i64s("observed")?,
+        pr.f64s("probability")?,
+        pr.f64s("probability_lo")?,
+        pr.f64s("probability_hi")?,
+        pr.bools("flagged")?,
+    );
+    let latest = r_origin.iter().flatten().max().copied();
+    let forecast_year = forecast_year.or(latest);
+    let mut predictions: Predictions = BTreeMap::new();
+    for i in 0..pr.rows() {
+        let Some(la) = &r_la[i] else { continue };
+        predictions.entry(la.clone()).or_default().push(json!({
+            "origin": r_origin[i], "observed": r_obs[i], "forecast": r_origin[i] == forecast_year,
+            "probability": pct(r_p[i]), "lo": pct(r_lo[i]), "hi": pct(r_hi[i]), "flagged": r_flag[i] == Some(true),
+        }));
+    }
+    Ok((forecast_year, predictions))
+}
+
+/// The values of the given LAs for one indicator and year, in the LAs' order.
+fn values_of<'a>(
+    values: &Values,
+    las: impl Iterator<Item = &'a String>,
+    ind: &str,
+    y: i64,
+) -> Vec<f64> {
+    las.filter_map(|g| {
+        values
+            .get(&(ind.to_string(), g.clone()))
+            .and_then(|m| m.get(&y))
+            .copied()
+    })
+    .collect()
+}
+
+/// England: every LA's values, once per indicator and year.
+fn england_bands(
+    indicators: &[String],
+    panel: &Panel,
+) -> BTreeMap<(String, i64), crate::stats::quantile::FiveNumber> {
+    let mut england = BTreeMap::new();
+    for ind in indicators {
+        for &y in &panel.years {
+            let all = values_of(&panel.values, panel.names.keys(), ind, y);
+            if !all.is_empty() {
+                england.insert((ind.clone(), y), crate::stats::quantile::five_number(&all));
+            }
+        }
+    }
+    england
+}
+
+/// Everything a page shows, read once for every LA.
+struct Study {
+    indicators: Vec<String>,
+    panel: Panel,
+    /// old code → current code, to find an LA's neighbours in the panel
+    by_old: BTreeMap<String, String>,
+    labels: BTreeMap<String, (String, String)>,
+    /// statistical neighbours, by old code
+    neighbours: BTreeMap<String, Vec<String>>,
+    history: BTreeMap<String, Vec<Judgement>>,
+    predictions: Predictions,
+    forecast_year: Option<i64>,
+    england: BTreeMap<(String, i64), crate::stats::quantile::FiveNumber>,
+}
+
+/// The pages written so far into the staging folder: (la_code, path, sha256) each.
+struct Pages<'a> {
+    ctx: &'a StageContext<'a>,
+    tera: tera::Tera,
+    out_dir: std::path::PathBuf,
+    out_rel: String,
+    written: Vec<(String, String, String)>,
+}
+
+impl Pages<'_> {
+    /// One page from its template, written and recorded under the LA it belongs to.
+    fn render(&mut self, tpl: &str, tctx: &tera::Context, file: &str, la: String) -> Result<()> {
+        let ctx = self.ctx;
+        let text = self
+            .tera
+            .render(tpl, tctx)
+            .map_err(|e| ctx.fail(format!("template `{tpl}`: {e}")))?;
+        let dest = self.out_dir.join(file);
+        write_page(ctx, &format!("{}/{file}", self.out_rel), &text)?;
+        self.written.push((
+            la,
+            ctx.pipeline.relative(&dest).to_string(),
+            crate::hash::sha256_bytes(text.as_bytes()),
+        ));
+        Ok(())
+    }
+}
+
+impl Study {
+    /// The panel, the neighbour groups, Ofsted's judgements and the model's predictions.
+    fn read(ctx: &StageContext, p: &ScorecardsParams) -> Result<Study> {
+        let panel = read_panel(ctx, p)?;
+        let by_old: BTreeMap<String, String> = panel
+            .names
+            .iter()
+            .filter_map(|(la, (_, _, old))| Some((old.clone()?, la.clone())))
+            .collect();
+        let labels = indicator_labels(ctx)?;
+        let ncode = p.neighbours.as_str();
+        let neighbours = read_neighbours(ctx.source_path(ncode)?)?;
+        let history = read_history(ctx)?;
+        let (forecast_year, predictions) = read_predictions(ctx, p.forecast_year)?;
+        let england = england_bands(&p.indicators, &panel);
+        Ok(Study {
+            indicators: p.indicators.clone(),
+            panel,
+            by_old,
+            labels,
+            neighbours,
+            history,
+            predictions,
+            forecast_year,
+            england,
+        })
+    }
+
+    /// An LA's two pages (HTML and Markdown); its entry in the index.
+    fn la_pages(
+        &self,
+        pages: &mut Pages,
+        la: &str,
+        name: &str,
+        old: &Option<String>,
+    ) -> Result<Value> {
+        let ctx = pages.ctx;
+        let names = &self.panel.names;
+        let group: Vec<String> = old
+            .as_ref()
+            .and_then(|o| self.neighbours.get(o))
+            .map(|ns| {
+                ns.iter()
+                    .filter_map(|n| self.by_old.get(n).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let group_names: Vec<String> = group
+            .iter()
+            .map(|g| names.get(g).map(|n| n.1.clone()).unwrap_or_default())
+            .collect();
+        let mut cards = Vec::new();
+        let mut flag_count = 0;
+        for ind in &self.indicators {
+            let (card, flags) = self.card(la, name, &group, ind);
+            flag_count += flags;
+            cards.push(card);
+        }
+        let mut hist = self.history.get(la).cloned().unwrap_or_default();
+        hist.sort();
+        let preds = self.predictions.get(la).cloned().unwrap_or_default();
+        let forecast = preds.iter().find(|p| p["forecast"] == true).cloned();
+        let context = json!({
+            "la_code": la, "la_name": name, "la_code_old": old,
+            "neighbours": group.iter().zip(&group_names).map(|(c, n)| json!({"code": c, "name": n})).collect::<Vec<_>>(),
+            "indicators": cards, "flag_count": flag_count,
+            "ofsted": hist.iter().map(|h| json!({"published": h.0, "framework": h.1, "judgement": h.2, "grade": h.3})).collect::<Vec<_>>(),
+            "predictions": preds, "forecast": forecast, "forecast_year": self.forecast_year,
+            "caution": CAUTION, "pipeline": ctx.pipeline.name,
+        });
+        let tctx = tera::Context::from_value(context)
+            .map_err(|e| ctx.fail(format!("scorecard context: {e}")))?;
+        for (tpl, ext) in [("scorecard.html.tera", "html"), ("scorecard.md.tera", "md")] {
+            pages.render(tpl, &tctx, &format!("{la}.{ext}"), la.to_string())?;
+        }
+        Ok(json!({"la_code": la, "la_name": name, "flags": flag_count, "forecast": forecast}))
+    }
+
+    /// One lead indicator on an LA's page: its value each year against its neighbours' and
+    /// England's median and IQR, the years it lies outside its neighbours' range, and the
+    /// chart; with the number of those years.
+    fn card(&self, la: &str, name: &str, group: &[String], ind: &str) -> (Value, usize) {
+        let own = self.panel.values.get(&(ind.to_string(), la.to_string()));
+        let mut rows = Vec::new();
+        let (mut own_pts, mut nb_pts, mut en_pts) = (Vec::new(), Vec::new(), Vec::new());
+        let mut flags = Vec::new();
+        for &y in &self.panel.years {
+            let nb = values_of(&self.panel.values, group.iter(), ind, y);
+            let v = own.and_then(|m| m.get(&y)).copied();
+            let nf = (!nb.is_empty()).then(|| crate::stats::quantile::five_number(&nb));
+            let ef = self.england.get(&(ind.to_string(), y));
+            let outside = match (v, nb.len() >= 3) {
+                (Some(v), true) => outside_range(y, v, &nb),
+                _ => None,
+            };
+            if let Some(f) = &outside {
+                flags.push(f.clone());
+            }
+            own_pts.push(charts::TrendPoint {
+                year: y as i32,
+                median: v.unwrap_or(f64::NAN),
+                q1: f64::NAN,
+                q3: f64::NAN,
+            });
+            if let Some(f) = &nf {
+                nb_pts.push(band_point(y, f));
+            }
+            if let Some(f) = &ef {
+                en_pts.push(band_point(y, f));
+            }
+            rows.push(json!({
+                "year": y, "value": v.map(num), "outside": outside.is_some(),
+                "neighbours": nf.as_ref().map(|f| format!("{} ({}–{})", num(f.median), num(f.q1), num(f.q3))),
+                "england": ef.as_ref().map(|f| format!("{} ({}–{})", num(f.median), num(f.q1), num(f.q3))),
+            }));
+        }
+        let (label, unit) = self
+            .labels
+            .get(ind)
+            .cloned()
+            .unwrap_or_else(|| (ind.to_string(), String::new()));
+        let svg = charts::trend_chart(&charts::TrendChart {
+            title: label.clone(),
+            x_label: "year (ending 31 March)".into(),
+            y_label: unit,
+            series: vec![
+                charts::TrendSeries {
+                    name: name.to_string(),
+                    points: own_pts,
+                },
+                charts::TrendSeries {
+                    name: "statistical neighbours (median)".into(),
+                    points: nb_pts,
+                },
+                charts::TrendSeries {
+                    name: "England (median)".into(),
+                    points: en_pts,
+                },
+            ],
+            breaks: vec![],
+            width: 460.0,
+            height: 300.0,
+        });
+        let n = flags.len();
+        (
+            json!({"indicator": ind, "label": label, "svg": svg, "rows": rows, "flags": flags}),
+            n,
+        )
+    }
+}
+
+/// The flag for a year an LA lies below or above its neighbours' range, if it does.
+fn outside_range(y: i64, v: f64, nb: &[f64]) -> Option<String> {
+    let (lo, hi) = nb
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
+    (v < lo || v > hi).then(|| {
+        format!(
+            "{y}: {} is {} its neighbours' range ({}–{})",
+            num(v),
+            if v < lo { "below" } else { "above" },
+            num(lo),
+            num(hi)
+        )
+    })
+}
+
+/// A year's median and IQR band on a trend chart.
+fn band_point(y: i64, f: &crate::stats::quantile::FiveNumber) -> charts::TrendPoint {
+    charts::TrendPoint {
+        year: y as i32,
+        median: f.median,
+        q1: f.q1,
+        q3: f.q3,
     }
 }
 

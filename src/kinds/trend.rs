@@ -297,126 +297,170 @@ impl StageKind for Correlate {
                 named: min_for.keys().map(String::as_str).collect(),
             },
         )?;
-
-        // Per year: one column per indicator over the LAs seen that year (NaN = missing).
-        let mut by_year: BTreeMap<i32, BTreeMap<String, BTreeMap<String, f64>>> = BTreeMap::new();
-        for ((ind, year), cells) in &panel.cells {
-            let col = by_year
-                .entry(*year)
-                .or_default()
-                .entry(ind.clone())
-                .or_default();
-            for (la, _, v) in cells {
-                col.insert(la.clone(), *v);
-            }
-        }
-        struct Row {
-            year: i32,
-            x: String,
-            y: String,
-            n: usize,
-            rho: f64,
-            p: f64,
-        }
-        let mut rows: Vec<Row> = Vec::new();
-        for (year, cols) in &by_year {
-            let las: BTreeSet<&String> = cols.values().flat_map(|c| c.keys()).collect();
-            let names: Vec<&String> = cols.keys().collect();
-            let data: Vec<Vec<f64>> = names
-                .iter()
-                .map(|n| {
-                    las.iter()
-                        .map(|la| cols[*n].get(*la).copied().unwrap_or(f64::NAN))
-                        .collect()
-                })
-                .collect();
-            let refs: Vec<&[f64]> = data.iter().map(|v| v.as_slice()).collect();
-            let tests = spearman_all_pairs(&refs, Alternative::TwoSided);
-            let mut k = 0;
-            for i in 0..names.len() {
-                for j in i + 1..names.len() {
-                    if let Some(t) = &tests[k] {
-                        if t.n >= min_n && t.rho.is_finite() {
-                            rows.push(Row {
-                                year: *year,
-                                x: names[i].clone(),
-                                y: names[j].clone(),
-                                n: t.n,
-                                rho: t.rho,
-                                p: t.p_value,
-                            });
-                        }
-                    }
-                    k += 1;
-                }
-            }
-        }
-        let table = TableBuilder::new()
-            .i32("year", rows.iter().map(|r| r.year).collect())
-            .str("x", rows.iter().map(|r| r.x.clone()).collect())
-            .str("y", rows.iter().map(|r| r.y.clone()).collect())
-            .i64("n", rows.iter().map(|r| r.n as i64).collect())
-            .f64("rho", rows.iter().map(|r| Some(r.rho)).collect())
-            .f64("p", rows.iter().map(|r| Some(r.p)).collect())
-            .build(None)?;
-
-        // Summary per pair: in how many years tested and significant, with which sign.
-        let mut pairs: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
-        for r in &rows {
-            pairs.entry((r.x.clone(), r.y.clone())).or_default().push(r);
-        }
-        let need_of = |x: &str, y: &str| -> i64 {
-            min_for
-                .get(x)
-                .copied()
-                .unwrap_or(min_years)
-                .min(min_for.get(y).copied().unwrap_or(min_years))
+        let rows = correlations(&by_year(&panel), min_n);
+        let table = correlations_table(&rows)?;
+        let need = MinYears {
+            default: min_years,
+            by_indicator: min_for,
         };
-        let mut s: Vec<PairSummary> = Vec::new();
-        for ((x, y), rs) in pairs {
-            let sig: Vec<&&Row> = rs.iter().filter(|r| r.p < alpha).collect();
-            let pos = sig.iter().filter(|r| r.rho > 0.0).count() as i64;
-            let neg = sig.len() as i64 - pos;
-            let sign = match (pos, neg) {
-                (0, 0) => "",
-                (_, 0) => "+",
-                (0, _) => "-",
-                _ => "mixed",
-            };
-            let need = need_of(&x, &y);
-            let mut rhos: Vec<f64> = rs.iter().map(|r| r.rho).collect();
-            rhos.sort_by(f64::total_cmp);
-            let median = crate::stats::quantile::median(&rhos);
-            let meets = sign != "mixed" && (pos.max(neg)) >= need;
-            s.push((
-                x,
-                y,
-                rs.len() as i64,
-                sig.len() as i64,
-                pos,
-                neg,
-                sign.to_string(),
-                median,
-                meets,
-            ));
-        }
-        let summary = TableBuilder::new()
-            .str("x", s.iter().map(|r| r.0.clone()).collect())
-            .str("y", s.iter().map(|r| r.1.clone()).collect())
-            .i64("years_tested", s.iter().map(|r| r.2).collect())
-            .i64("years_significant", s.iter().map(|r| r.3).collect())
-            .i64("years_positive", s.iter().map(|r| r.4).collect())
-            .i64("years_negative", s.iter().map(|r| r.5).collect())
-            .str("sign", s.iter().map(|r| r.6.clone()).collect())
-            .f64("median_rho", s.iter().map(|r| Some(r.7)).collect())
-            .i64(
-                "min_years_required",
-                s.iter().map(|r| need_of(&r.0, &r.1)).collect(),
-            )
-            .bool("correlated", s.iter().map(|r| Some(r.8)).collect())
-            .build(Some("summary"))?;
-        Ok(vec![table, summary])
+        let s = pair_summaries(&rows, alpha, &need);
+        Ok(vec![table, summary_table(&s, &need)?])
     }
+}
+
+/// Per year: one column per indicator over the LAs seen that year (NaN = missing).
+type ByYear = BTreeMap<i32, BTreeMap<String, BTreeMap<String, f64>>>;
+
+/// The panel's values by year, indicator and LA.
+fn by_year(panel: &Panel) -> ByYear {
+    let mut by_year: ByYear = BTreeMap::new();
+    for ((ind, year), cells) in &panel.cells {
+        let col = by_year
+            .entry(*year)
+            .or_default()
+            .entry(ind.clone())
+            .or_default();
+        for (la, _, v) in cells {
+            col.insert(la.clone(), *v);
+        }
+    }
+    by_year
+}
+
+/// One pair's Spearman correlation in one year.
+struct Correlation {
+    year: i32,
+    x: String,
+    y: String,
+    n: usize,
+    rho: f64,
+    p: f64,
+}
+
+/// Every pair of indicators tested in every year, kept where enough LAs have both and rho
+/// is defined.
+fn correlations(by_year: &ByYear, min_n: usize) -> Vec<Correlation> {
+    let mut rows: Vec<Correlation> = Vec::new();
+    for (year, cols) in by_year {
+        let las: BTreeSet<&String> = cols.values().flat_map(|c| c.keys()).collect();
+        let names: Vec<&String> = cols.keys().collect();
+        let data: Vec<Vec<f64>> = names
+            .iter()
+            .map(|n| {
+                las.iter()
+                    .map(|la| cols[*n].get(*la).copied().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f64]> = data.iter().map(|v| v.as_slice()).collect();
+        let tests = spearman_all_pairs(&refs, Alternative::TwoSided);
+        let mut k = 0;
+        for i in 0..names.len() {
+            for j in i + 1..names.len() {
+                if let Some(t) = &tests[k] {
+                    if t.n >= min_n && t.rho.is_finite() {
+                        rows.push(Correlation {
+                            year: *year,
+                            x: names[i].clone(),
+                            y: names[j].clone(),
+                            n: t.n,
+                            rho: t.rho,
+                            p: t.p_value,
+                        });
+                    }
+                }
+                k += 1;
+            }
+        }
+    }
+    rows
+}
+
+/// The main table: a row per year and pair tested.
+fn correlations_table(rows: &[Correlation]) -> Result<OutputTable> {
+    TableBuilder::new()
+        .i32("year", rows.iter().map(|r| r.year).collect())
+        .str("x", rows.iter().map(|r| r.x.clone()).collect())
+        .str("y", rows.iter().map(|r| r.y.clone()).collect())
+        .i64("n", rows.iter().map(|r| r.n as i64).collect())
+        .f64("rho", rows.iter().map(|r| Some(r.rho)).collect())
+        .f64("p", rows.iter().map(|r| Some(r.p)).collect())
+        .build(None)
+}
+
+/// The years a pair must be significant in: `min_years`, or the smaller of its two
+/// indicators' `min_years_for`.
+struct MinYears<'a> {
+    default: i64,
+    by_indicator: &'a BTreeMap<String, i64>,
+}
+
+impl MinYears<'_> {
+    /// The years the pair (x, y) needs.
+    fn of(&self, x: &str, y: &str) -> i64 {
+        let (min_for, min_years) = (self.by_indicator, self.default);
+        min_for
+            .get(x)
+            .copied()
+            .unwrap_or(min_years)
+            .min(min_for.get(y).copied().unwrap_or(min_years))
+    }
+}
+
+/// Summary per pair: in how many years tested and significant, with which sign.
+fn pair_summaries(rows: &[Correlation], alpha: f64, need_of: &MinYears) -> Vec<PairSummary> {
+    let mut pairs: BTreeMap<(String, String), Vec<&Correlation>> = BTreeMap::new();
+    for r in rows {
+        pairs.entry((r.x.clone(), r.y.clone())).or_default().push(r);
+    }
+    let mut s: Vec<PairSummary> = Vec::new();
+    for ((x, y), rs) in pairs {
+        let sig: Vec<&&Correlation> = rs.iter().filter(|r| r.p < alpha).collect();
+        let pos = sig.iter().filter(|r| r.rho > 0.0).count() as i64;
+        let neg = sig.len() as i64 - pos;
+        let sign = match (pos, neg) {
+            (0, 0) => "",
+            (_, 0) => "+",
+            (0, _) => "-",
+            _ => "mixed",
+        };
+        let need = need_of.of(&x, &y);
+        let mut rhos: Vec<f64> = rs.iter().map(|r| r.rho).collect();
+        rhos.sort_by(f64::total_cmp);
+        let median = crate::stats::quantile::median(&rhos);
+        let meets = sign != "mixed" && (pos.max(neg)) >= need;
+        s.push((
+            x,
+            y,
+            rs.len() as i64,
+            sig.len() as i64,
+            pos,
+            neg,
+            sign.to_string(),
+            median,
+            meets,
+        ));
+    }
+    s
+}
+
+/// The `summary` table: a row per pair.
+fn summary_table(s: &[PairSummary], need_of: &MinYears) -> Result<OutputTable> {
+    TableBuilder::new()
+        .str("x", s.iter().map(|r| r.0.clone()).collect())
+        .str("y", s.iter().map(|r| r.1.clone()).collect())
+        .i64("years_tested", s.iter().map(|r| r.2).collect())
+        .i64("years_significant", s.iter().map(|r| r.3).collect())
+        .i64("years_positive", s.iter().map(|r| r.4).collect())
+        .i64("years_negative", s.iter().map(|r| r.5).collect())
+        .str("sign", s.iter().map(|r| r.6.clone()).collect())
+        .f64("median_rho", s.iter().map(|r| Some(r.7)).collect())
+        .i64(
+            "min_years_required",
+            s.iter().map(|r| need_of.of(&r.0, &r.1)).collect(),
+        )
+        .bool("correlated", s.iter().map(|r| Some(r.8)).collect())
+        .build(Some("summary"))
 }
 
 /// A pair's summary row: x, y, years tested, significant, positive, negative, sign, median rho, correlated.
