@@ -362,3 +362,25 @@ fn columns_match(declared: &[&str], actual: &[&str]) -> bool {
         }
     }
 }
+
+/// A formula in the indicator dictionary that does not parse stops the panel with the file,
+/// line and column, the line itself and a caret — not a message about an entry somewhere.
+#[test]
+fn a_formula_that_does_not_parse_is_shown_at_its_line() {
+    let p = study_project();
+    p.edit(
+        "stages/indicators.yaml",
+        "formula: '`%ChildrenReferredIn{yy}MoreThanOnce`'",
+        "formula: 'pct(`%ChildrenReferredIn{yy}MoreThanOnce`'",
+    );
+    let r = p.canary(&["run", "panel"]).fails(1);
+    for want in [
+        "stages/indicators.yaml:86:",
+        "formula does not parse",
+        "86 |         formula: 'pct(",
+        "^",
+        "fix the formula on line 86 of stages/indicators.yaml",
+    ] {
+        assert!(r.stderr.contains(want), "lacks `{want}`:\n{}", r.stderr);
+    }
+}
