@@ -46,9 +46,7 @@ fn main() {
         start += len;
     }
     let table = Arc::new(MemTable::try_new(schema, parts).unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = canary::session::runtime().unwrap();
     for sql in [
         "SELECT g, sum(x) FROM t GROUP BY g",
         "SELECT g, avg(x), var_samp(x) FROM t GROUP BY g",
