@@ -8,6 +8,10 @@
 //! `fetch`, `canary sql`) and the CLI; `src/main.rs` is a thin binary over it. The engine is
 //! `canary-engine`, the numerics, parsers and harmonisation the leaf crates: none of them may
 //! depend on this one (`tests/layout.rs`).
+//!
+//! May depend on: canary-engine (the model, the kind contract, the runner), the four leaf
+//! crates, DataFusion's arrow (the kinds' tables), tera (the report's templates), clap (the
+//! CLI only), ureq (`canary fetch`).
 
 pub mod claims;
 pub mod cli;
