@@ -300,7 +300,7 @@ fn the_outputs_are_those_the_committed_lock_records(p: &Project) {
         compared += 1;
     }
     assert!(
-        compared >= 10,
+        compared >= 16,
         "only {compared} stages compared; reached by the sweep: {reached:?}"
     );
 }
