@@ -383,4 +383,25 @@ fn a_formula_that_does_not_parse_is_shown_at_its_line() {
     ] {
         assert!(r.stderr.contains(want), "lacks `{want}`:\n{}", r.stderr);
     }
+    // An entry that parses but says something impossible is shown at its line too: here a
+    // definition whose years overlap the next one's.
+    p.edit(
+        "stages/indicators.yaml",
+        "'pct(`%ChildrenReferredIn{yy}MoreThanOnce`'",
+        "'`%ChildrenReferredIn{yy}MoreThanOnce`'",
+    );
+    p.edit(
+        "stages/indicators.yaml",
+        "      - years: 2010\n        source: cin_census\n        formula: '`%ChildrenReferredIn",
+        "      - years: 2010..2011\n        source: cin_census\n        formula: '`%ChildrenReferredIn",
+    );
+    let r = p.canary(&["run", "panel"]).fails(1);
+    for want in [
+        "stages/indicators.yaml:90:",
+        "`re_referrals_pct.definitions[1]`: years",
+        "90 |       - {years: 2011..2012",
+        "each year must have exactly one definition",
+    ] {
+        assert!(r.stderr.contains(want), "lacks `{want}`:\n{}", r.stderr);
+    }
 }

@@ -292,29 +292,44 @@ fn read_dictionary(ctx: &StageContext, dict_path: &str) -> Result<Dictionary> {
     harmonise::load_dictionary(dict_path, &text).map_err(|e| dictionary_error(ctx, dict_path, e))
 }
 
-/// A dictionary that does not load, as the stage's error: a formula that does not parse is
-/// pointed at its line and column of the file (the line shown, a caret under the column).
+/// A dictionary that does not load, as the stage's error: a formula that does not parse, or
+/// an indicator's entry that says something impossible, is pointed at its line of the file
+/// (the line shown, a caret under the column).
 fn dictionary_error(ctx: &StageContext, dict_path: &str, e: harmonise::HarmoniseError) -> Error {
-    match e {
-        harmonise::HarmoniseError::Formula {
+    use harmonise::HarmoniseError::{Formula, Invalid};
+    let (message, at, hint) = match e {
+        Formula {
             entry,
             message,
             at: Some(at),
             ..
         } => {
-            let mut loc = crate::error::Location::new(&at.file, at.line, at.column);
-            loc.text = Some(at.source_line.clone());
-            ctx.fail(format!("`{entry}`: formula does not parse: {message}"))
-                .at(Some(loc))
-                .with_hint(format!(
-                    "fix the formula on line {} of {}: formulas use + - * /, parentheses, numbers, `measure names` in backticks, `source::measure`, and rate(x), pct(a, b), sum(a, ...), zna(x)",
-                    at.line, at.file
-                ))
+            let hint = format!(
+                "fix the formula on line {} of {}: formulas use + - * /, parentheses, numbers, `measure names` in backticks, `source::measure`, and rate(x), pct(a, b), sum(a, ...), zna(x)",
+                at.line, at.file
+            );
+            (
+                format!("`{entry}`: formula does not parse: {message}"),
+                at,
+                hint,
+            )
         }
-        other => ctx
-            .fail(other.to_string())
-            .with_hint(format!("fix `{dict_path}`; the error says which entry")),
-    }
+        Invalid {
+            entry,
+            message,
+            hint,
+            at: Some(at),
+            ..
+        } => (format!("`{entry}`: {message}"), at, hint),
+        other => {
+            return ctx
+                .fail(other.to_string())
+                .with_hint(format!("fix `{dict_path}`; the error says which entry"))
+        }
+    };
+    let mut loc = crate::error::Location::new(&at.file, at.line, at.column);
+    loc.text = Some(at.source_line.clone());
+    ctx.fail(message).at(Some(loc)).with_hint(hint)
 }
 
 /// Every input's tidy rows, under the dictionary's name of the source they come from.

@@ -296,11 +296,20 @@ struct Validate<'a> {
 impl Validate<'_> {
     /// An entry that parsed but says something impossible, with what to do about it.
     fn invalid(&self, entry: &str, message: String, hint: &str) -> HarmoniseError {
+        let at = locate::entry_place(self.text, entry).map(|p| {
+            Box::new(FileLocation {
+                file: self.file.to_string(),
+                line: p.line,
+                column: p.column,
+                source_line: p.text,
+            })
+        });
         HarmoniseError::Invalid {
             file: self.file.to_string(),
             entry: entry.to_string(),
             message,
             hint: hint.to_string(),
+            at,
         }
     }
 

@@ -18,6 +18,8 @@ pub enum HarmoniseError {
         entry: String,
         message: String,
         hint: String,
+        /// The entry's line in the file, when it is an indicator's and its lines can be found.
+        at: Option<Box<FileLocation>>,
     },
     /// A formula does not parse.
     Formula {
@@ -122,9 +124,14 @@ impl fmt::Display for HarmoniseError {
                 }
                 write!(f, ": {message}\n  hint: fix the YAML; every indicator needs `id`, `label`, `unit`, `quadrant`, `role`, `definitions` and nothing else")
             }
-            Invalid { file, entry, message, hint } => {
+            Invalid { file, entry, message, hint, at: None } => {
                 write!(f, "{file}: `{entry}`: {message}\n  hint: {hint}")
             }
+            Invalid { entry, message, hint, at: Some(at), .. } => write!(
+                f,
+                "{}:{}:{}: `{entry}`: {message}\n{at}\n  hint: {hint}",
+                at.file, at.line, at.column
+            ),
             Formula { entry, formula, position, message, at: None } => write!(
                 f,
                 "`{entry}`: formula does not parse: {message}\n    {formula}\n    {caret:>width$}\n  hint: {FORMULA_HINT}",

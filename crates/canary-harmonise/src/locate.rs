@@ -1,4 +1,4 @@
-//! Where a definition's formula is in the text of `indicators.yaml`. serde keeps no spans, so
+//! Where a definition's formula, or an indicator's entry, is in the text of `indicators.yaml`. serde keeps no spans, so
 //! a formula that fails to parse after deserialising is placed by reading the lines, as
 //! `canary_yaml::SourceMap` does for keys: enough for the block style the dictionary is
 //! written in (an indicator per list item, its definitions a block list of flow or block
@@ -50,6 +50,38 @@ pub(crate) fn formula_place(
         line: line + 1,
         column: column + 1,
         text: lines.get(line)?.to_string(),
+    })
+}
+
+/// The place of an indicator's entry (`{id}`, or `{id}.{kind}[index]` for one of its
+/// definitions or crosschecks): the definition's first line, else the indicator's `id:` line.
+/// None for other entries (populations, reconcile) or when the lines cannot be read.
+pub(crate) fn entry_place(text: &str, entry: &str) -> Option<Place> {
+    let map = SourceMap::new(text);
+    let lines: Vec<&str> = (1..).map_while(|n| map.line(n)).collect();
+    let top = map.key(&["indicators"])?.line - 1;
+    let (id, rest) = match entry.split_once('.') {
+        Some((id, rest)) => (id, Some(rest)),
+        None => (entry, None),
+    };
+    let indicator = indicator_item(&lines, top, id)?;
+    let line = rest
+        .and_then(|r| {
+            let (kind, index) = r.strip_suffix(']')?.split_once('[')?;
+            let items = sequence_items(&lines, &indicator, kind)?;
+            Some(items.get(index.parse::<usize>().ok()?)?.start)
+        })
+        .or_else(|| {
+            indicator
+                .range
+                .clone()
+                .find(|&l| key_rest(lines[l], indicator.indent, "id").is_some())
+        })?;
+    let text = lines.get(line)?.to_string();
+    Some(Place {
+        line: line + 1,
+        column: text.chars().take_while(|c| *c == ' ' || *c == '-').count() + 1,
+        text,
     })
 }
 
@@ -282,6 +314,22 @@ reconcile: []
         let p = formula_place(TEXT, &at, formula, pos).unwrap();
         assert_eq!(Some(p.text.as_str()), TEXT.lines().nth(p.line - 1));
         (p.line, p.column)
+    }
+
+    #[test]
+    fn finds_an_entry_by_indicator_and_definition() {
+        let at = |entry: &str| entry_place(TEXT, entry).map(|p| (p.line, p.column, p.text));
+        // The indicator: its `id:` line, even when `id` is not the item's first key.
+        assert_eq!(at("second").map(|p| (p.0, p.1)), Some((7, 5)));
+        assert_eq!(at("first").map(|p| (p.0, p.1)), Some((3, 5)));
+        // One of its definitions or crosschecks: that item's first line.
+        assert_eq!(at("second.definitions[1]").map(|p| p.0), Some(11));
+        assert_eq!(at("second.crosschecks[0]").map(|p| p.0), Some(17));
+        // A definition past the end falls back to the indicator.
+        assert_eq!(at("second.definitions[9]").map(|p| p.0), Some(7));
+        // Not an indicator's entry, or no such indicator: no place.
+        assert_eq!(at("reconcile[0]"), None);
+        assert_eq!(at("nope"), None);
     }
 
     #[test]
