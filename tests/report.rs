@@ -962,3 +962,28 @@ fn chromium_renders_the_report() {
         colours.len()
     );
 }
+
+/// A template that does not parse stops the report at its line and column of the template,
+/// with the line and a caret, and writes no report.
+#[test]
+fn a_template_that_does_not_parse_is_shown_at_its_line() {
+    let p = report_project();
+    p.edit(
+        "reports/templates/report.md.tera",
+        "{% if claims.computed -%}",
+        "{% if claims.computed -%",
+    );
+    let run = p.canary(&["run", "-q"]).fails(1);
+    for want in [
+        "stage `report` failed: template `reports/templates/report.md.tera` does not parse",
+        "reports/templates/report.md.tera:10:",
+        "10 | {% if claims.computed -%",
+        "^",
+    ] {
+        assert!(run.stderr.contains(want), "lacks `{want}`:\n{}", run.stderr);
+    }
+    assert!(
+        !p.path("reports/report.md").exists(),
+        "a report was written"
+    );
+}

@@ -609,7 +609,7 @@ fn templates_for(ctx: &StageContext, dir: &std::path::Path) -> Result<tera::Tera
         let text =
             std::fs::read_to_string(&path).map_err(|e| Error::io("read the template", &path, e))?;
         tera.add_raw_template(name, &text)
-            .map_err(|e| ctx.fail(format!("template `{}`: {e}", path.display())))?;
+            .map_err(|e| crate::report::render::parse_error(ctx, &path, &text, &e))?;
     }
     Ok(tera)
 }

@@ -92,11 +92,41 @@ fn render(ctx: &StageContext, path: &Path, name: &str, context: &tera::Context) 
     // Escape what the data says in the HTML; the SVGs are marked `safe` in the template.
     tera.autoescape_on(vec![".html.tera"]);
     tera.add_raw_template(name, &text)
-        .map_err(|e| ctx.fail(format!("template `{}`: {}", path.display(), tera_error(&e))))?;
+        .map_err(|e| parse_error(ctx, path, &text, &e))?;
     tera.render(name, context).map_err(|e| {
         ctx.fail(format!("template `{}`: {}", path.display(), tera_error(&e)))
             .with_hint("the names a template may use are the fields of the section structs in src/report/ (listed in src/report/mod.rs)")
     })
+}
+
+/// A template that does not parse, at its line and column with the line and a caret. tera
+/// keeps the place only in its parser's message (` --> line:column`, then `= expected …`),
+/// so it is read from there; without it the message is tera's as it is.
+pub fn parse_error(ctx: &StageContext, path: &Path, text: &str, e: &tera::Error) -> Error {
+    let words = tera_error(e);
+    let place = words.split_once(" --> ").and_then(|(_, rest)| {
+        let digits = |s: &str| {
+            s.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        };
+        let line: usize = digits(rest).parse().ok()?;
+        let column: usize = digits(rest.split_once(':')?.1).parse().ok()?;
+        Some((line, column))
+    });
+    let rel = ctx.pipeline.relative(path).to_string();
+    let Some((line, column)) = place.filter(|(l, c)| *l > 0 && *c > 0) else {
+        return ctx.fail(format!("template `{rel}`: {words}"));
+    };
+    let expected = words
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("= "))
+        .unwrap_or("it does not parse");
+    let mut loc = crate::error::Location::new(&rel, line, column);
+    loc.text = text.lines().nth(line - 1).map(str::to_string);
+    ctx.fail(format!("template `{rel}` does not parse: {expected}"))
+        .at(Some(loc))
+        .with_hint("tera's syntax: `{{ value }}`, `{% if … %}…{% endif %}`, `{% for x in list %}…{% endfor %}`")
 }
 
 fn tera_error(e: &tera::Error) -> String {
