@@ -5,35 +5,13 @@
 //! twice and DataFusion with it (half an hour on two cores). `Cargo.toml` pins such features in
 //! `[dependencies]`; this test fails when a new one appears, naming it.
 
+use crate::common;
 use std::collections::BTreeSet;
-use std::process::Command;
 
 /// `name version features` for every crate of the graph, as `cargo tree` prints them.
 fn features(edges: &str) -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-e",
-            edges,
-            "--prefix",
-            "none",
-            "-f",
-            "{p} {f}",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "cargo tree failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim_end_matches(" (*)").trim().to_string())
-        .filter(|l| !l.is_empty())
+    common::cargo_tree(&["-e", edges, "-f", "{p} {f}"])
+        .into_iter()
         .collect()
 }
 

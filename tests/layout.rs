@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::common;
 
 /// The workspace edges that may exist, `crate → what it may use`. Anything else (a cycle, a
 /// parser reaching into the engine) fails the test.
@@ -52,31 +53,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `cargo tree` (offline, from `Cargo.lock`) for `args`: the package names it prints, in order.
+/// The package names `cargo tree` prints for `args`, following normal dependencies only.
 fn tree(args: &[&str]) -> Vec<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
-        .args(["-f", "{p}"])
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "cargo tree failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let mut all = vec!["-e", "normal", "-f", "{p}"];
+    all.extend(args);
+    common::cargo_tree(&all)
+        .iter()
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
         .collect()

@@ -159,3 +159,24 @@ pub fn excerpt(rel: &str) -> (String, Vec<u8>) {
     });
     (p.display().to_string(), b)
 }
+
+/// The lines `cargo tree --offline --locked --prefix none` prints for `args`, run at the
+/// workspace root: the dependency graph as `Cargo.lock` fixes it, without the network.
+pub fn cargo_tree(args: &[&str]) -> Vec<String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "--locked", "--prefix", "none"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}

@@ -97,6 +97,16 @@ pub const ASPECT_LEADERSHIP: &str = "leadership_management_governance";
 pub const ASPECT_LSCB: &str = "lscb";
 pub const ASPECT_IMPACT_LEADERS: &str = "impact_of_leaders";
 pub const ASPECT_IN_CARE_AND_LEAVERS: &str = "in_care_and_care_leavers";
+
+/// An ILACS "children in care" judgement without a care-leavers one predates the 1 Jan 2023
+/// split: it is the old "in care and care leavers" judgement.
+fn pre_split_aspect(aspect: &'static str, no_leavers_judgement: bool) -> &'static str {
+    if aspect == ASPECT_IN_CARE && no_leavers_judgement {
+        ASPECT_IN_CARE_AND_LEAVERS
+    } else {
+        aspect
+    }
+}
 pub const ASPECT_IN_CARE: &str = "in_care";
 
 /// Publication dates of the same inspection in two files may differ by this many days (the
@@ -532,14 +542,11 @@ impl Table2023<'_> {
             .all(|g| row.text(g.0).is_empty());
         for &(c, aspect, headline) in &b.grades {
             let label = row.text(c);
-            // An ILACS "children in care" judgement without a care-leavers one predates the
-            // 1 Jan 2023 split: it is the old "in care and care leavers" judgement.
-            let aspect =
-                if b.framework == Framework::Ilacs && aspect == ASPECT_IN_CARE && leavers_blank {
-                    ASPECT_IN_CARE_AND_LEAVERS
-                } else {
-                    aspect
-                };
+            let aspect = if b.framework == Framework::Ilacs {
+                pre_split_aspect(aspect, leavers_blank)
+            } else {
+                aspect
+            };
             let colname = column_label(&self.headers, c);
             let Some((label, g)) = grade_cell(
                 file,
@@ -815,11 +822,7 @@ impl<'a> History2025<'a> {
             else {
                 continue;
             };
-            let aspect = if aspect == ASPECT_IN_CARE && leavers_blank {
-                ASPECT_IN_CARE_AND_LEAVERS
-            } else {
-                aspect
-            };
+            let aspect = pre_split_aspect(aspect, leavers_blank);
             out.judgements.push(Judgement {
                 la_code_old: None,
                 la_code: code.clone(),
@@ -1031,11 +1034,7 @@ impl<'a> ScrapeColumns<'a> {
             else {
                 continue;
             };
-            let aspect = if aspect == ASPECT_IN_CARE && leavers_pre {
-                ASPECT_IN_CARE_AND_LEAVERS
-            } else {
-                aspect
-            };
+            let aspect = pre_split_aspect(aspect, leavers_pre);
             out.judgements.push(Judgement {
                 la_code_old: None,
                 la_code: None,

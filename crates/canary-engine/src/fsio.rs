@@ -28,24 +28,7 @@ pub fn commit(temp: &Path, dest: &Path) -> Result<()> {
 
 /// Write bytes atomically (temp file, fsync, rename): for the lock and cache entries.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io("create a temporary file in", dir, e)
-                .with_hint("check that the folder is writable")
-        })?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("flush", tmp.path(), e))?;
-    set_readable(tmp.path());
-    tmp.persist(dest)
-        .map_err(|e| Error::io("replace", dest, e.error))?;
-    Ok(())
+    write_via_temp(dest, bytes, true)
 }
 
 /// Write bytes atomically (temp file, rename) without waiting for the disk: for what the
@@ -53,6 +36,12 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// a power cut is found out and rebuilt, and an fsync per file would be most of a no-op stage's
 /// cost.
 pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
+    write_via_temp(dest, bytes, false)
+}
+
+/// A temporary file beside `dest`, written (and flushed to disk when `durable`), then
+/// renamed over it, so a reader sees the old file or the new one, never half of one.
+fn write_via_temp(dest: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
     let mut tmp = tempfile::Builder::new()
@@ -64,6 +53,11 @@ pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
         })?;
     tmp.write_all(bytes)
         .map_err(|e| Error::io("write", tmp.path(), e))?;
+    if durable {
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("flush", tmp.path(), e))?;
+    }
     set_readable(tmp.path());
     tmp.persist(dest)
         .map_err(|e| Error::io("replace", dest, e.error))?;
