@@ -3,7 +3,8 @@
 //! a user sees it) re-running with everything up to date, and re-running after one changed
 //! byte of the raw file, which makes every stage run again. Per-stage figures beside each.
 //! Goals: the no-op of 1,000 stages under 100 ms, of 10,000 under 1 s; a re-run SQL stage
-//! over a small input under 5 ms beyond DataFusion's own work.
+//! over a small input under 5 ms beyond DataFusion's own work (the same chain run by DataFusion
+//! alone, in one process, is printed beside it).
 //!
 //! `cargo bench --bench noop_rerun` (`-- 20 200` for chosen sizes)
 
@@ -78,6 +79,51 @@ fn canary(dir: &std::path::Path) -> Duration {
     d
 }
 
+/// The same chain by DataFusion alone, in one process: per stage a new session, the input
+/// registered, the stage's SQL run in the canonical order (every column sorted), collected and
+/// written to Parquet with an fsync — what any engine must do for a re-run stage. canary's
+/// re-run minus this, per stage, is the engine's own overhead (planning, cache, hashing, lock).
+fn datafusion_alone(dir: &std::path::Path, stages: usize) -> Duration {
+    use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+    let out = dir.join("alone");
+    std::fs::create_dir_all(&out).unwrap();
+    let rt = canary::session::runtime().unwrap();
+    let t = Instant::now();
+    rt.block_on(async {
+        for i in 0..stages {
+            let ctx = SessionContext::new();
+            let from = if i == 0 {
+                let csv = dir.join("data.csv");
+                ctx.register_csv("data", csv.to_str().unwrap(), CsvReadOptions::new())
+                    .await
+                    .unwrap();
+                "data".to_string()
+            } else {
+                let prev = out.join(format!("s{}.parquet", i - 1));
+                let name = format!("s{}", i - 1);
+                ctx.register_parquet(&name, prev.to_str().unwrap(), ParquetReadOptions::default())
+                    .await
+                    .unwrap();
+                name
+            };
+            let sql = format!(
+                "SELECT la, year, value + {i} AS value FROM {from} WHERE year > 2009 ORDER BY la, year, value"
+            );
+            let df = ctx.sql(&sql).await.unwrap();
+            let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await.unwrap();
+            let file = std::fs::File::create(out.join(format!("s{i}.parquet"))).unwrap();
+            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&file, schema, None).unwrap();
+            for b in &batches {
+                w.write(b).unwrap();
+            }
+            w.close().unwrap();
+            file.sync_all().unwrap();
+        }
+    });
+    t.elapsed()
+}
+
 fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
     v.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -117,5 +163,18 @@ fn main() {
                 .collect(),
         );
         println!("{stages:>6} stages: re-run after one raw change median {r:>9.1} ms ({:.2} ms/stage, {reruns} runs)", r / stages as f64);
+        if stages <= 1_000 {
+            let alone = stats(
+                (0..reruns)
+                    .map(|_| datafusion_alone(dir.path(), stages))
+                    .collect(),
+            )
+            .0;
+            println!(
+                "{stages:>6} stages: DataFusion alone {:.2} ms/stage; canary's own overhead per re-run SQL stage {:.2} ms",
+                alone / stages as f64,
+                (r - alone) / stages as f64
+            );
+        }
     }
 }

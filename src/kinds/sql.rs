@@ -5,7 +5,9 @@ use datafusion::execution::context::SessionContext;
 
 use crate::error::{Error, Result};
 use crate::pipeline::KindSpec;
-use crate::session::{human_bytes, register_file, runtime, session_with, strip_datafusion_noise};
+use crate::session::{
+    human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise,
+};
 use crate::stage::{Input, OutputTable, StageContext, StageKind};
 
 pub struct Sql;
@@ -64,7 +66,7 @@ impl StageKind for Sql {
             .next()
             .map(|(_, p)| p)
             .ok_or_else(|| ctx.fail("has no output path"))?;
-        runtime()?.block_on(async {
+        runtime_for(&ctx.resources)?.block_on(async {
             for (name, input) in &ctx.inputs {
                 register(&session, name, input).await.map_err(|e| e.in_stage(&ctx.stage.name))?;
             }
@@ -74,12 +76,7 @@ impl StageKind for Sql {
             // The canonical order — every sortable column, left to right, nulls first — by
             // DataFusion's own sort, which spills under the memory limit; the sorted result is
             // streamed to Parquet, never collected.
-            let order: Vec<datafusion::logical_expr::SortExpr> = df
-                .schema()
-                .iter()
-                .filter(|(_, f)| crate::table::sortable(f.data_type()))
-                .map(|(q, f)| datafusion::prelude::Expr::Column(datafusion::common::Column::new(q.cloned(), f.name())).sort(true, true))
-                .collect();
+            let order = canonical_order(&df);
             let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
             let df = if order.is_empty() { df } else { df.sort(order).map_err(fail)? };
             let stream = df.execute_stream().await.map_err(fail)?;
@@ -94,6 +91,22 @@ impl StageKind for Sql {
             Ok(vec![OutputTable { name: None, schema, batches: Vec::new(), ordered: true, written: Some(written) }])
         })
     }
+}
+
+/// The canonical order of a query's result: every sortable column, left to right, ascending,
+/// nulls first — the order `table::write_temp` gives collected rows, so a streamed SQL output
+/// has the bytes a collected one would.
+fn canonical_order(
+    df: &datafusion::dataframe::DataFrame,
+) -> Vec<datafusion::logical_expr::SortExpr> {
+    df.schema()
+        .iter()
+        .filter(|(_, f)| crate::table::sortable(f.data_type()))
+        .map(|(q, f)| {
+            datafusion::prelude::Expr::Column(datafusion::common::Column::new(q.cloned(), f.name()))
+                .sort(true, true)
+        })
+        .collect()
 }
 
 /// Where in the file the user wrote a DataFusion error is, when DataFusion knows its place in
@@ -219,7 +232,7 @@ mod tests {
     #[test]
     fn the_streamed_sort_writes_the_canonical_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = runtime().unwrap();
+        let rt = crate::session::runtime().unwrap();
         let query = "SELECT k, x, n, b, x * 2 AS y FROM t";
         let mut hashes = std::collections::BTreeSet::new();
         // The engine's own canonical order of the same rows, collected in one partition.
@@ -248,7 +261,8 @@ mod tests {
                 memory,
                 spill_dir: dir.path().join("spill"),
             };
-            let w = rt.block_on(async {
+            // On the stage's own runtime: a worker thread per partition, as in `run`.
+            let w = runtime_for(&r).unwrap().block_on(async {
                 let ctx = session_with(&r).unwrap();
                 ctx.register_table(
                     "t",
@@ -256,18 +270,7 @@ mod tests {
                 )
                 .unwrap();
                 let df = ctx.sql(query).await.unwrap();
-                let order: Vec<_> = df
-                    .schema()
-                    .iter()
-                    .filter(|(_, f)| crate::table::sortable(f.data_type()))
-                    .map(|(q, f)| {
-                        datafusion::prelude::Expr::Column(datafusion::common::Column::new(
-                            q.cloned(),
-                            f.name(),
-                        ))
-                        .sort(true, true)
-                    })
-                    .collect();
+                let order = canonical_order(&df);
                 let stream = df.sort(order).unwrap().execute_stream().await.unwrap();
                 crate::table::write_stream_temp(&dir.path().join("s.parquet"), stream)
                     .await

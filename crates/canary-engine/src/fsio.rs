@@ -42,6 +42,21 @@ pub fn write_replace(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// A temporary file beside `dest`, written (and flushed to disk when `durable`), then
 /// renamed over it, so a reader sees the old file or the new one, never half of one.
 fn write_via_temp(dest: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    fill_via_temp(dest, durable, |file, path| {
+        file.write_all(bytes)
+            .map_err(|e| Error::io("write", path, e))
+    })
+}
+
+/// A temporary file beside `dest`, filled by `fill` (given the file and its path, for its
+/// errors) — so a large file is streamed, never held whole in memory — flushed to disk when
+/// `durable`, then renamed over `dest`. When `fill` fails the temporary file is removed and
+/// `dest` is untouched.
+pub fn fill_via_temp(
+    dest: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut File, &Path) -> Result<()>,
+) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
     let mut tmp = tempfile::Builder::new()
@@ -51,14 +66,14 @@ fn write_via_temp(dest: &Path, bytes: &[u8], durable: bool) -> Result<()> {
             Error::io("create a temporary file in", dir, e)
                 .with_hint("check that the folder is writable")
         })?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    let path = tmp.path().to_path_buf();
+    fill(tmp.as_file_mut(), &path)?;
     if durable {
         tmp.as_file()
             .sync_all()
-            .map_err(|e| Error::io("flush", tmp.path(), e))?;
+            .map_err(|e| Error::io("flush", &path, e))?;
     }
-    set_readable(tmp.path());
+    set_readable(&path);
     tmp.persist(dest)
         .map_err(|e| Error::io("replace", dest, e.error))?;
     Ok(())

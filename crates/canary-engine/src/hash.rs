@@ -8,7 +8,7 @@
 //! content is the same: nothing re-runs.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -30,14 +30,23 @@ pub fn sha256_file(path: &Path) -> Result<String> {
             .with_hint("canary reads only regular files: replace it with the file itself"));
     }
     let mut f = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    copy_hashed(&mut f, &mut std::io::sink()).map_err(|e| Error::io("read", path, e))
+}
+
+/// Copy everything `from` gives to `to`, returning the SHA-256 of what passed: one read of a
+/// file both copies and checks it.
+pub fn copy_hashed(from: &mut impl Read, to: &mut impl Write) -> std::io::Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
-        if n == 0 {
-            break;
-        }
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         h.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
     }
     Ok(hex::encode(h.finalize()))
 }

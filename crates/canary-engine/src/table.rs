@@ -156,6 +156,90 @@ pub fn write_temp(
 const STREAM_CHUNK: usize = 8 * 1024;
 
 /// Write a stream of batches — already in canonical order (a SQL stage sorts its result) —
+/// to a temporary file beside `dest`, without holding more than a few row groups in memory.
+/// The Parquet encoding runs on a thread of its own (`encode_chunks`), so the query produces
+/// the next batches while the last are compressed; a bounded channel between them keeps a
+/// slow disk from queueing the whole result.
+pub async fn write_stream_temp(
+    dest: &Path,
+    mut stream: datafusion::execution::SendableRecordBatchStream,
+) -> Result<Written> {
+    use futures::StreamExt;
+    let schema = stream.schema();
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::io("create the output folder", dir, e)
+            .with_hint("check that the project folder is writable")
+    })?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix(dest))
+        .suffix(".parquet")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the output folder is writable and the disk is not full")
+        })?;
+    let (file, temp) = tmp
+        .keep()
+        .map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
+    let (to, at) = (dest.to_path_buf(), temp.clone());
+    let encoder = match std::thread::Builder::new()
+        .name("canary-parquet".into())
+        .spawn(move || encode_chunks(&to, &at, file, schema, rx))
+    {
+        Ok(handle) => handle,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(Error::io("start the Parquet writer for", dest, e));
+        }
+    };
+    let mut failed = None;
+    while let Some(next) = stream.next().await {
+        match next {
+            // A closed channel means the encoder stopped on an error, which `join` returns.
+            Ok(b) => {
+                if tx.send(b).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                failed = Some(Error::data(
+                    dest,
+                    crate::session::strip_datafusion_noise(&e.to_string()).to_string(),
+                ));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let encoded = encoder
+        .join()
+        .unwrap_or_else(|_| Err(Error::data(dest, "the Parquet writer stopped unexpectedly")));
+    let rows = match (failed, encoded) {
+        (None, Ok(rows)) => rows,
+        (Some(e), _) | (None, Err(e)) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    crate::fsio::set_readable(&temp);
+    let sha256 = crate::hash::sha256_file(&temp)?;
+    let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
+    Ok(Written {
+        temp,
+        rows: sorted.num_rows(),
+        bytes,
+        sha256,
+    })
+}
+
+/// Rows per batch handed to the Parquet writer when streaming. A multiple of the writer's
+/// mini-batch (1,024 rows), so its pages fall where they would for the same rows in one
+/// batch: the bytes depend on the rows, not on how a query happened to batch them.
+const STREAM_CHUNK: usize = 8 * 1024;
+
+/// Write a stream of batches — already in canonical order (a SQL stage sorts its result) —
 /// to a temporary file beside `dest`, without holding more than a row group in memory.
 pub async fn write_stream_temp(
     dest: &Path,
@@ -242,6 +326,54 @@ pub async fn write_stream_temp(
         bytes,
         sha256,
     })
+}
+
+/// The Parquet side of `write_stream_temp`: batches as they come, re-cut into row groups of
+/// exactly `STREAM_CHUNK` rows (the last shorter), so the bytes depend on the rows alone and
+/// not on how the query batched them; the file is closed and flushed to disk. Returns the rows.
+fn encode_chunks(
+    dest: &Path,
+    temp: &Path,
+    file: File,
+    schema: SchemaRef,
+    batches: std::sync::mpsc::Receiver<RecordBatch>,
+) -> Result<usize> {
+    let mut w = ArrowWriter::try_new(&file, Arc::clone(&schema), Some(writer_properties()))
+        .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut pending_rows = 0usize;
+    let mut rows = 0usize;
+    let flush =
+        |pending: &mut Vec<RecordBatch>, all: bool, w: &mut ArrowWriter<&File>| -> Result<usize> {
+            let batch = concat_batches(&schema, pending.iter())
+                .map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?;
+            pending.clear();
+            let mut at = 0;
+            while batch.num_rows() - at >= STREAM_CHUNK || (all && at < batch.num_rows()) {
+                let len = STREAM_CHUNK.min(batch.num_rows() - at);
+                w.write(&batch.slice(at, len))
+                    .map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
+                at += len;
+            }
+            if at < batch.num_rows() {
+                pending.push(batch.slice(at, batch.num_rows() - at));
+            }
+            Ok(at)
+        };
+    for b in batches {
+        pending_rows += b.num_rows();
+        pending.push(b);
+        if pending_rows >= STREAM_CHUNK {
+            let written = flush(&mut pending, false, &mut w)?;
+            rows += written;
+            pending_rows -= written;
+        }
+    }
+    rows += flush(&mut pending, true, &mut w)?;
+    w.close()
+        .map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+    file.sync_all().map_err(|e| Error::io("flush", temp, e))?;
+    Ok(rows)
 }
 
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {

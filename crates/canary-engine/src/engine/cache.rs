@@ -134,22 +134,41 @@ impl Cache {
         if dest.is_file() {
             return Ok(());
         }
-        let bytes = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
-        crate::fsio::write_replace(&dest, &bytes)
+        // Streamed: an output of gigabytes is copied through a small buffer, never read whole.
+        let mut from = std::fs::File::open(file).map_err(|e| Error::io("read", file, e))?;
+        crate::fsio::fill_via_temp(&dest, false, |to, temp| {
+            std::io::copy(&mut from, to)
+                .map(|_| ())
+                .map_err(|e| Error::io("copy an output into the cache as", temp, e))
+        })
     }
 
-    /// Put a stored output back in place, checking its hash on the way.
+    /// Put a stored output back in place, checking its hash on the way (one read copies and
+    /// hashes it). A damaged object is removed and reported as absent, so the stage re-runs.
     pub fn restore_object(&self, sha256: &str, dest: &Path) -> Result<bool> {
         let src = self.object_path(sha256);
-        let Ok(bytes) = std::fs::read(&src) else {
+        let Ok(mut from) = std::fs::File::open(&src) else {
             return Ok(false);
         };
-        if crate::hash::sha256_bytes(&bytes) != sha256 {
-            let _ = std::fs::remove_file(&src);
-            return Ok(false);
+        let result = crate::fsio::fill_via_temp(dest, true, |to, temp| {
+            let got = crate::hash::copy_hashed(&mut from, to)
+                .map_err(|e| Error::io("restore a cached output to", temp, e))?;
+            if got != sha256 {
+                return Err(Error::data(
+                    &src,
+                    "the cached object's content does not match its hash",
+                ));
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(true),
+            Err(Error::Data { .. }) => {
+                let _ = std::fs::remove_file(&src);
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
-        crate::fsio::write_atomic(dest, &bytes)?;
-        Ok(true)
     }
 
     /// Remove entries whose key is not in `keep`, then objects no remaining entry refers to.

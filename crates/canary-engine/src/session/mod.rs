@@ -115,8 +115,26 @@ pub fn session_with(r: &Resources) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// A runtime on the calling thread alone: for `canary sql`, CSV sources and tests, whose
+/// sessions run one partition.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::stage("sql", format!("cannot start the query runtime: {e}")))
+}
+
+/// The runtime a SQL stage's session runs on: one worker thread per partition, so `--jobs`
+/// partitions are scanned, filtered, joined and aggregated on as many cores (DataFusion
+/// spawns a task per partition; on a current-thread runtime they would take turns on one).
+/// One partition needs no worker: the calling thread does the work.
+pub fn runtime_for(r: &Resources) -> Result<tokio::runtime::Runtime> {
+    if r.partitions <= 1 {
+        return runtime();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(r.partitions)
+        .thread_name("canary-sql")
         .enable_all()
         .build()
         .map_err(|e| Error::stage("sql", format!("cannot start the query runtime: {e}")))
