@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::pipeline::KindSpec;
-use crate::stage::columns::{TableBuilder, TableData};
+use crate::stage::columns::{from_rows, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -96,32 +96,22 @@ impl StageKind for Claims {
         let e = gather(ctx)?;
         check_names(ctx, path, &published, &e)?;
         let claims = assess(&published, &e);
-        let t = TableBuilder::new()
-            .i64("position", (1..=claims.len() as i64).collect())
-            .str("id", claims.iter().map(|c| c.id.clone()).collect())
-            .str(
-                "section",
-                claims.iter().map(|c| c.section.to_string()).collect(),
-            )
-            .str("claim", claims.iter().map(|c| c.claim.clone()).collect())
-            .str(
-                "verdict",
-                claims.iter().map(|c| c.verdict.to_string()).collect(),
-            )
-            .str(
-                "evidence",
-                claims.iter().map(|c| c.evidence.clone()).collect(),
-            )
-            .str("rule", claims.iter().map(|c| c.rule.clone()).collect())
-            .str(
-                "stage",
-                claims.iter().map(|c| c.stage.to_string()).collect(),
-            )
-            .str(
-                "anchor",
-                claims.iter().map(|c| c.anchor.to_string()).collect(),
-            )
-            .build(None)?;
+        let rows: Vec<rows::Claim> = claims
+            .into_iter()
+            .zip(1..)
+            .map(|(c, position)| rows::Claim {
+                position,
+                id: c.id,
+                section: c.section.to_string(),
+                claim: c.claim,
+                verdict: c.verdict.to_string(),
+                evidence: c.evidence,
+                rule: c.rule,
+                stage: c.stage.to_string(),
+                anchor: c.anchor.to_string(),
+            })
+            .collect();
+        let t = from_rows(None, &rows)?;
         Ok(vec![t])
     }
 }
@@ -145,30 +135,105 @@ fn table(ctx: &StageContext, input: &str, t: Option<&str>) -> Result<TableData> 
     )
 }
 
+/// The rows this kind reads, one struct per table: every field optional, as a row with a gap
+/// is skipped (or counted as zero) rather than refused; and the ledger's row it writes.
+mod rows {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Claim {
+        pub position: i64,
+        pub id: String,
+        pub section: String,
+        pub claim: String,
+        pub verdict: String,
+        pub evidence: String,
+        pub rule: String,
+        pub stage: String,
+        pub anchor: String,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Definition {
+        pub indicator: Option<String>,
+        pub first_year: Option<i64>,
+        #[serde(rename = "break")]
+        pub break_: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Trend {
+        pub indicator: Option<String>,
+        pub year: Option<i64>,
+        pub median: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Year {
+        pub year: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct PairSummary {
+        pub x: Option<String>,
+        pub y: Option<String>,
+        pub years_tested: Option<i64>,
+        pub years_significant: Option<i64>,
+        pub sign: Option<String>,
+        pub median_rho: Option<f64>,
+        pub min_years_required: Option<i64>,
+        pub correlated: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Coefficient {
+        pub term: Option<String>,
+        pub choice: Option<String>,
+        pub coefficient: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct ModelSummary {
+        pub sensitivity: Option<f64>,
+        pub cv_sensitivity: Option<f64>,
+        pub dev_ratio: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct SweepCell {
+        pub intercept_only: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Direct {
+        pub term: Option<String>,
+        pub estimate: Option<f64>,
+        pub p_value: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Cohort {
+        pub indicator: Option<String>,
+        pub rule: Option<String>,
+        pub a_members: Option<i64>,
+        pub b_members: Option<i64>,
+        pub a_median_change: Option<f64>,
+        pub b_median_change: Option<f64>,
+    }
+}
+
 fn gather(ctx: &StageContext) -> Result<Evidence> {
     let mut e = Evidence::default();
-    let defs = table(ctx, "panel", Some("definitions"))?;
-    let (ind, first, brk) = (
-        defs.strings("indicator")?,
-        defs.i64s("first_year")?,
-        defs.strings("break")?,
-    );
-    for i in 0..defs.rows() {
-        let Some(id) = &ind[i] else { continue };
-        e.indicators.insert(id.clone());
-        if let (Some(b), Some(y)) = (&brk[i], first[i]) {
-            e.breaks.entry(id.clone()).or_default().push((y, b.clone()));
+    for d in table(ctx, "panel", Some("definitions"))?.records::<rows::Definition>()? {
+        let Some(id) = d.indicator else { continue };
+        if let (Some(b), Some(y)) = (d.break_, d.first_year) {
+            e.breaks.entry(id.clone()).or_default().push((y, b));
         }
+        e.indicators.insert(id);
     }
-    let tr = table(ctx, "trends", None)?;
-    let (ti, ty, tm) = (
-        tr.strings("indicator")?,
-        tr.i64s("year")?,
-        tr.f64s("median")?,
-    );
-    for i in 0..tr.rows() {
-        if let (Some(n), Some(y), Some(m)) = (&ti[i], ty[i], tm[i]) {
-            e.medians.entry(n.clone()).or_default().insert(y, m);
+    for t in table(ctx, "trends", None)?.records::<rows::Trend>()? {
+        if let (Some(n), Some(y), Some(m)) = (t.indicator, t.year, t.median) {
+            e.medians.entry(n).or_default().insert(y, m);
         }
     }
     gather_pairs(ctx, &mut e)?;
@@ -179,45 +244,40 @@ fn gather(ctx: &StageContext) -> Result<Evidence> {
 }
 
 fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
-    let years = table(ctx, "correlations", None)?.i64s("year")?;
+    let years = table(ctx, "correlations", None)?.records::<rows::Year>()?;
     let (lo, hi) = years
         .iter()
-        .flatten()
-        .fold((i64::MAX, i64::MIN), |(l, h), y| (l.min(*y), h.max(*y)));
+        .filter_map(|r| r.year)
+        .fold((i64::MAX, i64::MIN), |(l, h), y| (l.min(y), h.max(y)));
     e.correlation_years = if lo <= hi { (lo, hi) } else { (0, 0) };
-    let cs = table(ctx, "correlations", Some("summary"))?;
-    let (x, y, tested, sig, sign, rho, need, corr) = (
-        cs.strings("x")?,
-        cs.strings("y")?,
-        cs.i64s("years_tested")?,
-        cs.i64s("years_significant")?,
-        cs.strings("sign")?,
-        cs.f64s("median_rho")?,
-        cs.i64s("min_years_required")?,
-        cs.bools("correlated")?,
-    );
-    for i in 0..cs.rows() {
-        let (Some(a), Some(b)) = (&x[i], &y[i]) else {
+    for p in table(ctx, "correlations", Some("summary"))?.records::<rows::PairSummary>()? {
+        let (Some(a), Some(b)) = (p.x, p.y) else {
             continue;
         };
-        let key = if a <= b {
-            (a.clone(), b.clone())
-        } else {
-            (b.clone(), a.clone())
-        };
+        let key = if a <= b { (a, b) } else { (b, a) };
         e.pairs.insert(
             key,
             Pair {
-                years_tested: tested[i].unwrap_or(0),
-                years_significant: sig[i].unwrap_or(0),
-                sign: sign[i].clone().filter(|s| !s.is_empty()),
-                median_rho: rho[i],
-                min_years: need[i].unwrap_or(0),
-                correlated: corr[i] == Some(true),
+                years_tested: p.years_tested.unwrap_or(0),
+                years_significant: p.years_significant.unwrap_or(0),
+                sign: p.sign.filter(|s| !s.is_empty()),
+                median_rho: p.median_rho,
+                min_years: p.min_years_required.unwrap_or(0),
+                correlated: p.correlated == Some(true),
             },
         );
     }
     Ok(())
+}
+
+/// The non-zero coefficients at lambda.min, the intercept aside.
+fn selected_at_min(coefs: Vec<rows::Coefficient>) -> impl Iterator<Item = (String, Option<f64>)> {
+    coefs
+        .into_iter()
+        .filter_map(|c| match (c.term, c.choice.as_deref()) {
+            (Some(t), Some("lambda.min")) if t != "(Intercept)" => Some((t, c.coefficient)),
+            _ => None,
+        })
 }
 
 fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
@@ -225,66 +285,46 @@ fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
         predictor_year: ctx.params::<ClaimsParams>()?.predictor_year,
         ..Default::default()
     };
-    let coef = table(ctx, "model", Some("coefficients"))?;
-    let (term, choice, value) = (
-        coef.strings("term")?,
-        coef.strings("choice")?,
-        coef.f64s("coefficient")?,
-    );
-    for i in 0..coef.rows() {
-        let (Some(t), Some("lambda.min")) = (&term[i], choice[i].as_deref()) else {
-            continue;
-        };
-        if t == "(Intercept)" {
-            continue;
-        }
+    let coefs = table(ctx, "model", Some("coefficients"))?.records::<rows::Coefficient>()?;
+    for (t, b) in selected_at_min(coefs) {
         m.predictors.push(t.clone());
-        if let Some(b) = value[i].filter(|b| *b != 0.0) {
-            m.selected.insert(t.clone(), b);
+        if let Some(b) = b.filter(|b| *b != 0.0) {
+            m.selected.insert(t, b);
         }
     }
-    let s = table(ctx, "model", Some("summary"))?;
-    let first = |c: &str| -> Result<Option<f64>> { Ok(s.f64s(c)?.first().copied().flatten()) };
-    m.sensitivity = first("sensitivity")?;
-    m.cv_sensitivity = first("cv_sensitivity")?;
-    m.dev_ratio = first("dev_ratio")?;
+    let summary = table(ctx, "model", Some("summary"))?.records::<rows::ModelSummary>()?;
+    if let Some(s) = summary.first() {
+        m.sensitivity = s.sensitivity;
+        m.cv_sensitivity = s.cv_sensitivity;
+        m.dev_ratio = s.dev_ratio;
+    }
     if ctx.has_table("model_sweep", Some("summary")) {
-        let sw = table(ctx, "model_sweep", Some("summary"))?;
-        m.sweep_cells = sw.rows();
-        m.sweep_intercept_only = sw
-            .bools("intercept_only")?
+        let cells = table(ctx, "model_sweep", Some("summary"))?.records::<rows::SweepCell>()?;
+        m.sweep_cells = cells.len();
+        m.sweep_intercept_only = cells
             .iter()
-            .filter(|v| **v == Some(true))
+            .filter(|c| c.intercept_only == Some(true))
             .count();
-        let sc = table(ctx, "model_sweep", Some("coefficients"))?;
-        let (term, choice, value) = (
-            sc.strings("term")?,
-            sc.strings("choice")?,
-            sc.f64s("coefficient")?,
-        );
+        let coefs =
+            table(ctx, "model_sweep", Some("coefficients"))?.records::<rows::Coefficient>()?;
         let mut selected: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-        for i in 0..sc.rows() {
-            let (Some(t), Some("lambda.min"), Some(b)) = (&term[i], choice[i].as_deref(), value[i])
-            else {
+        for (t, b) in selected_at_min(coefs) {
+            let Some(b) = b.filter(|b| *b != 0.0) else {
                 continue;
             };
-            if t != "(Intercept)" && b != 0.0 {
-                let e = selected.entry(t.clone()).or_default();
-                if b > 0.0 {
-                    e.0 += 1;
-                } else {
-                    e.1 += 1;
-                }
+            let e = selected.entry(t).or_default();
+            if b > 0.0 {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
             }
         }
         m.sweep_selected = selected;
     }
     if ctx.inputs.iter().any(|(n, _)| n == "model_direct") {
-        let d = table(ctx, "model_direct", None)?;
-        let (term, est, p) = (d.strings("term")?, d.f64s("estimate")?, d.f64s("p_value")?);
-        for i in 0..d.rows() {
-            if let (Some(t), Some(est), Some(p)) = (&term[i], est[i], p[i]) {
-                m.direct.insert(t.clone(), (est, p));
+        for d in table(ctx, "model_direct", None)?.records::<rows::Direct>()? {
+            if let (Some(t), Some(est), Some(p)) = (d.term, d.estimate, d.p_value) {
+                m.direct.insert(t, (est, p));
             }
         }
     }
@@ -298,25 +338,17 @@ fn gather_cohorts(ctx: &StageContext, version: Option<&str>) -> Result<CohortEvi
             ..Default::default()
         });
     }
-    let c = table(ctx, "cohorts", version)?;
-    let (ind, rule, am, bm, a, b) = (
-        c.strings("indicator")?,
-        c.strings("rule")?,
-        c.i64s("a_members")?,
-        c.i64s("b_members")?,
-        c.f64s("a_median_change")?,
-        c.f64s("b_median_change")?,
-    );
+    let rows = table(ctx, "cohorts", version)?.records::<rows::Cohort>()?;
+    let first = rows.first();
     Ok(CohortEvidence {
-        rule: rule
-            .first()
-            .cloned()
-            .flatten()
+        rule: first
+            .and_then(|c| c.rule.clone())
             .unwrap_or_else(|| "no rows".into()),
-        a_members: am.first().copied().flatten().unwrap_or(0),
-        b_members: bm.first().copied().flatten().unwrap_or(0),
-        changes: (0..c.rows())
-            .filter_map(|i| Some((ind[i].clone()?, (a[i], b[i]))))
+        a_members: first.and_then(|c| c.a_members).unwrap_or(0),
+        b_members: first.and_then(|c| c.b_members).unwrap_or(0),
+        changes: rows
+            .into_iter()
+            .filter_map(|c| Some((c.indicator?, (c.a_median_change, c.b_median_change))))
             .collect(),
     })
 }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::pipeline::KindSpec;
-use crate::stage::columns::{TableBuilder, TableData};
+use crate::stage::columns::{from_rows, TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -235,22 +235,17 @@ impl StageKind for Compare {
 fn read_coefficients(ctx: &StageContext, model: &str) -> Result<BTreeMap<String, Fit>> {
     let (s, b) = ctx.read_table(model, Some("coefficients"))?;
     let coefs = TableData::new(&format!("`{model}_coefficients`"), s, &b)?;
-    let (terms, choices, values) = (
-        coefs.strings("term")?,
-        coefs.strings("choice")?,
-        coefs.f64s("coefficient")?,
-    );
     let mut out: BTreeMap<String, Fit> = BTreeMap::new();
-    for i in 0..coefs.rows() {
-        let (Some(choice), Some(term)) = (&choices[i], &terms[i]) else {
+    for c in coefs.records::<rows::Coefficient>()? {
+        let (Some(choice), Some(term)) = (c.choice, c.term) else {
             continue;
         };
-        let entry = out.entry(choice.clone()).or_default();
-        match term.as_str() {
-            "(Intercept)" => entry.0 = values[i].unwrap_or(0.0),
-            t => {
-                entry.1.insert(t.to_string(), values[i].unwrap_or(0.0));
-            }
+        let entry = out.entry(choice).or_default();
+        let value = c.coefficient.unwrap_or(0.0);
+        if term == "(Intercept)" {
+            entry.0 = value;
+        } else {
+            entry.1.insert(term, value);
         }
     }
     Ok(out)
@@ -263,13 +258,11 @@ fn model_prevalence(ctx: &StageContext, model: &str) -> Result<Option<f64>> {
     }
     let (s, b) = ctx.read_table(model, Some("summary"))?;
     let t = TableData::new(&format!("`{model}_summary`"), s, &b)?;
-    let (n, pos) = (t.i64s("n")?, t.i64s("n_positive")?);
-    Ok(
-        match (n.first().copied().flatten(), pos.first().copied().flatten()) {
-            (Some(n), Some(p)) if n > 0 => Some(p as f64 / n as f64),
-            _ => None,
-        },
-    )
+    let first = t.records::<rows::Prevalence>()?.into_iter().next();
+    Ok(match first.map(|r| (r.n, r.n_positive)) {
+        Some((Some(n), Some(p))) if n > 0 => Some(p as f64 / n as f64),
+        _ => None,
+    })
 }
 
 /// The long panel as a lookup: (la, year, indicator) → value.
@@ -283,32 +276,21 @@ impl Panel {
     fn read(ctx: &StageContext, name: &str) -> Result<Panel> {
         let (s, b) = ctx.read_table(name, None)?;
         let panel = TableData::new(&format!("`{name}`"), s, &b)?;
-        let (las, years, inds, vals) = (
-            panel.strings("la_code")?,
-            panel.i64s("year")?,
-            panel.strings("indicator")?,
-            panel.f64s("value")?,
-        );
-        let names = if panel.has("la_name") {
-            panel.strings("la_name")?
-        } else {
-            vec![None; panel.rows()]
-        };
         let mut p = Panel {
             value: BTreeMap::new(),
             la_name: BTreeMap::new(),
             indicators: BTreeSet::new(),
         };
-        for i in 0..panel.rows() {
-            let (Some(la), Some(y), Some(ind)) = (&las[i], years[i], &inds[i]) else {
+        for r in panel.records_or_null::<rows::PanelValue>(&["la_name"])? {
+            let (Some(la), Some(y), Some(ind)) = (r.la_code, r.year, r.indicator) else {
                 continue;
             };
             p.indicators.insert(ind.clone());
-            if let Some(n) = &names[i] {
-                p.la_name.entry(la.clone()).or_insert_with(|| n.clone());
+            if let Some(n) = r.la_name {
+                p.la_name.entry(la.clone()).or_insert(n);
             }
-            if let Some(v) = vals[i].filter(|v| v.is_finite()) {
-                p.value.insert((la.clone(), y as i32, ind.clone()), v);
+            if let Some(v) = r.value.filter(|v| v.is_finite()) {
+                p.value.insert((la, y as i32, ind), v);
             }
         }
         Ok(p)
@@ -325,28 +307,20 @@ fn judged_inadequate(
 ) -> Result<BTreeMap<String, String>> {
     let (s, b) = ctx.read_table(name, None)?;
     let of = TableData::new(&format!("`{name}`"), s, &b)?;
-    let (codes, published, grades) = (
-        of.strings("la_code")?,
-        of.strings("published")?,
-        of.i64s("grade")?,
-    );
-    let headline = if of.has("headline") {
-        of.bools("headline")?
-    } else {
-        vec![Some(true); of.rows()]
-    };
+    // A table without the column holds headline judgements only.
+    let all_headline = !of.has("headline");
     let mut judged: BTreeMap<String, String> = BTreeMap::new();
     let (wfrom, wto) = (format!("{from:04}-01-01"), format!("{to:04}-12-31"));
-    for i in 0..of.rows() {
-        let (Some(code), Some(date), Some(4)) = (&codes[i], &published[i], grades[i]) else {
+    for j in of.records_or_null::<rows::Judgement>(&["headline"])? {
+        let (Some(code), Some(date), Some(4)) = (j.la_code, j.published, j.grade) else {
             continue;
         };
-        if headline[i] != Some(true) || date < &wfrom || date > &wto {
+        if !(all_headline || j.headline == Some(true)) || date < wfrom || date > wto {
             continue;
         }
-        let e = judged.entry(code.clone()).or_insert_with(|| date.clone());
-        if date < e {
-            *e = date.clone();
+        let e = judged.entry(code).or_insert_with(|| date.clone());
+        if date < *e {
+            *e = date;
         }
     }
     Ok(judged)
@@ -525,27 +499,20 @@ impl Cohorts {
     }
 
     fn members_table(&self, panel: &Panel, name: &str) -> Result<OutputTable> {
-        let m = &self.members;
-        TableBuilder::new()
-            .str("la_code", m.iter().map(|m| m.la.clone()).collect())
-            .opt_str(
-                "la_name",
-                m.iter()
-                    .map(|m| panel.la_name.get(&m.la).cloned())
-                    .collect(),
-            )
-            .str("cohort", m.iter().map(|m| m.group.to_string()).collect())
-            .str("rule", vec![self.rule.clone(); m.len()])
-            .i32("first_predicted_year", m.iter().map(|m| m.year).collect())
-            .f64(
-                "probability",
-                m.iter().map(|m| Some(m.probability)).collect(),
-            )
-            .opt_str(
-                "judged_inadequate",
-                m.iter().map(|m| m.judged.clone()).collect(),
-            )
-            .build(Some(name))
+        let rows: Vec<rows::Member> = self
+            .members
+            .iter()
+            .map(|m| rows::Member {
+                la_code: m.la.clone(),
+                la_name: panel.la_name.get(&m.la).cloned(),
+                cohort: m.group.to_string(),
+                rule: self.rule.clone(),
+                first_predicted_year: m.year,
+                probability: Some(m.probability),
+                judged_inadequate: m.judged.clone(),
+            })
+            .collect();
+        from_rows(Some(name), &rows)
     }
 }
 
@@ -557,4 +524,51 @@ struct GroupStats {
     median_change: Option<f64>,
     pct_rise: Option<f64>,
     baseline: Option<(f64, f64, f64)>,
+}
+
+/// The rows this kind reads from the model, the panel and the judgements, and the cohort
+/// membership it writes.
+mod rows {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    pub struct Coefficient {
+        pub term: Option<String>,
+        pub choice: Option<String>,
+        pub coefficient: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Prevalence {
+        pub n: Option<i64>,
+        pub n_positive: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct PanelValue {
+        pub la_code: Option<String>,
+        pub year: Option<i64>,
+        pub indicator: Option<String>,
+        pub value: Option<f64>,
+        pub la_name: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Judgement {
+        pub la_code: Option<String>,
+        pub published: Option<String>,
+        pub grade: Option<i64>,
+        pub headline: Option<bool>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Member {
+        pub la_code: String,
+        pub la_name: Option<String>,
+        pub cohort: String,
+        pub rule: String,
+        pub first_predicted_year: i32,
+        pub probability: Option<f64>,
+        pub judged_inadequate: Option<String>,
+    }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::pipeline::KindSpec;
-use crate::stage::columns::{Column, TableBuilder, TableData};
+use crate::stage::columns::{from_rows, Column, TableBuilder, TableData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -405,22 +405,7 @@ fn mark_moved(h: &mut harmonise::Harmonised, m: &harmonise::boundaries::Moved) {
 
 /// The panel: one row per LA, year and indicator.
 fn panel_table(p: &[harmonise::PanelRow]) -> Result<OutputTable> {
-    TableBuilder::new()
-        .str("la_code", p.iter().map(|r| r.la_code.clone()).collect())
-        .opt_str(
-            "la_code_old",
-            p.iter().map(|r| r.la_code_old.clone()).collect(),
-        )
-        .str("la_name", p.iter().map(|r| r.la_name.clone()).collect())
-        .i32("year", p.iter().map(|r| r.year).collect())
-        .str("indicator", p.iter().map(|r| r.indicator.clone()).collect())
-        .f64("value", p.iter().map(|r| r.value).collect())
-        .str("status", p.iter().map(|r| r.status.clone()).collect())
-        .str(
-            "definition",
-            p.iter().map(|r| r.definition.clone()).collect(),
-        )
-        .build(None)
+    from_rows(None, p)
 }
 
 /// The `wide` table's columns: one row per LA and year, a column per indicator.
@@ -506,46 +491,12 @@ fn reconciliation_table(recon: &[quality::ReconRow]) -> Result<OutputTable> {
 
 /// `crosscheck`: the panel's values against another definition of the same indicator.
 fn crosscheck_table(cross: &[quality::CrosscheckRow]) -> Result<OutputTable> {
-    TableBuilder::new()
-        .str(
-            "indicator",
-            cross.iter().map(|r| r.indicator.clone()).collect(),
-        )
-        .i32("year", cross.iter().map(|r| r.year).collect())
-        .str("la_code", cross.iter().map(|r| r.la_code.clone()).collect())
-        .str(
-            "panel_definition",
-            cross.iter().map(|r| r.panel_definition.clone()).collect(),
-        )
-        .f64("panel_value", cross.iter().map(|r| r.panel_value).collect())
-        .str(
-            "crosscheck_definition",
-            cross
-                .iter()
-                .map(|r| r.crosscheck_definition.clone())
-                .collect(),
-        )
-        .f64(
-            "crosscheck_value",
-            cross.iter().map(|r| r.crosscheck_value).collect(),
-        )
-        .f64("difference", cross.iter().map(|r| r.difference).collect())
-        .build(Some("crosscheck"))
+    from_rows(Some("crosscheck"), cross)
 }
 
 /// `unmapped`: the published rows the panel could not place under an LA, and why.
 fn unmapped_table(u: &[harmonise::panel::UnmappedLa]) -> Result<OutputTable> {
-    TableBuilder::new()
-        .str("source", u.iter().map(|r| r.source.clone()).collect())
-        .i32("year", u.iter().map(|r| r.year).collect())
-        .opt_str(
-            "la_code_old",
-            u.iter().map(|r| r.la_code_old.clone()).collect(),
-        )
-        .opt_str("la_code", u.iter().map(|r| r.la_code.clone()).collect())
-        .str("la_name", u.iter().map(|r| r.la_name.clone()).collect())
-        .str("reason", u.iter().map(|r| r.reason.clone()).collect())
-        .build(Some("unmapped"))
+    from_rows(Some("unmapped"), u)
 }
 
 /// Every year of the panel has data: a year with no LA rows at all, or a year whose definition
@@ -667,21 +618,28 @@ fn snake(s: &str) -> String {
     out
 }
 
+/// A row of a clean stage's main table as read: every field optional, so that a gap is an
+/// error naming its row and column rather than serde's.
+#[derive(serde::Deserialize)]
+struct Tidy {
+    source: Option<String>,
+    year: Option<i64>,
+    la_code_old: Option<String>,
+    la_code: Option<String>,
+    la_name: Option<String>,
+    geography_level: Option<String>,
+    measure: Option<String>,
+    value: Option<f64>,
+    status: Option<String>,
+}
+
 /// The main table of a clean stage, back as tidy rows.
 pub fn read_tidy(ctx: &StageContext, input: &str) -> Result<Vec<TidyRow>> {
     let (schema, batches) = ctx.read_table(input, None)?;
     let t = TableData::new(&format!("input `{input}`"), schema, &batches)?;
-    let mut source = t.strings("source")?;
-    let year = t.i64s("year")?;
-    let mut old = t.strings("la_code_old")?;
-    let mut code = t.strings("la_code")?;
-    let mut name = t.strings("la_name")?;
-    let level = t.strings("geography_level")?;
-    let mut measure = t.strings("measure")?;
-    let value = t.f64s("value")?;
-    let status = t.strings("status")?;
-    let mut rows = Vec::with_capacity(t.rows());
-    for i in 0..t.rows() {
+    let tidy = t.records::<Tidy>()?;
+    let mut rows = Vec::with_capacity(tidy.len());
+    for (i, r) in tidy.into_iter().enumerate() {
         let bad = |what: &str| {
             ctx.fail(format!(
                 "input `{input}` row {} has no valid `{what}`",
@@ -689,23 +647,22 @@ pub fn read_tidy(ctx: &StageContext, input: &str) -> Result<Vec<TidyRow>> {
             ))
             .with_hint("the input must be a `clean.*` stage")
         };
-        // Strings are moved out of the column vectors, not copied: these tables are large.
         rows.push(TidyRow {
-            source: source[i].take().ok_or_else(|| bad("source"))?,
-            year: year[i].ok_or_else(|| bad("year"))? as i32,
-            la_code_old: old[i].take(),
-            la_code: code[i].take(),
-            la_name: name[i].take().unwrap_or_default(),
-            geography_level: match level[i].as_deref() {
+            source: r.source.ok_or_else(|| bad("source"))?,
+            year: r.year.ok_or_else(|| bad("year"))? as i32,
+            la_code_old: r.la_code_old,
+            la_code: r.la_code,
+            la_name: r.la_name.unwrap_or_default(),
+            geography_level: match r.geography_level.as_deref() {
                 Some("national") => GeographyLevel::National,
                 Some("regional") => GeographyLevel::Regional,
                 Some("local_authority") => GeographyLevel::LocalAuthority,
                 Some("other") => GeographyLevel::Other,
                 _ => return Err(bad("geography_level")),
             },
-            measure: measure[i].take().ok_or_else(|| bad("measure"))?,
-            value: value[i],
-            status: match status[i].as_deref() {
+            measure: r.measure.ok_or_else(|| bad("measure"))?,
+            value: r.value,
+            status: match r.status.as_deref() {
                 Some("ok") => Status::Ok,
                 Some("suppressed") => Status::Suppressed,
                 Some("not_available") => Status::NotAvailable,

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::pipeline::KindSpec;
-use crate::stage::columns::{TableBuilder, TableData};
+use crate::stage::columns::{from_rows, TableData};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -143,12 +143,16 @@ impl StageKind for Scorecards {
         ] {
             pages.render(tpl, &ictx, file, String::new())?;
         }
-        let written = pages.written;
-        Ok(vec![TableBuilder::new()
-            .str("la_code", written.iter().map(|w| w.0.clone()).collect())
-            .str("path", written.iter().map(|w| w.1.clone()).collect())
-            .str("sha256", written.iter().map(|w| w.2.clone()).collect())
-            .build(None)?])
+        let rows: Vec<rows::Page> = pages
+            .written
+            .into_iter()
+            .map(|(la_code, path, sha256)| rows::Page {
+                la_code,
+                path,
+                sha256,
+            })
+            .collect();
+        Ok(vec![from_rows(None, &rows)?])
     }
 }
 
@@ -180,18 +184,13 @@ struct Panel {
 /// every indicator the params name.
 fn read_panel(ctx: &StageContext, p: &ScorecardsParams) -> Result<Panel> {
     let indicators = &p.indicators;
-    let panel = read_input(ctx, "panel", None)?;
-    let (p_la, p_old, p_name, p_year, p_ind, p_val) = (
-        panel.strings("la_code")?,
-        panel.strings("la_code_old")?,
-        panel.strings("la_name")?,
-        panel.i64s("year")?,
-        panel.strings("indicator")?,
-        panel.f64s("value")?,
-    );
+    let panel = read_input(ctx, "panel", None)?.records::<rows::PanelValue>()?;
     let from_year = p.from_year.unwrap_or(i64::MIN);
     // A name the panel does not hold is a typo, not a filter (did you mean …?).
-    let present: BTreeSet<&str> = p_ind.iter().flatten().map(String::as_str).collect();
+    let present: BTreeSet<&str> = panel
+        .iter()
+        .filter_map(|r| r.indicator.as_deref())
+        .collect();
     crate::stage::names_in_input(
         ctx,
         "indicators",
@@ -203,17 +202,21 @@ fn read_panel(ctx: &StageContext, p: &ScorecardsParams) -> Result<Panel> {
     let mut values: Values = BTreeMap::new();
     let mut names: Names = BTreeMap::new();
     let mut years: BTreeSet<i64> = BTreeSet::new();
-    for i in 0..panel.rows() {
-        let (Some(la), Some(y)) = (&p_la[i], p_year[i]) else {
+    for r in &panel {
+        let (Some(la), Some(y)) = (&r.la_code, r.year) else {
             continue;
         };
         if names.get(la).is_none_or(|(yy, _, _)| y >= *yy) {
             names.insert(
                 la.clone(),
-                (y, p_name[i].clone().unwrap_or_default(), p_old[i].clone()),
+                (
+                    y,
+                    r.la_name.clone().unwrap_or_default(),
+                    r.la_code_old.clone(),
+                ),
             );
         }
-        let (Some(ind), Some(v)) = (&p_ind[i], p_val[i]) else {
+        let (Some(ind), Some(v)) = (&r.indicator, r.value) else {
             continue;
         };
         if y < from_year || !wanted.contains(ind) || !v.is_finite() {
@@ -234,26 +237,17 @@ fn read_panel(ctx: &StageContext, p: &ScorecardsParams) -> Result<Panel> {
 
 /// Each LA's headline Ofsted judgements: (published, framework, judgement, grade).
 fn read_history(ctx: &StageContext) -> Result<BTreeMap<String, Vec<Judgement>>> {
-    let of = read_input(ctx, "ofsted", None)?;
-    let (o_la, o_pub, o_fw, o_j, o_grade, o_head) = (
-        of.strings("la_code")?,
-        of.strings("published")?,
-        of.strings("framework")?,
-        of.strings("judgement")?,
-        of.i64s("grade")?,
-        of.bools("headline")?,
-    );
     let mut history: BTreeMap<String, Vec<Judgement>> = BTreeMap::new();
-    for i in 0..of.rows() {
-        if o_head[i] != Some(true) {
+    for j in read_input(ctx, "ofsted", None)?.records::<rows::Inspection>()? {
+        if j.headline != Some(true) {
             continue;
         }
-        if let Some(la) = &o_la[i] {
-            history.entry(la.clone()).or_default().push((
-                o_pub[i].clone().unwrap_or_default(),
-                o_fw[i].clone().unwrap_or_default(),
-                o_j[i].clone().unwrap_or_default(),
-                o_grade[i],
+        if let Some(la) = j.la_code {
+            history.entry(la).or_default().push((
+                j.published.unwrap_or_default(),
+                j.framework.unwrap_or_default(),
+                j.judgement.unwrap_or_default(),
+                j.grade,
             ));
         }
     }
@@ -269,24 +263,17 @@ fn read_predictions(
     ctx: &StageContext,
     forecast_year: Option<i64>,
 ) -> Result<(Option<i64>, Predictions)> {
-    let pr = read_input(ctx, "early_warning", Some("predictions"))?;
-    let (r_origin, r_la, r_obs, r_p, r_lo, r_hi, r_flag) = (
-        pr.i64s("origin_year")?,
-        pr.strings("la_code")?,
-        pr.i64s("observed")?,
-        pr.f64s("probability")?,
-        pr.f64s("probability_lo")?,
-        pr.f64s("probability_hi")?,
-        pr.bools("flagged")?,
-    );
-    let latest = r_origin.iter().flatten().max().copied();
+    let rows =
+        read_input(ctx, "early_warning", Some("predictions"))?.records::<rows::Prediction>()?;
+    let latest = rows.iter().filter_map(|r| r.origin_year).max();
     let forecast_year = forecast_year.or(latest);
     let mut predictions: Predictions = BTreeMap::new();
-    for i in 0..pr.rows() {
-        let Some(la) = &r_la[i] else { continue };
-        predictions.entry(la.clone()).or_default().push(json!({
-            "origin": r_origin[i], "observed": r_obs[i], "forecast": r_origin[i] == forecast_year,
-            "probability": pct(r_p[i]), "lo": pct(r_lo[i]), "hi": pct(r_hi[i]), "flagged": r_flag[i] == Some(true),
+    for r in rows {
+        let Some(la) = r.la_code else { continue };
+        predictions.entry(la).or_default().push(json!({
+            "origin": r.origin_year, "observed": r.observed, "forecast": r.origin_year == forecast_year,
+            "probability": pct(r.probability), "lo": pct(r.probability_lo), "hi": pct(r.probability_hi),
+            "flagged": r.flagged == Some(true),
         }));
     }
     Ok((forecast_year, predictions))
@@ -566,17 +553,11 @@ fn indicator_labels(ctx: &StageContext) -> Result<BTreeMap<String, (String, Stri
         return Ok(out);
     }
     let (s, b) = ctx.read_table("panel", Some("definitions"))?;
-    let d = TableData::new("`panel_definitions`", s, &b)?;
-    let (ind, label, unit) = (
-        d.strings("indicator")?,
-        d.strings("label")?,
-        d.strings("unit")?,
-    );
-    for i in 0..d.rows() {
-        if let Some(id) = &ind[i] {
-            let u = super::report::unit_label(unit[i].as_deref().unwrap_or(""));
-            out.entry(id.clone())
-                .or_insert((label[i].clone().unwrap_or_else(|| id.clone()), u));
+    for d in TableData::new("`panel_definitions`", s, &b)?.records::<rows::Definition>()? {
+        if let Some(id) = d.indicator {
+            let u = super::report::unit_label(d.unit.as_deref().unwrap_or(""));
+            let label = d.label.unwrap_or_else(|| id.clone());
+            out.entry(id).or_insert((label, u));
         }
     }
     Ok(out)
@@ -643,5 +624,56 @@ mod tests {
         );
         std::fs::write(&p, "LA num,LA Name\n202,Camden\n").unwrap();
         assert!(read_neighbours(&p).unwrap_err().to_string().contains("SN1"));
+    }
+}
+
+/// The rows this kind reads (every field optional: a gap skips the row or shows as blank) and
+/// the one it writes, a page per row.
+mod rows {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    pub struct PanelValue {
+        pub la_code: Option<String>,
+        pub la_code_old: Option<String>,
+        pub la_name: Option<String>,
+        pub year: Option<i64>,
+        pub indicator: Option<String>,
+        pub value: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Inspection {
+        pub la_code: Option<String>,
+        pub published: Option<String>,
+        pub framework: Option<String>,
+        pub judgement: Option<String>,
+        pub grade: Option<i64>,
+        pub headline: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Prediction {
+        pub origin_year: Option<i64>,
+        pub la_code: Option<String>,
+        pub observed: Option<i64>,
+        pub probability: Option<f64>,
+        pub probability_lo: Option<f64>,
+        pub probability_hi: Option<f64>,
+        pub flagged: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Definition {
+        pub indicator: Option<String>,
+        pub label: Option<String>,
+        pub unit: Option<String>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Page {
+        pub la_code: String,
+        pub path: String,
+        pub sha256: String,
     }
 }

@@ -91,83 +91,60 @@ pub fn build(inp: &Inputs, anchors: &[(String, String)]) -> Result<ClaimsSection
 }
 
 fn rows(inp: &Inputs, anchors: &[(String, String)]) -> Result<Vec<ClaimRow>> {
-    let t = inp.table(CLAIMS, None)?;
-    // Whitespace runs (line breaks included) as one space: each field is one line of a table.
-    let text = |c: &str| -> Result<Vec<String>> {
-        Ok(t.strings(c)?
-            .into_iter()
-            .map(|v| {
-                v.unwrap_or_default()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect())
-    };
-    let position = t.i64s("position")?;
-    let (id, sec, claim, verdict, evidence, rule, stage, anchor) = (
-        text("id")?,
-        text("section")?,
-        text("claim")?,
-        text("verdict")?,
-        text("evidence")?,
-        text("rule")?,
-        text("stage")?,
-        text("anchor")?,
-    );
-    let fail = |i: usize, what: String| {
-        inp.ctx.fail(format!(
-            "claim `{}` (position {}) of `{CLAIMS}`: {what}",
-            id[i],
-            position[i].unwrap_or_default()
-        ))
-    };
-    let mut rows = Vec::with_capacity(t.rows());
-    for i in 0..t.rows() {
-        let Some(&(_, class, mark)) = VERDICTS.iter().find(|(v, ..)| *v == verdict[i]) else {
-            let all: Vec<String> = VERDICTS.iter().map(|(v, ..)| format!("`{v}`")).collect();
-            return Err(fail(
-                i,
-                format!("verdict `{}` is not one of {}", verdict[i], all.join(", ")),
-            ));
+    let ledger = inp.table(CLAIMS, None)?.records::<Ledger>()?;
+    let mut rows = Vec::with_capacity(ledger.len());
+    for l in ledger {
+        // Whitespace runs (line breaks included) as one space: each field is one line of a table.
+        let text = |v: Option<String>| {
+            v.unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
         };
-        let Some((_, anchor_title)) = anchors.iter().find(|(a, _)| *a == anchor[i]) else {
+        let position = l.position.unwrap_or_default();
+        let (id, verdict, anchor, stage) =
+            (text(l.id), text(l.verdict), text(l.anchor), text(l.stage));
+        let fail = |what: String| {
+            inp.ctx.fail(format!(
+                "claim `{id}` (position {position}) of `{CLAIMS}`: {what}"
+            ))
+        };
+        let Some(&(_, class, mark)) = VERDICTS.iter().find(|(v, ..)| *v == verdict) else {
+            let all: Vec<String> = VERDICTS.iter().map(|(v, ..)| format!("`{v}`")).collect();
+            return Err(fail(format!(
+                "verdict `{verdict}` is not one of {}",
+                all.join(", ")
+            )));
+        };
+        let Some((_, anchor_title)) = anchors.iter().find(|(a, _)| *a == anchor) else {
             let all: Vec<&str> = anchors.iter().map(|(a, _)| a.as_str()).collect();
-            let hint = crate::error::did_you_mean(&anchor[i], all.iter().copied())
+            let hint = crate::error::did_you_mean(&anchor, all.iter().copied())
                 .map(|h| format!(" ({h})"))
                 .unwrap_or_default();
-            return Err(fail(
-                i,
-                format!(
-                    "anchor `{}` is not a section of this report{hint}; its sections are {}",
-                    anchor[i],
-                    all.join(", ")
-                ),
-            ));
+            return Err(fail(format!(
+                "anchor `{anchor}` is not a section of this report{hint}; its sections are {}",
+                all.join(", ")
+            )));
         };
-        let Some(target) = stage_anchor(inp, &stage[i]) else {
-            return Err(fail(
-                i,
-                format!(
-                    "stage `{}` is not a stage or source of the pipeline",
-                    stage[i]
-                ),
-            ));
+        let Some(target) = stage_anchor(inp, &stage) else {
+            return Err(fail(format!(
+                "stage `{stage}` is not a stage or source of the pipeline"
+            )));
         };
         rows.push(ClaimRow {
-            position: position[i].unwrap_or_default(),
-            id: id[i].clone(),
-            section: sec[i].clone(),
-            claim: claim[i].clone(),
-            verdict: verdict[i].clone(),
+            position,
+            section: text(l.section),
+            claim: text(l.claim),
             class,
             mark,
-            evidence: evidence[i].clone(),
-            rule: rule[i].clone(),
-            stage: stage[i].clone(),
+            evidence: text(l.evidence),
+            rule: text(l.rule),
             stage_anchor: target,
-            anchor: anchor[i].clone(),
             anchor_title: anchor_title.clone(),
+            id,
+            verdict,
+            stage,
+            anchor,
         });
     }
     rows.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
@@ -185,4 +162,18 @@ fn stage_anchor(inp: &Inputs, stage: &str) -> Option<String> {
             .contains_key(stage)
             .then(|| format!("source-{stage}")),
     }
+}
+
+/// A row of the claims ledger as the report reads it.
+#[derive(serde::Deserialize)]
+struct Ledger {
+    position: Option<i64>,
+    id: Option<String>,
+    section: Option<String>,
+    claim: Option<String>,
+    verdict: Option<String>,
+    evidence: Option<String>,
+    rule: Option<String>,
+    stage: Option<String>,
+    anchor: Option<String>,
 }

@@ -102,31 +102,21 @@ fn coverage(inp: &Inputs) -> Result<BTreeMap<String, BTreeMap<i64, f64>>> {
     let mut coverage: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
     if inp.has_table("panel", Some("coverage")) {
         let cov = inp.table("panel", Some("coverage"))?;
-        let (ind, year, share) = (
-            cov.strings("indicator")?,
-            cov.i64s("year")?,
-            cov.f64s("share")?,
-        );
-        for i in 0..cov.rows() {
-            if let (Some(ind), Some(y), Some(s)) = (&ind[i], year[i], share[i]) {
-                coverage.entry(ind.clone()).or_default().insert(y, s);
+        for c in cov.records::<Coverage>()? {
+            if let (Some(ind), Some(y), Some(s)) = (c.indicator, c.year, c.share) {
+                coverage.entry(ind).or_default().insert(y, s);
             }
         }
         return Ok(coverage);
     }
     let p = inp.table("panel", None)?;
-    let (la, year, ind, val) = (
-        p.strings("la_code")?,
-        p.i64s("year")?,
-        p.strings("indicator")?,
-        p.f64s("value")?,
-    );
-    let all_las: BTreeSet<&String> = la.iter().flatten().collect();
+    let rows = p.records::<PanelValue>()?;
+    let all_las: BTreeSet<&String> = rows.iter().filter_map(|r| r.la_code.as_ref()).collect();
     let mut with_value: BTreeMap<(String, i64), BTreeSet<&String>> = BTreeMap::new();
-    for i in 0..p.rows() {
-        if let (Some(l), Some(y), Some(n)) = (&la[i], year[i], &ind[i]) {
+    for r in &rows {
+        if let (Some(l), Some(y), Some(n)) = (&r.la_code, r.year, &r.indicator) {
             let e = with_value.entry((n.clone(), y)).or_default();
-            if val[i].is_some_and(f64::is_finite) {
+            if r.value.is_some_and(f64::is_finite) {
                 e.insert(l);
             }
         }
@@ -138,4 +128,21 @@ fn coverage(inp: &Inputs) -> Result<BTreeMap<String, BTreeMap<i64, f64>>> {
             .insert(y, las.len() as f64 / all_las.len().max(1) as f64);
     }
     Ok(coverage)
+}
+
+/// A row of the panel's `coverage` table as the report reads it.
+#[derive(serde::Deserialize)]
+struct Coverage {
+    indicator: Option<String>,
+    year: Option<i64>,
+    share: Option<f64>,
+}
+
+/// A row of the panel as the report counts it.
+#[derive(serde::Deserialize)]
+struct PanelValue {
+    la_code: Option<String>,
+    year: Option<i64>,
+    indicator: Option<String>,
+    value: Option<f64>,
 }

@@ -69,49 +69,43 @@ pub fn build(inp: &Inputs, indicators: &Indicators) -> Result<DirectSection> {
     if !d.computed {
         return Ok(d);
     }
-    let t = inp.table(DIRECT, None)?;
-    let term = t.strings("term")?;
-    let cols: Vec<Vec<Option<f64>>> = ["estimate", "conf_low", "conf_high", "p_value"]
-        .iter()
-        .map(|c| t.f64s(c))
-        .collect::<Result<_>>()?;
-    d.terms = (0..t.rows())
-        .map(|i| {
-            let name = term[i].clone().unwrap_or_default();
+    d.terms = inp
+        .table(DIRECT, None)?
+        .records::<rows::Term>()?
+        .into_iter()
+        .map(|t| {
+            let name = t.term.unwrap_or_default();
             Term {
                 label: indicators.label(&name),
                 term: name,
-                estimate: num(cols[0][i], 4),
-                conf_low: num(cols[1][i], 4),
-                conf_high: num(cols[2][i], 4),
-                p_value: p(cols[3][i]),
+                estimate: num(t.estimate, 4),
+                conf_low: num(t.conf_low, 4),
+                conf_high: num(t.conf_high, 4),
+                p_value: p(t.p_value),
             }
         })
         .collect();
-    let s = inp.table(DIRECT, Some("summary"))?;
-    let int =
-        |c: &str| -> Result<i64> { Ok(s.i64s(c)?.first().copied().flatten().unwrap_or_default()) };
-    let real =
-        |c: &str, k: usize| -> Result<String> { Ok(num(s.f64s(c)?.first().copied().flatten(), k)) };
-    let text = |c: &str| -> Result<String> {
-        Ok(s.strings(c)?.first().cloned().flatten().unwrap_or_default())
-    };
+    let s = inp
+        .table(DIRECT, Some("summary"))?
+        .records::<rows::Summary>()?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     (d.n, d.n_positive, d.bootstrap, d.seed) = (
-        int("n")?,
-        int("n_positive")?,
-        int("bootstrap")?,
-        int("seed")?,
+        s.n.unwrap_or_default(),
+        s.n_positive.unwrap_or_default(),
+        s.bootstrap.unwrap_or_default(),
+        s.seed.unwrap_or_default(),
     );
-    (d.auc, d.auc_low, d.auc_high) = (real("auc", 2)?, real("auc_low", 2)?, real("auc_high", 2)?);
-    (d.deviance, d.null_deviance, d.aic) = (
-        real("deviance", 2)?,
-        real("null_deviance", 2)?,
-        real("aic", 2)?,
-    );
-    d.converged = s.bools("converged")?.first().copied().flatten() == Some(true);
-    d.warnings = text("warnings")?;
+    (d.auc, d.auc_low, d.auc_high) = (num(s.auc, 2), num(s.auc_low, 2), num(s.auc_high, 2));
+    (d.deviance, d.null_deviance, d.aic) =
+        (num(s.deviance, 2), num(s.null_deviance, 2), num(s.aic, 2));
+    d.converged = s.converged == Some(true);
+    d.warnings = s.warnings.unwrap_or_default();
     let predictor_year = inp.params.predictor_year;
-    d.left_out = text("left_out")?
+    d.left_out = s
+        .left_out
+        .unwrap_or_default()
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -147,5 +141,37 @@ pub fn why_absent(indicators: &Indicators, term: &str, predictor_year: Option<i6
         (Some(first), _, Some(year)) if first > year => format!("not in the model's design: the panel holds it by LA only from {first}{note}, after the predictor year {year}"),
         (_, Some(last), Some(year)) if last < year => format!("not in the model's design: the panel holds it by LA only to {last}, before the predictor year {year}"),
         _ => "not among the model's predictors".into(),
+    }
+}
+
+/// The rows this section reads from the direct fit's tables.
+mod rows {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Term {
+        pub term: Option<String>,
+        pub estimate: Option<f64>,
+        pub conf_low: Option<f64>,
+        pub conf_high: Option<f64>,
+        pub p_value: Option<f64>,
+    }
+
+    /// The fit's one-row summary.
+    #[derive(Deserialize, Default)]
+    pub struct Summary {
+        pub n: Option<i64>,
+        pub n_positive: Option<i64>,
+        pub bootstrap: Option<i64>,
+        pub seed: Option<i64>,
+        pub auc: Option<f64>,
+        pub auc_low: Option<f64>,
+        pub auc_high: Option<f64>,
+        pub deviance: Option<f64>,
+        pub null_deviance: Option<f64>,
+        pub aic: Option<f64>,
+        pub converged: Option<bool>,
+        pub warnings: Option<String>,
+        pub left_out: Option<String>,
     }
 }

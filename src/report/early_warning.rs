@@ -133,50 +133,26 @@ pub fn build(
 
 fn origin_rows(inp: &Inputs) -> Result<Vec<OriginRow>> {
     let ev = inp.table(EARLY_WARNING, Some("evaluation"))?;
-    let (origin, window, model) = (
-        ev.i64s("origin_year")?,
-        ev.strings("outcome_window")?,
-        ev.strings("model")?,
-    );
-    let f: Vec<Vec<Option<f64>>> = [
-        "flag_at",
-        "sensitivity",
-        "specificity",
-        "ppv",
-        "auc",
-        "auc_lo",
-        "auc_hi",
-    ]
-    .iter()
-    .map(|c| ev.f64s(c))
-    .collect::<Result<_>>()?;
-    let i: Vec<Vec<Option<i64>>> = ["n_train", "n_test", "positives", "flagged"]
-        .iter()
-        .map(|c| ev.i64s(c))
-        .collect::<Result<_>>()?;
-    let nonzero = if ev.has("nonzero") {
-        ev.i64s("nonzero")?
-    } else {
-        vec![None; ev.rows()]
-    };
-    Ok((0..ev.rows())
-        .map(|k| OriginRow {
-            origin: origin[k].unwrap_or_default(),
-            window: window[k].as_deref().unwrap_or("").replace("..", "–"),
-            model: model[k].clone().unwrap_or_default(),
-            intercept_only: nonzero[k] == Some(0),
-            nonzero: nonzero[k],
-            n_train: i[0][k].unwrap_or_default(),
-            n_test: i[1][k].unwrap_or_default(),
-            positives: i[2][k].unwrap_or_default(),
-            flagged: i[3][k].unwrap_or_default(),
-            flag_at: num(f[0][k], 3),
-            sensitivity: pct(f[1][k]),
-            specificity: pct(f[2][k]),
-            ppv: pct(f[3][k]),
-            auc: num(f[4][k], 2),
-            auc_ci: format!("{}–{}", num(f[5][k], 2), num(f[6][k], 2)),
-            values: [f[4][k], f[1][k], f[2][k]],
+    Ok(ev
+        .records_or_null::<rows::Evaluation>(&["nonzero"])?
+        .into_iter()
+        .map(|e| OriginRow {
+            origin: e.origin_year.unwrap_or_default(),
+            window: e.outcome_window.as_deref().unwrap_or("").replace("..", "–"),
+            model: e.model.unwrap_or_default(),
+            intercept_only: e.nonzero == Some(0),
+            nonzero: e.nonzero,
+            n_train: e.n_train.unwrap_or_default(),
+            n_test: e.n_test.unwrap_or_default(),
+            positives: e.positives.unwrap_or_default(),
+            flagged: e.flagged.unwrap_or_default(),
+            flag_at: num(e.flag_at, 3),
+            sensitivity: pct(e.sensitivity),
+            specificity: pct(e.specificity),
+            ppv: pct(e.ppv),
+            auc: num(e.auc, 2),
+            auc_ci: format!("{}–{}", num(e.auc_lo, 2), num(e.auc_hi, 2)),
+            values: [e.auc, e.sensitivity, e.specificity],
         })
         .collect())
 }
@@ -242,21 +218,16 @@ fn kept(
     rows: &[OriginRow],
 ) -> Result<(Vec<Kept>, Vec<String>)> {
     let co = inp.table(EARLY_WARNING, Some("coefficients"))?;
-    let (origin, term, coef) = (
-        co.i64s("origin_year")?,
-        co.strings("term")?,
-        co.f64s("coefficient")?,
-    );
     let evaluated: BTreeSet<i64> = rows.iter().map(|r| r.origin).collect();
     let mut by: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new(); // term → (non-zero, positive, origins)
-    for i in 0..co.rows() {
-        let (Some(o), Some(t), Some(c)) = (origin[i], &term[i], coef[i]) else {
+    for r in co.records::<rows::Coefficient>()? {
+        let (Some(o), Some(t), Some(c)) = (r.origin_year, r.term, r.coefficient) else {
             continue;
         };
         if t == "(Intercept)" || !evaluated.contains(&o) {
             continue;
         }
-        let e = by.entry(t.clone()).or_default();
+        let e = by.entry(t).or_default();
         e.2 += 1;
         if c != 0.0 {
             e.0 += 1;
@@ -285,4 +256,36 @@ fn kept(
         .map(|(t, _)| t.clone())
         .collect();
     Ok((kept, majority))
+}
+
+/// The rows this section reads from the early-warning stage's tables.
+mod rows {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Evaluation {
+        pub origin_year: Option<i64>,
+        pub outcome_window: Option<String>,
+        pub model: Option<String>,
+        pub n_train: Option<i64>,
+        pub n_test: Option<i64>,
+        pub positives: Option<i64>,
+        pub flagged: Option<i64>,
+        pub flag_at: Option<f64>,
+        pub sensitivity: Option<f64>,
+        pub specificity: Option<f64>,
+        pub ppv: Option<f64>,
+        pub auc: Option<f64>,
+        pub auc_lo: Option<f64>,
+        pub auc_hi: Option<f64>,
+        /// Optional: an evaluation table without it reads as not counted.
+        pub nonzero: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Coefficient {
+        pub origin_year: Option<i64>,
+        pub term: Option<String>,
+        pub coefficient: Option<f64>,
+    }
 }

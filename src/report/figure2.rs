@@ -114,20 +114,12 @@ pub fn build(
 
 /// indicator → its yearly medians and IQR, in year order.
 fn trend_points(inp: &Inputs) -> Result<BTreeMap<String, Vec<TrendPoint>>> {
-    let tr = inp.table("trends", None)?;
-    let (ind, year, med, q1, q3) = (
-        tr.strings("indicator")?,
-        tr.i64s("year")?,
-        tr.f64s("median")?,
-        tr.f64s("q1")?,
-        tr.f64s("q3")?,
-    );
     let mut points: BTreeMap<String, Vec<TrendPoint>> = BTreeMap::new();
-    for i in 0..tr.rows() {
+    for t in inp.table("trends", None)?.records::<Trend>()? {
         if let (Some(ind), Some(y), Some(m), Some(a), Some(b)) =
-            (&ind[i], year[i], med[i], q1[i], q3[i])
+            (t.indicator, t.year, t.median, t.q1, t.q3)
         {
-            points.entry(ind.clone()).or_default().push(TrendPoint {
+            points.entry(ind).or_default().push(TrendPoint {
                 year: y as i32,
                 median: m,
                 q1: a,
@@ -181,4 +173,14 @@ fn ours_over(
         num(Some(b.median), 1),
         b.year
     )
+}
+
+/// A row of the trends table as the figure reads it.
+#[derive(serde::Deserialize)]
+struct Trend {
+    indicator: Option<String>,
+    year: Option<i64>,
+    median: Option<f64>,
+    q1: Option<f64>,
+    q3: Option<f64>,
 }

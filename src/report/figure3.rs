@@ -198,32 +198,19 @@ fn not_found_row(pairs: &Pairs, indicators: &Indicators, n: &NotFound) -> NotFou
 
 fn summary(inp: &Inputs) -> Result<Pairs> {
     let cs = inp.table("correlations", Some("summary"))?;
-    let (x, y, sig, sign, rho, corr) = (
-        cs.strings("x")?,
-        cs.strings("y")?,
-        cs.i64s("years_significant")?,
-        cs.strings("sign")?,
-        cs.f64s("median_rho")?,
-        cs.bools("correlated")?,
-    );
-    let required = if cs.has("min_years_required") {
-        cs.i64s("min_years_required")?
-    } else {
-        vec![None; cs.rows()]
-    };
     let mut out = BTreeMap::new();
-    for i in 0..cs.rows() {
-        let (Some(a), Some(b)) = (&x[i], &y[i]) else {
+    for p in cs.records_or_null::<SummaryRow>(&["min_years_required"])? {
+        let (Some(a), Some(b)) = (p.x, p.y) else {
             continue;
         };
         out.insert(
-            (a.clone(), b.clone()),
+            (a, b),
             Summary {
-                sign: sign[i].clone().unwrap_or_default(),
-                years: sig[i].unwrap_or(0),
-                required: required[i].unwrap_or(0),
-                rho: rho[i].filter(|r| r.is_finite()),
-                correlated: corr[i] == Some(true),
+                sign: p.sign.unwrap_or_default(),
+                years: p.years_significant.unwrap_or(0),
+                required: p.min_years_required.unwrap_or(0),
+                rho: p.median_rho.filter(|r| r.is_finite()),
+                correlated: p.correlated == Some(true),
             },
         );
     }
@@ -307,4 +294,17 @@ fn focus(indicators: &Indicators, pairs: &Pairs) -> Option<Focus> {
         label,
         svg,
     })
+}
+
+/// A row of the correlations' summary as the figure reads it.
+#[derive(serde::Deserialize)]
+struct SummaryRow {
+    x: Option<String>,
+    y: Option<String>,
+    years_significant: Option<i64>,
+    sign: Option<String>,
+    median_rho: Option<f64>,
+    correlated: Option<bool>,
+    /// Optional: a summary without it reads as 0.
+    min_years_required: Option<i64>,
 }

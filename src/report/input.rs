@@ -103,39 +103,26 @@ impl Indicators {
                 source: "panel".into(),
             });
         };
-        let (ind, label, unit, quad, first, brk) = (
-            defs.strings("indicator")?,
-            defs.strings("label")?,
-            defs.strings("unit")?,
-            defs.strings("quadrant")?,
-            defs.i64s("first_year")?,
-            defs.strings("break")?,
-        );
-        let last = if defs.has("last_year") {
-            defs.i64s("last_year")?
-        } else {
-            vec![None; defs.rows()]
-        };
         let mut open_ended: BTreeSet<String> = BTreeSet::new();
         let mut by_id: BTreeMap<String, Indicator> = BTreeMap::new();
-        for i in 0..defs.rows() {
-            let Some(id) = ind[i].clone() else { continue };
-            let e = by_id.entry(id).or_insert_with(|| Indicator {
-                label: label[i].clone().unwrap_or_default(),
-                unit: unit[i].clone().unwrap_or_default(),
-                quadrant: quad[i].clone().unwrap_or_default(),
+        for d in defs.records_or_null::<Definition>(&["last_year"])? {
+            let Some(id) = d.indicator else { continue };
+            let e = by_id.entry(id.clone()).or_insert_with(|| Indicator {
+                label: d.label.unwrap_or_default(),
+                unit: d.unit.unwrap_or_default(),
+                quadrant: d.quadrant.unwrap_or_default(),
                 ..Indicator::default()
             });
-            match last[i] {
+            match d.last_year {
                 Some(l) => e.last_year = Some(e.last_year.map_or(l, |m| m.max(l))),
                 None => {
-                    open_ended.insert(ind[i].clone().unwrap_or_default());
+                    open_ended.insert(id);
                 }
             }
-            if let Some(y) = first[i] {
+            if let Some(y) = d.first_year {
                 e.first_year = Some(e.first_year.map_or(y, |f| f.min(y)));
-                if let Some(b) = &brk[i] {
-                    e.breaks.push((y, b.clone()));
+                if let Some(b) = d.break_ {
+                    e.breaks.push((y, b));
                 }
             }
         }
@@ -167,4 +154,18 @@ impl Indicators {
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.by_id.keys().map(String::as_str)
     }
+}
+
+/// A row of the panel's definitions as the report reads it.
+#[derive(serde::Deserialize)]
+struct Definition {
+    indicator: Option<String>,
+    label: Option<String>,
+    unit: Option<String>,
+    quadrant: Option<String>,
+    first_year: Option<i64>,
+    #[serde(rename = "break")]
+    break_: Option<String>,
+    /// Optional: definitions without it have no indicator that ends.
+    last_year: Option<i64>,
 }

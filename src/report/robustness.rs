@@ -208,14 +208,15 @@ fn read_cells(inp: &Inputs, params: &[String]) -> Result<Vec<Cell>> {
         .iter()
         .map(|p| sm.strings(p))
         .collect::<Result<_>>()?;
-    let io = sm.bools("intercept_only")?;
-    let (dev, auc) = (sm.f64s("dev_ratio")?, sm.f64s("cv_auc")?);
-    Ok((0..sm.rows())
-        .map(|i| Cell {
+    Ok(sm
+        .records::<rows::SweepCell>()?
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Cell {
             values: values.iter().map(|v| norm(v[i].clone())).collect(),
-            intercept_only: io[i] == Some(true),
-            dev_ratio: dev[i],
-            cv_auc: auc[i],
+            intercept_only: c.intercept_only == Some(true),
+            dev_ratio: c.dev_ratio,
+            cv_auc: c.cv_auc,
         })
         .collect())
 }
@@ -288,22 +289,17 @@ fn selection(
         .iter()
         .map(|p| co.strings(p))
         .collect::<Result<_>>()?;
-    let (term, choice, coef) = (
-        co.strings("term")?,
-        co.strings("choice")?,
-        co.f64s("coefficient")?,
-    );
     // term → cell values → selected
     let mut selected: BTreeMap<String, BTreeSet<Vec<String>>> = BTreeMap::new();
-    for i in 0..co.rows() {
-        let (Some(t), Some("lambda.min")) = (&term[i], choice[i].as_deref()) else {
+    for (i, c) in co.records::<rows::Coefficient>()?.into_iter().enumerate() {
+        let (Some(t), Some("lambda.min")) = (c.term, c.choice.as_deref()) else {
             continue;
         };
         if t == "(Intercept)" {
             continue;
         }
-        let e = selected.entry(t.clone()).or_default();
-        if coef[i].is_some_and(|c| c != 0.0) {
+        let e = selected.entry(t).or_default();
+        if c.coefficient.is_some_and(|c| c != 0.0) {
             e.insert(values.iter().map(|v| norm(v[i].clone())).collect());
         }
     }
@@ -398,24 +394,19 @@ pub struct Assessment {
 
 /// The study's own fit along its path: entry order, and the fit at the paper's sparsity.
 fn path(inp: &Inputs, indicators: &Indicators) -> Result<PathSummary> {
-    let en = inp.table("model", Some("entry"))?;
-    let (term, order, step, lambda, sign) = (
-        en.strings("term")?,
-        en.i64s("entry_order")?,
-        en.i64s("entry_step")?,
-        en.f64s("entry_lambda")?,
-        en.f64s("sign_at_entry")?,
-    );
-    let mut entries: Vec<Entry> = (0..en.rows())
-        .map(|i| {
-            let t = term[i].clone().unwrap_or_default();
+    let mut entries: Vec<Entry> = inp
+        .table("model", Some("entry"))?
+        .records::<rows::Entry>()?
+        .into_iter()
+        .map(|e| {
+            let t = e.term.unwrap_or_default();
             Entry {
-                order: order[i].unwrap_or_default(),
+                order: e.entry_order.unwrap_or_default(),
                 label: indicators.label(&t),
                 term: t,
-                step: step[i].unwrap_or_default(),
-                lambda: num(lambda[i], 4),
-                sign: match sign[i] {
+                step: e.entry_step.unwrap_or_default(),
+                lambda: num(e.entry_lambda, 4),
+                sign: match e.sign_at_entry {
                     Some(s) if s > 0.0 => "+",
                     Some(s) if s < 0.0 => "−",
                     _ => "0",
@@ -431,60 +422,104 @@ fn path(inp: &Inputs, indicators: &Indicators) -> Result<PathSummary> {
 }
 
 fn sparse_fit(inp: &Inputs) -> Result<Option<SparseFit>> {
-    let sm = inp.table("model", Some("summary"))?;
-    let (Some(target), Some(df)) = (sm.i64s("sparsity_target")?[0], sm.i64s("sparse_df")?[0])
+    let summary = inp
+        .table("model", Some("summary"))?
+        .records::<rows::Sparse>()?;
+    let Some((target, df, sm)) = summary
+        .into_iter()
+        .next()
+        .and_then(|s| Some((s.sparsity_target?, s.sparse_df?, s)))
     else {
         return Ok(None);
     };
-    let co = inp.table("model", Some("coefficients"))?;
-    let (term, choice, coef) = (
-        co.strings("term")?,
-        co.strings("choice")?,
-        co.f64s("coefficient")?,
-    );
-    let terms = (0..co.rows())
-        .filter(|&i| {
-            choice[i].as_deref() == Some("paper_sparsity")
-                && term[i].as_deref() != Some("(Intercept)")
-                && coef[i].is_some_and(|c| c != 0.0)
+    let terms = inp
+        .table("model", Some("coefficients"))?
+        .records::<rows::Coefficient>()?
+        .into_iter()
+        .filter(|c| {
+            c.choice.as_deref() == Some("paper_sparsity")
+                && c.term.as_deref() != Some("(Intercept)")
+                && c.coefficient.is_some_and(|c| c != 0.0)
         })
-        .map(|i| TermValue {
-            term: term[i].clone().unwrap_or_default(),
-            coefficient: num(coef[i], 4),
+        .map(|c| TermValue {
+            term: c.term.unwrap_or_default(),
+            coefficient: num(c.coefficient, 4),
         })
         .collect();
-    let a = inp.table("model", Some("assessment"))?;
-    let (fit, rule, sample, thr) = (
-        a.strings("fit")?,
-        a.strings("rule")?,
-        a.strings("sample")?,
-        a.f64s("threshold")?,
-    );
-    let counts: Vec<Vec<Option<i64>>> = ["tp", "fp", "tn", "fn"]
-        .iter()
-        .map(|c| a.i64s(c))
-        .collect::<Result<_>>()?;
-    let (sens, spec) = (a.f64s("sensitivity")?, a.f64s("specificity")?);
-    let assessment = (0..a.rows())
-        .filter(|&i| fit[i].as_deref() == Some("paper_sparsity"))
-        .map(|i| Assessment {
-            rule: rule[i].clone().unwrap_or_default(),
-            sample: sample[i].clone().unwrap_or_default().replace('_', " "),
-            threshold: num(thr[i], 2),
-            tp: counts[0][i].unwrap_or_default(),
-            fp: counts[1][i].unwrap_or_default(),
-            tn: counts[2][i].unwrap_or_default(),
-            fn_: counts[3][i].unwrap_or_default(),
-            sensitivity: pct(sens[i]),
-            specificity: pct(spec[i]),
+    let assessment = inp
+        .table("model", Some("assessment"))?
+        .records::<rows::Assessment>()?
+        .into_iter()
+        .filter(|a| a.fit.as_deref() == Some("paper_sparsity"))
+        .map(|a| Assessment {
+            rule: a.rule.unwrap_or_default(),
+            sample: a.sample.unwrap_or_default().replace('_', " "),
+            threshold: num(a.threshold, 2),
+            tp: a.tp.unwrap_or_default(),
+            fp: a.fp.unwrap_or_default(),
+            tn: a.tn.unwrap_or_default(),
+            fn_: a.fn_.unwrap_or_default(),
+            sensitivity: pct(a.sensitivity),
+            specificity: pct(a.specificity),
         })
         .collect();
     Ok(Some(SparseFit {
         target,
         df,
-        lambda: num(sm.f64s("sparse_lambda")?[0], 4),
-        dev_ratio: num(sm.f64s("sparse_dev_ratio")?[0], 3),
+        lambda: num(sm.sparse_lambda, 4),
+        dev_ratio: num(sm.sparse_dev_ratio, 3),
         terms,
         assessment,
     }))
+}
+
+/// The rows this section reads from the model's and the sweep's tables.
+mod rows {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct SweepCell {
+        pub intercept_only: Option<bool>,
+        pub dev_ratio: Option<f64>,
+        pub cv_auc: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Coefficient {
+        pub term: Option<String>,
+        pub choice: Option<String>,
+        pub coefficient: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Entry {
+        pub term: Option<String>,
+        pub entry_order: Option<i64>,
+        pub entry_step: Option<i64>,
+        pub entry_lambda: Option<f64>,
+        pub sign_at_entry: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Sparse {
+        pub sparsity_target: Option<i64>,
+        pub sparse_df: Option<i64>,
+        pub sparse_lambda: Option<f64>,
+        pub sparse_dev_ratio: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Assessment {
+        pub fit: Option<String>,
+        pub rule: Option<String>,
+        pub sample: Option<String>,
+        pub threshold: Option<f64>,
+        pub tp: Option<i64>,
+        pub fp: Option<i64>,
+        pub tn: Option<i64>,
+        #[serde(rename = "fn")]
+        pub fn_: Option<i64>,
+        pub sensitivity: Option<f64>,
+        pub specificity: Option<f64>,
+    }
 }

@@ -62,8 +62,12 @@ pub fn build(
     indicators: &Indicators,
     published: &Published,
 ) -> Result<Table2Section> {
-    let sm = inp.table("model", Some("summary"))?;
-    let one = |c: &str| -> Result<Option<f64>> { Ok(sm.f64s(c)?.first().copied().flatten()) };
+    let sm = inp
+        .table("model", Some("summary"))?
+        .records::<rows::Summary>()?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let (coefficients, kept) =
         coefficients(&inp.table("model", Some("coefficients"))?, indicators)?;
     let paper = &published.model;
@@ -76,19 +80,11 @@ pub fn build(
     let versus = vec![
         row(
             "deviance explained (dev.ratio)",
-            one("dev_ratio")?,
+            sm.dev_ratio,
             paper.deviance_explained,
         ),
-        row(
-            "sensitivity (in sample)",
-            one("sensitivity")?,
-            paper.sensitivity,
-        ),
-        row(
-            "specificity (in sample)",
-            one("specificity")?,
-            paper.specificity,
-        ),
+        row("sensitivity (in sample)", sm.sensitivity, paper.sensitivity),
+        row("specificity (in sample)", sm.specificity, paper.specificity),
     ];
     let outcome_years = inp
         .params
@@ -97,18 +93,18 @@ pub fn build(
         .and_then(parse_window)
         .map(|(a, b)| years_or(a, b));
     Ok(Table2Section {
-        alpha: one("alpha")?.map_or("—".into(), |a| a.to_string()),
-        n: num(one("n")?, 0),
-        n_positive: num(one("n_positive")?, 0),
-        n_imputed: num(one("n_imputed")?, 0),
+        alpha: sm.alpha.map_or("—".into(), |a| a.to_string()),
+        n: num(sm.n, 0),
+        n_positive: num(sm.n_positive, 0),
+        n_imputed: num(sm.n_imputed, 0),
         predictor_year: inp.params.predictor_year,
         outcome_years,
         intercept_only: kept.is_empty(),
         kept,
         coefficients,
         versus,
-        cv_sensitivity: pct(one("cv_sensitivity")?),
-        cv_specificity: pct(one("cv_specificity")?),
+        cv_sensitivity: pct(sm.cv_sensitivity),
+        cv_specificity: pct(sm.cv_specificity),
         paper_coefficients: paper
             .coefficients
             .iter()
@@ -118,7 +114,7 @@ pub fn build(
                 coefficient: c.coefficient.map_or("—".into(), |v| v.to_string()),
             })
             .collect(),
-        cv_curve: cv_curve(inp, one("lambda_min")?, one("lambda_1se")?)?,
+        cv_curve: cv_curve(inp, sm.lambda_min, sm.lambda_1se)?,
     })
 }
 
@@ -128,22 +124,17 @@ fn coefficients(
     coef: &TableData,
     indicators: &Indicators,
 ) -> Result<(Vec<CoefficientRow>, Vec<String>)> {
-    let (term, choice, value) = (
-        coef.strings("term")?,
-        coef.strings("choice")?,
-        coef.f64s("coefficient")?,
-    );
     let mut order: Vec<String> = Vec::new();
     let mut by: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
-    for i in 0..coef.rows() {
-        let t = term[i].clone().unwrap_or_default();
+    for c in coef.records::<rows::Coefficient>()? {
+        let t = c.term.unwrap_or_default();
         if !order.contains(&t) {
             order.push(t.clone());
         }
         let e = by.entry(t).or_default();
-        match choice[i].as_deref() {
-            Some("lambda.min") => e.0 = value[i],
-            Some("lambda.1se") => e.1 = value[i],
+        match c.choice.as_deref() {
+            Some("lambda.min") => e.0 = c.coefficient,
+            Some("lambda.1se") => e.1 = c.coefficient,
             _ => {}
         }
     }
@@ -165,14 +156,55 @@ fn coefficients(
 }
 
 fn cv_curve(inp: &Inputs, lambda_min: Option<f64>, lambda_1se: Option<f64>) -> Result<String> {
-    let path = inp.table("model", Some("path"))?;
+    // A step with a gap is left out whole, so that the three series stay aligned.
+    let path: Vec<(f64, f64, f64)> = inp
+        .table("model", Some("path"))?
+        .records::<rows::PathStep>()?
+        .into_iter()
+        .filter_map(|p| Some((p.lambda?, p.cvm?, p.cvsd?)))
+        .collect();
     Ok(charts::cv_curve(&charts::CvCurve {
         title: "Cross-validated binomial deviance".into(),
-        lambdas: path.f64s("lambda")?.into_iter().flatten().collect(),
-        cvm: path.f64s("cvm")?.into_iter().flatten().collect(),
-        cvsd: path.f64s("cvsd")?.into_iter().flatten().collect(),
+        lambdas: path.iter().map(|p| p.0).collect(),
+        cvm: path.iter().map(|p| p.1).collect(),
+        cvsd: path.iter().map(|p| p.2).collect(),
         lambda_min: lambda_min.unwrap_or(f64::NAN),
         lambda_1se: lambda_1se.unwrap_or(f64::NAN),
         y_label: "binomial deviance".into(),
     }))
+}
+
+/// The rows this table reads from the model's tables.
+mod rows {
+    use serde::Deserialize;
+
+    /// The model's one-row summary (counts read as numbers, as the table prints them).
+    #[derive(Deserialize, Default)]
+    pub struct Summary {
+        pub alpha: Option<f64>,
+        pub n: Option<f64>,
+        pub n_positive: Option<f64>,
+        pub n_imputed: Option<f64>,
+        pub dev_ratio: Option<f64>,
+        pub sensitivity: Option<f64>,
+        pub specificity: Option<f64>,
+        pub cv_sensitivity: Option<f64>,
+        pub cv_specificity: Option<f64>,
+        pub lambda_min: Option<f64>,
+        pub lambda_1se: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Coefficient {
+        pub term: Option<String>,
+        pub choice: Option<String>,
+        pub coefficient: Option<f64>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct PathStep {
+        pub lambda: Option<f64>,
+        pub cvm: Option<f64>,
+        pub cvsd: Option<f64>,
+    }
 }

@@ -133,42 +133,23 @@ fn version(
     table: Option<&str>,
 ) -> Result<(Version, Option<String>)> {
     let co = inp.table("cohorts", table)?;
-    let ind = co.strings("indicator")?;
-    let col = |c: &str| -> Result<Vec<Option<f64>>> { co.f64s(c) };
-    let (a_n, a_med, a_pct, b_n, b_med, b_pct, p) = (
-        col("a_n")?,
-        col("a_median_change")?,
-        col("a_pct_rise")?,
-        col("b_n")?,
-        col("b_median_change")?,
-        col("b_pct_rise")?,
-        col("wilcoxon_p")?,
-    );
-    let first = |c: &str| -> Result<Option<i64>> {
-        Ok(if co.has(c) {
-            co.i64s(c)?.into_iter().flatten().next()
-        } else {
-            None
-        })
-    };
+    let rows = co.records_or_null::<CohortRow>(&OPTIONAL)?;
+    // The first value a column holds (these are the same in every row).
+    let first = |f: fn(&CohortRow) -> Option<i64>| rows.iter().find_map(f);
     let rule = if co.has("rule") {
-        co.strings("rule")?
-            .into_iter()
-            .flatten()
-            .next()
-            .unwrap_or_default()
+        rows.iter().find_map(|r| r.rule.clone()).unwrap_or_default()
     } else {
         "the study's (probability > the threshold)".into()
     };
-    let (a_members, b_members) = match (first("a_members")?, first("b_members")?) {
+    let (a_members, b_members) = match (first(|r| r.a_members), first(|r| r.b_members)) {
         (Some(a), Some(b)) => (a, b),
         // Without member counts: the most LAs any indicator had.
         _ => (
-            a_n.iter().flatten().fold(0.0, |m: f64, v| m.max(*v)) as i64,
-            b_n.iter().flatten().fold(0.0, |m: f64, v| m.max(*v)) as i64,
+            rows.iter().filter_map(|r| r.a_n).fold(0.0, f64::max) as i64,
+            rows.iter().filter_map(|r| r.b_n).fold(0.0, f64::max) as i64,
         ),
     };
-    let years = match (first("from_year")?, first("to_year")?) {
+    let years = match (first(|r| r.from_year), first(|r| r.to_year)) {
         (Some(a), Some(b)) => Some(years_range(a, b)),
         _ => None,
     };
@@ -180,27 +161,54 @@ fn version(
         rows: Vec::new(),
         no_values: Vec::new(),
     };
-    for i in 0..co.rows() {
-        let id = ind[i].clone().unwrap_or_default();
-        if a_n[i].unwrap_or(0.0) == 0.0 && b_n[i].unwrap_or(0.0) == 0.0 {
+    for r in rows {
+        let id = r.indicator.unwrap_or_default();
+        if r.a_n.unwrap_or(0.0) == 0.0 && r.b_n.unwrap_or(0.0) == 0.0 {
             v.no_values.push(id);
             continue;
         }
         v.rows.push(Row {
             label: indicators.label(&id),
             indicator: id,
-            a_n: num(a_n[i], 0),
-            a_median_change: num(a_med[i], 2),
-            a_pct_rise: num(a_pct[i], 0),
-            b_n: num(b_n[i], 0),
-            b_median_change: num(b_med[i], 2),
-            b_pct_rise: num(b_pct[i], 0),
-            wilcoxon_p: super::direct::p(p[i]),
-            values: [a_med[i], a_pct[i], b_med[i], b_pct[i]],
+            a_n: num(r.a_n, 0),
+            a_median_change: num(r.a_median_change, 2),
+            a_pct_rise: num(r.a_pct_rise, 0),
+            b_n: num(r.b_n, 0),
+            b_median_change: num(r.b_median_change, 2),
+            b_pct_rise: num(r.b_pct_rise, 0),
+            wilcoxon_p: super::direct::p(r.wilcoxon_p),
+            values: [
+                r.a_median_change,
+                r.a_pct_rise,
+                r.b_median_change,
+                r.b_pct_rise,
+            ],
         });
     }
     if v.empty {
         v.no_values.clear();
     }
     Ok((v, years))
+}
+
+/// The columns a cohorts table may lack (one from a user's own stage): then the rule is the
+/// study's, and the member counts come from the indicators' counts.
+const OPTIONAL: [&str; 5] = ["rule", "a_members", "b_members", "from_year", "to_year"];
+
+/// A row of a cohorts table as the table reads it.
+#[derive(serde::Deserialize)]
+struct CohortRow {
+    indicator: Option<String>,
+    a_n: Option<f64>,
+    a_median_change: Option<f64>,
+    a_pct_rise: Option<f64>,
+    b_n: Option<f64>,
+    b_median_change: Option<f64>,
+    b_pct_rise: Option<f64>,
+    wilcoxon_p: Option<f64>,
+    rule: Option<String>,
+    a_members: Option<i64>,
+    b_members: Option<i64>,
+    from_year: Option<i64>,
+    to_year: Option<i64>,
 }

@@ -34,7 +34,8 @@ impl Default for Options {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A row of the panel: its fields are the `panel` table's columns, in order (serde).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PanelRow {
     pub la_code: String,
     pub la_code_old: Option<String>,
@@ -63,8 +64,9 @@ pub struct Wide {
     pub rows: Vec<WideRow>,
 }
 
-/// An LA row that could not be keyed by an ONS code, and was therefore left out.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// An LA row that could not be keyed by an ONS code, and was therefore left out: a row of the
+/// `unmapped` table, its fields the columns in order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct UnmappedLa {
     pub source: String,
     pub year: i32,
@@ -477,7 +479,8 @@ fn panel_from_index(
     })
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A row of the `crosscheck` table: its fields are the columns, in order (serde).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CrosscheckRow {
     pub indicator: String,
     pub year: i32,
