@@ -349,35 +349,8 @@ fn main() {
         let rec = records(&dir, rows);
         let p = project(&dir, &rec, &la);
         for (name, sql) in QUERIES {
-            let run = |memory: Option<&str>| {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_canary"));
-                c.args(["run", name, "-q", "--force"]).current_dir(p.path());
-                if let Some(m) = memory {
-                    c.args(["--memory", m]);
-                }
-                try_timed(c)
-            };
-            // With the default limit; a query that cannot fit it (a median holds every value of
-            // its groups) is said so, and timed again with a larger limit.
-            let (cs, cm) = match run(None) {
-                Ok(t) => t,
-                Err(e) => {
-                    let first = e.lines().next().unwrap_or_default().to_string();
-                    println!("{name:<10} {rows:>12} failed with the default limit: {first}");
-                    match run(Some("4GB")) {
-                        Ok(t) => {
-                            println!("{name:<10} {rows:>12} (the row below: with --memory 4GB)");
-                            t
-                        }
-                        Err(e) => {
-                            println!(
-                                "{name:<10} {rows:>12} failed with --memory 4GB too: {}",
-                                e.lines().next().unwrap_or_default()
-                            );
-                            continue;
-                        }
-                    }
-                }
+            let Some((cs, cm)) = run_canary(p.path(), name, rows) else {
+                continue;
             };
             times.push((name, rows, cs));
             // DuckDB as it comes, and DuckDB asked for what canary guarantees: the result in
@@ -404,7 +377,48 @@ fn main() {
             let _ = std::io::stdout().flush();
         }
     }
-    // Time against rows: the least-squares slope of log(time) on log(rows), per query.
+    fitted_exponents(&times);
+}
+
+/// The stage timed with the default memory limit, and if a query cannot fit it (a median holds
+/// every value of its groups) said so and timed again with `--memory 4GB`; None if that fails
+/// too. (seconds, peak RSS in MB)
+fn run_canary(project: &Path, name: &str, rows: usize) -> Option<(f64, f64)> {
+    let run = |memory: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_canary"));
+        c.args(["run", name, "-q", "--force"]).current_dir(project);
+        if let Some(m) = memory {
+            c.args(["--memory", m]);
+        }
+        try_timed(c)
+    };
+    let first_line = |e: String| e.lines().next().unwrap_or_default().to_string();
+    match run(None) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            println!(
+                "{name:<10} {rows:>12} failed with the default limit: {}",
+                first_line(e)
+            );
+            match run(Some("4GB")) {
+                Ok(t) => {
+                    println!("{name:<10} {rows:>12} (the row below: with --memory 4GB)");
+                    Some(t)
+                }
+                Err(e) => {
+                    println!(
+                        "{name:<10} {rows:>12} failed with --memory 4GB too: {}",
+                        first_line(e)
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Time against rows: the least-squares slope of log(time) on log(rows), per query.
+fn fitted_exponents(times: &[(&str, usize, f64)]) {
     for (name, _) in QUERIES {
         let pts: Vec<(f64, f64)> = times
             .iter()

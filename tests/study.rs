@@ -65,6 +65,27 @@ fn the_study_runs_on_the_published_files() {
     // Before any run below changes a param.
     the_outputs_are_those_the_committed_lock_records(&p);
 
+    the_panel_is_the_studys(&p);
+    the_statistics_are_where_sql_expects_them(&p);
+    each_claim_has_a_verdict(&p);
+    // Nothing changed: nothing runs.
+    let again = canary_run(&p, &["run"]).ok();
+    assert!(again.stdout.contains("done: 0 ran, "), "{}", again.stdout);
+
+    the_report_is_whole_and_offline(&p);
+    the_new_years_are_evaluated_and_scored(&p);
+    // A reviewer's re-derivation from the published files agrees byte for byte (issue 6).
+    let v = canary_run(&p, &["verify"]).ok();
+    assert!(v.stdout.contains("byte for byte"), "{}", v.stdout);
+    assert!(!v.stdout.contains("DIFFERS"), "{}", v.stdout);
+
+    on_2024_boundaries_las_are_merged_or_set_aside(&p);
+    assert!(p.tree("raw") == before, "a run changed a file under raw/");
+}
+
+/// 150 LAs, the excluded two absent, every reconciliation holding, and values a reader can
+/// recompute from the published rows.
+fn the_panel_is_the_studys(p: &Project) {
     // 150 LAs in 2013 after excluding City of London and the Isles of Scilly.
     assert_eq!(
         csv(
@@ -107,8 +128,10 @@ fn the_study_runs_on_the_published_files() {
     // Ofsted: Birmingham's CPI of 2012 was inadequate.
     let bham = csv(&p, "select count(*) n from ofsted where la_code_old = '330' and grade = 4 and published like '2012-%'");
     assert_ne!(bham, "n\n0\n", "{bham}");
+}
 
-    // The statistics' tables exist where `canary sql` expects them.
+/// The statistics' tables, each with the shape the study's Method gives it.
+fn the_statistics_are_where_sql_expects_them(p: &Project) {
     let t = csv(
         &p,
         "select n from trends where indicator = 'referrals_rate' and year = 2010",
@@ -132,7 +155,9 @@ fn the_study_runs_on_the_published_files() {
     assert_eq!(csv(&p, "select count(*) n from model_design"), "n\n150\n");
     the_tables_are_as_canary_kinds_says(&p);
     assert!(csv(&p, "select count(*) n from cohorts").starts_with("n\n"));
+}
 
+fn each_claim_has_a_verdict(p: &Project) {
     // The claims ledger: a verdict from the fixed vocabulary for each of the paper's 29 claims.
     assert_eq!(
         csv(&p, "select count(*) n, count(distinct id) ids from claims where verdict in ('reproduced', 'partly reproduced', 'not reproduced', 'cannot be tested with the published data')"),
@@ -147,12 +172,10 @@ fn the_study_runs_on_the_published_files() {
         "verdict\ncannot be tested with the published data\n"
     );
     assert_eq!(csv(&p, "select verdict from claims where id = 'figure3.ia_within_10_days_pct.ca_within_35_days_pct'"), "verdict\nreproduced\n");
+}
 
-    // Nothing changed: nothing runs.
-    let again = canary_run(&p, &["run"]).ok();
-    assert!(again.stdout.contains("done: 0 ran, "), "{}", again.stdout);
-
-    // The report: both forms, the study's sections, nothing fetched from the network.
+/// The report: both forms, the study's sections, nothing fetched from the network.
+fn the_report_is_whole_and_offline(p: &Project) {
     let html = p.read("reports/report.html");
     for section in [
         "id=\"figure-2\"",
@@ -176,7 +199,9 @@ fn the_study_runs_on_the_published_files() {
     assert!(p
         .read("reports/ro-crate-metadata.json")
         .contains("https://w3id.org/ro/wfrun/workflow/0.5"));
+}
 
+fn the_new_years_are_evaluated_and_scored(p: &Project) {
     // New years (issue 7): the out-of-time evaluation, five origins, both models; a scorecard
     // per LA against its statistical neighbours, with the study's caution and no network.
     assert_eq!(
@@ -204,13 +229,11 @@ fn the_study_runs_on_the_published_files() {
     assert!(p
         .read("reports/scorecards/index.html")
         .contains("href=\"E08000025.html\""));
+    let html = p.read("reports/report.html");
     assert!(html.contains("id=\"early-warning\"") && html.contains("Beside the 2016 result"));
+}
 
-    // A reviewer's re-derivation from the published files agrees byte for byte (issue 6).
-    let v = canary_run(&p, &["verify"]).ok();
-    assert!(v.stdout.contains("byte for byte"), "{}", v.stdout);
-    assert!(!v.stdout.contains("DIFFERS"), "{}", v.stdout);
-
+fn on_2024_boundaries_las_are_merged_or_set_aside(p: &Project) {
     // On 2024 boundaries: Bournemouth (837) and Poole (836) are summed into BCP (E06000058);
     // its 2012 referral rate is recomputed from the summed counts and populations of
     // SFR27-2012ud.csv (Referrals1112 4653, Mid2011Pop0-17 61000); a published percentage
@@ -240,7 +263,6 @@ fn the_study_runs_on_the_published_files() {
         ),
         "n\n0\n"
     );
-    assert!(p.tree("raw") == before, "a run changed a file under raw/");
 }
 
 /// Every stage the cut-down sweep does not reach writes the very bytes the committed
