@@ -328,6 +328,21 @@ fn gc_removes_unreferenced_cache_objects() {
 }
 
 #[test]
+fn gc_removes_stray_outputs_but_never_follows_a_link_out_of_out() {
+    let p = project();
+    p.canary(&["run"]).ok();
+    p.write("out/stray.parquet", "left by a stage since removed");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let precious = elsewhere.path().join("precious.txt");
+    std::fs::write(&precious, "not canary's").unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), p.path("out/link")).unwrap();
+    let out = p.canary(&["gc"]).ok().stdout;
+    assert!(out.contains("and 1 stray files under out/"), "{out}");
+    assert!(!p.path("out/stray.parquet").exists());
+    assert!(precious.is_file(), "gc deleted a file outside the project");
+}
+
+#[test]
 fn switching_a_param_back_restores_instead_of_rerunning() {
     let p = project();
     p.canary(&["run"]).ok();

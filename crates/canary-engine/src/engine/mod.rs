@@ -871,13 +871,15 @@ impl<'a> Engine<'a> {
         let (entries, objects, bytes) = self.cache.gc(&keep)?;
         // Outputs of stages no longer in the pipeline.
         let mut stray = 0;
-        let expected: Vec<PathBuf> = self
+        let expected: std::collections::BTreeSet<PathBuf> = self
             .pipeline
             .stages
             .values()
             .flat_map(|s| self.pipeline.output_paths(s).into_iter().map(|(_, p)| p))
             .collect();
-        for path in walk_files(&self.pipeline.out_dir()) {
+        // Regular files only, symlinks not followed: a link under out/ to a folder elsewhere
+        // never leads gc to delete what is there.
+        for path in crate::fsio::walk(&self.pipeline.out_dir()) {
             if !expected.contains(&path) {
                 std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
                 stray += 1;
@@ -1228,23 +1230,6 @@ pub fn describe(name: &str, v: &Decision, dry: bool) -> String {
             s
         }
     }
-}
-
-fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd.filter_map(|e| e.ok()) {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk_files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Temp files a killed run left in a stage's output folders: removed before the stage writes
