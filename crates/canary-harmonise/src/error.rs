@@ -18,7 +18,7 @@ pub enum HarmoniseError {
         entry: String,
         message: String,
         hint: String,
-        /// The entry's line in the file, when it is an indicator's and its lines can be found.
+        /// The entry's place in the file, when the entry is in its text.
         at: Option<Box<FileLocation>>,
     },
     /// A formula does not parse.

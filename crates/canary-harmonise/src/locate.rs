@@ -1,12 +1,11 @@
-//! Where a definition's formula, or an indicator's entry, is in the text of `indicators.yaml`. serde keeps no spans, so
-//! a formula that fails to parse after deserialising is placed by reading the lines, as
-//! `canary_yaml::SourceMap` does for keys: enough for the block style the dictionary is
-//! written in (an indicator per list item, its definitions a block list of flow or block
-//! mappings). A flow-style list of definitions gives no place, and the error says so by
-//! having none.
+//! Where a definition's formula, or an entry of the dictionary, is in the text of
+//! `indicators.yaml`: serde keeps no spans, so an error found after deserialising is placed
+//! through `canary_yaml::SourceMap`, which reads the text as a YAML parser does (saphyr's
+//! spans), whatever the style — block or flow, quoted, plain or folded. Only the mapping of a
+//! parsed formula's characters back onto its written lines (quotes doubled, escapes, folded
+//! line breaks) is done here.
 
-use canary_yaml::SourceMap;
-use std::ops::Range;
+use canary_yaml::{SourceMap, Step, Style};
 
 /// One definition of the dictionary: `{id}.{kind}[index]`.
 pub(crate) struct DefinitionAt<'a> {
@@ -25,7 +24,7 @@ pub(crate) struct Place {
 }
 
 /// The place in `text` of byte `position` of the formula of definition `at` (`formula` as
-/// parsed from the YAML), or None when the definition cannot be found in the lines.
+/// parsed from the YAML), or None when the definition is not in the text.
 pub(crate) fn formula_place(
     text: &str,
     at: &DefinitionAt,
@@ -34,12 +33,17 @@ pub(crate) fn formula_place(
 ) -> Option<Place> {
     let map = SourceMap::new(text);
     let lines: Vec<&str> = (1..).map_while(|n| map.line(n)).collect();
-    let top = map.key(&["indicators"])?.line - 1;
-    let indicator = indicator_item(&lines, top, at.id)?;
-    let definition = sequence_items(&lines, &indicator, at.kind)?
-        .into_iter()
-        .nth(at.index)?;
-    let (start, style) = formula_value(&lines, definition)?;
+    let node = map.node(&[
+        Step::Key("indicators"),
+        Step::ItemWith("id", at.id),
+        Step::Key(at.kind),
+        Step::Index(at.index),
+        Step::Key("formula"),
+    ])?;
+    let style = node.style?;
+    // Inside the quotes: the text's first character.
+    let quote = usize::from(matches!(style, Style::SingleQuoted | Style::DoubleQuoted));
+    let start = (node.line - 1, node.column - 1 + quote);
     let chars_before = formula
         .char_indices()
         .take_while(|(b, _)| *b < position)
@@ -53,188 +57,53 @@ pub(crate) fn formula_place(
     })
 }
 
-/// The place of an indicator's entry (`{id}`, or `{id}.{kind}[index]` for one of its
-/// definitions or crosschecks): the definition's first line, else the indicator's `id:` line.
-/// None for other entries (populations, reconcile) or when the lines cannot be read.
+/// The place of an entry of the dictionary as its errors name it: `version`,
+/// `populations.{name}[i]`, `reconcile[i]`, an indicator `{id}` (its `id:` line), or one of
+/// its definitions or crosschecks `{id}.{kind}[i]` (that item's first line, else the
+/// indicator's). None when the entry is not in the text.
 pub(crate) fn entry_place(text: &str, entry: &str) -> Option<Place> {
     let map = SourceMap::new(text);
-    let lines: Vec<&str> = (1..).map_while(|n| map.line(n)).collect();
-    let top = map.key(&["indicators"])?.line - 1;
-    let (id, rest) = match entry.split_once('.') {
-        Some((id, rest)) => (id, Some(rest)),
-        None => (entry, None),
+    let indexed = |s: &str| -> Option<(String, usize)> {
+        let (name, index) = s.strip_suffix(']')?.split_once('[')?;
+        Some((name.to_string(), index.parse().ok()?))
     };
-    let indicator = indicator_item(&lines, top, id)?;
-    let line = rest
-        .and_then(|r| {
-            let (kind, index) = r.strip_suffix(']')?.split_once('[')?;
-            let items = sequence_items(&lines, &indicator, kind)?;
-            Some(items.get(index.parse::<usize>().ok()?)?.start)
-        })
-        .or_else(|| {
-            indicator
-                .range
-                .clone()
-                .find(|&l| key_rest(lines[l], indicator.indent, "id").is_some())
-        })?;
-    let text = lines.get(line)?.to_string();
+    let (line, column) = if entry == "version" {
+        let k = map.key_at(&[Step::Key("version")])?;
+        (k.line, k.column)
+    } else if let Some((name, i)) = entry.strip_prefix("populations.").and_then(indexed) {
+        let n = map.node(&[Step::Key("populations"), Step::Key(&name), Step::Index(i)])?;
+        (n.line, n.column)
+    } else if let Some(("reconcile", i)) = indexed(entry).as_ref().map(|(n, i)| (n.as_str(), *i)) {
+        let n = map.node(&[Step::Key("reconcile"), Step::Index(i)])?;
+        (n.line, n.column)
+    } else {
+        let (id, rest) = match entry.split_once('.') {
+            Some((id, rest)) => (id, Some(rest)),
+            None => (entry, None),
+        };
+        let item = [Step::Key("indicators"), Step::ItemWith("id", id)];
+        let definition = rest.and_then(indexed).and_then(|(kind, i)| {
+            map.node(&[item[0], item[1], Step::Key(&kind), Step::Index(i)])
+                .map(|n| (n.line, n.column))
+        });
+        match definition {
+            Some(at) => at,
+            None => {
+                let k = map.key_at(&[item[0], item[1], Step::Key("id")])?;
+                (k.line, k.column)
+            }
+        }
+    };
     Some(Place {
-        line: line + 1,
-        column: text.chars().take_while(|c| *c == ' ' || *c == '-').count() + 1,
-        text,
+        line,
+        column,
+        text: map.line(line)?.to_string(),
     })
-}
-
-/// Lines `range` of a block whose keys start at column `indent`.
-struct Block {
-    range: Range<usize>,
-    indent: usize,
-}
-
-/// How a scalar is written, which decides how its text maps onto the line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Style {
-    Plain,
-    SingleQuoted,
-    DoubleQuoted,
-    /// `>` or `|`: the text starts on the next line.
-    Block,
 }
 
 /// Leading spaces of a line.
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
-}
-
-/// A line YAML ignores between entries.
-fn blank(line: &str) -> bool {
-    let t = line.trim_start();
-    t.is_empty() || t.starts_with('#')
-}
-
-/// The column where a line's content starts after its list dashes (`- - key` → `key`).
-fn content_column(line: &str) -> usize {
-    let mut col = indent(line);
-    while let Some(rest) = line.get(col..).and_then(|r| r.strip_prefix('-')) {
-        if !(rest.is_empty() || rest.starts_with(' ')) {
-            break;
-        }
-        col = line.len() - rest.trim_start().len();
-    }
-    col
-}
-
-/// The text after `key:` when the line has that key at column `col`.
-fn key_rest<'a>(line: &'a str, col: usize, key: &str) -> Option<&'a str> {
-    if content_column(line) != col {
-        return None;
-    }
-    let rest = line.get(col..)?.strip_prefix(key)?.strip_prefix(':')?;
-    (rest.is_empty() || rest.starts_with(' ')).then_some(rest)
-}
-
-/// A scalar as written, without quotes or a trailing comment.
-fn scalar(rest: &str) -> &str {
-    let v = rest.trim();
-    let v = v.split(" #").next().unwrap_or(v).trim_end();
-    v.trim_matches(|c| c == '\'' || c == '"')
-}
-
-/// The lines of the `indicators` list item whose `id` is `id`.
-fn indicator_item(lines: &[&str], top: usize, id: &str) -> Option<Block> {
-    let top_indent = indent(lines.get(top)?);
-    let ends = |l: &str| {
-        !blank(l)
-            && (indent(l) < top_indent
-                || (indent(l) == top_indent && !l.trim_start().starts_with('-')))
-    };
-    let end = (top + 1..lines.len())
-        .find(|&l| ends(lines[l]))
-        .unwrap_or(lines.len());
-    let (id_line, col) = (top + 1..end).find_map(|l| {
-        let col = content_column(lines[l]);
-        key_rest(lines[l], col, "id")
-            .filter(|rest| scalar(rest) == id)
-            .map(|_| (l, col))
-    })?;
-    // The item starts at its dash, which may be above the `id` key.
-    let start = (top + 1..=id_line)
-        .rev()
-        .find(|&l| content_column(lines[l]) == col && indent(lines[l]) < col)?;
-    let item_end = (start + 1..end)
-        .find(|&l| !blank(lines[l]) && indent(lines[l]) < col)
-        .unwrap_or(end);
-    Some(Block {
-        range: start..item_end,
-        indent: col,
-    })
-}
-
-/// The line ranges of the items of the block list under key `key` of `block`.
-fn sequence_items(lines: &[&str], block: &Block, key: &str) -> Option<Vec<Range<usize>>> {
-    let key_line = block
-        .range
-        .clone()
-        .find(|&l| key_rest(lines[l], block.indent, key).is_some())?;
-    if !blank(key_rest(lines[key_line], block.indent, key)?) {
-        return None;
-    }
-    let first = (key_line + 1..block.range.end).find(|&l| !blank(lines[l]))?;
-    let dash = indent(lines[first]);
-    if !lines[first].trim_start().starts_with('-') || dash < block.indent {
-        return None;
-    }
-    let is_item = |l: &str| indent(l) == dash && l.trim_start().starts_with('-');
-    let end = (first..block.range.end)
-        .find(|&l| {
-            !blank(lines[l])
-                && (indent(lines[l]) < dash || (indent(lines[l]) == dash && !is_item(lines[l])))
-        })
-        .unwrap_or(block.range.end);
-    let starts: Vec<usize> = (first..end).filter(|&l| is_item(lines[l])).collect();
-    Some(
-        starts
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| s..starts.get(i + 1).copied().unwrap_or(end))
-            .collect(),
-    )
-}
-
-/// Where the formula's text starts (0-based line and column) in a definition's lines, and
-/// how it is written.
-fn formula_value(lines: &[&str], item: Range<usize>) -> Option<((usize, usize), Style)> {
-    for l in item.clone() {
-        let line = lines[l];
-        let Some(at) = formula_key(line) else {
-            continue;
-        };
-        let value = at + "formula:".len();
-        let col = value + (line.len() - value - line[value..].trim_start().len());
-        let start = line[..col].chars().count();
-        return match line[col..].chars().next() {
-            Some('\'') => Some(((l, start + 1), Style::SingleQuoted)),
-            Some('"') => Some(((l, start + 1), Style::DoubleQuoted)),
-            Some('>' | '|') => {
-                let next = (l + 1..item.end).find(|&n| !blank(lines[n]))?;
-                Some(((next, indent(lines[next])), Style::Block))
-            }
-            Some(_) => Some(((l, start), Style::Plain)),
-            None => None,
-        };
-    }
-    None
-}
-
-/// The byte offset of a `formula:` key in a line: at the line's content or after `{`, `,`.
-fn formula_key(line: &str) -> Option<usize> {
-    let content = content_column(line);
-    line.match_indices("formula:").map(|(i, _)| i).find(|&i| {
-        let before = line[..i].trim_end();
-        let after = line[i + "formula:".len()..].chars().next();
-        (i == content || before.ends_with('{') || before.ends_with(','))
-            && after.is_none_or(|c| c == ' ')
-    })
 }
 
 /// The line and column of character `target` of the scalar that starts at `start`: walks
@@ -330,6 +199,18 @@ reconcile: []
         // Not an indicator's entry, or no such indicator: no place.
         assert_eq!(at("reconcile[0]"), None);
         assert_eq!(at("nope"), None);
+    }
+
+    #[test]
+    fn finds_the_entries_that_are_not_an_indicator_s() {
+        let text = "version: 2\npopulations:\n  children:\n    - {years: 2010, source: pop}\n    - years: 2011\n      source: pop\nreconcile:\n  - {source: s, measure: m}\nindicators: []\n";
+        let at = |entry: &str| entry_place(text, entry).map(|p| (p.line, p.column));
+        assert_eq!(at("version"), Some((1, 1)));
+        assert_eq!(at("populations.children[0]"), Some((4, 7)));
+        assert_eq!(at("populations.children[1]"), Some((5, 7)));
+        assert_eq!(at("reconcile[0]"), Some((8, 5)));
+        assert_eq!(at("populations.children[2]"), None);
+        assert_eq!(at("populations.adults[0]"), None);
     }
 
     #[test]

@@ -15,6 +15,39 @@ pub struct Span {
     pub width: usize,
 }
 
+/// One step of a path into a document, for [`SourceMap::node`] and [`SourceMap::key_at`].
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'s> {
+    /// The value of a mapping's key.
+    Key(&'s str),
+    /// The item of a sequence at this index (0-based).
+    Index(usize),
+    /// The item of a sequence that is a mapping whose key (the first) holds the scalar (the
+    /// second): `ItemWith("id", "referrals_rate")`.
+    ItemWith(&'s str, &'s str),
+}
+
+/// How a scalar is written, which decides how its parsed text maps back onto the lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|`: the node starts where its text does, on a line after the indicator's.
+    Literal,
+    /// `>`: as `Literal`.
+    Folded,
+}
+
+/// Where a node starts (1-based line and column in characters: at the opening quote or
+/// bracket, a block scalar at its text), and for a scalar how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeAt {
+    pub line: usize,
+    pub column: usize,
+    pub style: Option<Style>,
+}
+
 /// The keys of a YAML file by their path of nested mapping keys.
 ///
 /// A text that does not parse keeps what was read before the error: its keys are found, the
@@ -42,7 +75,7 @@ struct Node {
 }
 
 enum Kind {
-    Scalar { value: String, quoted: bool },
+    Scalar { value: String, style: Style },
     Mapping,
     Sequence,
     Close,
@@ -101,6 +134,86 @@ impl<'a> SourceMap<'a> {
             find_word(source, word).map(|at| node.start + at)
         });
         Some(holding.map_or(key_span, |at| self.span_at(at, width)))
+    }
+
+    /// Where the node at the end of `path` starts: a path that steps into lists as well as
+    /// mappings (`[Key("indicators"), ItemWith("id", "x"), Key("definitions"), Index(1)]`).
+    pub fn node(&self, path: &[Step]) -> Option<NodeAt> {
+        let (_, node) = self.resolve(path)?;
+        let n = &self.nodes[node];
+        let span = self.span_at(n.start, 1);
+        Some(NodeAt {
+            line: span.line,
+            column: span.column,
+            style: match n.kind {
+                Kind::Scalar { style, .. } => Some(style),
+                _ => None,
+            },
+        })
+    }
+
+    /// The span of the key that ends `path` (its last step a [`Step::Key`]).
+    pub fn key_at(&self, path: &[Step]) -> Option<Span> {
+        let Some(Step::Key(last)) = path.last() else {
+            return None;
+        };
+        let (key, _) = self.resolve(path)?;
+        Some(self.scalar_span(key?, last.chars().count()))
+    }
+
+    /// The (key, value) nodes at the end of `path` (no key when it ends on a list item), in the
+    /// first document that has it.
+    fn resolve(&self, path: &[Step]) -> Option<(Option<usize>, usize)> {
+        if path.is_empty() {
+            return None;
+        }
+        self.roots().find_map(|root| {
+            let mut at = (None, root);
+            for step in path {
+                at = match *step {
+                    Step::Key(k) => {
+                        let (key, value) = self.entry(at.1, k)?;
+                        (Some(key), value)
+                    }
+                    Step::Index(i) => (None, self.items(at.1).nth(i)?),
+                    Step::ItemWith(k, v) => (
+                        None,
+                        self.items(at.1).find(|&item| {
+                            self.entry(item, k).is_some_and(|(_, value)| {
+                                matches!(&self.nodes[value].kind, Kind::Scalar { value: s, .. } if s == v)
+                            })
+                        })?,
+                    ),
+                };
+            }
+            Some(at)
+        })
+    }
+
+    /// The (key, value) of `key` in a mapping node.
+    fn entry(&self, map: usize, key: &str) -> Option<(usize, usize)> {
+        self.entries(map).find(
+            |&(k, _)| matches!(&self.nodes[k].kind, Kind::Scalar { value, .. } if value == key),
+        )
+    }
+
+    /// The items of a sequence node; none for any other node.
+    fn items(&self, seq: usize) -> impl Iterator<Item = usize> + '_ {
+        let (mut at, close) = match self.nodes.get(seq) {
+            Some(Node {
+                kind: Kind::Sequence,
+                close,
+                ..
+            }) => (seq + 1, *close),
+            _ => (0, 0),
+        };
+        std::iter::from_fn(move || {
+            (at < close).then(|| {
+                let item = at;
+                at = self.after(at);
+                item
+            })
+        })
     }
 
     /// The text of a line (1-based).
@@ -178,7 +291,13 @@ impl<'a> SourceMap<'a> {
     /// Where a scalar's text starts: inside its quotes, so the underline is under the word.
     fn scalar_span(&self, node: usize, width: usize) -> Span {
         let n = &self.nodes[node];
-        let quoted = matches!(n.kind, Kind::Scalar { quoted: true, .. });
+        let quoted = matches!(
+            n.kind,
+            Kind::Scalar {
+                style: Style::SingleQuoted | Style::DoubleQuoted,
+                ..
+            }
+        );
         self.span_at(n.start + usize::from(quoted), width)
     }
 
@@ -215,7 +334,13 @@ fn parse(text: &str) -> Vec<Node> {
         let kind = match event {
             Event::Scalar(value, style, ..) => Kind::Scalar {
                 value: value.into_owned(),
-                quoted: matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted),
+                style: match style {
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                    _ => Style::Plain,
+                },
             },
             Event::MappingStart(..) => Kind::Mapping,
             Event::SequenceStart(..) => Kind::Sequence,
@@ -402,5 +527,33 @@ mod tests {
             let _ = map.item(&["a", "b"], "x");
             let _ = map.item(&["a"], "");
         }
+    }
+
+    #[test]
+    fn paths_step_into_lists_by_index_and_by_a_key_s_value() {
+        let text = "indicators:\n  - id: a\n    defs: [{f: 'x'}]\n  - label: B\n    id: b\n    defs:\n      - f: y\n      - f: >-\n          z\n";
+        let map = SourceMap::new(text);
+        let b = [Step::Key("indicators"), Step::ItemWith("id", "b")];
+        assert_eq!(map.node(&b).map(|n| (n.line, n.column)), Some((4, 5)));
+        let id = map.key_at(&[b[0], b[1], Step::Key("id")]).unwrap();
+        assert_eq!((id.line, id.column), (5, 5));
+        let f = |id, i| {
+            let path = [
+                Step::Key("indicators"),
+                Step::ItemWith("id", id),
+                Step::Key("defs"),
+                Step::Index(i),
+                Step::Key("f"),
+            ];
+            map.node(&path).map(|n| (n.line, n.column, n.style))
+        };
+        assert_eq!(f("a", 0), Some((3, 16, Some(Style::SingleQuoted))));
+        assert_eq!(f("b", 0), Some((7, 12, Some(Style::Plain))));
+        // A block scalar starts where its text does, on the line after `>-`.
+        assert_eq!(f("b", 1), Some((9, 11, Some(Style::Folded))));
+        assert_eq!(f("b", 2), None);
+        assert_eq!(f("c", 0), None);
+        assert_eq!(map.node(&[]), None);
+        assert_eq!(map.key_at(&[Step::Key("indicators"), Step::Index(0)]), None);
     }
 }
