@@ -987,3 +987,29 @@ fn a_template_that_does_not_parse_is_shown_at_its_line() {
         "a report was written"
     );
 }
+
+/// A template that parses but names what the report's context lacks stops the report at that
+/// name's line and column, and writes no report.
+#[test]
+fn a_template_naming_what_the_context_lacks_is_shown_at_its_line() {
+    let p = report_project();
+    p.edit(
+        "reports/templates/report.md.tera",
+        "{% if claims.computed -%}",
+        "{{ claims.nonexistent }}{% if claims.computed -%}",
+    );
+    let run = p.canary(&["run", "-q"]).fails(1);
+    for want in [
+        "stage `report` failed: template `reports/templates/report.md.tera`",
+        "`claims.nonexistent` not found",
+        "reports/templates/report.md.tera:10:4",
+        "10 | {{ claims.nonexistent }}",
+        "^",
+    ] {
+        assert!(run.stderr.contains(want), "lacks `{want}`:\n{}", run.stderr);
+    }
+    assert!(
+        !p.path("reports/report.md").exists(),
+        "a report was written"
+    );
+}

@@ -93,10 +93,58 @@ fn render(ctx: &StageContext, path: &Path, name: &str, context: &tera::Context) 
     tera.autoescape_on(vec![".html.tera"]);
     tera.add_raw_template(name, &text)
         .map_err(|e| parse_error(ctx, path, &text, &e))?;
-    tera.render(name, context).map_err(|e| {
-        ctx.fail(format!("template `{}`: {}", path.display(), tera_error(&e)))
-            .with_hint("the names a template may use are the fields of the section structs in src/report/ (listed in src/report/mod.rs)")
-    })
+    tera.render(name, context)
+        .map_err(|e| render_error(ctx, path, &text, &e))
+}
+
+/// A template that parses but fails as it renders (a name the context lacks, an unknown
+/// filter): tera gives no place, only the name in backticks, so the place is that name's
+/// first use inside a `{{ }}` or `{% %}` tag, when there is one.
+fn render_error(ctx: &StageContext, path: &Path, text: &str, e: &tera::Error) -> Error {
+    let words = tera_error(e);
+    let rel = ctx.pipeline.relative(path).to_string();
+    let err = ctx
+        .fail(format!("template `{rel}`: {words}"))
+        .with_hint("the names a template may use are the fields of the section structs in src/report/ (listed in src/report/mod.rs)");
+    let name = words.split('`').nth(1).filter(|n| !n.is_empty());
+    match name.and_then(|n| first_use(text, n)) {
+        Some((line, column)) => {
+            let mut loc = crate::error::Location::new(&rel, line, column);
+            loc.text = text.lines().nth(line - 1).map(str::to_string);
+            err.at(Some(loc))
+        }
+        None => err,
+    }
+}
+
+/// The 1-based line and column (in characters) of the first use of `name` as a whole word
+/// inside a tera tag.
+fn first_use(text: &str, name: &str) -> Option<(usize, usize)> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+    let mut from = 0;
+    while let Some(open) = text[from..].find(['{']).map(|i| from + i) {
+        let close = match text.get(open + 1..open + 2) {
+            Some("{") => "}}",
+            Some("%") => "%}",
+            _ => {
+                from = open + 1;
+                continue;
+            }
+        };
+        let end = text[open..].find(close).map_or(text.len(), |i| open + i);
+        let tag = &text[open..end];
+        let hit = tag.match_indices(name).map(|(i, _)| i).find(|&i| {
+            !word(tag[..i].chars().next_back()) && !word(tag[i + name.len()..].chars().next())
+        });
+        if let Some(i) = hit {
+            let at = open + i;
+            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            let line = text[..at].matches('\n').count() + 1;
+            return Some((line, text[line_start..at].chars().count() + 1));
+        }
+        from = end.max(open + 1);
+    }
+    None
 }
 
 /// A template that does not parse, at its line and column with the line and a caret. tera
@@ -138,4 +186,20 @@ fn tera_error(e: &tera::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_use;
+
+    #[test]
+    fn a_name_is_found_at_its_first_use_in_a_tag() {
+        let text = "title table2\n{{ table2.n }} and {{ table2_x }}\n{% for r in table2.rows %}{% endfor %}";
+        // Not in the text outside tags, nor inside a longer name.
+        assert_eq!(first_use(text, "table2.n"), Some((2, 4)));
+        assert_eq!(first_use(text, "table2.rows"), Some((3, 13)));
+        assert_eq!(first_use(text, "table2"), None);
+        assert_eq!(first_use(text, "nope"), None);
+        assert_eq!(first_use("{ {{ x", "x"), Some((1, 6)));
+    }
 }
