@@ -89,14 +89,14 @@ fn the_panel_is_the_studys(p: &Project) {
     // 150 LAs in 2013 after excluding City of London and the Isles of Scilly.
     assert_eq!(
         csv(
-            &p,
+            p,
             "select count(distinct la_code) n from panel where year = 2013"
         ),
         "n\n150\n"
     );
     assert_eq!(
         csv(
-            &p,
+            p,
             "select count(*) n from panel where la_code in ('E09000001', 'E06000053')"
         ),
         "n\n0\n"
@@ -104,74 +104,75 @@ fn the_panel_is_the_studys(p: &Project) {
     // Every reconciliation of LA sums with England rows holds, England's referrals among them.
     assert_eq!(
         csv(
-            &p,
+            p,
             "select count(*) n from panel_reconciliation where not ok"
         ),
         "n\n0\n"
     );
     assert_eq!(
-        csv(&p, "select england, la_sum from panel_reconciliation where file = 'cin_census' and year = 2010 and measure = 'Referrals0910'"),
+        csv(p, "select england, la_sum from panel_reconciliation where file = 'cin_census' and year = 2010 and measure = 'Referrals0910'"),
         "england,la_sum\n603700.0,603713.0\n"
     );
     // % of initial assessments within 10 working days, 2011-12, from the duration bands:
     // SFR27-2012ud.csv line 4, Camden: (same day + 1-5 + 6-10 days) = 1597 of 1782.
-    let camden = csv(&p, "select value from panel where year = 2012 and la_code = 'E09000007' and indicator = 'ia_within_10_days_pct'");
+    let camden = csv(p, "select value from panel where year = 2012 and la_code = 'E09000007' and indicator = 'ia_within_10_days_pct'");
     let v: f64 = camden.lines().nth(1).unwrap().parse().unwrap();
     assert!((v - 100.0 * 1597.0 / 1782.0).abs() < 1e-9, "{camden}");
     // The wide panel has one row per LA-year and a column per indicator.
     assert_eq!(
-        csv(&p, "select count(*) n from panel_wide where year = 2012"),
+        csv(p, "select count(*) n from panel_wide where year = 2012"),
         "n\n150\n"
     );
-    assert!(csv(&p, "select re_referrals_pct from panel_wide limit 1")
-        .starts_with("re_referrals_pct\n"));
+    assert!(
+        csv(p, "select re_referrals_pct from panel_wide limit 1").starts_with("re_referrals_pct\n")
+    );
     // Ofsted: Birmingham's CPI of 2012 was inadequate.
-    let bham = csv(&p, "select count(*) n from ofsted where la_code_old = '330' and grade = 4 and published like '2012-%'");
+    let bham = csv(p, "select count(*) n from ofsted where la_code_old = '330' and grade = 4 and published like '2012-%'");
     assert_ne!(bham, "n\n0\n", "{bham}");
 }
 
 /// The statistics' tables, each with the shape the study's Method gives it.
 fn the_statistics_are_where_sql_expects_them(p: &Project) {
     let t = csv(
-        &p,
+        p,
         "select n from trends where indicator = 'referrals_rate' and year = 2010",
     );
     assert_eq!(t, "n\n150\n");
-    let pairs = csv(&p, "select sign from correlations_summary where x = 're_referrals_pct' and y = 'referrals_rate'");
+    let pairs = csv(p, "select sign from correlations_summary where x = 're_referrals_pct' and y = 'referrals_rate'");
     assert_eq!(pairs, "sign\n+\n");
-    let coefs = csv(&p, "select count(*) n from model_coefficients");
+    let coefs = csv(p, "select count(*) n from model_coefficients");
     assert_eq!(
         coefs, "n\n60\n",
         "every predictor listed at both lambdas and the paper's sparsity, with the intercept"
     );
     // The robustness sweep: one summary row per cell, the swept params first.
-    assert_eq!(csv(&p, "select count(*) n, count(distinct seed) s, count(distinct alpha) a from model_sweep_summary"), "n,s,a\n20,2,5\n");
+    assert_eq!(csv(p, "select count(*) n, count(distinct seed) s, count(distinct alpha) a from model_sweep_summary"), "n,s,a\n20,2,5\n");
     // The paper's terms tested directly, on the model's 150 LAs.
-    assert_eq!(csv(&p, "select n from model_direct_summary"), "n\n150\n");
+    assert_eq!(csv(p, "select n from model_direct_summary"), "n\n150\n");
     assert_eq!(
-        csv(&p, "select term from model_direct order by term"),
+        csv(p, "select term from model_direct order by term"),
         "term\n(Intercept)\nia_within_10_days_pct\nre_referrals_pct\ns47_rate\n"
     );
-    assert_eq!(csv(&p, "select count(*) n from model_design"), "n\n150\n");
-    the_tables_are_as_canary_kinds_says(&p);
-    assert!(csv(&p, "select count(*) n from cohorts").starts_with("n\n"));
+    assert_eq!(csv(p, "select count(*) n from model_design"), "n\n150\n");
+    the_tables_are_as_canary_kinds_says(p);
+    assert!(csv(p, "select count(*) n from cohorts").starts_with("n\n"));
 }
 
 fn each_claim_has_a_verdict(p: &Project) {
     // The claims ledger: a verdict from the fixed vocabulary for each of the paper's 29 claims.
     assert_eq!(
-        csv(&p, "select count(*) n, count(distinct id) ids from claims where verdict in ('reproduced', 'partly reproduced', 'not reproduced', 'cannot be tested with the published data')"),
+        csv(p, "select count(*) n, count(distinct id) ids from claims where verdict in ('reproduced', 'partly reproduced', 'not reproduced', 'cannot be tested with the published data')"),
         "n,ids\n29,29\n"
     );
     // The agency-worker rate is not published by LA before 2015: its claims cannot be tested.
     assert_eq!(
         csv(
-            &p,
+            p,
             "select verdict from claims where id = 'table2.agency_rate_pct'"
         ),
         "verdict\ncannot be tested with the published data\n"
     );
-    assert_eq!(csv(&p, "select verdict from claims where id = 'figure3.ia_within_10_days_pct.ca_within_35_days_pct'"), "verdict\nreproduced\n");
+    assert_eq!(csv(p, "select verdict from claims where id = 'figure3.ia_within_10_days_pct.ca_within_35_days_pct'"), "verdict\nreproduced\n");
 }
 
 /// The report: both forms, the study's sections, nothing fetched from the network.
@@ -205,11 +206,11 @@ fn the_new_years_are_evaluated_and_scored(p: &Project) {
     // New years (issue 7): the out-of-time evaluation, five origins, both models; a scorecard
     // per LA against its statistical neighbours, with the study's caution and no network.
     assert_eq!(
-        csv(&p, "select count(*) n from early_warning_evaluation"),
+        csv(p, "select count(*) n from early_warning_evaluation"),
         "n\n10\n"
     );
     assert_eq!(
-        csv(&p, "select count(*) n from early_warning_evaluation where n_test < 150 or auc is null or auc_lo > auc or auc_hi < auc"),
+        csv(p, "select count(*) n from early_warning_evaluation where n_test < 150 or auc is null or auc_lo > auc or auc_hi < auc"),
         "n\n0\n"
     );
     let bham = p.read("reports/scorecards/E08000025.html");
@@ -238,8 +239,8 @@ fn on_2024_boundaries_las_are_merged_or_set_aside(p: &Project) {
     // its 2012 referral rate is recomputed from the summed counts and populations of
     // SFR27-2012ud.csv (Referrals1112 4653, Mid2011Pop0-17 61000); a published percentage
     // cannot be summed and is marked; split LAs are set aside and listed.
-    canary_run(&p, &["run", "panel", "--set", "panel.geography=boundaries"]).ok();
-    let bcp = csv(&p, "select indicator, value, status from panel where year = 2012 and la_code = 'E06000058' and indicator in ('referrals_rate', 're_referrals_pct') order by indicator");
+    canary_run(p, &["run", "panel", "--set", "panel.geography=boundaries"]).ok();
+    let bcp = csv(p, "select indicator, value, status from panel where year = 2012 and la_code = 'E06000058' and indicator in ('referrals_rate', 're_referrals_pct') order by indicator");
     let rows: Vec<&str> = bcp.lines().collect();
     assert!(
         rows[1].starts_with("re_referrals_pct,,not_harmonised"),
@@ -249,16 +250,16 @@ fn on_2024_boundaries_las_are_merged_or_set_aside(p: &Project) {
     assert!((v - 4653.0 / 61000.0 * 10000.0).abs() < 1e-9, "{bcp}");
     assert_eq!(
         csv(
-            &p,
+            p,
             "select count(*) n from panel where la_code in ('E06000028', 'E06000029')"
         ),
         "n\n0\n"
     );
-    let split = csv(&p, "select count(*) n from panel_unmapped where reason like 'split later (northamptonshire_2021)%'");
+    let split = csv(p, "select count(*) n from panel_unmapped where reason like 'split later (northamptonshire_2021)%'");
     assert_ne!(split, "n\n0\n", "{split}");
     assert_eq!(
         csv(
-            &p,
+            p,
             "select count(*) n from panel_reconciliation where not ok"
         ),
         "n\n0\n"
