@@ -4,22 +4,23 @@
 //! The flow: `pipeline` (pipeline.yaml → validated DAG) → `engine` (content-cached stages,
 //! lock) → `kinds` (what each stage does) → Parquet tables under `out/` → the report.
 //!
-//! This crate holds the stage kinds, the report and the commands over a run (`verify`,
-//! `fetch`, `canary sql`) and the CLI; `src/main.rs` is a thin binary over it. The engine is
-//! `canary-engine`, the numerics, parsers and harmonisation the leaf crates: none of them may
-//! depend on this one (`tests/layout.rs`).
+//! This crate holds the commands over a run (`verify`, `fetch`, `canary sql`) and the CLI;
+//! `src/main.rs` is a thin binary over it. The stage kinds and the report are
+//! `canary-kinds`, the engine `canary-engine`, the numerics, parsers and harmonisation the
+//! leaf crates: none of them may depend on this one (`tests/layout.rs`).
 //!
-//! May depend on: canary-engine (the model, the kind contract, the runner), the four leaf
-//! crates, DataFusion's arrow (the kinds' tables), tera (the report's templates), clap (the
-//! CLI only), ureq (`canary fetch`).
+//! May depend on: canary-kinds (the kinds to register, the report `verify` re-renders),
+//! canary-engine (the model, the kind contract, the runner), the leaf crates, DataFusion's
+//! arrow (`canary sql`'s printers and writers), tera (`verify`'s page), clap (the CLI only),
+//! ureq (`canary fetch`).
 
-pub mod claims;
 pub mod cli;
 pub mod fetch;
-pub mod kinds;
 pub mod query;
-pub mod report;
 pub mod verify;
+
+// The stage kinds, the claims' rules and the report, under the names the code has always used.
+pub use canary_kinds::{claims, kinds, report};
 
 // The engine's modules under the names the code has always used for them.
 pub use canary_engine::{

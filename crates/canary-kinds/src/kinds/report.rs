@@ -2,7 +2,7 @@
 //! self-contained file, charts inline as SVG) and `reports/report.md` (charts as SVG files
 //! beside it). The main table lists the files written with their hashes, so the lock records
 //! them like any other output. The report itself — its sections, charts and templates'
-//! context — is the subsystem in `src/report/`; this is the stage kind around it.
+//! context — is the subsystem in `report/`; this is the stage kind around it.
 
 use crate::error::{Error, Result};
 use crate::params::{self, KindParams};

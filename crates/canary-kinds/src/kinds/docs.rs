@@ -6,7 +6,7 @@ use crate::error::{did_you_mean, Error, Result};
 use crate::stage::{Registry, StageKind};
 
 /// The study's pipeline, for its stages as examples.
-const STUDY: &str = include_str!("../../pipeline.yaml");
+const STUDY: &str = include_str!("../../../../pipeline.yaml");
 
 /// One line per kind.
 pub fn list(registry: &Registry) -> String {

@@ -105,7 +105,7 @@ fn render_error(ctx: &StageContext, path: &Path, text: &str, e: &tera::Error) ->
     let rel = ctx.pipeline.relative(path).to_string();
     let err = ctx
         .fail(format!("template `{rel}`: {words}"))
-        .with_hint("the names a template may use are the fields of the section structs in src/report/ (listed in src/report/mod.rs)");
+        .with_hint("the names a template may use are the fields of the section structs in crates/canary-kinds/src/report/ (listed in its mod.rs)");
     let name = words.split('`').nth(1).filter(|n| !n.is_empty());
     match name.and_then(|n| first_use(text, n)) {
         Some((line, column)) => {

@@ -350,7 +350,7 @@ fn table3_pattern_thresholds() {
 fn the_published_file_parses_and_every_claim_gets_a_row() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/reports/published_results.yaml"
+        "/../../reports/published_results.yaml"
     ))
     .unwrap();
     let p: Published = crate::pipeline::spec::from_yaml(&text).unwrap();
