@@ -328,7 +328,7 @@ fn gc_removes_unreferenced_cache_objects() {
 }
 
 #[test]
-fn gc_removes_stray_outputs_but_never_follows_a_link_out_of_out() {
+fn gc_removes_stray_outputs_and_links_but_never_follows_a_link_out_of_out() {
     let p = project();
     p.canary(&["run"]).ok();
     p.write("out/stray.parquet", "left by a stage since removed");
@@ -337,8 +337,10 @@ fn gc_removes_stray_outputs_but_never_follows_a_link_out_of_out() {
     std::fs::write(&precious, "not canary's").unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), p.path("out/link")).unwrap();
     let out = p.canary(&["gc"]).ok().stdout;
-    assert!(out.contains("and 1 stray files under out/"), "{out}");
+    // The stray file and the link itself.
+    assert!(out.contains("and 2 stray files under out/"), "{out}");
     assert!(!p.path("out/stray.parquet").exists());
+    assert!(std::fs::symlink_metadata(p.path("out/link")).is_err());
     assert!(precious.is_file(), "gc deleted a file outside the project");
 }
 

@@ -79,17 +79,29 @@ pub fn fill_via_temp(
     Ok(())
 }
 
-/// Every regular file under a folder, sorted; nothing when it does not exist.
+/// Every regular file under a folder, sorted; nothing when it does not exist. Links are not
+/// followed (nor listed): a link never leads a reader outside the folder.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    walk_where(dir, std::fs::FileType::is_file)
+}
+
+/// Every entry under a folder that is not a folder itself — regular files, links (not
+/// followed), fifos — sorted: what a clean-up removes.
+pub fn walk_entries(dir: &Path) -> Vec<PathBuf> {
+    walk_where(dir, |_| true)
+}
+
+fn walk_where(dir: &Path, keep: fn(&std::fs::FileType) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else {
         return out;
     };
     for e in rd.filter_map(|e| e.ok()) {
         let p = e.path();
+        // `DirEntry::file_type` does not follow links: a link to a folder is an entry here.
         match e.file_type() {
-            Ok(t) if t.is_dir() => out.extend(walk(&p)),
-            Ok(t) if t.is_file() => out.push(p),
+            Ok(t) if t.is_dir() => out.extend(walk_where(&p, keep)),
+            Ok(t) if keep(&t) => out.push(p),
             _ => {}
         }
     }

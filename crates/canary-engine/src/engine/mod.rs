@@ -877,9 +877,9 @@ impl<'a> Engine<'a> {
             .values()
             .flat_map(|s| self.pipeline.output_paths(s).into_iter().map(|(_, p)| p))
             .collect();
-        // Regular files only, symlinks not followed: a link under out/ to a folder elsewhere
-        // never leads gc to delete what is there.
-        for path in crate::fsio::walk(&self.pipeline.out_dir()) {
+        // Links are removed, never followed: a link under out/ to a folder elsewhere never
+        // leads gc to delete what is there.
+        for path in crate::fsio::walk_entries(&self.pipeline.out_dir()) {
             if !expected.contains(&path) {
                 std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
                 stray += 1;
