@@ -2290,3 +2290,44 @@ fn new_years_params_without_the_new_files_name_the_source_that_lacks_the_year() 
     assert!(r.stderr.contains("Adding a year of data"), "{}", r.stderr);
     assert!(!p.path("out/panel.parquet").exists());
 }
+
+/// A geography change that says something impossible stops the stage that reads the file at
+/// the change's line of `stages/geography.yaml`, with the line and a caret.
+#[test]
+fn an_impossible_geography_change_is_shown_at_its_line() {
+    let p = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("pipeline.yaml"), p.path("pipeline.yaml")).unwrap();
+    copy_dir(&root.join("raw"), &p.path("raw"));
+    copy_dir(&root.join("stages"), &p.path("stages"));
+    copy_dir(
+        &root.join("reports/templates"),
+        &p.path("reports/templates"),
+    );
+    std::fs::copy(
+        root.join("reports/published_results.yaml"),
+        p.path("reports/published_results.yaml"),
+    )
+    .unwrap();
+    let text = p.read("stages/geography.yaml");
+    let line = text
+        .lines()
+        .position(|l| l == "  - id: cheshire_2009")
+        .expect("the real file has cheshire_2009")
+        + 1;
+    p.edit(
+        "stages/geography.yaml",
+        "  - id: cheshire_2009\n    effective: 2009-04-01\n    kind: split",
+        "  - id: cheshire_2009\n    effective: 2009-04-01\n    kind: recode",
+    );
+    let r = p.canary(&["run", "ofsted"]).fails(1);
+    for want in [
+        format!("stages/geography.yaml:{line}:5"),
+        format!("{line} |   - id: cheshire_2009"),
+        "^".to_string(),
+    ] {
+        assert!(r.stderr.contains(&want), "lacks `{want}`:\n{}", r.stderr);
+    }
+}

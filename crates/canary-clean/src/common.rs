@@ -105,6 +105,7 @@ pub(super) fn err(
         column: column.map(str::to_string),
         message: message.into(),
         hint: hint.into(),
+        place: None,
     }
 }
 

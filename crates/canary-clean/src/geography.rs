@@ -19,9 +19,10 @@
 //! Boundary changes live in `geography.yaml` (canary `stages/`), loaded by [`load_changes`]
 //! (`deny_unknown_fields`, validated) and applied by [`Harmoniser`].
 
-use super::tidy::{CleanError, GeographyLevel};
+use super::tidy::{CleanError, GeographyLevel, Place};
 use super::xlsheet::{self as xs, err};
 use calamine::Reader;
+use canary_yaml::Step;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -476,19 +477,32 @@ pub fn load_changes(file_label: &str, yaml: &str) -> Result<GeographyChanges, Cl
         let line = e.line;
         err(file_label, line, None, format!("invalid geography.yaml: {e}"), "fields allowed: version, canonical_year, changes[].{id, effective, kind (split|merge|recode), predecessors, successors, note, evidence}, LA {name, old_code, ons_code}")
     })?;
-    validate(file_label, &g)?;
+    validate(file_label, yaml, &g)?;
     Ok(g)
 }
 
-fn validate(file: &str, g: &GeographyChanges) -> Result<(), CleanError> {
+fn validate(file: &str, yaml: &str, g: &GeographyChanges) -> Result<(), CleanError> {
+    // The change at fault, at its `id:` line of the file (a caret under the key).
     let bad = |id: &str, m: String| {
-        err(
-            file,
-            None,
-            Some(format!("changes[{id}]")),
-            m,
-            "fix geography.yaml",
-        )
+        let place = Place::of(
+            yaml,
+            &[
+                Step::Key("changes"),
+                Step::ItemWith("id", id),
+                Step::Key("id"),
+            ],
+        );
+        CleanError {
+            line: place.as_ref().map(|p| p.line),
+            place,
+            ..err(
+                file,
+                None,
+                Some(format!("changes[{id}]")),
+                m,
+                "fix geography.yaml",
+            )
+        }
     };
     let mut ids = BTreeSet::new();
     for c in &g.changes {

@@ -87,6 +87,33 @@ pub struct CleanError {
     pub message: String,
     /// What the user should do about it.
     pub hint: String,
+    /// In a YAML file the user edits (geography, crosswalk): the line and column of the entry
+    /// at fault and the line's text, for a caret under it.
+    pub place: Option<Box<Place>>,
+}
+
+/// A place in a file a user edits: 1-based line and column (in characters), and the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub line: usize,
+    pub column: usize,
+    pub text: String,
+}
+
+impl Place {
+    /// The place of the node at the end of `path` in `yaml`, the key's when `path` ends on one.
+    pub fn of(yaml: &str, path: &[canary_yaml::Step]) -> Option<Box<Place>> {
+        let map = canary_yaml::SourceMap::new(yaml);
+        let (line, column) = match map.key_at(path) {
+            Some(k) => (k.line, k.column),
+            None => map.node(path).map(|n| (n.line, n.column))?,
+        };
+        Some(Box::new(Place {
+            line,
+            column,
+            text: map.line(line)?.to_string(),
+        }))
+    }
 }
 
 impl std::fmt::Display for CleanError {

@@ -21,6 +21,7 @@ pub fn err(
         column,
         message: message.into(),
         hint: hint.into(),
+        place: None,
     }
 }
 

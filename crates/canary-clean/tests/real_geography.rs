@@ -209,3 +209,33 @@ fn yaml_agrees_with_files_and_harmonises() {
     eprintln!("not one-to-one: {nots:?}");
     assert_eq!(nots.len(), 4);
 }
+
+/// A change that says something impossible is placed at its `id:` line of the file the user
+/// edits, with the line's text for a caret; here the real file with a change's kind edited.
+#[test]
+fn an_impossible_change_is_placed_at_its_line() {
+    let p = crate::common::project_root().join("stages/geography.yaml");
+    let text = std::fs::read_to_string(p).unwrap();
+    let edited = text.replacen(
+        "  - id: cheshire_2009\n    effective: 2009-04-01\n    kind: split",
+        "  - id: cheshire_2009\n    effective: 2009-04-01\n    kind: recode",
+        1,
+    );
+    assert_ne!(
+        edited, text,
+        "the real file's cheshire_2009 entry moved: update the test"
+    );
+    let e = load_changes("stages/geography.yaml", &edited).unwrap_err();
+    let want = text
+        .lines()
+        .position(|l| l == "  - id: cheshire_2009")
+        .unwrap()
+        + 1;
+    let place = e.place.as_deref().expect("a place");
+    assert_eq!(
+        (e.line, place.line, place.column),
+        (Some(want), want, 5),
+        "{e}"
+    );
+    assert_eq!(place.text, "  - id: cheshire_2009");
+}

@@ -74,3 +74,27 @@ fn hand_checked_values() {
         "Short breaks (respite) for looked after disabled children"
     ); // published "11Short breaks"
 }
+
+/// A crosswalk entry at fault is placed at its key's line of the file the user edits.
+#[test]
+fn a_crosswalk_error_is_placed_at_its_line() {
+    let p = crate::common::project_root().join("stages/s251_crosswalk.yaml");
+    let text = std::fs::read_to_string(p).unwrap();
+    let edited = text.replacen("unit: GBP", "unit: EUR", 1);
+    assert_ne!(
+        edited, text,
+        "the real crosswalk has no `unit: GBP` line: update the test"
+    );
+    let e = canary_clean::s251::load_crosswalk("stages/s251_crosswalk.yaml", &edited).unwrap_err();
+    let want = text
+        .lines()
+        .position(|l| l.starts_with("unit: GBP"))
+        .unwrap()
+        + 1;
+    let place = e.place.as_deref().expect("a place");
+    assert_eq!(
+        (e.line, place.line, place.column),
+        (Some(want), want, 1),
+        "{e}"
+    );
+}
