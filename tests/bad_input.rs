@@ -2252,10 +2252,9 @@ fn the_formula_language_never_panics() {
     }
 }
 
-#[test]
-fn new_years_params_without_the_new_files_name_the_source_that_lacks_the_year() {
-    // The study's own files, which end in 2025 (the workforce census in 2026): the README's
-    // "Adding a year of data" params set before the files are in.
+/// A project of the study's own files: the pipeline, `raw/`, `stages/`, the report's templates
+/// and the paper's values (no outputs).
+fn the_study_s_files() -> Project {
     let p = Project {
         dir: tempfile::tempdir().unwrap(),
     };
@@ -2272,6 +2271,14 @@ fn new_years_params_without_the_new_files_name_the_source_that_lacks_the_year() 
         p.path("reports/published_results.yaml"),
     )
     .unwrap();
+    p
+}
+
+#[test]
+fn new_years_params_without_the_new_files_name_the_source_that_lacks_the_year() {
+    // The study's own files, which end in 2025 (the workforce census in 2026): the README's
+    // "Adding a year of data" params set before the files are in.
+    let p = the_study_s_files();
     let r = p
         .canary(&["run", "panel", "--set", "panel.to_year=2026"])
         .fails(1);
@@ -2295,22 +2302,7 @@ fn new_years_params_without_the_new_files_name_the_source_that_lacks_the_year() 
 /// the change's line of `stages/geography.yaml`, with the line and a caret.
 #[test]
 fn an_impossible_geography_change_is_shown_at_its_line() {
-    let p = Project {
-        dir: tempfile::tempdir().unwrap(),
-    };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(root.join("pipeline.yaml"), p.path("pipeline.yaml")).unwrap();
-    copy_dir(&root.join("raw"), &p.path("raw"));
-    copy_dir(&root.join("stages"), &p.path("stages"));
-    copy_dir(
-        &root.join("reports/templates"),
-        &p.path("reports/templates"),
-    );
-    std::fs::copy(
-        root.join("reports/published_results.yaml"),
-        p.path("reports/published_results.yaml"),
-    )
-    .unwrap();
+    let p = the_study_s_files();
     let text = p.read("stages/geography.yaml");
     let line = text
         .lines()

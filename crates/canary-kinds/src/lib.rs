@@ -11,6 +11,7 @@
 pub mod claims;
 pub mod kinds;
 pub mod report;
+pub mod rows;
 
 // The engine's modules the kinds use, under the names they have always used (`crate::stage`…);
 // not its runner (`engine`): a kind sees the pipeline only through the `StageKind` contract.

@@ -186,13 +186,6 @@ mod rows {
     }
 
     #[derive(Deserialize)]
-    pub struct Coefficient {
-        pub term: Option<String>,
-        pub choice: Option<String>,
-        pub coefficient: Option<f64>,
-    }
-
-    #[derive(Deserialize)]
     pub struct ModelSummary {
         pub sensitivity: Option<f64>,
         pub cv_sensitivity: Option<f64>,
@@ -271,7 +264,9 @@ fn gather_pairs(ctx: &StageContext, e: &mut Evidence) -> Result<()> {
 }
 
 /// The non-zero coefficients at lambda.min, the intercept aside.
-fn selected_at_min(coefs: Vec<rows::Coefficient>) -> impl Iterator<Item = (String, Option<f64>)> {
+fn selected_at_min(
+    coefs: Vec<crate::rows::Coefficient>,
+) -> impl Iterator<Item = (String, Option<f64>)> {
     coefs
         .into_iter()
         .filter_map(|c| match (c.term, c.choice.as_deref()) {
@@ -285,7 +280,7 @@ fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
         predictor_year: ctx.params::<ClaimsParams>()?.predictor_year,
         ..Default::default()
     };
-    let coefs = table(ctx, "model", Some("coefficients"))?.records::<rows::Coefficient>()?;
+    let coefs = table(ctx, "model", Some("coefficients"))?.records::<crate::rows::Coefficient>()?;
     for (t, b) in selected_at_min(coefs) {
         m.predictors.push(t.clone());
         if let Some(b) = b.filter(|b| *b != 0.0) {
@@ -305,8 +300,8 @@ fn gather_model(ctx: &StageContext) -> Result<ModelEvidence> {
             .iter()
             .filter(|c| c.intercept_only == Some(true))
             .count();
-        let coefs =
-            table(ctx, "model_sweep", Some("coefficients"))?.records::<rows::Coefficient>()?;
+        let coefs = table(ctx, "model_sweep", Some("coefficients"))?
+            .records::<crate::rows::Coefficient>()?;
         let mut selected: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for (t, b) in selected_at_min(coefs) {
             let Some(b) = b.filter(|b| *b != 0.0) else {

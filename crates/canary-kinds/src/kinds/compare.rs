@@ -236,7 +236,7 @@ fn read_coefficients(ctx: &StageContext, model: &str) -> Result<BTreeMap<String,
     let (s, b) = ctx.read_table(model, Some("coefficients"))?;
     let coefs = TableData::new(&format!("`{model}_coefficients`"), s, &b)?;
     let mut out: BTreeMap<String, Fit> = BTreeMap::new();
-    for c in coefs.records::<rows::Coefficient>()? {
+    for c in coefs.records::<crate::rows::Coefficient>()? {
         let (Some(choice), Some(term)) = (c.choice, c.term) else {
             continue;
         };
@@ -530,13 +530,6 @@ struct GroupStats {
 /// membership it writes.
 mod rows {
     use serde::{Deserialize, Serialize};
-
-    #[derive(Deserialize)]
-    pub struct Coefficient {
-        pub term: Option<String>,
-        pub choice: Option<String>,
-        pub coefficient: Option<f64>,
-    }
 
     #[derive(Deserialize)]
     pub struct Prevalence {

@@ -291,7 +291,11 @@ fn selection(
         .collect::<Result<_>>()?;
     // term → cell values → selected
     let mut selected: BTreeMap<String, BTreeSet<Vec<String>>> = BTreeMap::new();
-    for (i, c) in co.records::<rows::Coefficient>()?.into_iter().enumerate() {
+    for (i, c) in co
+        .records::<crate::rows::Coefficient>()?
+        .into_iter()
+        .enumerate()
+    {
         let (Some(t), Some("lambda.min")) = (c.term, c.choice.as_deref()) else {
             continue;
         };
@@ -434,7 +438,7 @@ fn sparse_fit(inp: &Inputs) -> Result<Option<SparseFit>> {
     };
     let terms = inp
         .table("model", Some("coefficients"))?
-        .records::<rows::Coefficient>()?
+        .records::<crate::rows::Coefficient>()?
         .into_iter()
         .filter(|c| {
             c.choice.as_deref() == Some("paper_sparsity")
@@ -482,13 +486,6 @@ mod rows {
         pub intercept_only: Option<bool>,
         pub dev_ratio: Option<f64>,
         pub cv_auc: Option<f64>,
-    }
-
-    #[derive(Deserialize)]
-    pub struct Coefficient {
-        pub term: Option<String>,
-        pub choice: Option<String>,
-        pub coefficient: Option<f64>,
     }
 
     #[derive(Deserialize)]

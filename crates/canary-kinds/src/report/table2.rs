@@ -126,7 +126,7 @@ fn coefficients(
 ) -> Result<(Vec<CoefficientRow>, Vec<String>)> {
     let mut order: Vec<String> = Vec::new();
     let mut by: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
-    for c in coef.records::<rows::Coefficient>()? {
+    for c in coef.records::<crate::rows::Coefficient>()? {
         let t = c.term.unwrap_or_default();
         if !order.contains(&t) {
             order.push(t.clone());
@@ -192,13 +192,6 @@ mod rows {
         pub cv_specificity: Option<f64>,
         pub lambda_min: Option<f64>,
         pub lambda_1se: Option<f64>,
-    }
-
-    #[derive(Deserialize)]
-    pub struct Coefficient {
-        pub term: Option<String>,
-        pub choice: Option<String>,
-        pub coefficient: Option<f64>,
     }
 
     #[derive(Deserialize)]
