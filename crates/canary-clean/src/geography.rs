@@ -19,7 +19,7 @@
 //! Boundary changes live in `geography.yaml` (canary `stages/`), loaded by [`load_changes`]
 //! (`deny_unknown_fields`, validated) and applied by [`Harmoniser`].
 
-use super::tidy::{CleanError, GeographyLevel, Place};
+use super::tidy::{CleanError, GeographyLevel};
 use super::xlsheet::{self as xs, err};
 use calamine::Reader;
 use canary_yaml::Step;
@@ -484,25 +484,21 @@ pub fn load_changes(file_label: &str, yaml: &str) -> Result<GeographyChanges, Cl
 fn validate(file: &str, yaml: &str, g: &GeographyChanges) -> Result<(), CleanError> {
     // The change at fault, at its `id:` line of the file (a caret under the key).
     let bad = |id: &str, m: String| {
-        let place = Place::of(
+        err(
+            file,
+            None,
+            Some(format!("changes[{id}]")),
+            m,
+            "fix geography.yaml",
+        )
+        .at(
             yaml,
             &[
                 Step::Key("changes"),
                 Step::ItemWith("id", id),
                 Step::Key("id"),
             ],
-        );
-        CleanError {
-            line: place.as_ref().map(|p| p.line),
-            place,
-            ..err(
-                file,
-                None,
-                Some(format!("changes[{id}]")),
-                m,
-                "fix geography.yaml",
-            )
-        }
+        )
     };
     let mut ids = BTreeSet::new();
     for c in &g.changes {

@@ -19,7 +19,7 @@
 //! Year: the financial year's end (2008-09 → 2009), see [`year_from_file_name`].
 //! Empty cells and `NULL` become `Status::Blank` (no value); anything else non-numeric is an error.
 
-use super::tidy::{CleanError, GeographyLevel, Place, Status, TidyRow};
+use super::tidy::{CleanError, GeographyLevel, Status, TidyRow};
 use super::xlsheet::{self as xs, err};
 use canary_yaml::Step;
 use serde::Deserialize;
@@ -341,39 +341,29 @@ pub struct Crosswalk {
 /// Parse `s251_crosswalk.yaml` (deny_unknown_fields; checked: unit, one expectation per line).
 pub fn load_crosswalk(file_label: &str, yaml: &str) -> Result<Crosswalk, CleanError> {
     let cw: Crosswalk = canary_yaml::from_str(yaml).map_err(|e| err(file_label, e.line, None, format!("invalid crosswalk: {e}"), "fields: version, unit, columns{name: [headers]}, lines{name: {description, years{yyyy: {lines, expect, note}}}}"))?;
-    // An entry at fault, at its line of the file (a caret under its key).
-    let at = |e: CleanError, path: &[Step]| {
-        let place = Place::of(yaml, path);
-        CleanError {
-            line: place.as_ref().map(|p| p.line),
-            place,
-            ..e
-        }
-    };
     if cw.unit != "GBP" {
-        return Err(at(
-            err(
-                file_label,
-                None,
-                Some("unit".into()),
-                format!("unit `{}`", cw.unit),
-                "values are pounds: unit must be GBP",
-            ),
-            &[Step::Key("unit")],
-        ));
+        return Err(err(
+            file_label,
+            None,
+            Some("unit".into()),
+            format!("unit `{}`", cw.unit),
+            "values are pounds: unit must be GBP",
+        )
+        .at(yaml, &[Step::Key("unit")]));
     }
     for (name, l) in &cw.lines {
         for (y, yl) in &l.years {
             if yl.lines.is_empty() || yl.lines.len() != yl.expect.len() {
                 let year = y.to_string();
-                return Err(at(
-                    err(
-                        file_label,
-                        None,
-                        Some(format!("lines.{name}.years.{y}")),
-                        "`lines` and `expect` must be non-empty and of equal length",
-                        "give one expected description per line number",
-                    ),
+                return Err(err(
+                    file_label,
+                    None,
+                    Some(format!("lines.{name}.years.{y}")),
+                    "`lines` and `expect` must be non-empty and of equal length",
+                    "give one expected description per line number",
+                )
+                .at(
+                    yaml,
                     &[
                         Step::Key("lines"),
                         Step::Key(name),

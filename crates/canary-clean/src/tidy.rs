@@ -92,27 +92,19 @@ pub struct CleanError {
     pub place: Option<Box<Place>>,
 }
 
-/// A place in a file a user edits: 1-based line and column (in characters), and the line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    pub line: usize,
-    pub column: usize,
-    pub text: String,
-}
+/// Where an error points in a YAML file the user edits.
+pub use canary_yaml::Place;
 
-impl Place {
-    /// The place of the node at the end of `path` in `yaml`, the key's when `path` ends on one.
-    pub fn of(yaml: &str, path: &[canary_yaml::Step]) -> Option<Box<Place>> {
-        let map = canary_yaml::SourceMap::new(yaml);
-        let (line, column) = match map.key_at(path) {
-            Some(k) => (k.line, k.column),
-            None => map.node(path).map(|n| (n.line, n.column))?,
-        };
-        Some(Box::new(Place {
-            line,
-            column,
-            text: map.line(line)?.to_string(),
-        }))
+impl CleanError {
+    /// The error pointed at the entry that ends `path` in `yaml` (its line too), when the entry
+    /// is in the text.
+    pub fn at(self, yaml: &str, path: &[canary_yaml::Step]) -> Self {
+        let place = canary_yaml::SourceMap::new(yaml).place(path).map(Box::new);
+        CleanError {
+            line: place.as_ref().map_or(self.line, |p| Some(p.line)),
+            place,
+            ..self
+        }
     }
 }
 

@@ -67,13 +67,15 @@ pub enum Error {
         source: std::io::Error,
         hint: Option<String>,
     },
-    /// Data read from a file is malformed.
+    /// Data read from a file is malformed; `location` when it is a file the user edits and
+    /// the entry's place is known (the geography changes, the crosswalk).
     Data {
         file: PathBuf,
         line: Option<usize>,
         column: Option<String>,
         message: String,
         hint: Option<String>,
+        location: Option<Box<Location>>,
     },
     /// Several stages failed; each is reported.
     Many(Vec<Error>),
@@ -124,6 +126,7 @@ impl Error {
             column: None,
             message: message.into(),
             hint: None,
+            location: None,
         }
     }
 
@@ -141,9 +144,12 @@ impl Error {
         self
     }
 
-    /// Point the error at a place in a file the user wrote (a pipeline or stage error).
+    /// Point the error at a place in a file the user wrote (a pipeline, stage or data error).
     pub fn at(mut self, loc: Option<Location>) -> Self {
-        if let Error::Pipeline { location, .. } | Error::Stage { location, .. } = &mut self {
+        if let Error::Pipeline { location, .. }
+        | Error::Stage { location, .. }
+        | Error::Data { location, .. } = &mut self
+        {
             *location = loc.map(Box::new);
         }
         self
@@ -156,10 +162,14 @@ impl Error {
             other => {
                 let hint = other.hint().map(str::to_string);
                 let message = other.headline();
+                let location = match other {
+                    Error::Data { location, .. } => location,
+                    _ => None,
+                };
                 Error::Stage {
                     stage: stage.to_string(),
                     message,
-                    location: None,
+                    location,
                     hint,
                 }
             }
@@ -252,6 +262,10 @@ impl fmt::Display for Error {
         | Error::Stage {
             location: Some(loc),
             ..
+        }
+        | Error::Data {
+            location: Some(loc),
+            ..
         } = self
         {
             write!(
@@ -283,16 +297,22 @@ impl fmt::Display for Error {
     }
 }
 
-/// A parser's error (canary-clean's) as canary's: the file, line and column it names, and what
-/// to do, kept as data.
+/// A parser's error (canary-clean's) as canary's: the file, line and column it names, what to
+/// do, and in a file the user edits the place for a caret, kept as data.
 impl From<canary_clean::tidy::CleanError> for Error {
     fn from(e: canary_clean::tidy::CleanError) -> Self {
+        let location = e.place.map(|p| {
+            let mut loc = Location::new(&e.file, p.line, p.column);
+            loc.text = Some(p.text);
+            Box::new(loc)
+        });
         Error::Data {
             file: e.file.into(),
             line: e.line,
             column: e.column,
             message: e.message,
             hint: Some(e.hint),
+            location,
         }
     }
 }

@@ -158,6 +158,7 @@ impl Lock {
                 column: None,
                 message: format!("the lock is not text (a byte that is not UTF-8 at byte {at})"),
                 hint: Some(LOCK_HINT.into()),
+                location: None,
             }
         })?;
         let lock: Lock = canary_yaml::from_str(&text).map_err(|e| Error::Data {
@@ -169,6 +170,7 @@ impl Lock {
                 e.message.split(" at line ").next().unwrap_or_default()
             ),
             hint: Some(LOCK_HINT.into()),
+            location: None,
         })?;
         Ok(Some(lock))
     }

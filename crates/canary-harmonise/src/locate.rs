@@ -5,6 +5,7 @@
 //! parsed formula's characters back onto its written lines (quotes doubled, escapes, folded
 //! line breaks) is done here.
 
+pub(crate) use canary_yaml::Place;
 use canary_yaml::{SourceMap, Step, Style};
 
 /// One definition of the dictionary: `{id}.{kind}[index]`.
@@ -13,14 +14,6 @@ pub(crate) struct DefinitionAt<'a> {
     /// `definitions` or `crosschecks`.
     pub kind: &'a str,
     pub index: usize,
-}
-
-/// A place in the file: 1-based line and column (in characters), and the line's text.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Place {
-    pub line: usize,
-    pub column: usize,
-    pub text: String,
 }
 
 /// The place in `text` of byte `position` of the formula of definition `at` (`formula` as
@@ -67,38 +60,23 @@ pub(crate) fn entry_place(text: &str, entry: &str) -> Option<Place> {
         let (name, index) = s.strip_suffix(']')?.split_once('[')?;
         Some((name.to_string(), index.parse().ok()?))
     };
-    let (line, column) = if entry == "version" {
-        let k = map.key_at(&[Step::Key("version")])?;
-        (k.line, k.column)
-    } else if let Some((name, i)) = entry.strip_prefix("populations.").and_then(indexed) {
-        let n = map.node(&[Step::Key("populations"), Step::Key(&name), Step::Index(i)])?;
-        (n.line, n.column)
-    } else if let Some(("reconcile", i)) = indexed(entry).as_ref().map(|(n, i)| (n.as_str(), *i)) {
-        let n = map.node(&[Step::Key("reconcile"), Step::Index(i)])?;
-        (n.line, n.column)
-    } else {
-        let (id, rest) = match entry.split_once('.') {
-            Some((id, rest)) => (id, Some(rest)),
-            None => (entry, None),
-        };
-        let item = [Step::Key("indicators"), Step::ItemWith("id", id)];
-        let definition = rest.and_then(indexed).and_then(|(kind, i)| {
-            map.node(&[item[0], item[1], Step::Key(&kind), Step::Index(i)])
-                .map(|n| (n.line, n.column))
-        });
-        match definition {
-            Some(at) => at,
-            None => {
-                let k = map.key_at(&[item[0], item[1], Step::Key("id")])?;
-                (k.line, k.column)
-            }
-        }
+    if entry == "version" {
+        return map.place(&[Step::Key("version")]);
+    }
+    if let Some((name, i)) = entry.strip_prefix("populations.").and_then(indexed) {
+        return map.place(&[Step::Key("populations"), Step::Key(&name), Step::Index(i)]);
+    }
+    if let Some(("reconcile", i)) = indexed(entry).as_ref().map(|(n, i)| (n.as_str(), *i)) {
+        return map.place(&[Step::Key("reconcile"), Step::Index(i)]);
+    }
+    let (id, rest) = match entry.split_once('.') {
+        Some((id, rest)) => (id, Some(rest)),
+        None => (entry, None),
     };
-    Some(Place {
-        line,
-        column,
-        text: map.line(line)?.to_string(),
-    })
+    let item = [Step::Key("indicators"), Step::ItemWith("id", id)];
+    rest.and_then(indexed)
+        .and_then(|(kind, i)| map.place(&[item[0], item[1], Step::Key(&kind), Step::Index(i)]))
+        .or_else(|| map.place(&[item[0], item[1], Step::Key("id")]))
 }
 
 /// Leading spaces of a line.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 mod source_map;
 
-pub use source_map::{NodeAt, SourceMap, Span, Step, Style};
+pub use source_map::{NodeAt, Place, SourceMap, Span, Step, Style};
 
 /// A value as written: scalars, lists and maps. Callers keep params as YAML values so that each
 /// consumer checks its own types; [`to_json`] gives the canonical form for hashing.

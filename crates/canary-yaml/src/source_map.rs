@@ -50,6 +50,15 @@ pub struct NodeAt {
     pub style: Option<Style>,
 }
 
+/// Where an error points in the text: 1-based line and column (in characters), and the line,
+/// for a caret under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub line: usize,
+    pub column: usize,
+    pub text: String,
+}
+
 /// The keys of a YAML file by their path of nested mapping keys.
 ///
 /// A text that does not parse keeps what was read before the error: its keys are found, the
@@ -178,6 +187,19 @@ impl<'a> SourceMap<'a> {
         };
         let (key, _) = self.resolve(path)?;
         Some(self.scalar_span(key?, last.chars().count()))
+    }
+
+    /// The place of what ends `path`: its key when the path ends on one, else the node.
+    pub fn place(&self, path: &[Step]) -> Option<Place> {
+        let (line, column) = match self.key_at(path) {
+            Some(k) => (k.line, k.column),
+            None => self.node(path).map(|n| (n.line, n.column))?,
+        };
+        Some(Place {
+            line,
+            column,
+            text: self.line(line)?.to_string(),
+        })
     }
 
     /// The (key, value) nodes at the end of `path` (no key when it ends on a list item), in the

@@ -1,7 +1,8 @@
 //! Arrow tables to and from Rust: a kind reads an input table as rows of a struct
-//! ([`TableData::rows`]) and writes an output from rows ([`from_rows`]), both by
+//! ([`TableData::records`]) and writes an output from rows ([`from_rows`]), both by
 //! `serde_arrow`, the struct's fields naming the columns in the order the table shows them.
-//! A column builder remains for tables whose columns are only known at run time.
+//! The column builder and the by-name column reads remain for columns known only at run time
+//! (a model's predictors, a param's column), and for the writers not yet moved to rows.
 
 use std::sync::Arc;
 
@@ -183,8 +184,8 @@ pub fn from_rows<T: Serialize + DeserializeOwned>(
     })
 }
 
-/// Columns of an input table read back into Rust vectors, by name, with a clear error naming
-/// the table and the columns it does have when one is missing.
+/// An input table read back into Rust, as rows of a struct or as columns by name, with a clear
+/// error naming the table and the columns it does have when one is missing.
 pub struct TableData {
     pub label: String,
     pub schema: SchemaRef,

@@ -153,19 +153,6 @@ impl StageContext<'_> {
     pub fn fail(&self, message: impl Into<String>) -> Error {
         Error::stage(&self.stage.name, message)
     }
-
-    /// A parser's error in a file the user edits (geography, crosswalk) as this stage's: at
-    /// its line and column, with the line and a caret, when the parser found the place.
-    pub fn clean_error(&self, e: canary_clean::tidy::CleanError) -> Error {
-        let Some(place) = e.place.as_deref() else {
-            return e.into();
-        };
-        let mut loc = crate::error::Location::new(&e.file, place.line, place.column);
-        loc.text = Some(place.text.clone());
-        self.fail(format!("{}: {}", e.file, e.message))
-            .at(Some(loc))
-            .with_hint(e.hint)
-    }
 }
 
 /// Every name a list param gives (`indicators: [...]`) is one the input holds: a name that

@@ -485,8 +485,7 @@ impl StageKind for S251 {
         let cw_path = &ctx.params::<S251Params>()?.crosswalk;
         let text = std::fs::read_to_string(ctx.pipeline.root.join(cw_path))
             .map_err(|e| Error::io("read the crosswalk", cw_path, e))?;
-        let cw =
-            crate::clean::s251::load_crosswalk(cw_path, &text).map_err(|e| ctx.clean_error(e))?;
+        let cw = crate::clean::s251::load_crosswalk(cw_path, &text)?;
         outputs(parse_all(ctx, |name, label, bytes| {
             let year = crate::clean::s251::year_from_file_name(label).ok_or_else(|| {
                 Error::data(label, "cannot tell the year from the file name")

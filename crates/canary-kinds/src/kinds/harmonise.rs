@@ -379,8 +379,7 @@ fn to_boundaries(
             recon_published = Some(quality::reconcile(dict, sources));
             let text = std::fs::read_to_string(ctx.pipeline.root.join(path))
                 .map_err(|e| Error::io("read", path, e))?;
-            let changes = crate::clean::geography::load_changes(path, &text)
-                .map_err(|e| ctx.clean_error(e))?;
+            let changes = crate::clean::geography::load_changes(path, &text)?;
             Some(harmonise::boundaries::move_to_boundaries(&changes, sources))
         }
         _ => None,

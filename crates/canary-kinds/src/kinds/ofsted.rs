@@ -117,8 +117,7 @@ impl StageKind for Ofsted {
         let (lookup_name, geo_path) = (p.lookup.as_str(), p.geography.as_str());
         let geo_text = std::fs::read_to_string(ctx.pipeline.root.join(geo_path))
             .map_err(|e| Error::io("read", geo_path, e))?;
-        let changes = crate::clean::geography::load_changes(geo_path, &geo_text)
-            .map_err(|e| ctx.clean_error(e))?;
+        let changes = crate::clean::geography::load_changes(geo_path, &geo_text)?;
         let lookup_path = ctx.source_path(lookup_name)?;
         let lookup_label = ctx.pipeline.relative(lookup_path).to_string();
         let bytes = std::fs::read(lookup_path).map_err(|e| Error::io("read", lookup_path, e))?;
