@@ -3,6 +3,7 @@
 //! same rows give the same bytes whatever the scheduling was.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,12 +13,19 @@ use datafusion::arrow::compute::{
 };
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
+use datafusion::parquet::errors::{ParquetError, Result as ParquetResult};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use datafusion::parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{Error, Result};
+use crate::hash::HashingWriter;
 
 /// Written into every file instead of the library's own string, so a dependency update that
 /// only changes that string does not change the bytes.
@@ -95,6 +103,25 @@ pub struct Written {
     pub sha256: String,
 }
 
+/// A temporary file beside `dest` for its new content (the folder made if need be).
+fn temp_beside(dest: &Path) -> Result<(File, PathBuf)> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::io("create the output folder", dir, e)
+            .with_hint("check that the project folder is writable")
+    })?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix(dest))
+        .suffix(".parquet")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            Error::io("create a temporary file in", dir, e)
+                .with_hint("check that the output folder is writable and the disk is not full")
+        })?;
+    tmp.keep()
+        .map_err(|e| Error::io("create a temporary file in", dir, e.error))
+}
+
 /// Write one table to a temporary file beside `dest`, fsynced; `commit` renames it into place.
 /// Nothing is visible at `dest` until then, so a failure leaves the old file untouched.
 pub fn write_temp(
@@ -103,95 +130,86 @@ pub fn write_temp(
     batches: &[RecordBatch],
     ordered: bool,
 ) -> Result<Written> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::io("create the output folder", dir, e)
-            .with_hint("check that the project folder is writable")
-    })?;
     let sorted = if ordered {
         concat_batches(schema, batches)
             .map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?
     } else {
         canonical_sort(schema, batches)?
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix(dest))
-        .suffix(".parquet")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io("create a temporary file in", dir, e)
-                .with_hint("check that the output folder is writable and the disk is not full")
-        })?;
-    let (file, temp) = tmp
-        .keep()
-        .map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
-    let result = (|| -> Result<()> {
-        let mut w = ArrowWriter::try_new(&file, Arc::clone(schema), Some(writer_properties()))
-            .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
-        w.write(&sorted)
-            .map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
-        w.close()
-            .map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+    let (file, temp) = temp_beside(dest)?;
+    let result = (|| -> Result<(usize, String, u64)> {
+        let fail = |e: ParquetError| Error::data(dest, format!("cannot write Parquet: {e}"));
+        let mut encoder = Encoder::new(&file, Arc::clone(schema), 1).map_err(fail)?;
+        encoder.push(sorted).map_err(fail)?;
+        let (rows, sha256, bytes) = encoder.finish().map_err(fail)?;
         file.sync_all().map_err(|e| Error::io("flush", &temp, e))?;
-        Ok(())
+        Ok((rows, sha256, bytes))
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
-    crate::fsio::set_readable(&temp);
-    let sha256 = crate::hash::sha256_file(&temp)?;
-    let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
-    Ok(Written {
-        temp,
-        rows: sorted.num_rows(),
-        bytes,
-        sha256,
-    })
+    finished(temp, result)
 }
 
-/// Rows per batch handed to the Parquet writer when streaming. A multiple of the writer's
-/// mini-batch (1,024 rows), so its pages fall where they would for the same rows in one
-/// batch: the bytes depend on the rows, not on how a query happened to batch them.
+/// The temporary file as written, or removed when writing failed.
+fn finished(temp: PathBuf, result: Result<(usize, String, u64)>) -> Result<Written> {
+    match result {
+        Ok((rows, sha256, bytes)) => {
+            crate::fsio::set_readable(&temp);
+            Ok(Written {
+                temp,
+                rows,
+                bytes,
+                sha256,
+            })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// Rows per write handed to a Parquet column writer. A multiple of the writer's mini-batch
+/// (1,024 rows), so its pages fall where they would for the same rows in one batch: the bytes
+/// depend on the rows, not on how a query happened to batch them.
 const STREAM_CHUNK: usize = 8 * 1024;
 
+/// Why writing a stream of batches failed.
+#[derive(Debug)]
+pub enum StreamError {
+    /// The stream did: the query that produces the rows, with DataFusion's own error, so the
+    /// caller can tell a query that ran out of memory from one that is wrong.
+    Query(DataFusionError),
+    /// Writing the file did.
+    Write(Error),
+}
+
 /// Write a stream of batches — already in canonical order (a SQL stage sorts its result) —
-/// to a temporary file beside `dest`, without holding more than a few row groups in memory.
-/// The Parquet encoding runs on a thread of its own (`encode_chunks`), so the query produces
-/// the next batches while the last are compressed; a bounded channel between them keeps a
-/// slow disk from queueing the whole result.
+/// to a temporary file beside `dest`, without holding more than a row group in memory.
+/// The Parquet encoding runs on a thread of its own (`encode_chunks`), its columns on
+/// `threads` threads ([`Encoder`]), so the query produces the next batches while the last are
+/// compressed; a bounded channel between them keeps a slow disk from queueing the whole
+/// result. Nothing is left behind when it fails.
 pub async fn write_stream_temp(
     dest: &Path,
     mut stream: datafusion::execution::SendableRecordBatchStream,
-) -> Result<Written> {
+    threads: usize,
+) -> Result<Written, StreamError> {
     use futures::StreamExt;
     let schema = stream.schema();
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::io("create the output folder", dir, e)
-            .with_hint("check that the project folder is writable")
-    })?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix(dest))
-        .suffix(".parquet")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io("create a temporary file in", dir, e)
-                .with_hint("check that the output folder is writable and the disk is not full")
-        })?;
-    let (file, temp) = tmp
-        .keep()
-        .map_err(|e| Error::io("create a temporary file in", dir, e.error))?;
+    let (file, temp) = temp_beside(dest).map_err(StreamError::Write)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
     let (to, at) = (dest.to_path_buf(), temp.clone());
     let encoder = match std::thread::Builder::new()
         .name("canary-parquet".into())
-        .spawn(move || encode_chunks(&to, &at, file, schema, rx))
+        .spawn(move || encode_chunks(&to, &at, file, schema, rx, threads))
     {
         Ok(handle) => handle,
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
-            return Err(Error::io("start the Parquet writer for", dest, e));
+            return Err(StreamError::Write(Error::io(
+                "start the Parquet writer for",
+                dest,
+                e,
+            )));
         }
     };
     let mut failed = None;
@@ -204,10 +222,7 @@ pub async fn write_stream_temp(
                 }
             }
             Err(e) => {
-                failed = Some(Error::data(
-                    dest,
-                    crate::session::strip_datafusion_noise(&e.to_string()).to_string(),
-                ));
+                failed = Some(e);
                 break;
             }
         }
@@ -216,70 +231,289 @@ pub async fn write_stream_temp(
     let encoded = encoder
         .join()
         .unwrap_or_else(|_| Err(Error::data(dest, "the Parquet writer stopped unexpectedly")));
-    let rows = match (failed, encoded) {
-        (None, Ok(rows)) => rows,
-        (Some(e), _) | (None, Err(e)) => {
-            let _ = std::fs::remove_file(&temp);
-            return Err(e);
-        }
-    };
-    crate::fsio::set_readable(&temp);
-    let sha256 = crate::hash::sha256_file(&temp)?;
-    let bytes = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
-    Ok(Written {
-        temp,
-        rows,
-        bytes,
-        sha256,
-    })
+    if let Some(e) = failed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(StreamError::Query(e));
+    }
+    finished(temp, encoded).map_err(StreamError::Write)
 }
 
-/// The Parquet side of `write_stream_temp`: batches as they come, re-cut into row groups of
-/// exactly `STREAM_CHUNK` rows (the last shorter), so the bytes depend on the rows alone and
-/// not on how the query batched them; the file is closed and flushed to disk. Returns the rows.
+/// The Parquet side of `write_stream_temp`: batches as they come, handed to an [`Encoder`];
+/// the file is closed and flushed to disk. Returns the rows, the SHA-256 and the bytes.
 fn encode_chunks(
     dest: &Path,
     temp: &Path,
     file: File,
     schema: SchemaRef,
     batches: std::sync::mpsc::Receiver<RecordBatch>,
-) -> Result<usize> {
-    let mut w = ArrowWriter::try_new(&file, Arc::clone(&schema), Some(writer_properties()))
-        .map_err(|e| Error::data(dest, format!("cannot start writing Parquet: {e}")))?;
-    let mut pending: Vec<RecordBatch> = Vec::new();
-    let mut pending_rows = 0usize;
-    let mut rows = 0usize;
-    let flush =
-        |pending: &mut Vec<RecordBatch>, all: bool, w: &mut ArrowWriter<&File>| -> Result<usize> {
-            let batch = concat_batches(&schema, pending.iter())
-                .map_err(|e| Error::data(dest, format!("cannot combine output batches: {e}")))?;
-            pending.clear();
-            let mut at = 0;
-            while batch.num_rows() - at >= STREAM_CHUNK || (all && at < batch.num_rows()) {
-                let len = STREAM_CHUNK.min(batch.num_rows() - at);
-                w.write(&batch.slice(at, len))
-                    .map_err(|e| Error::data(dest, format!("cannot write Parquet: {e}")))?;
-                at += len;
-            }
-            if at < batch.num_rows() {
-                pending.push(batch.slice(at, batch.num_rows() - at));
-            }
-            Ok(at)
-        };
+    threads: usize,
+) -> Result<(usize, String, u64)> {
+    let fail = |e: ParquetError| Error::data(dest, format!("cannot write Parquet: {e}"));
+    let mut encoder = Encoder::new(&file, schema, threads).map_err(fail)?;
     for b in batches {
-        pending_rows += b.num_rows();
-        pending.push(b);
-        if pending_rows >= STREAM_CHUNK {
-            let written = flush(&mut pending, false, &mut w)?;
-            rows += written;
-            pending_rows -= written;
-        }
+        encoder.push(b).map_err(fail)?;
     }
-    rows += flush(&mut pending, true, &mut w)?;
-    w.close()
-        .map_err(|e| Error::data(dest, format!("cannot finish Parquet file: {e}")))?;
+    let written = encoder.finish().map_err(fail)?;
     file.sync_all().map_err(|e| Error::io("flush", temp, e))?;
-    Ok(rows)
+    Ok(written)
+}
+
+/// Rows encoded at a time: the columns of this many rows are encoded side by side, one task a
+/// column. A multiple of `STREAM_CHUNK` that divides the row group's rows, so a row group is
+/// always a whole number of them.
+const ENCODE_ROWS: usize = 8 * STREAM_CHUNK;
+
+/// Encodes batches into Parquet with the canonical writer settings, so that the bytes depend
+/// on the rows alone, and encodes the columns in parallel.
+///
+/// The bytes are those `ArrowWriter` writes when handed the rows `STREAM_CHUNK` at a time —
+/// the writer's own encoder, column writers and row-group layout, driven through its
+/// lower-level API (`into_serialized_writer`, one `ArrowColumnWriter` per leaf column) so that
+/// the columns of each block of `ENCODE_ROWS` rows are encoded on `threads` threads, while the
+/// row group finished before them is appended to the file. Each column writer still sees its
+/// column's values in order and in the same writes, and the finished column chunks are
+/// appended in schema order, so neither the threads nor how the rows arrived can change a byte
+/// (tested against `ArrowWriter` itself).
+pub struct Encoder<W: Write + Send> {
+    file: SerializedFileWriter<HashingWriter<W>>,
+    row_groups: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// Rows a row group holds before the next begins.
+    group_size: usize,
+    /// Parquet leaf columns per field (more than one for a struct), known from the first rows.
+    leaves: Option<Vec<usize>>,
+    /// The open row group's column writers, by field.
+    columns: Vec<Vec<ArrowColumnWriter>>,
+    /// A finished row group's column chunks, not yet in the file.
+    closed: Option<Vec<ArrowColumnChunk>>,
+    group_rows: usize,
+    groups: usize,
+    rows: usize,
+    /// Whole writes of `STREAM_CHUNK` rows waiting for their block.
+    chunks: Vec<RecordBatch>,
+    /// Rows short of a whole write.
+    partial: Vec<RecordBatch>,
+    partial_rows: usize,
+    threads: usize,
+    /// Started at the first block that is encoded in parallel: small tables never start one.
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl<W: Write + Send> Encoder<W> {
+    pub fn new(out: W, schema: SchemaRef, threads: usize) -> ParquetResult<Self> {
+        let props = writer_properties();
+        let group_size = props.max_row_group_row_count().unwrap_or(usize::MAX);
+        debug_assert!(group_size % ENCODE_ROWS == 0);
+        let writer =
+            ArrowWriter::try_new(HashingWriter::new(out), Arc::clone(&schema), Some(props))?;
+        let (file, row_groups) = writer.into_serialized_writer()?;
+        Ok(Encoder {
+            file,
+            row_groups,
+            schema,
+            group_size,
+            leaves: None,
+            columns: Vec::new(),
+            closed: None,
+            group_rows: 0,
+            groups: 0,
+            rows: 0,
+            chunks: Vec::new(),
+            partial: Vec::new(),
+            partial_rows: 0,
+            threads: threads.max(1),
+            pool: None,
+        })
+    }
+
+    /// Take rows, cut into whole writes (copied only where a write spans two batches); they
+    /// are encoded once a block of `ENCODE_ROWS` is complete.
+    pub fn push(&mut self, batch: RecordBatch) -> ParquetResult<()> {
+        let n = batch.num_rows();
+        let mut at = 0;
+        if self.partial_rows > 0 {
+            let take = (STREAM_CHUNK - self.partial_rows).min(n);
+            self.partial.push(batch.slice(0, take));
+            self.partial_rows += take;
+            at = take;
+            if self.partial_rows == STREAM_CHUNK {
+                let chunk = self.take_partial()?;
+                self.add_chunk(chunk)?;
+            }
+        }
+        while n - at >= STREAM_CHUNK {
+            self.add_chunk(batch.slice(at, STREAM_CHUNK))?;
+            at += STREAM_CHUNK;
+        }
+        if at < n {
+            self.partial.push(batch.slice(at, n - at));
+            self.partial_rows += n - at;
+        }
+        Ok(())
+    }
+
+    /// Encode what is left and write the footer: the rows, the SHA-256 of the bytes written
+    /// and their number.
+    pub fn finish(mut self) -> ParquetResult<(usize, String, u64)> {
+        if self.partial_rows > 0 {
+            let chunk = self.take_partial()?;
+            self.chunks.push(chunk);
+        }
+        if !self.chunks.is_empty() {
+            self.encode()?;
+        }
+        self.close_group()?;
+        if let Some(closed) = self.closed.take() {
+            append_group(&mut self.file, closed)?;
+        }
+        let (_, sha256, bytes) = self.file.into_inner()?.finish();
+        Ok((self.rows, sha256, bytes))
+    }
+
+    fn take_partial(&mut self) -> ParquetResult<RecordBatch> {
+        let mut pieces = std::mem::take(&mut self.partial);
+        self.partial_rows = 0;
+        Ok(match pieces.len() {
+            1 => pieces.pop().expect("one piece"),
+            _ => concat_batches(&self.schema, pieces.iter())?,
+        })
+    }
+
+    fn add_chunk(&mut self, chunk: RecordBatch) -> ParquetResult<()> {
+        self.chunks.push(chunk);
+        if self.chunks.len() * STREAM_CHUNK >= ENCODE_ROWS {
+            self.encode()?;
+        }
+        Ok(())
+    }
+
+    /// The waiting writes (one block, inside one row group), each column's on a thread of the
+    /// pool when there is more than one thread and more than one write, beside the append of
+    /// the row group finished before.
+    fn encode(&mut self) -> ParquetResult<()> {
+        let chunks = std::mem::take(&mut self.chunks);
+        let fields = self.schema.fields().clone();
+        if self.leaves.is_none() {
+            let counts = fields
+                .iter()
+                .zip(chunks[0].columns())
+                .map(|(f, c)| Ok(compute_leaves(f, &c.slice(0, 0))?.len()))
+                .collect::<ParquetResult<Vec<usize>>>()?;
+            self.leaves = Some(counts);
+        }
+        if self.columns.is_empty() {
+            self.open_group()?;
+        }
+        let write_field = |(i, writers): (usize, &mut Vec<ArrowColumnWriter>)| {
+            for chunk in &chunks {
+                let leaves = compute_leaves(&fields[i], chunk.column(i))?;
+                for (w, leaf) in writers.iter_mut().zip(&leaves) {
+                    w.write(leaf)?;
+                }
+            }
+            Ok::<(), ParquetError>(())
+        };
+        let closed = self.closed.take();
+        let file = &mut self.file;
+        let append = move || match closed {
+            Some(closed) => append_group(file, closed),
+            None => Ok(()),
+        };
+        let columns = &mut self.columns;
+        if self.threads > 1 && chunks.len() > 1 {
+            let pool = pool(&mut self.pool, self.threads)?;
+            pool.install(|| {
+                use rayon::prelude::*;
+                let (appended, encoded) = rayon::join(append, || {
+                    columns.par_iter_mut().enumerate().try_for_each(write_field)
+                });
+                appended.and(encoded)
+            })?;
+        } else {
+            append()?;
+            columns.iter_mut().enumerate().try_for_each(write_field)?;
+        }
+        let rows: usize = chunks.iter().map(|c| c.num_rows()).sum();
+        self.rows += rows;
+        self.group_rows += rows;
+        if self.group_rows >= self.group_size {
+            self.close_group()?;
+        }
+        Ok(())
+    }
+
+    fn open_group(&mut self) -> ParquetResult<()> {
+        let mut all = self
+            .row_groups
+            .create_column_writers(self.groups)?
+            .into_iter();
+        let leaves = self.leaves.as_deref().unwrap_or_default();
+        self.columns = leaves
+            .iter()
+            .map(|&n| all.by_ref().take(n).collect())
+            .collect();
+        Ok(())
+    }
+
+    /// The open row group's column chunks, finished; the next block's encoding appends them.
+    fn close_group(&mut self) -> ParquetResult<()> {
+        if self.group_rows == 0 {
+            return Ok(());
+        }
+        if let Some(earlier) = self.closed.take() {
+            append_group(&mut self.file, earlier)?;
+        }
+        let writers: Vec<ArrowColumnWriter> = std::mem::take(&mut self.columns)
+            .into_iter()
+            .flatten()
+            .collect();
+        let close = |w: ArrowColumnWriter| w.close();
+        let chunks: Vec<ArrowColumnChunk> = match &self.pool {
+            Some(pool) => pool.install(|| {
+                use rayon::prelude::*;
+                writers
+                    .into_par_iter()
+                    .map(close)
+                    .collect::<ParquetResult<_>>()
+            })?,
+            None => writers
+                .into_iter()
+                .map(close)
+                .collect::<ParquetResult<_>>()?,
+        };
+        self.closed = Some(chunks);
+        self.groups += 1;
+        self.group_rows = 0;
+        Ok(())
+    }
+}
+
+/// A row group's column chunks appended to the file, in schema order.
+fn append_group<W: Write + Send>(
+    file: &mut SerializedFileWriter<W>,
+    chunks: Vec<ArrowColumnChunk>,
+) -> ParquetResult<()> {
+    let mut group = file.next_row_group()?;
+    for chunk in chunks {
+        chunk.append_to_row_group(&mut group)?;
+    }
+    group.close()?;
+    Ok(())
+}
+
+/// The encoder's pool, started on first use.
+fn pool(pool: &mut Option<rayon::ThreadPool>, threads: usize) -> ParquetResult<&rayon::ThreadPool> {
+    if pool.is_none() {
+        let started = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("canary-parquet-{i}"))
+            .build()
+            .map_err(|e| {
+                ParquetError::General(format!("cannot start the encoder's threads: {e}"))
+            })?;
+        *pool = Some(started);
+    }
+    Ok(pool.as_ref().expect("started above"))
 }
 
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
@@ -387,6 +621,7 @@ mod tests {
                 .block_on(write_stream_temp(
                     &dir.path().join("s.parquet"),
                     Box::pin(stream),
+                    2,
                 ))
                 .unwrap();
             assert_eq!(

@@ -4,13 +4,20 @@
 //! partitions `--jobs` gives. Knows nothing of stages or pipelines.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions};
 
 use crate::error::{Error, Result};
 
+pub mod canonical;
 pub mod exact_aggregates;
+pub mod sorted_aggregation;
 
 /// What a stage may use while it runs. Never part of a cache key: outputs are the same
 /// whatever these are (README, "What makes outputs byte-identical").
@@ -89,20 +96,20 @@ pub fn session_with(r: &Resources) -> Result<SessionContext> {
     std::fs::create_dir_all(&r.spill_dir)
         .map_err(|e| Error::io("create the spill folder", &r.spill_dir, e))?;
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-        .with_memory_pool(std::sync::Arc::new(
-            datafusion::execution::memory_pool::FairSpillPool::new(r.memory),
-        ))
+        // The fair pool, named by the operators that hold most of it when a query fails.
+        .with_memory_pool(Arc::new(TrackConsumersPool::new(
+            FairSpillPool::new(r.memory),
+            std::num::NonZeroUsize::new(3).expect("3 is not 0"),
+        )))
         .with_temp_file_path(&r.spill_dir)
         .build_arc()
         .map_err(|e| Error::stage("sql", format!("cannot set up the query runtime: {e}")))?;
     let mut config = SessionConfig::new()
         .with_target_partitions(r.partitions)
         .with_information_schema(true);
-    // What each sort keeps back to sort and merge its buffered rows when it spills: as much
-    // as the share it may buffer, so a spill never needs memory the pool no longer has
-    // (with p sorts and a limit M, a reservation of M / 2p leaves each a share of M / 2p).
-    let reserve = r.memory / (2 * r.partitions);
-    config.options_mut().execution.sort_spill_reservation_bytes = reserve;
+    // A plan of one sort a partition (the canonical order); `task_for` sizes it for the plan.
+    config.options_mut().execution.sort_spill_reservation_bytes =
+        spill_reservation(r.memory, r.partitions);
     // Batches small enough that a sort can always take one within its share of a tight limit
     // (a sixteenth of a partition's share, at ~128 bytes a row); DataFusion's 8,192 rows
     // otherwise. The bytes written do not depend on it (`table::write_stream_temp`).
@@ -113,6 +120,40 @@ pub fn session_with(r: &Resources) -> Result<SessionContext> {
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     exact_aggregates::register(&ctx);
     Ok(ctx)
+}
+
+/// What each of `sorters` sorts keeps back to sort and merge its buffered rows when it spills:
+/// as much as the share it may buffer, so a spill never needs memory the pool no longer has
+/// (with n sorts and a limit M, a reservation of M / 2n leaves each a share of M / 2n).
+fn spill_reservation(memory: usize, sorters: usize) -> usize {
+    memory / (2 * sorters.max(1))
+}
+
+/// The context `plan` runs in: the session's, with each sort's spill reservation sized for
+/// the sorts the plan holds — a sort per partition per `SortExec` that keeps its partitions —
+/// so that a plan of more sorts than the canonical order's (an aggregation in key order under
+/// it, a window's) still leaves every sort a share of the limit to buffer in.
+pub fn task_for(
+    session: &SessionContext,
+    plan: &Arc<dyn ExecutionPlan>,
+    memory: usize,
+) -> Arc<TaskContext> {
+    let mut state = session.state();
+    state
+        .config_mut()
+        .options_mut()
+        .execution
+        .sort_spill_reservation_bytes = spill_reservation(memory, sorters(plan));
+    state.task_ctx()
+}
+
+fn sorters(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    let own = if plan.is::<SortExec>() {
+        plan.output_partitioning().partition_count()
+    } else {
+        0
+    };
+    own + plan.children().into_iter().map(sorters).sum::<usize>()
 }
 
 /// A runtime on the calling thread alone: for `canary sql`, CSV sources and tests, whose

@@ -1,14 +1,26 @@
 //! `sql`: a DataFusion query over the stage's inputs, each registered as a table under its
 //! input name (a multi-table stage's tables as `<input>_<table>`).
 
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::logical_expr::SortExpr;
+use datafusion::physical_plan::execute_stream;
 
 use crate::error::{Error, Result};
 use crate::pipeline::KindSpec;
+use crate::session::canonical::{self, TieBreak};
+use crate::session::sorted_aggregation::in_key_order;
 use crate::session::{
-    human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise,
+    human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise, task_for,
+    Resources,
 };
 use crate::stage::{Input, OutputTable, StageContext, StageKind};
+use crate::table::{write_stream_temp, StreamError, Written};
 
 pub struct Sql;
 
@@ -42,17 +54,14 @@ impl StageKind for Sql {
             None => "its `sql` in pipeline.yaml".to_string(),
         };
         let limit = ctx.resources.memory;
-        let fail = |e: datafusion::error::DataFusionError| {
-            if matches!(
-                e.find_root(),
-                datafusion::error::DataFusionError::ResourcesExhausted(_)
-            ) {
+        let fail = |e: DataFusionError| {
+            if out_of_memory(&e) {
                 return Error::stage(&ctx.stage.name, format!(
                     "its query needs more memory than its limit of {} and could not spill the rest to disk: {}",
                     human_bytes(limit),
                     strip_datafusion_noise(&e.to_string())
                 ))
-                .with_hint("raise the limit (`canary run --memory 2GB`, or `settings: {memory: 2GB}` in pipeline.yaml), or make the query hold less at once");
+                .with_hint("raise the limit (`canary run --memory 2GB`, or `settings: {memory: 2GB}` in pipeline.yaml), or make the query hold less at once: a median or `array_agg` over a whole table, with no GROUP BY, holds all its values");
             }
             Error::stage(&ctx.stage.name, strip_datafusion_noise(&e.to_string()))
                 .at(located(ctx, sql, &e))
@@ -68,45 +77,141 @@ impl StageKind for Sql {
             .ok_or_else(|| ctx.fail("has no output path"))?;
         runtime_for(&ctx.resources)?.block_on(async {
             for (name, input) in &ctx.inputs {
-                register(&session, name, input).await.map_err(|e| e.in_stage(&ctx.stage.name))?;
+                register(&session, name, input)
+                    .await
+                    .map_err(|e| e.in_stage(&ctx.stage.name))?;
             }
             // Validation refused anything but a query over the inputs; DataFusion's own
             // guard stands behind it.
-            let df = session.sql_with_options(sql, crate::sandbox::options()).await.map_err(fail)?;
-            // The canonical order — every sortable column, left to right, nulls first — by
-            // DataFusion's own sort, which spills under the memory limit; the sorted result is
-            // streamed to Parquet, never collected.
-            let order = canonical_order(&df);
-            let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
-            let df = if order.is_empty() { df } else { df.sort(order).map_err(fail)? };
-            let stream = df.execute_stream().await.map_err(fail)?;
-            let written = crate::table::write_stream_temp(&dest, stream).await.map_err(|e| match e {
-                Error::Data { message, .. } if message.contains("Resources exhausted") => Error::stage(&ctx.stage.name, format!(
-                    "its query needs more memory than its limit of {} and could not spill the rest to disk: {message}",
-                    human_bytes(limit)
-                ))
-                .with_hint("raise the limit (`canary run --memory 2GB`, or `settings: {memory: 2GB}` in pipeline.yaml)"),
-                other => other.in_stage(&ctx.stage.name),
-            })?;
-            Ok(vec![OutputTable { name: None, schema, batches: Vec::new(), ordered: true, written: Some(written) }])
+            let df = session
+                .sql_with_options(sql, crate::sandbox::options())
+                .await
+                .map_err(fail)?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let by_first = canonical::by_first_column(
+                &df,
+                &canonical::order(df.schema()),
+                input_bytes(&ctx.inputs),
+            )
+            .await
+            .map_err(fail)?;
+            let written = write_ordered(&session, df, &dest, &ctx.resources, by_first)
+                .await
+                .map_err(|e| match e {
+                    StreamError::Query(e) => fail(e),
+                    StreamError::Write(e) => e.in_stage(&ctx.stage.name),
+                })?;
+            Ok(vec![OutputTable {
+                name: None,
+                schema,
+                batches: Vec::new(),
+                ordered: true,
+                written: Some(written),
+            }])
         })
     }
 }
 
-/// The canonical order of a query's result: every sortable column, left to right, ascending,
-/// nulls first — the order `table::write_temp` gives collected rows, so a streamed SQL output
-/// has the bytes a collected one would.
-fn canonical_order(
-    df: &datafusion::dataframe::DataFrame,
-) -> Vec<datafusion::logical_expr::SortExpr> {
-    df.schema()
+/// How a query is run: sorted by every column, or by its first with the ties broken on the
+/// way out (`session::canonical`); its aggregations hashed, or done in the order of their keys
+/// (`session::sorted_aggregation`).
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    by_first: bool,
+    key_order: bool,
+}
+
+/// The query `df` streamed, in canonical order, to a temporary Parquet file beside `dest` —
+/// never collected. First the cheapest way (sorted `by_first` column when
+/// `canonical::by_first_column` says so, hashed aggregations); then, from a fresh plan, sorted by every column if the first column's ties
+/// outgrew their share of the memory limit, and with its aggregations in key order if a hash
+/// table ran out of memory (a median holds every value of its groups). Every way gives the
+/// same rows in the same order, so the same bytes: only the time and the memory differ.
+async fn write_ordered(
+    session: &SessionContext,
+    df: DataFrame,
+    dest: &Path,
+    resources: &Resources,
+    by_first: bool,
+) -> Result<Written, StreamError> {
+    let order = canonical::order(df.schema());
+    let mut attempt = Attempt {
+        by_first,
+        key_order: false,
+    };
+    loop {
+        let result = run_once(session, df.clone(), &order, attempt, dest, resources).await;
+        let Err(StreamError::Query(e)) = &result else {
+            return result;
+        };
+        if attempt.by_first && canonical::is_ties_too_long(e) {
+            attempt.by_first = false;
+        } else if !attempt.key_order
+            && out_of_memory(e)
+            && aggregates_in_key_order(&df, resources).await
+        {
+            attempt.key_order = true;
+        } else {
+            return result;
+        }
+    }
+}
+
+async fn run_once(
+    session: &SessionContext,
+    df: DataFrame,
+    order: &[SortExpr],
+    attempt: Attempt,
+    dest: &Path,
+    resources: &Resources,
+) -> Result<Written, StreamError> {
+    let query = StreamError::Query;
+    let sorted = match (order, attempt.by_first) {
+        ([], _) => df,
+        (_, true) => df.sort(order[..1].to_vec()).map_err(query)?,
+        (_, false) => df.sort(order.to_vec()).map_err(query)?,
+    };
+    let mut plan = sorted.create_physical_plan().await.map_err(query)?;
+    if attempt.key_order {
+        if let Some(rewritten) =
+            in_key_order(Arc::clone(&plan), resources.partitions).map_err(query)?
+        {
+            plan = rewritten;
+        }
+    }
+    let task = task_for(session, &plan, resources.memory);
+    let mut stream = execute_stream(plan, Arc::clone(&task)).map_err(query)?;
+    if attempt.by_first {
+        let reservation = MemoryConsumer::new("canonical order: ties").register(task.memory_pool());
+        stream = Box::pin(TieBreak::new(stream, reservation, resources.memory / 4));
+    }
+    write_stream_temp(dest, stream, resources.partitions).await
+}
+
+/// Whether the query has an aggregation that can run in the order of its keys instead.
+async fn aggregates_in_key_order(df: &DataFrame, resources: &Resources) -> bool {
+    match df.clone().create_physical_plan().await {
+        Ok(plan) => matches!(in_key_order(plan, resources.partitions), Ok(Some(_))),
+        Err(_) => false,
+    }
+}
+
+/// DataFusion's "resources exhausted", however it was wrapped.
+fn out_of_memory(e: &DataFusionError) -> bool {
+    matches!(e.find_root(), DataFusionError::ResourcesExhausted(_))
+}
+
+/// The bytes of a stage's input files: what decides whether a sample of the result is worth
+/// taking (`canonical::by_first_column`).
+fn input_bytes(inputs: &[(String, Input)]) -> u64 {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    inputs
         .iter()
-        .filter(|(_, f)| crate::table::sortable(f.data_type()))
-        .map(|(q, f)| {
-            datafusion::prelude::Expr::Column(datafusion::common::Column::new(q.cloned(), f.name()))
-                .sort(true, true)
+        .map(|(_, input)| match input {
+            Input::Source { path } => size(path),
+            Input::Stage { tables } => tables.iter().map(|(_, p)| size(p)).sum(),
         })
-        .collect()
+        .sum()
 }
 
 /// Where in the file the user wrote a DataFusion error is, when DataFusion knows its place in
@@ -249,11 +354,19 @@ mod tests {
             let b = df.collect().await.unwrap();
             crate::table::write_temp(&dir.path().join("c.parquet"), &s, &b, false).unwrap()
         });
-        for (partitions, memory) in [
-            (1, 64usize << 20),
-            (2, 64 << 20),
-            (8, 64 << 20),
-            (3, 1 << 20),
+        // Sorted by every column, and by the first (`k`: five values and nulls, so nearly every
+        // row has ties for `TieBreak` to order) with the ties broken on the way out; with a
+        // limit too small for a run of ties, the first way gives up and the second takes over.
+        for (partitions, memory, by_first) in [
+            (1, 64usize << 20, false),
+            (2, 64 << 20, false),
+            (8, 64 << 20, false),
+            (3, 1 << 20, false),
+            (1, 64 << 20, true),
+            (2, 64 << 20, true),
+            (8, 64 << 20, true),
+            (3, 1 << 20, true),
+            (2, 64 << 10, true),
         ] {
             let (schema, parts) = table(partitions);
             let r = crate::session::Resources {
@@ -270,19 +383,132 @@ mod tests {
                 )
                 .unwrap();
                 let df = ctx.sql(query).await.unwrap();
-                let order = canonical_order(&df);
-                let stream = df.sort(order).unwrap().execute_stream().await.unwrap();
-                crate::table::write_stream_temp(&dir.path().join("s.parquet"), stream)
+                write_ordered(&ctx, df, &dir.path().join("s.parquet"), &r, by_first)
                     .await
                     .unwrap()
             });
             assert_eq!(w.rows, canonical.rows);
             assert_eq!(
                 w.sha256, canonical.sha256,
-                "{partitions} partitions, {memory} bytes"
+                "{partitions} partitions, {memory} bytes, by the first column: {by_first}"
             );
             hashes.insert(w.sha256);
         }
         assert_eq!(hashes.len(), 1);
+    }
+
+    /// Ties too many for the limit stop the cheap way with `TiesTooLong`, not a wrong order.
+    #[test]
+    fn ties_beyond_the_limit_stop_the_first_column_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let (schema, parts) = table(2);
+        let r = crate::session::Resources {
+            partitions: 2,
+            memory: 64 << 10,
+            spill_dir: dir.path().join("spill"),
+        };
+        let result = runtime_for(&r).unwrap().block_on(async {
+            let ctx = session_with(&r).unwrap();
+            ctx.register_table("t", Arc::new(MemTable::try_new(schema, parts).unwrap()))
+                .unwrap();
+            let df = ctx.sql("SELECT k, x, n FROM t").await.unwrap();
+            let order = canonical::order(df.schema());
+            let attempt = Attempt {
+                by_first: true,
+                key_order: false,
+            };
+            run_once(&ctx, df, &order, attempt, &dir.path().join("t.parquet"), &r).await
+        });
+        match result {
+            Err(StreamError::Query(e)) => assert!(canonical::is_ties_too_long(&e), "{e}"),
+            other => panic!("expected TiesTooLong, got {other:?}"),
+        }
+        assert!(!dir.path().join("t.parquet").exists());
+    }
+
+    /// `count` rows in 600 groups (LA × year), as `parts` partitions of small batches.
+    fn grouped(count: usize, parts: usize) -> (Arc<Schema>, Vec<Vec<RecordBatch>>) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("la", DataType::Utf8, false),
+            Field::new("year", DataType::Int64, false),
+            Field::new("x", DataType::Float64, true),
+        ]));
+        let batch = |from: usize, to: usize| {
+            let rows = from..to;
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(StringArray::from_iter_values(
+                        rows.clone().map(|i| format!("E{:03}", (i * 7) % 200)),
+                    )),
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.clone().map(|i| 2010 + (i % 3) as i64),
+                    )),
+                    Arc::new(Float64Array::from_iter(rows.map(|i| {
+                        (i % 13 != 0).then(|| ((i * 7919) % 10_007) as f64 / 3.0)
+                    }))),
+                ],
+            )
+            .unwrap()
+        };
+        let per = count.div_ceil(parts);
+        let partitions = (0..parts)
+            .map(|p| {
+                let (from, to) = (p * per, ((p + 1) * per).min(count));
+                (from..to)
+                    .step_by(1024)
+                    .map(|b| batch(b, (b + 1024).min(to)))
+                    .collect()
+            })
+            .collect();
+        (schema, partitions)
+    }
+
+    /// A median's GROUP BY that cannot be hashed within the limit is aggregated in key order
+    /// instead, and writes the bytes an unconstrained run writes, whatever the partitions.
+    #[test]
+    fn a_group_by_too_big_to_hash_is_aggregated_in_key_order_to_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let query = "SELECT la, year, count(*) AS n, avg(x) AS mean, median(x) AS med FROM t GROUP BY la, year";
+        let rows = 1_500_000;
+        let run = |partitions: usize, memory: usize, hashed_only: bool| {
+            let r = crate::session::Resources {
+                partitions,
+                memory,
+                spill_dir: dir.path().join("spill"),
+            };
+            runtime_for(&r).unwrap().block_on(async {
+                let ctx = session_with(&r).unwrap();
+                let (schema, parts) = grouped(rows, partitions);
+                ctx.register_table("t", Arc::new(MemTable::try_new(schema, parts).unwrap()))
+                    .unwrap();
+                let df = ctx.sql(query).await.unwrap();
+                let dest = dir.path().join("g.parquet");
+                if hashed_only {
+                    let order = canonical::order(df.schema());
+                    let attempt = Attempt {
+                        by_first: false,
+                        key_order: false,
+                    };
+                    run_once(&ctx, df, &order, attempt, &dest, &r).await
+                } else {
+                    write_ordered(&ctx, df, &dest, &r, false).await
+                }
+            })
+        };
+        let unconstrained = run(1, 1 << 30, false).unwrap();
+        assert_eq!(unconstrained.rows, 600);
+        let tight = 12 << 20;
+        for partitions in [1, 2, 8] {
+            let hashed = run(partitions, tight, true);
+            assert!(
+                matches!(&hashed, Err(StreamError::Query(e)) if out_of_memory(e)),
+                "{partitions} partitions: the hashed plan was meant not to fit {tight} bytes: {hashed:?}"
+            );
+            let w = run(partitions, tight, false)
+                .unwrap_or_else(|e| panic!("{partitions} partitions: {e:?}"));
+            assert_eq!(w.rows, 600, "{partitions} partitions");
+            assert_eq!(w.sha256, unconstrained.sha256, "{partitions} partitions");
+        }
     }
 }
