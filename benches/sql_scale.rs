@@ -1,8 +1,10 @@
 //! SQL stages at record level, side by side with DuckDB: a deterministic synthetic table of
 //! children's social care records (10 columns; 152 LAs × 15 years), at 1M, 10M and 100M rows,
 //! and three queries run as canary SQL stages (`canary run <stage>`, the whole process) and by
-//! DuckDB in one process on the same machine — wall time and peak RSS of each, their ratio,
-//! and canary's fitted exponent of time against rows.
+//! DuckDB in one process on the same machine — wall time (the median of three runs up to 10M
+//! rows, after one untimed run) and peak RSS of each, their ratio, and canary's fitted exponent
+//! of time against rows. canary's first run of each stage is printed too: it also stores the
+//! output in the cache, and the first stage's also hashes the new source.
 //!
 //! `cargo bench --bench sql_scale` (`-- 1000000 10000000` for chosen sizes). DuckDB is the
 //! Python `duckdb` package in a virtual environment the bench makes under `target/` (or the
@@ -333,10 +335,14 @@ fn main() {
         None => println!("DuckDB: not available"),
     }
     println!(
-        "{:<10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7} {:>12} {:>7}",
+        "times: the median of {REPEATS} runs up to 10M rows (one above), each a whole process; canary's first run of a stage (`first`) also stores its output in the cache, and the first stage's hashes the new source"
+    );
+    println!(
+        "{:<10} {:>12} {:>9} {:>9} {:>10} {:>9} {:>10} {:>7} {:>12} {:>7}",
         "query",
         "rows",
         "canary s",
+        "first s",
         "canary MB",
         "duckdb s",
         "duckdb MB",
@@ -348,16 +354,20 @@ fn main() {
     for &rows in &sizes {
         let rec = records(&dir, rows);
         let p = project(&dir, &rec, &la);
+        let repeats = if rows <= 10_000_000 { REPEATS } else { 1 };
         for (name, sql) in QUERIES {
-            let Some((cs, cm)) = run_canary(p.path(), name, rows) else {
+            let Some(canary) = run_canary(p.path(), name, rows, repeats) else {
                 continue;
             };
-            times.push((name, rows, cs));
+            times.push((name, rows, canary.median));
             // DuckDB as it comes, and DuckDB asked for what canary guarantees: the result in
-            // one order whatever the threads (every column, left to right, nulls first).
+            // one order whatever the threads (every column, left to right, nulls first). One
+            // run first, untimed, so that both read the file from the page cache.
             let duck_run = |sql: &str| match &duck {
                 Some(d) => {
-                    let (s, m) = timed(duck_command(d, &dir, &rec, &la, sql));
+                    timed(duck_command(d, &dir, &rec, &la, sql));
+                    let (s, m) =
+                        median_of(repeats, || timed(duck_command(d, &dir, &rec, &la, sql)));
                     (format!("{s:.2}"), format!("{m:.0}"))
                 }
                 None => ("—".into(), "—".into()),
@@ -366,11 +376,14 @@ fn main() {
             let (dss, _) = duck_run(&format!("{sql} ORDER BY ALL NULLS FIRST"));
             let ratio = |d: &str| {
                 d.parse::<f64>()
-                    .map(|d| format!("{:.2}", cs / d))
+                    .map(|d| format!("{:.2}", canary.median / d))
                     .unwrap_or_else(|_| "—".into())
             };
             println!(
-                "{name:<10} {rows:>12} {cs:>10.2} {cm:>10.0} {ds:>10} {dm:>10} {:>7} {dss:>12} {:>7}",
+                "{name:<10} {rows:>12} {:>9.2} {:>9.2} {:>10.0} {ds:>9} {dm:>10} {:>7} {dss:>12} {:>7}",
+                canary.median,
+                canary.first,
+                canary.peak_mb,
                 ratio(&ds),
                 ratio(&dss)
             );
@@ -380,10 +393,33 @@ fn main() {
     fitted_exponents(&times);
 }
 
-/// The stage timed with the default memory limit, and if a query cannot fit it (a median holds
-/// every value of its groups) said so and timed again with `--memory 4GB`; None if that fails
-/// too. (seconds, peak RSS in MB)
-fn run_canary(project: &Path, name: &str, rows: usize) -> Option<(f64, f64)> {
+/// Timed runs of each command.
+const REPEATS: usize = 3;
+
+/// The median time of `n` runs, and the largest peak RSS among them.
+fn median_of(n: usize, mut run: impl FnMut() -> (f64, f64)) -> (f64, f64) {
+    median((0..n.max(1)).map(|_| run()).collect())
+}
+
+/// The median time of (seconds, MB) runs, and the largest peak RSS among them.
+fn median(mut runs: Vec<(f64, f64)>) -> (f64, f64) {
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let peak = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+    (runs[runs.len() / 2].0, peak)
+}
+
+/// A stage's figures: its first run, then the median of the re-runs (`--force`), and the
+/// largest peak RSS of all.
+struct Canary {
+    first: f64,
+    median: f64,
+    peak_mb: f64,
+}
+
+/// The stage timed with the default memory limit — its first run, then `repeats` re-runs — and
+/// if a query cannot fit the limit said so and timed again with `--memory 4GB`; None if that
+/// fails too.
+fn run_canary(project: &Path, name: &str, rows: usize, repeats: usize) -> Option<Canary> {
     let run = |memory: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_canary"));
         c.args(["run", name, "-q", "--force"]).current_dir(project);
@@ -392,18 +428,30 @@ fn run_canary(project: &Path, name: &str, rows: usize) -> Option<(f64, f64)> {
         }
         try_timed(c)
     };
+    let measure = |memory: Option<&str>| -> Result<Canary, String> {
+        let (first, first_mb) = run(memory)?;
+        let runs = (0..repeats.max(1))
+            .map(|_| run(memory))
+            .collect::<Result<Vec<_>, String>>()?;
+        let (median, peak) = median(runs);
+        Ok(Canary {
+            first,
+            median,
+            peak_mb: peak.max(first_mb),
+        })
+    };
     let first_line = |e: String| e.lines().next().unwrap_or_default().to_string();
-    match run(None) {
-        Ok(t) => Some(t),
+    match measure(None) {
+        Ok(c) => Some(c),
         Err(e) => {
             println!(
                 "{name:<10} {rows:>12} failed with the default limit: {}",
                 first_line(e)
             );
-            match run(Some("4GB")) {
-                Ok(t) => {
+            match measure(Some("4GB")) {
+                Ok(c) => {
                     println!("{name:<10} {rows:>12} (the row below: with --memory 4GB)");
-                    Some(t)
+                    Some(c)
                 }
                 Err(e) => {
                     println!(

@@ -632,6 +632,94 @@ mod tests {
         }
     }
 
+    /// The parallel encoder writes the bytes `ArrowWriter` itself writes for the same rows
+    /// handed over `STREAM_CHUNK` at a time — over several row groups (the last one short),
+    /// with a struct of two leaf columns and a list among the columns, whatever the threads and
+    /// however the rows arrive.
+    #[test]
+    fn the_parallel_encoder_writes_the_bytes_arrow_writer_writes() {
+        use datafusion::arrow::array::{BooleanArray, Int32Array, ListArray, StructArray};
+        use datafusion::arrow::datatypes::{Fields, Int32Type};
+        let n = 2 * (1 << 20) + 12_345;
+        let inner = Fields::from(vec![
+            Field::new("a", DataType::Int32, false),
+            Field::new("b", DataType::Utf8, true),
+        ]);
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("v", DataType::Float64, false),
+            Field::new("flag", DataType::Boolean, true),
+            Field::new("pair", DataType::Struct(inner.clone()), false),
+            Field::new_list("codes", Field::new_list_field(DataType::Int32, true), true),
+        ]));
+        let whole = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n as i64)),
+                Arc::new(StringArray::from_iter((0..n).map(|i| {
+                    (i % 11 != 0).then(|| ["north", "south", "east", "west"][i % 4])
+                }))),
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|i| (i * 7919 % 10_007) as f64 / 3.0),
+                )),
+                Arc::new(BooleanArray::from_iter(
+                    (0..n).map(|i| (i % 5 != 0).then_some(i % 3 == 0)),
+                )),
+                Arc::new(StructArray::new(
+                    inner,
+                    vec![
+                        Arc::new(Int32Array::from_iter_values(
+                            (0..n).map(|i| (i % 1000) as i32),
+                        )),
+                        Arc::new(StringArray::from_iter(
+                            (0..n).map(|i| (i % 7 != 0).then(|| format!("b{}", i % 50))),
+                        )),
+                    ],
+                    None,
+                )),
+                Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(
+                    (0..n).map(|i| {
+                        (i % 9 != 0).then(|| (0..(i % 4) as i32).map(Some).collect::<Vec<_>>())
+                    }),
+                )),
+            ],
+        )
+        .unwrap();
+        let mut reference =
+            ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(writer_properties()))
+                .unwrap();
+        for at in (0..n).step_by(STREAM_CHUNK) {
+            reference
+                .write(&whole.slice(at, STREAM_CHUNK.min(n - at)))
+                .unwrap();
+        }
+        let expected = crate::hash::sha256_bytes(&reference.into_inner().unwrap());
+        for (threads, cuts) in [
+            (1, vec![n]),
+            (3, vec![n]),
+            (3, vec![1000, 7777, 1 << 20, 3]),
+            (2, vec![8192; 3]),
+        ] {
+            let mut encoder = Encoder::new(Vec::new(), Arc::clone(&schema), threads).unwrap();
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at == n {
+                    break;
+                }
+                let len = (*cut).min(n - at);
+                encoder.push(whole.slice(at, len)).unwrap();
+                at += len;
+            }
+            let (rows, sha256, _) = encoder.finish().unwrap();
+            assert_eq!(
+                (rows, sha256.as_str()),
+                (n, expected.as_str()),
+                "{threads} threads, cut {cuts:?}"
+            );
+        }
+    }
+
     #[test]
     fn same_rows_in_any_order_give_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
