@@ -139,7 +139,8 @@ pub fn write_temp(
     let (file, temp) = temp_beside(dest)?;
     let result = (|| -> Result<(usize, String, u64)> {
         let fail = |e: ParquetError| Error::data(dest, format!("cannot write Parquet: {e}"));
-        let mut encoder = Encoder::new(&file, Arc::clone(schema), 1).map_err(fail)?;
+        let mut encoder =
+            Encoder::new(&file, Arc::clone(schema), Writes::RowGroups, 1).map_err(fail)?;
         encoder.push(sorted).map_err(fail)?;
         let (rows, sha256, bytes) = encoder.finish().map_err(fail)?;
         file.sync_all().map_err(|e| Error::io("flush", &temp, e))?;
@@ -249,13 +250,27 @@ fn encode_chunks(
     threads: usize,
 ) -> Result<(usize, String, u64)> {
     let fail = |e: ParquetError| Error::data(dest, format!("cannot write Parquet: {e}"));
-    let mut encoder = Encoder::new(&file, schema, threads).map_err(fail)?;
+    let mut encoder = Encoder::new(&file, schema, Writes::Chunks, threads).map_err(fail)?;
     for b in batches {
         encoder.push(b).map_err(fail)?;
     }
     let written = encoder.finish().map_err(fail)?;
     file.sync_all().map_err(|e| Error::io("flush", temp, e))?;
     Ok(written)
+}
+
+/// How many rows each column writer is handed at a time. The Parquet writer ends pages where
+/// its writes end (for a column whose definition levels are all alike, only there or every
+/// 20,000 rows), so the same rows written in other pieces can be paged, hence encoded,
+/// differently. Each way of writing keeps its pieces fixed, so its bytes depend on the rows
+/// alone; the two ways are kept as they have always been, so the outputs in `pipeline.lock`
+/// keep their hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// `STREAM_CHUNK` rows at a time: a SQL stage's streamed result.
+    Chunks,
+    /// A row group at a time: a kind's collected table, as `ArrowWriter` writes one batch.
+    RowGroups,
 }
 
 /// Rows encoded at a time: the columns of this many rows are encoded side by side, one task a
@@ -280,6 +295,9 @@ pub struct Encoder<W: Write + Send> {
     schema: SchemaRef,
     /// Rows a row group holds before the next begins.
     group_size: usize,
+    /// Rows per write to a column writer (`Writes`), and per block encoded at once.
+    write_rows: usize,
+    block_rows: usize,
     /// Parquet leaf columns per field (more than one for a struct), known from the first rows.
     leaves: Option<Vec<usize>>,
     /// The open row group's column writers, by field.
@@ -289,7 +307,7 @@ pub struct Encoder<W: Write + Send> {
     group_rows: usize,
     groups: usize,
     rows: usize,
-    /// Whole writes of `STREAM_CHUNK` rows waiting for their block.
+    /// Whole writes waiting for their block.
     chunks: Vec<RecordBatch>,
     /// Rows short of a whole write.
     partial: Vec<RecordBatch>,
@@ -300,10 +318,14 @@ pub struct Encoder<W: Write + Send> {
 }
 
 impl<W: Write + Send> Encoder<W> {
-    pub fn new(out: W, schema: SchemaRef, threads: usize) -> ParquetResult<Self> {
+    pub fn new(out: W, schema: SchemaRef, writes: Writes, threads: usize) -> ParquetResult<Self> {
         let props = writer_properties();
         let group_size = props.max_row_group_row_count().unwrap_or(usize::MAX);
         debug_assert!(group_size % ENCODE_ROWS == 0);
+        let (write_rows, block_rows) = match writes {
+            Writes::Chunks => (STREAM_CHUNK, ENCODE_ROWS),
+            Writes::RowGroups => (group_size, group_size),
+        };
         let writer =
             ArrowWriter::try_new(HashingWriter::new(out), Arc::clone(&schema), Some(props))?;
         let (file, row_groups) = writer.into_serialized_writer()?;
@@ -312,6 +334,8 @@ impl<W: Write + Send> Encoder<W> {
             row_groups,
             schema,
             group_size,
+            write_rows,
+            block_rows,
             leaves: None,
             columns: Vec::new(),
             closed: None,
@@ -327,23 +351,23 @@ impl<W: Write + Send> Encoder<W> {
     }
 
     /// Take rows, cut into whole writes (copied only where a write spans two batches); they
-    /// are encoded once a block of `ENCODE_ROWS` is complete.
+    /// are encoded once a block is complete.
     pub fn push(&mut self, batch: RecordBatch) -> ParquetResult<()> {
-        let n = batch.num_rows();
+        let (n, size) = (batch.num_rows(), self.write_rows);
         let mut at = 0;
         if self.partial_rows > 0 {
-            let take = (STREAM_CHUNK - self.partial_rows).min(n);
+            let take = (size - self.partial_rows).min(n);
             self.partial.push(batch.slice(0, take));
             self.partial_rows += take;
             at = take;
-            if self.partial_rows == STREAM_CHUNK {
+            if self.partial_rows == size {
                 let chunk = self.take_partial()?;
                 self.add_chunk(chunk)?;
             }
         }
-        while n - at >= STREAM_CHUNK {
-            self.add_chunk(batch.slice(at, STREAM_CHUNK))?;
-            at += STREAM_CHUNK;
+        while n - at >= size {
+            self.add_chunk(batch.slice(at, size))?;
+            at += size;
         }
         if at < n {
             self.partial.push(batch.slice(at, n - at));
@@ -381,15 +405,15 @@ impl<W: Write + Send> Encoder<W> {
 
     fn add_chunk(&mut self, chunk: RecordBatch) -> ParquetResult<()> {
         self.chunks.push(chunk);
-        if self.chunks.len() * STREAM_CHUNK >= ENCODE_ROWS {
+        if self.chunks.len() * self.write_rows >= self.block_rows {
             self.encode()?;
         }
         Ok(())
     }
 
     /// The waiting writes (one block, inside one row group), each column's on a thread of the
-    /// pool when there is more than one thread and more than one write, beside the append of
-    /// the row group finished before.
+    /// pool when there is more than one thread and more than a write's worth of rows, beside
+    /// the append of the row group finished before.
     fn encode(&mut self) -> ParquetResult<()> {
         let chunks = std::mem::take(&mut self.chunks);
         let fields = self.schema.fields().clone();
@@ -420,7 +444,8 @@ impl<W: Write + Send> Encoder<W> {
             None => Ok(()),
         };
         let columns = &mut self.columns;
-        if self.threads > 1 && chunks.len() > 1 {
+        let rows: usize = chunks.iter().map(|c| c.num_rows()).sum();
+        if self.threads > 1 && rows > STREAM_CHUNK {
             let pool = pool(&mut self.pool, self.threads)?;
             pool.install(|| {
                 use rayon::prelude::*;
@@ -433,7 +458,6 @@ impl<W: Write + Send> Encoder<W> {
             append()?;
             columns.iter_mut().enumerate().try_for_each(write_field)?;
         }
-        let rows: usize = chunks.iter().map(|c| c.num_rows()).sum();
         self.rows += rows;
         self.group_rows += rows;
         if self.group_rows >= self.group_size {
@@ -574,7 +598,8 @@ mod tests {
         (schema, b)
     }
 
-    /// The same rows streamed in any batching are the bytes of one sorted batch.
+    /// The same rows streamed in any batching are the same bytes (and, for these columns —
+    /// no nullable one without nulls — those of the rows collected in one batch).
     #[test]
     fn a_stream_in_any_batching_writes_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
@@ -650,6 +675,7 @@ mod tests {
             Field::new("name", DataType::Utf8, true),
             Field::new("v", DataType::Float64, false),
             Field::new("flag", DataType::Boolean, true),
+            Field::new("score", DataType::Float64, true),
             Field::new("pair", DataType::Struct(inner.clone()), false),
             Field::new_list("codes", Field::new_list_field(DataType::Int32, true), true),
         ]));
@@ -665,6 +691,9 @@ mod tests {
                 )),
                 Arc::new(BooleanArray::from_iter(
                     (0..n).map(|i| (i % 5 != 0).then_some(i % 3 == 0)),
+                )),
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| Some(i as f64 / 7.0)),
                 )),
                 Arc::new(StructArray::new(
                     inner,
@@ -686,37 +715,48 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut reference =
-            ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(writer_properties()))
-                .unwrap();
-        for at in (0..n).step_by(STREAM_CHUNK) {
-            reference
-                .write(&whole.slice(at, STREAM_CHUNK.min(n - at)))
-                .unwrap();
-        }
-        let expected = crate::hash::sha256_bytes(&reference.into_inner().unwrap());
-        for (threads, cuts) in [
-            (1, vec![n]),
-            (3, vec![n]),
-            (3, vec![1000, 7777, 1 << 20, 3]),
-            (2, vec![8192; 3]),
-        ] {
-            let mut encoder = Encoder::new(Vec::new(), Arc::clone(&schema), threads).unwrap();
-            let mut at = 0;
-            for cut in cuts.iter().cycle() {
-                if at == n {
-                    break;
+        let reference = |writes: Writes| {
+            let props = Some(writer_properties());
+            let mut w = ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), props).unwrap();
+            match writes {
+                Writes::Chunks => {
+                    for at in (0..n).step_by(STREAM_CHUNK) {
+                        w.write(&whole.slice(at, STREAM_CHUNK.min(n - at))).unwrap();
+                    }
                 }
-                let len = (*cut).min(n - at);
-                encoder.push(whole.slice(at, len)).unwrap();
-                at += len;
+                Writes::RowGroups => w.write(&whole).unwrap(),
             }
-            let (rows, sha256, _) = encoder.finish().unwrap();
-            assert_eq!(
-                (rows, sha256.as_str()),
-                (n, expected.as_str()),
-                "{threads} threads, cut {cuts:?}"
-            );
+            crate::hash::sha256_bytes(&w.into_inner().unwrap())
+        };
+        let (chunks, groups) = (reference(Writes::Chunks), reference(Writes::RowGroups));
+        // `score` is nullable without a null: its pages end where the writes do, so the two
+        // ways of writing differ — which is why each keeps its own.
+        assert_ne!(chunks, groups);
+        for (writes, expected) in [(Writes::Chunks, &chunks), (Writes::RowGroups, &groups)] {
+            for (threads, cuts) in [
+                (1, vec![n]),
+                (3, vec![n]),
+                (3, vec![1000, 7777, 1 << 20, 3]),
+                (2, vec![8192; 3]),
+            ] {
+                let mut encoder =
+                    Encoder::new(Vec::new(), Arc::clone(&schema), writes, threads).unwrap();
+                let mut at = 0;
+                for cut in cuts.iter().cycle() {
+                    if at == n {
+                        break;
+                    }
+                    let len = (*cut).min(n - at);
+                    encoder.push(whole.slice(at, len)).unwrap();
+                    at += len;
+                }
+                let (rows, sha256, _) = encoder.finish().unwrap();
+                assert_eq!(
+                    (rows, &sha256),
+                    (n, expected),
+                    "{writes:?}, {threads} threads, cut {cuts:?}"
+                );
+            }
         }
     }
 
