@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::sorts::sort::SortExec;
@@ -95,12 +96,17 @@ pub fn session() -> SessionContext {
 pub fn session_with(r: &Resources) -> Result<SessionContext> {
     std::fs::create_dir_all(&r.spill_dir)
         .map_err(|e| Error::io("create the spill folder", &r.spill_dir, e))?;
+    let reserve = spill_reservation(r.memory, r.partitions);
+    let rows = batch_rows(r.memory, r.partitions);
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
         // The fair pool, named by the operators that hold most of it when a query fails.
         .with_memory_pool(Arc::new(TrackConsumersPool::new(
             FairSpillPool::new(r.memory),
             std::num::NonZeroUsize::new(3).expect("3 is not 0"),
         )))
+        .with_disk_manager_builder(
+            DiskManagerBuilder::default().with_max_spill_merge_fan_in(merge_fan_in(reserve, rows)),
+        )
         .with_temp_file_path(&r.spill_dir)
         .build_arc()
         .map_err(|e| Error::stage("sql", format!("cannot set up the query runtime: {e}")))?;
@@ -110,10 +116,7 @@ pub fn session_with(r: &Resources) -> Result<SessionContext> {
     // A plan of one sort a partition (the canonical order); `task_for` sizes it for the plan.
     config.options_mut().execution.sort_spill_reservation_bytes =
         spill_reservation(r.memory, r.partitions);
-    // Batches small enough that a sort can always take one within its share of a tight limit
-    // (a sixteenth of a partition's share, at ~128 bytes a row); DataFusion's 8,192 rows
-    // otherwise. The bytes written do not depend on it (`table::write_stream_temp`).
-    let rows = (r.memory / r.partitions / 16 / 128).clamp(256, 8192);
+    // The bytes written do not depend on the batch size (`table::write_stream_temp`).
     config = config.with_batch_size(rows);
     // Where in the SQL a planning error is, for an error at the user's line.
     config.options_mut().sql_parser.collect_spans = true;
@@ -129,21 +132,48 @@ fn spill_reservation(memory: usize, sorters: usize) -> usize {
     memory / (2 * sorters.max(1))
 }
 
-/// The context `plan` runs in: the session's, with each sort's spill reservation sized for
-/// the sorts the plan holds — a sort per partition per `SortExec` that keeps its partitions —
-/// so that a plan of more sorts than the canonical order's (an aggregation in key order under
-/// it, a window's) still leaves every sort a share of the limit to buffer in.
+/// What a row is taken to hold in memory when sizing batches and merges.
+const ROW_BYTES: usize = 128;
+
+/// Rows per batch: small enough that a sort can always take one within its share of a tight
+/// limit (a sixteenth of a partition's share); DataFusion's 8,192 rows otherwise.
+fn batch_rows(memory: usize, partitions: usize) -> usize {
+    (memory / partitions.max(1) / 16 / ROW_BYTES).clamp(256, 8192)
+}
+
+/// How many spilled runs a sort merges at once, given what it keeps back to merge (`reserve`)
+/// and the rows a batch holds. Each run being merged holds a batch in memory (twice, while the
+/// next is read ahead) and its sort keys. A merge of more runs than its reservation covers
+/// takes the rest from the pool first come, first served, and can leave another partition's
+/// sort without room for the two runs it needs: a query that fits would fail or not by which
+/// thread came first. Capped so the reservation covers the merge; more runs than that are
+/// merged in more passes.
+fn merge_fan_in(reserve: usize, rows: usize) -> usize {
+    (reserve / (5 * rows * ROW_BYTES)).clamp(2, 64)
+}
+
+/// The context `plan` runs in: the session's, with each sort's spill reservation (and so its
+/// merges' fan-in) sized for the sorts the plan holds — a sort per partition per `SortExec`
+/// that keeps its partitions — so that a plan of more sorts than the canonical order's (an
+/// aggregation in key order under it, a window's) still leaves every sort a share of the limit
+/// to buffer in.
 pub fn task_for(
     session: &SessionContext,
     plan: &Arc<dyn ExecutionPlan>,
     memory: usize,
 ) -> Arc<TaskContext> {
+    let reserve = spill_reservation(memory, sorters(plan));
     let mut state = session.state();
     state
         .config_mut()
         .options_mut()
         .execution
-        .sort_spill_reservation_bytes = spill_reservation(memory, sorters(plan));
+        .sort_spill_reservation_bytes = reserve;
+    let rows = state.config().batch_size();
+    state
+        .runtime_env()
+        .disk_manager
+        .set_max_spill_merge_fan_in(merge_fan_in(reserve, rows));
     state.task_ctx()
 }
 
