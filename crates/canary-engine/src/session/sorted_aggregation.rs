@@ -5,47 +5,66 @@
 //! ends. For sums, counts and means that state is a few numbers a group. For a median (or an
 //! `array_agg`, a `string_agg`, a `count(DISTINCT …)`) it is every value of the group, so at
 //! 100 million rows the table needs 800 MB for one `median` whatever the number of groups, and
-//! a hash table cannot spill a state it is still adding to.
+//! DataFusion's spilling of such states does not fit the limit it is given (it sorts a spilled
+//! state at twice the size it reserved for it).
 //!
-//! The same aggregation over input sorted by its keys holds one group at a time: DataFusion
-//! sees the order and finishes each group when its keys change (`InputOrderMode::Sorted`), and
-//! the sort spills to disk under the limit. [`in_key_order`] rewrites a physical plan into that
-//! form: the rows are hash-partitioned by the keys (so each partition holds whole groups, and
-//! `--jobs` cores still share the work), each partition is sorted by them, and one aggregation
-//! per partition (`SinglePartitioned`) replaces the partial and final pair. It is slower than
-//! hashing when the table fits, so a SQL stage uses it only when the hashed plan ran out of
-//! memory (`kinds::sql`). The result is the same rows: the aggregates are the same functions
-//! (canary's exact sums and means do not depend on the order they are fed), and the stage's
-//! canonical sort above them puts the rows in the same order.
+//! The same aggregation over input sorted by its keys holds few groups at a time: DataFusion
+//! sees the order and finishes groups as the keys move on, and the sort spills to disk under
+//! the limit. [`in_key_order`] rewrites a physical plan into that form: the rows are
+//! hash-partitioned by the keys (so each partition holds whole groups, and `--jobs` cores
+//! still share the work), each partition is sorted, and one aggregation per partition
+//! (`SinglePartitioned`) replaces the partial and final pair. Sorted by the first key alone
+//! ([`Keys::First`]) the sort compares one column as itself and the aggregation holds the
+//! groups of one first-key value (`InputOrderMode::PartiallySorted`): an LA's years, say. When
+//! one first-key value has too many groups for that, sorted by every key ([`Keys::All`]) it
+//! holds one group. Both are slower than hashing when the table fits, so a SQL stage uses them
+//! only when hashing cannot fit ([`outgrows`], or a hash table that ran out of memory;
+//! `kinds::sql`). The result is the same rows: the aggregates are the same functions, which do
+//! not depend on the order they are fed (canary's exact sums and means included; not
+//! `array_agg` or `string_agg` without an `ORDER BY` of their own, whose order no plan fixes),
+//! and the stage's canonical sort above them puts the rows in the same order.
 
 use std::sync::Arc;
 
 use datafusion::arrow::compute::SortOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::error::Result;
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::{
-    ExecutionPlan, ExecutionPlanProperties, InputOrderMode, Partitioning,
+    ExecutionPlan, ExecutionPlanProperties, InputOrderMode, Partitioning, StatisticsArgs,
+    StatisticsContext,
 };
 
-/// `plan` with every hash aggregation that has keys done in the order of its keys, over
+/// What an aggregation's input is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// The first key: one column, and the groups of one value at a time.
+    First,
+    /// Every key: one group at a time.
+    All,
+}
+
+/// `plan` with every hash aggregation that has keys done in the order of its `keys`, over
 /// `partitions` partitions; None when it has none to rewrite (no `GROUP BY`, or grouping sets,
-/// or an aggregation already fed in key order), so the caller knows a retry would not help.
+/// or an aggregation already fed in that order), so the caller knows a retry would not help.
 pub fn in_key_order(
     plan: Arc<dyn ExecutionPlan>,
     partitions: usize,
+    keys: Keys,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
-    let rewritten = plan.transform_up(|node| rewrite(node, partitions.max(1)))?;
+    let rewritten = plan.transform_up(|node| rewrite(node, partitions.max(1), keys))?;
     Ok(rewritten.transformed.then_some(rewritten.data))
 }
 
 fn rewrite(
     node: Arc<dyn ExecutionPlan>,
     partitions: usize,
+    by: Keys,
 ) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
     let Some(top) = node.downcast_ref::<AggregateExec>() else {
         return Ok(Transformed::no(node));
@@ -61,10 +80,11 @@ fn rewrite(
         return Ok(Transformed::no(node));
     };
     let group_by = first.group_expr();
-    if group_by.expr().is_empty()
-        || !group_by.is_single()
-        || *first.input_order_mode() == InputOrderMode::Sorted
-    {
+    let ordered_enough = match by {
+        Keys::First => *first.input_order_mode() != InputOrderMode::Linear,
+        Keys::All => *first.input_order_mode() == InputOrderMode::Sorted,
+    };
+    if group_by.expr().is_empty() || !group_by.is_single() || ordered_enough {
         return Ok(Transformed::no(node));
     }
     let keys: Vec<_> = group_by.expr().iter().map(|(e, _)| Arc::clone(e)).collect();
@@ -72,8 +92,13 @@ fn rewrite(
         descending: false,
         nulls_first: true,
     };
+    let sorted_by = match by {
+        Keys::First => 1,
+        Keys::All => keys.len(),
+    };
     let Some(ordering) = LexOrdering::new(
         keys.iter()
+            .take(sorted_by)
             .map(|k| PhysicalSortExpr::new(Arc::clone(k), ascending)),
     ) else {
         return Ok(Transformed::no(node));
@@ -99,13 +124,72 @@ fn rewrite(
         sorted,
         first.input_schema(),
     )?;
-    // Only a rewrite DataFusion runs in key order, and that hands the plan above the columns
+    // Only a rewrite DataFusion runs in that order, and that hands the plan above the columns
     // it had, is one: anything else keeps the plan as it was.
-    if *aggregate.input_order_mode() != InputOrderMode::Sorted || aggregate.schema() != top.schema()
-    {
+    let in_order = match by {
+        Keys::First => *aggregate.input_order_mode() != InputOrderMode::Linear,
+        Keys::All => *aggregate.input_order_mode() == InputOrderMode::Sorted,
+    };
+    if !in_order || aggregate.schema() != top.schema() {
         return Ok(Transformed::no(node));
     }
     Ok(Transformed::yes(Arc::new(aggregate)))
+}
+
+/// The most keys any aggregation of the plan groups by: with one, sorting by every key is
+/// sorting by the first.
+pub fn most_keys(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    let mut most = 0;
+    let _ = plan.apply(|node| {
+        if let Some(a) = node.downcast_ref::<AggregateExec>() {
+            most = most.max(a.group_expr().expr().len());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    most
+}
+
+/// Whether an aggregate function's state is every value of its group, so that its memory
+/// grows with the rows rather than the groups.
+fn holds_every_value(e: &AggregateFunctionExpr) -> bool {
+    e.is_distinct()
+        || matches!(
+            e.fun().name(),
+            "median" | "array_agg" | "string_agg" | "percentile_cont"
+        )
+}
+
+/// Whether hashing the plan's aggregations plainly cannot fit `memory`: the rows going into an
+/// aggregation, as the plan's statistics know them (a Parquet file's row count), times 8 bytes
+/// for each aggregate that holds every value, against half the limit. A SQL stage then
+/// aggregates in key order from the start instead of running out of memory first; when the
+/// rows are not known it says no, and the stage still falls back once a hash table runs out.
+pub fn outgrows(plan: &Arc<dyn ExecutionPlan>, memory: usize) -> bool {
+    let mut outgrown = false;
+    let _ = plan.apply(|node| {
+        if let Some(a) = node.downcast_ref::<AggregateExec>() {
+            let first = matches!(
+                a.mode(),
+                AggregateMode::Partial | AggregateMode::Single | AggregateMode::SinglePartitioned
+            );
+            let holding = a
+                .aggr_expr()
+                .iter()
+                .filter(|e| holds_every_value(e))
+                .count();
+            if first && holding > 0 {
+                let rows = StatisticsContext::new()
+                    .compute(a.input().as_ref(), &StatisticsArgs::new())
+                    .ok()
+                    .and_then(|s| s.num_rows.get_value().copied());
+                if let Some(rows) = rows {
+                    outgrown |= rows.saturating_mul(8 * holding) > memory / 2;
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    outgrown
 }
 
 /// The partial aggregation under a final one, through the exchange between them.
@@ -169,7 +253,7 @@ mod tests {
 
     /// The query's rows (pretty-printed) by the hashed plan and by the rewritten one, and the
     /// rewritten plan's text.
-    fn both(partitions: usize) -> (String, String, String) {
+    fn both(partitions: usize, keys: Keys) -> (String, String, String) {
         let dir = tempfile::tempdir().unwrap();
         let r = Resources::new(partitions, Some(256 << 20), dir.path());
         runtime_for(&r).unwrap().block_on(async {
@@ -180,7 +264,9 @@ mod tests {
             let df = ctx.sql(QUERY).await.unwrap();
             let plan = df.create_physical_plan().await.unwrap();
             let hashed = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
-            let sorted_plan = in_key_order(plan, partitions).unwrap().expect("rewritten");
+            let sorted_plan = in_key_order(plan, partitions, keys)
+                .unwrap()
+                .expect("rewritten");
             let text = displayable(sorted_plan.as_ref()).indent(false).to_string();
             let sorted = collect(sorted_plan, ctx.task_ctx()).await.unwrap();
             let show = |b: &[RecordBatch]| pretty_format_batches(b).unwrap().to_string();
@@ -190,13 +276,50 @@ mod tests {
 
     #[test]
     fn aggregating_in_key_order_gives_the_rows_hashing_gives() {
-        for partitions in [1, 2, 8] {
-            let (hashed, sorted, plan) = both(partitions);
-            assert_eq!(hashed, sorted, "{partitions} partitions:\n{plan}");
-            assert!(plan.contains("ordering_mode=Sorted"), "{plan}");
-            assert!(!plan.contains("mode=Partial"), "{plan}");
-            assert_eq!(hashed.lines().count(), 4 + 33, "{hashed}");
+        for (keys, mode) in [
+            (Keys::First, "ordering_mode=PartiallySorted([0])"),
+            (Keys::All, "ordering_mode=Sorted"),
+        ] {
+            for partitions in [1, 2, 8] {
+                let (hashed, sorted, plan) = both(partitions, keys);
+                assert_eq!(hashed, sorted, "{keys:?}, {partitions} partitions:\n{plan}");
+                assert!(plan.contains(mode), "{plan}");
+                assert!(!plan.contains("mode=Partial,"), "{plan}");
+                assert_eq!(hashed.lines().count(), 4 + 33, "{hashed}");
+            }
         }
+    }
+
+    /// The values an aggregation would hold, against half the limit, from the rows the plan
+    /// knows it reads.
+    #[test]
+    fn a_median_over_more_rows_than_the_limit_holds_outgrows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Resources::new(2, None, dir.path());
+        runtime_for(&r).unwrap().block_on(async {
+            let ctx = session_with(&r).unwrap();
+            let (schema, parts) = records(2);
+            ctx.register_table("t", Arc::new(MemTable::try_new(schema, parts).unwrap()))
+                .unwrap();
+            let plan = |sql: &'static str| {
+                let ctx = ctx.clone();
+                async move {
+                    ctx.sql(sql)
+                        .await
+                        .unwrap()
+                        .create_physical_plan()
+                        .await
+                        .unwrap()
+                }
+            };
+            // 40,000 values of 8 bytes: 320,000 bytes.
+            let median = plan("SELECT la, median(x) FROM t GROUP BY la").await;
+            assert!(outgrows(&median, 600_000));
+            assert!(!outgrows(&median, 700_000));
+            let sum = plan("SELECT la, year, sum(x) FROM t GROUP BY la, year").await;
+            assert!(!outgrows(&sum, 1000));
+            assert_eq!((most_keys(&median), most_keys(&sum)), (1, 2));
+        });
     }
 
     #[test]
@@ -219,7 +342,10 @@ mod tests {
                     .create_physical_plan()
                     .await
                     .unwrap();
-                assert!(in_key_order(plan, 2).unwrap().is_none(), "{sql}");
+                for keys in [Keys::First, Keys::All] {
+                    let rewritten = in_key_order(Arc::clone(&plan), 2, keys).unwrap();
+                    assert!(rewritten.is_none(), "{sql}");
+                }
             }
         });
     }

@@ -8,13 +8,13 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::memory_pool::MemoryConsumer;
-use datafusion::logical_expr::SortExpr;
+use datafusion::logical_expr::{LogicalPlan, SortExpr};
 use datafusion::physical_plan::execute_stream;
 
 use crate::error::{Error, Result};
 use crate::pipeline::KindSpec;
 use crate::session::canonical::{self, TieBreak};
-use crate::session::sorted_aggregation::in_key_order;
+use crate::session::sorted_aggregation::{in_key_order, most_keys, outgrows, Keys};
 use crate::session::{
     human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise, task_for,
     Resources,
@@ -118,15 +118,19 @@ impl StageKind for Sql {
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
     by_first: bool,
-    key_order: bool,
+    /// None: aggregations hashed.
+    key_order: Option<Keys>,
 }
 
 /// The query `df` streamed, in canonical order, to a temporary Parquet file beside `dest` —
-/// never collected. First the cheapest way (sorted `by_first` column when
-/// `canonical::by_first_column` says so, hashed aggregations); then, from a fresh plan, sorted by every column if the first column's ties
-/// outgrew their share of the memory limit, and with its aggregations in key order if a hash
-/// table ran out of memory (a median holds every value of its groups). Every way gives the
-/// same rows in the same order, so the same bytes: only the time and the memory differ.
+/// never collected. First the cheapest way: sorted by the first column alone when `by_first`
+/// (`canonical::by_first_column` said so), aggregations hashed unless their values plainly
+/// outgrow the limit (`sorted_aggregation::outgrows`). Then, each time from a fresh plan:
+/// sorted by every column if the first column's ties outgrew their share of the limit; with
+/// the aggregations in the order of their first key, then of every key, while a hash table or
+/// a first key's groups run out of memory (a median holds every value of its groups). Every
+/// way gives the same rows in the same order, so the same bytes: only the time and the memory
+/// differ.
 async fn write_ordered(
     session: &SessionContext,
     df: DataFrame,
@@ -135,22 +139,35 @@ async fn write_ordered(
     by_first: bool,
 ) -> Result<Written, StreamError> {
     let order = canonical::order(df.schema());
+    let outgrown = has_aggregate(df.logical_plan()) && {
+        let plan = df
+            .clone()
+            .create_physical_plan()
+            .await
+            .map_err(StreamError::Query)?;
+        outgrows(&plan, resources.memory)
+    };
     let mut attempt = Attempt {
         by_first,
-        key_order: false,
+        key_order: outgrown.then_some(Keys::First),
     };
     loop {
         let result = run_once(session, df.clone(), &order, attempt, dest, resources).await;
         let Err(StreamError::Query(e)) = &result else {
             return result;
         };
+        let next = match attempt.key_order {
+            None => Some(Keys::First),
+            Some(Keys::First) => Some(Keys::All),
+            Some(Keys::All) => None,
+        };
         if attempt.by_first && canonical::is_ties_too_long(e) {
             attempt.by_first = false;
-        } else if !attempt.key_order
-            && out_of_memory(e)
-            && aggregates_in_key_order(&df, resources).await
-        {
-            attempt.key_order = true;
+        } else if let Some(keys) = next.filter(|_| out_of_memory(e)) {
+            if !aggregates_in_key_order(&df, resources, keys).await {
+                return result;
+            }
+            attempt.key_order = Some(keys);
         } else {
             return result;
         }
@@ -172,9 +189,9 @@ async fn run_once(
         (_, false) => df.sort(order.to_vec()).map_err(query)?,
     };
     let mut plan = sorted.create_physical_plan().await.map_err(query)?;
-    if attempt.key_order {
+    if let Some(keys) = attempt.key_order {
         if let Some(rewritten) =
-            in_key_order(Arc::clone(&plan), resources.partitions).map_err(query)?
+            in_key_order(Arc::clone(&plan), resources.partitions, keys).map_err(query)?
         {
             plan = rewritten;
         }
@@ -188,12 +205,19 @@ async fn run_once(
     write_stream_temp(dest, stream, resources.partitions).await
 }
 
-/// Whether the query has an aggregation that can run in the order of its keys instead.
-async fn aggregates_in_key_order(df: &DataFrame, resources: &Resources) -> bool {
-    match df.clone().create_physical_plan().await {
-        Ok(plan) => matches!(in_key_order(plan, resources.partitions), Ok(Some(_))),
-        Err(_) => false,
-    }
+/// Whether the query has an aggregation that can run in the order of its `keys` instead, and
+/// differently from the order of its first (an aggregation by one key has only one).
+async fn aggregates_in_key_order(df: &DataFrame, resources: &Resources, keys: Keys) -> bool {
+    let Ok(plan) = df.clone().create_physical_plan().await else {
+        return false;
+    };
+    (keys == Keys::First || most_keys(&plan) > 1)
+        && matches!(in_key_order(plan, resources.partitions, keys), Ok(Some(_)))
+}
+
+/// Whether a logical plan aggregates anywhere.
+fn has_aggregate(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Aggregate(_)) || plan.inputs().into_iter().any(has_aggregate)
 }
 
 /// DataFusion's "resources exhausted", however it was wrapped.
@@ -444,7 +468,7 @@ mod tests {
                     let order = canonical::order(df.schema());
                     let attempt = Attempt {
                         by_first: true,
-                        key_order: false,
+                        key_order: None,
                     };
                     run_once(&ctx, df, &order, attempt, &dest, &r).await
                 } else {
@@ -529,7 +553,7 @@ mod tests {
                     let order = canonical::order(df.schema());
                     let attempt = Attempt {
                         by_first: false,
-                        key_order: false,
+                        key_order: None,
                     };
                     run_once(&ctx, df, &order, attempt, &dest, &r).await
                 } else {
@@ -551,6 +575,63 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{partitions} partitions: {e:?}"));
             assert_eq!(w.rows, 600, "{partitions} partitions");
             assert_eq!(w.sha256, unconstrained.sha256, "{partitions} partitions");
+        }
+    }
+
+    /// A GROUP BY over rows the plan cannot count (a generated series) is hashed first and runs
+    /// out of memory; then it is aggregated in the order of its first key, and where one
+    /// first-key value has too many groups for that, of every key — each time the bytes an
+    /// unconstrained run writes.
+    #[test]
+    fn a_group_by_falls_back_to_its_first_key_then_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |sql: &str, memory: usize, key_order: Option<Option<Keys>>| {
+            let r = crate::session::Resources {
+                partitions: 2,
+                memory,
+                spill_dir: dir.path().join("spill"),
+            };
+            runtime_for(&r).unwrap().block_on(async {
+                let ctx = session_with(&r).unwrap();
+                let df = ctx.sql(sql).await.unwrap();
+                let dest = dir.path().join("g.parquet");
+                match key_order {
+                    Some(key_order) => {
+                        let order = canonical::order(df.schema());
+                        let attempt = Attempt {
+                            by_first: false,
+                            key_order,
+                        };
+                        run_once(&ctx, df, &order, attempt, &dest, &r).await
+                    }
+                    None => write_ordered(&ctx, df, &dest, &r, false).await,
+                }
+            })
+        };
+        let oom = |w: &Result<Written, StreamError>| matches!(w, Err(StreamError::Query(e)) if out_of_memory(e));
+        let tight = 16 << 20;
+        // 200 LAs of 3 years: an LA's groups fit, the hash table of all does not.
+        let by_la =
+            "SELECT v % 200 AS la, v % 3 AS year, count(*) AS n, median(CAST(v AS DOUBLE)) AS m \
+            FROM generate_series(1, 1500000) t(v) GROUP BY 1, 2";
+        // 2 halves of 300 groups: neither the hash table nor a half's groups fit.
+        let by_half =
+            "SELECT v % 2 AS half, v % 300 AS k, count(*) AS n, median(CAST(v AS DOUBLE)) AS m \
+            FROM generate_series(1, 1500000) t(v) GROUP BY 1, 2";
+        for (sql, groups, first_fits) in [(by_la, 600, true), (by_half, 300, false)] {
+            assert!(
+                oom(&run(sql, tight, Some(None))),
+                "{sql}: hashing was meant not to fit"
+            );
+            let first = run(sql, tight, Some(Some(Keys::First)));
+            assert_eq!(first.is_ok(), first_fits, "{sql}: {first:?}");
+            let unconstrained = run(sql, 1 << 30, None).unwrap();
+            let fell_back = run(sql, tight, None).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+            assert_eq!(
+                (fell_back.rows, &fell_back.sha256),
+                (groups, &unconstrained.sha256),
+                "{sql}"
+            );
         }
     }
 }
