@@ -321,7 +321,7 @@ impl<W: Write + Send> Encoder<W> {
     pub fn new(out: W, schema: SchemaRef, writes: Writes, threads: usize) -> ParquetResult<Self> {
         let props = writer_properties();
         let group_size = props.max_row_group_row_count().unwrap_or(usize::MAX);
-        debug_assert!(group_size % ENCODE_ROWS == 0);
+        debug_assert!(group_size.is_multiple_of(ENCODE_ROWS));
         let (write_rows, block_rows) = match writes {
             Writes::Chunks => (STREAM_CHUNK, ENCODE_ROWS),
             Writes::RowGroups => (group_size, group_size),
