@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 pub mod canonical;
 pub mod exact_aggregates;
+pub mod input_order;
 pub mod sorted_aggregation;
 
 /// What a stage may use while it runs. Never part of a cache key: outputs are the same
@@ -258,11 +259,10 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let result = match ext.as_str() {
-        "parquet" => {
-            session
-                .register_parquet(name, p.as_ref(), ParquetReadOptions::default())
-                .await
-        }
+        "parquet" => match parquet_options(path, canonical::SAMPLE_FROM_BYTES) {
+            Ok(options) => session.register_parquet(name, p.as_ref(), options).await,
+            Err(e) => Err(e),
+        },
         "csv" => {
             // Read the whole file to infer types: published CSVs put `c` or `x` in numeric
             // columns far below the first rows.
@@ -286,6 +286,17 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
             ),
         )
     })
+}
+
+/// How a Parquet input of at least `from_bytes` bytes is read: declared in order by its first
+/// column when it is found so (`input_order`), so that a stage that keeps that column first
+/// need not sort by it again.
+pub fn parquet_options(
+    path: &Path,
+    from_bytes: u64,
+) -> datafusion::error::Result<ParquetReadOptions<'static>> {
+    let order = input_order::rising_first_column(path, from_bytes)?;
+    Ok(ParquetReadOptions::default().file_sort_order(order.into_iter().collect()))
 }
 
 /// DataFusion wraps messages in layers ("Error during planning: ..."); keep them, drop the

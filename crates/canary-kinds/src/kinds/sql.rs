@@ -491,6 +491,112 @@ mod tests {
         assert_eq!((fell_back.rows, &fell_back.sha256), (40_960, &full.sha256));
     }
 
+    /// An input whose first column rises from row to row is declared in that order
+    /// (`session::parquet_options`): a query that keeps the column first — a filter, a
+    /// projection, a join looking its rows up in a small table — is written without a sort, the
+    /// partitions' ranges of the file merged, and its bytes are those of the full sort over the
+    /// same file read without the declaration, for any partitions and memory limit.
+    #[test]
+    fn an_input_in_order_is_not_sorted_again_and_gives_the_same_bytes() {
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::WriterProperties;
+        use datafusion::physical_plan::displayable;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("la", DataType::Utf8, false),
+            Field::new("x", DataType::Float64, true),
+        ]));
+        let rows = 60_000usize;
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from_iter_values(
+                    (0..rows).map(|i| 3 * i as i64),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|i| format!("E{:08}", (i * 7919) % 150)),
+                )),
+                Arc::new(Float64Array::from_iter((0..rows).map(|i| {
+                    (i % 17 != 0).then(|| ((i * 104_729) % 1_000) as f64 / 8.0)
+                }))),
+            ],
+        )
+        .unwrap();
+        let path = dir.path().join("records.parquet");
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(4_096))
+            .build();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let queries = [
+            "SELECT id, la, x * 2 AS y FROM t WHERE x > 10",
+            "SELECT t.id, t.x, l.n FROM t JOIN l ON t.la = l.la",
+        ];
+        let run = |query: &str, partitions: usize, memory: usize, declared: bool| {
+            let r = crate::session::Resources {
+                partitions,
+                memory,
+                spill_dir: dir.path().join("spill"),
+            };
+            runtime_for(&r).unwrap().block_on(async {
+                let ctx = session_with(&r).unwrap();
+                // Split even a small file into a range per partition, as a large one is.
+                ctx.sql("SET datafusion.optimizer.repartition_file_min_size = 1024")
+                    .await
+                    .unwrap();
+                let options = if declared {
+                    crate::session::parquet_options(&path, 0).unwrap()
+                } else {
+                    Default::default()
+                };
+                ctx.register_parquet("t", path.to_str().unwrap(), options)
+                    .await
+                    .unwrap();
+                ctx.sql("CREATE TABLE l AS SELECT DISTINCT la, length(la) + 1 AS n FROM t")
+                    .await
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap();
+                let df = ctx.sql(query).await.unwrap();
+                let order = canonical::order(df.schema());
+                let first = df.clone().sort(order[..1].to_vec()).unwrap();
+                let plan = first.create_physical_plan().await.unwrap();
+                let shown = displayable(plan.as_ref()).indent(true).to_string();
+                let dest = dir.path().join(format!("{partitions}-{declared}.parquet"));
+                let w = write_ordered(&ctx, df, &dest, &r, declared).await.unwrap();
+                (w, shown)
+            })
+        };
+        for query in queries {
+            let (full, _) = run(query, 2, 64 << 20, false);
+            assert!(full.rows > 1_000, "{query}: {} rows", full.rows);
+            for (partitions, memory) in [
+                (1, 64usize << 20),
+                (2, 64 << 20),
+                (3, 64 << 20),
+                (3, 1 << 20),
+            ] {
+                let (w, plan) = run(query, partitions, memory, true);
+                assert!(
+                    !plan.contains("SortExec:"),
+                    "{query}: sorted again:\n{plan}"
+                );
+                if partitions > 1 {
+                    assert!(plan.contains("SortPreservingMergeExec"), "{query}:\n{plan}");
+                }
+                assert_eq!(
+                    (w.rows, &w.sha256),
+                    (full.rows, &full.sha256),
+                    "{query}: {partitions} partitions, {memory} bytes"
+                );
+            }
+        }
+    }
+
     /// `count` rows in 600 groups (LA × year), as `parts` partitions of small batches.
     fn grouped(count: usize, parts: usize) -> (Arc<Schema>, Vec<Vec<RecordBatch>>) {
         let schema = Arc::new(Schema::new(vec![
