@@ -6,7 +6,14 @@
 //! of time against rows. canary's first run of each stage is printed too: it also stores the
 //! output in the cache, and the first stage's also hashes the new source.
 //!
-//! `cargo bench --bench sql_scale` (`-- 1000000 10000000` for chosen sizes). DuckDB is the
+//! The table is generated in the order of its identifier, `child_id`, as extracts keyed by one
+//! usually come, and canary finds that order and does not sort by it again
+//! (`session::input_order`); the same rows with their identifiers scattered (a permutation of
+//! them, so no order to find) are measured too, at 10M rows by default: what the canonical
+//! sort costs an input in no order.
+//!
+//! `cargo bench --bench sql_scale` (`-- 1000000 10000000s` for chosen sizes, `s` for scattered
+//! identifiers). DuckDB is the
 //! Python `duckdb` package in a virtual environment the bench makes under `target/` (or the
 //! `duckdb` CLI when it is on PATH); the bench prints which, and its version. The generated
 //! tables are kept under `target/sql-scale/` between runs.
@@ -88,9 +95,41 @@ fn records_schema() -> Arc<Schema> {
     ]))
 }
 
+/// The order of the records' identifiers.
+#[derive(Clone, Copy, PartialEq)]
+enum Ids {
+    /// 0, 1, 2, …: the table in the order of `child_id`.
+    Rising,
+    /// A permutation of them: the table in no order canary can use.
+    Scattered,
+}
+
+impl Ids {
+    fn label(self) -> &'static str {
+        match self {
+            Ids::Rising => "rising",
+            Ids::Scattered => "scattered",
+        }
+    }
+
+    /// The `i`th row's identifier: for `Scattered`, `i` times an odd number that is no multiple
+    /// of 5, modulo `rows` — a permutation when `rows` is a power of ten, as the sizes are.
+    fn id(self, i: usize, rows: usize) -> i64 {
+        match self {
+            Ids::Rising => i as i64,
+            Ids::Scattered => ((i as u128 * 2_654_435_761) % rows as u128) as i64,
+        }
+    }
+}
+
 /// The records table of `rows` rows, written once and kept.
-fn records(dir: &Path, rows: usize) -> PathBuf {
-    let path = dir.join(format!("records_{rows}.parquet"));
+fn records(dir: &Path, rows: usize, ids: Ids) -> PathBuf {
+    let suffix = if ids == Ids::Scattered {
+        "_scattered"
+    } else {
+        ""
+    };
+    let path = dir.join(format!("records_{rows}{suffix}.parquet"));
     if path.is_file() {
         return path;
     }
@@ -119,7 +158,7 @@ fn records(dir: &Path, rows: usize) -> PathBuf {
         let mut cols: Columns = Default::default();
         for i in 0..n {
             let la = (rng.next() % LAS as u64) as usize;
-            cols.0.push((done + i) as i64);
+            cols.0.push(ids.id(done + i, rows));
             cols.1.push(la_code(la));
             cols.2.push(2010 + (rng.next() % YEARS as u64) as i64);
             cols.3.push((rng.next() % 18) as i64);
@@ -314,12 +353,20 @@ fn duck_command(duck: &Duck, dir: &Path, records: &Path, la_years: &Path, sql: &
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
+    let sizes: Vec<(usize, Ids)> = std::env::args()
         .skip(1)
-        .filter_map(|a| a.parse().ok())
+        .filter_map(|a| match a.strip_suffix('s') {
+            Some(n) => Some((n.parse().ok()?, Ids::Scattered)),
+            None => Some((a.parse().ok()?, Ids::Rising)),
+        })
         .collect();
     let sizes = if sizes.is_empty() {
-        vec![1_000_000, 10_000_000, 100_000_000]
+        vec![
+            (1_000_000, Ids::Rising),
+            (10_000_000, Ids::Rising),
+            (100_000_000, Ids::Rising),
+            (10_000_000, Ids::Scattered),
+        ]
     } else {
         sizes
     };
@@ -338,9 +385,10 @@ fn main() {
         "times: the median of {REPEATS} runs up to 10M rows (one above), each a whole process; canary's first run of a stage (`first`) also stores its output in the cache, and the first stage's hashes the new source"
     );
     println!(
-        "{:<10} {:>12} {:>9} {:>9} {:>10} {:>9} {:>10} {:>7} {:>12} {:>7}",
+        "{:<10} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9} {:>10} {:>7} {:>12} {:>7}",
         "query",
         "rows",
+        "ids",
         "canary s",
         "first s",
         "canary MB",
@@ -351,15 +399,17 @@ fn main() {
         "ratio"
     );
     let mut times: Vec<(&str, usize, f64)> = Vec::new();
-    for &rows in &sizes {
-        let rec = records(&dir, rows);
+    for &(rows, ids) in &sizes {
+        let rec = records(&dir, rows, ids);
         let p = project(&dir, &rec, &la);
         let repeats = if rows <= 10_000_000 { REPEATS } else { 1 };
         for (name, sql) in QUERIES {
             let Some(canary) = run_canary(p.path(), name, rows, repeats) else {
                 continue;
             };
-            times.push((name, rows, canary.median));
+            if ids == Ids::Rising {
+                times.push((name, rows, canary.median));
+            }
             // DuckDB as it comes, and DuckDB asked for what canary guarantees: the result in
             // one order whatever the threads (every column, left to right, nulls first). One
             // run first, untimed, so that both read the file from the page cache.
@@ -380,7 +430,8 @@ fn main() {
                     .unwrap_or_else(|_| "—".into())
             };
             println!(
-                "{name:<10} {rows:>12} {:>9.2} {:>9.2} {:>10.0} {ds:>9} {dm:>10} {:>7} {dss:>12} {:>7}",
+                "{name:<10} {rows:>12} {:>9} {:>9.2} {:>9.2} {:>10.0} {ds:>9} {dm:>10} {:>7} {dss:>12} {:>7}",
+                ids.label(),
                 canary.median,
                 canary.first,
                 canary.peak_mb,
@@ -465,7 +516,8 @@ fn run_canary(project: &Path, name: &str, rows: usize, repeats: usize) -> Option
     }
 }
 
-/// Time against rows: the least-squares slope of log(time) on log(rows), per query.
+/// Time against rows: the least-squares slope of log(time) on log(rows), per query, over the
+/// tables in `child_id` order.
 fn fitted_exponents(times: &[(&str, usize, f64)]) {
     for (name, _) in QUERIES {
         let pts: Vec<(f64, f64)> = times

@@ -105,3 +105,90 @@ fn a_limit_too_small_to_spill_is_a_clear_error() {
         bad.stderr
     );
 }
+
+/// A record-level extract of 16 MB or more stored in the order of its identifier: canary finds
+/// that order and merges the partitions' ranges of the file instead of sorting by the
+/// identifier again (`session::input_order`). Its outputs are the bytes written for the same
+/// rows stored in reverse, where no order is found and the sort puts them back, with any
+/// partitions.
+#[test]
+fn an_extract_in_identifier_order_gives_the_bytes_of_one_in_no_order() {
+    use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use std::sync::Arc;
+
+    let rows = 1_200_000usize;
+    let extract = |reversed: bool| {
+        let ids: Vec<i64> = match reversed {
+            false => (0..rows as i64).collect(),
+            true => (0..rows as i64).rev().collect(),
+        };
+        // Values that depend on the identifier alone, so that both files hold the same rows.
+        let mix = |id: i64| (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+        let la = ids.iter().map(|&id| format!("E{:08}", mix(id) % 152));
+        let x = ids.iter().map(|&id| mix(id) as f64 / (1u64 << 53) as f64);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("la", DataType::Utf8, false),
+            Field::new("x", DataType::Float64, false),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(ids.clone())),
+            Arc::new(StringArray::from_iter_values(la)),
+            Arc::new(Float64Array::from_iter_values(x)),
+        ];
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+        let mut bytes = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        bytes
+    };
+    let mut trees = Vec::new();
+    for (reversed, jobs) in [(false, "1"), (false, "3"), (true, "2")] {
+        let bytes = extract(reversed);
+        assert!(
+            bytes.len() >= 16 << 20,
+            "{} bytes: below the size canary looks for an order from",
+            bytes.len()
+        );
+        let p = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(p.path("data")).unwrap();
+        std::fs::write(p.path("data/records.parquet"), &bytes).unwrap();
+        let sha = canary::hash::sha256_bytes(&bytes);
+        p.write(
+            "pipeline.yaml",
+            &format!(
+                r#"name: in_order
+sources:
+  records:
+    path: data/records.parquet
+    sha256: {sha}
+stages:
+  per_la:
+    kind: sql
+    inputs: [records]
+    sql: SELECT la, count(*) AS n FROM records GROUP BY la
+  kept:
+    kind: sql
+    inputs: [records]
+    sql: SELECT id, la, x * 2 AS y FROM records WHERE x > 0.25
+  looked_up:
+    kind: sql
+    inputs: [records, per_la]
+    sql: SELECT r.id, r.x, s.n FROM records r JOIN per_la s ON r.la = s.la
+"#
+            ),
+        );
+        p.canary(&["run", "-q", "--jobs", jobs]).ok();
+        trees.push(((reversed, jobs), p.tree("out")));
+    }
+    assert_eq!(trees[0].1.len(), 3);
+    for (args, tree) in &trees[1..] {
+        assert!(tree == &trees[0].1, "the outputs with {args:?} differ");
+    }
+}

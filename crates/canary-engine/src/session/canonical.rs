@@ -52,7 +52,7 @@ pub fn order(schema: &DFSchema) -> Vec<SortExpr> {
 
 /// Inputs smaller than this are sorted by every column: the sort costs little, and a sample
 /// would cost more than it saves.
-pub(crate) const SAMPLE_FROM_BYTES: u64 = 16 << 20;
+pub const SAMPLE_FROM_BYTES: u64 = 16 << 20;
 /// Rows read to judge the first column.
 const SAMPLE_ROWS: usize = 1 << 16;
 /// The share of distinct first values in the sample above which sorting by the first column

@@ -259,10 +259,11 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let result = match ext.as_str() {
-        "parquet" => match parquet_options(path, canonical::SAMPLE_FROM_BYTES) {
-            Ok(options) => session.register_parquet(name, p.as_ref(), options).await,
-            Err(e) => Err(e),
-        },
+        "parquet" => {
+            session
+                .register_parquet(name, p.as_ref(), ParquetReadOptions::default())
+                .await
+        }
         "csv" => {
             // Read the whole file to infer types: published CSVs put `c` or `x` in numeric
             // columns far below the first rows.
@@ -288,15 +289,40 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
     })
 }
 
-/// How a Parquet input of at least `from_bytes` bytes is read: declared in order by its first
-/// column when it is found so (`input_order`), so that a stage that keeps that column first
-/// need not sort by it again.
-pub fn parquet_options(
+/// Registers the Parquet input `name` again, declared in order by its first column, if it holds
+/// at least `from_bytes` bytes and is found in that order (`input_order`); whether it was.
+pub async fn declare_order(
+    session: &SessionContext,
+    name: &str,
     path: &Path,
     from_bytes: u64,
-) -> datafusion::error::Result<ParquetReadOptions<'static>> {
-    let order = input_order::rising_first_column(path, from_bytes)?;
-    Ok(ParquetReadOptions::default().file_sort_order(order.into_iter().collect()))
+) -> Result<bool> {
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let cannot = |e: datafusion::error::DataFusionError| {
+        Error::data(
+            path,
+            format!(
+                "cannot read input `{name}`: {}",
+                strip_datafusion_noise(&e.to_string())
+            ),
+        )
+    };
+    let order = match is_parquet {
+        true => input_order::rising_first_column(path, from_bytes).map_err(cannot)?,
+        false => None,
+    };
+    let Some(order) = order else {
+        return Ok(false);
+    };
+    session.deregister_table(name).map_err(cannot)?;
+    let options = ParquetReadOptions::default().file_sort_order(vec![order]);
+    session
+        .register_parquet(name, path.to_string_lossy().as_ref(), options)
+        .await
+        .map_err(cannot)?;
+    Ok(true)
 }
 
 /// DataFusion wraps messages in layers ("Error during planning: ..."); keep them, drop the

@@ -16,8 +16,8 @@ use crate::pipeline::KindSpec;
 use crate::session::canonical::{self, TieBreak};
 use crate::session::sorted_aggregation::{in_key_order, most_keys, outgrows, Keys};
 use crate::session::{
-    human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise, task_for,
-    Resources,
+    declare_order, human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise,
+    task_for, Resources,
 };
 use crate::stage::{Input, OutputTable, StageContext, StageKind};
 use crate::table::{write_stream_temp, StreamError, Written};
@@ -83,10 +83,8 @@ impl StageKind for Sql {
             }
             // Validation refused anything but a query over the inputs; DataFusion's own
             // guard stands behind it.
-            let df = session
-                .sql_with_options(sql, crate::sandbox::options())
-                .await
-                .map_err(fail)?;
+            let plan = || session.sql_with_options(sql, crate::sandbox::options());
+            let mut df = plan().await.map_err(fail)?;
             let schema = Arc::new(df.schema().as_arrow().clone());
             let by_first = canonical::by_first_column(
                 &df,
@@ -95,6 +93,15 @@ impl StageKind for Sql {
             )
             .await
             .map_err(fail)?;
+            // Only a query sorted by its first column can use an input's order: for the others
+            // the column would be read for nothing.
+            if by_first
+                && declare_orders(&session, &ctx.inputs)
+                    .await
+                    .map_err(|e| e.in_stage(&ctx.stage.name))?
+            {
+                df = plan().await.map_err(fail)?;
+            }
             let written = write_ordered(&session, df, &dest, &ctx.resources, by_first)
                 .await
                 .map_err(|e| match e {
@@ -223,6 +230,28 @@ fn has_aggregate(plan: &LogicalPlan) -> bool {
 /// DataFusion's "resources exhausted", however it was wrapped.
 fn out_of_memory(e: &DataFusionError) -> bool {
     matches!(e.find_root(), DataFusionError::ResourcesExhausted(_))
+}
+
+/// Declares every large Parquet input that is in order by its first column so
+/// (`session::declare_order`); whether any was.
+async fn declare_orders(session: &SessionContext, inputs: &[(String, Input)]) -> Result<bool> {
+    let mut any = false;
+    for (name, input) in inputs {
+        let tables: Vec<(String, &Path)> = match input {
+            Input::Source { path } => vec![(name.clone(), path.as_path())],
+            Input::Stage { tables } => tables
+                .iter()
+                .map(|(table, path)| {
+                    let table = crate::pipeline::Pipeline::sql_table_name(name, table.as_deref());
+                    (table, path.as_path())
+                })
+                .collect(),
+        };
+        for (table, path) in tables {
+            any |= declare_order(session, &table, path, canonical::SAMPLE_FROM_BYTES).await?;
+        }
+    }
+    Ok(any)
 }
 
 /// The bytes of a stage's input files: what decides whether a sample of the result is worth
@@ -547,14 +576,12 @@ mod tests {
                 ctx.sql("SET datafusion.optimizer.repartition_file_min_size = 1024")
                     .await
                     .unwrap();
-                let options = if declared {
-                    crate::session::parquet_options(&path, 0).unwrap()
-                } else {
-                    Default::default()
-                };
-                ctx.register_parquet("t", path.to_str().unwrap(), options)
+                ctx.register_parquet("t", path.to_str().unwrap(), Default::default())
                     .await
                     .unwrap();
+                if declared {
+                    assert!(declare_order(&ctx, "t", &path, 0).await.unwrap());
+                }
                 ctx.sql("CREATE TABLE l AS SELECT DISTINCT la, length(la) + 1 AS n FROM t")
                     .await
                     .unwrap()
