@@ -521,7 +521,7 @@ mod tests {
     }
 
     /// An input whose first column rises from row to row is declared in that order
-    /// (`session::parquet_options`): a query that keeps the column first — a filter, a
+    /// (`session::declare_order`): a query that keeps the column first — a filter, a
     /// projection, a join looking its rows up in a small table — is written without a sort, the
     /// partitions' ranges of the file merged, and its bytes are those of the full sort over the
     /// same file read without the declaration, for any partitions and memory limit.
