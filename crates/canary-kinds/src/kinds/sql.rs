@@ -237,21 +237,26 @@ fn out_of_memory(e: &DataFusionError) -> bool {
 async fn declare_orders(session: &SessionContext, inputs: &[(String, Input)]) -> Result<bool> {
     let mut any = false;
     for (name, input) in inputs {
-        let tables: Vec<(String, &Path)> = match input {
-            Input::Source { path } => vec![(name.clone(), path.as_path())],
-            Input::Stage { tables } => tables
-                .iter()
-                .map(|(table, path)| {
-                    let table = crate::pipeline::Pipeline::sql_table_name(name, table.as_deref());
-                    (table, path.as_path())
-                })
-                .collect(),
-        };
-        for (table, path) in tables {
+        for (table, path) in tables(name, input) {
             any |= declare_order(session, &table, path, canonical::SAMPLE_FROM_BYTES).await?;
         }
     }
     Ok(any)
+}
+
+/// The SQL tables an input is read as, and their files: a source is one table under its own
+/// name; a stage's output tables are named after the stage (`Pipeline::sql_table_name`).
+fn tables<'a>(name: &str, input: &'a Input) -> Vec<(String, &'a Path)> {
+    match input {
+        Input::Source { path } => vec![(name.to_string(), path.as_path())],
+        Input::Stage { tables } => tables
+            .iter()
+            .map(|(table, path)| {
+                let table = crate::pipeline::Pipeline::sql_table_name(name, table.as_deref());
+                (table, path.as_path())
+            })
+            .collect(),
+    }
 }
 
 /// The bytes of a stage's input files: what decides whether a sample of the result is worth
@@ -294,16 +299,10 @@ fn located(
 
 /// Register an input under `name`: CSV or Parquet sources by extension, stage outputs as Parquet.
 pub async fn register(session: &SessionContext, name: &str, input: &Input) -> Result<()> {
-    match input {
-        Input::Source { path } => register_file(session, name, path).await,
-        Input::Stage { tables } => {
-            for (table, path) in tables {
-                let table_name = crate::pipeline::Pipeline::sql_table_name(name, table.as_deref());
-                register_file(session, &table_name, path).await?;
-            }
-            Ok(())
-        }
+    for (table, path) in tables(name, input) {
+        register_file(session, &table, path).await?;
     }
+    Ok(())
 }
 
 #[cfg(test)]
