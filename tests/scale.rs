@@ -68,8 +68,8 @@ fn outputs_are_the_same_bytes_whatever_the_partitions_and_the_memory() {
         vec!["--jobs", "2"],
         vec!["--jobs", "8"],
         // 6 MB is far below the data. At 3 MB a run fails now and then under load: a
-        // DataFusion sort asks the pool for its merge room only when its first batch comes,
-        // and the fair pool may by then have lent it to the other partitions' sorts.
+        // DataFusion sort gives back its merge room while it spills and asks for it again
+        // after, and the fair pool may have lent it to the other partitions' sorts meanwhile.
         vec!["--jobs", "3", "--memory", "6MB"],
     ] {
         let p = project();
