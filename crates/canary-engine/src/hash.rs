@@ -36,19 +36,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// Copy everything `from` gives to `to`, returning the SHA-256 of what passed: one read of a
 /// file both copies and checks it.
 pub fn copy_hashed(from: &mut impl Read, to: &mut impl Write) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        to.write_all(&buf[..n])?;
-    }
-    Ok(hex::encode(h.finalize()))
+    let mut hashing = HashingWriter::new(to);
+    std::io::copy(from, &mut hashing)?;
+    Ok(hashing.finish().1)
 }
 
 /// A writer that hashes what passes through it, so a file's SHA-256 is known as it is written

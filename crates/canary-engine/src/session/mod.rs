@@ -115,8 +115,7 @@ pub fn session_with(r: &Resources) -> Result<SessionContext> {
         .with_target_partitions(r.partitions)
         .with_information_schema(true);
     // A plan of one sort a partition (the canonical order); `task_for` sizes it for the plan.
-    config.options_mut().execution.sort_spill_reservation_bytes =
-        spill_reservation(r.memory, r.partitions);
+    config.options_mut().execution.sort_spill_reservation_bytes = reserve;
     config.options_mut().execution.sort_in_place_threshold_bytes =
         sort_in_place(r.memory, reserve, false);
     // The bytes written do not depend on the batch size (`table::write_stream_temp`).
@@ -286,8 +285,12 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
                 strip_datafusion_noise(&e.to_string())
             ),
         )
+        .with_hint(UNREADABLE_INPUT)
     })
 }
+
+/// What to do about an input DataFusion cannot read.
+const UNREADABLE_INPUT: &str = "the file is damaged or not the format its name says: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it";
 
 /// Registers the Parquet input `name` again, declared in order by its first column, if it holds
 /// at least `from_bytes` bytes and is found in that order (`input_order`); whether it was.
@@ -308,6 +311,7 @@ pub async fn declare_order(
                 strip_datafusion_noise(&e.to_string())
             ),
         )
+        .with_hint(UNREADABLE_INPUT)
     };
     let order = match is_parquet {
         true => input_order::rising_first_column(path, from_bytes).map_err(cannot)?,

@@ -80,11 +80,7 @@ fn rewrite(
         return Ok(Transformed::no(node));
     };
     let group_by = first.group_expr();
-    let ordered_enough = match by {
-        Keys::First => *first.input_order_mode() != InputOrderMode::Linear,
-        Keys::All => *first.input_order_mode() == InputOrderMode::Sorted,
-    };
-    if group_by.expr().is_empty() || !group_by.is_single() || ordered_enough {
+    if group_by.expr().is_empty() || !group_by.is_single() || fed_in_order(first, by) {
         return Ok(Transformed::no(node));
     }
     let keys: Vec<_> = group_by.expr().iter().map(|(e, _)| Arc::clone(e)).collect();
@@ -126,14 +122,18 @@ fn rewrite(
     )?;
     // Only a rewrite DataFusion runs in that order, and that hands the plan above the columns
     // it had, is one: anything else keeps the plan as it was.
-    let in_order = match by {
-        Keys::First => *aggregate.input_order_mode() != InputOrderMode::Linear,
-        Keys::All => *aggregate.input_order_mode() == InputOrderMode::Sorted,
-    };
-    if !in_order || aggregate.schema() != top.schema() {
+    if !fed_in_order(&aggregate, by) || aggregate.schema() != top.schema() {
         return Ok(Transformed::no(node));
     }
     Ok(Transformed::yes(Arc::new(aggregate)))
+}
+
+/// Whether DataFusion runs `aggregate` in the order of its `keys`.
+fn fed_in_order(aggregate: &AggregateExec, keys: Keys) -> bool {
+    match keys {
+        Keys::First => *aggregate.input_order_mode() != InputOrderMode::Linear,
+        Keys::All => *aggregate.input_order_mode() == InputOrderMode::Sorted,
+    }
 }
 
 /// The most keys any aggregation of the plan groups by: with one, sorting by every key is

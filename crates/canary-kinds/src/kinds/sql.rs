@@ -8,7 +8,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::memory_pool::MemoryConsumer;
-use datafusion::logical_expr::{LogicalPlan, SortExpr};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 
 use crate::error::{Error, Result};
@@ -145,7 +145,6 @@ async fn write_ordered(
     resources: &Resources,
     by_first: bool,
 ) -> Result<Written, StreamError> {
-    let order = canonical::order(df.schema());
     let outgrown = has_aggregate(df.logical_plan()) && {
         let plan = df
             .clone()
@@ -159,7 +158,7 @@ async fn write_ordered(
         key_order: outgrown.then_some(Keys::First),
     };
     loop {
-        let result = run_once(session, df.clone(), &order, attempt, dest, resources).await;
+        let result = run_once(session, df.clone(), attempt, dest, resources).await;
         let Err(StreamError::Query(e)) = &result else {
             return result;
         };
@@ -184,13 +183,13 @@ async fn write_ordered(
 async fn run_once(
     session: &SessionContext,
     df: DataFrame,
-    order: &[SortExpr],
     attempt: Attempt,
     dest: &Path,
     resources: &Resources,
 ) -> Result<Written, StreamError> {
     let query = StreamError::Query;
-    let sorted = match (order, attempt.by_first) {
+    let order = canonical::order(df.schema());
+    let sorted = match (order.as_slice(), attempt.by_first) {
         ([], _) => df,
         (_, true) => df.sort(order[..1].to_vec()).map_err(query)?,
         (_, false) => df.sort(order.to_vec()).map_err(query)?,
@@ -265,10 +264,8 @@ fn input_bytes(inputs: &[(String, Input)]) -> u64 {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     inputs
         .iter()
-        .map(|(_, input)| match input {
-            Input::Source { path } => size(path),
-            Input::Stage { tables } => tables.iter().map(|(_, p)| size(p)).sum(),
-        })
+        .flat_map(|(name, input)| tables(name, input))
+        .map(|(_, path)| size(path))
         .sum()
 }
 
@@ -493,12 +490,11 @@ mod tests {
                 .unwrap();
                 let df = ctx.sql("SELECT k, x, n FROM t").await.unwrap();
                 if cheap_only {
-                    let order = canonical::order(df.schema());
                     let attempt = Attempt {
                         by_first: true,
                         key_order: None,
                     };
-                    run_once(&ctx, df, &order, attempt, &dest, &r).await
+                    run_once(&ctx, df, attempt, &dest, &r).await
                 } else {
                     write_ordered(&ctx, df, &dest, &r, by_first).await
                 }
@@ -682,12 +678,11 @@ mod tests {
                 let df = ctx.sql(query).await.unwrap();
                 let dest = dir.path().join("g.parquet");
                 if hashed_only {
-                    let order = canonical::order(df.schema());
                     let attempt = Attempt {
                         by_first: false,
                         key_order: None,
                     };
-                    run_once(&ctx, df, &order, attempt, &dest, &r).await
+                    run_once(&ctx, df, attempt, &dest, &r).await
                 } else {
                     write_ordered(&ctx, df, &dest, &r, false).await
                 }
@@ -729,12 +724,11 @@ mod tests {
                 let dest = dir.path().join("g.parquet");
                 match key_order {
                     Some(key_order) => {
-                        let order = canonical::order(df.schema());
                         let attempt = Attempt {
                             by_first: false,
                             key_order,
                         };
-                        run_once(&ctx, df, &order, attempt, &dest, &r).await
+                        run_once(&ctx, df, attempt, &dest, &r).await
                     }
                     None => write_ordered(&ctx, df, &dest, &r, false).await,
                 }
