@@ -1135,6 +1135,31 @@ fn sources() {
 
 const SQL: &[Case] = &[
     case(
+        "a damaged Parquet input",
+        "sql",
+        |c| {
+            // A stage's own output with its first page's header overwritten: the footer still
+            // reads, so the table registers and the query fails on the data.
+            let mut bytes = std::fs::read(c.p.path("out/national.parquet")).unwrap();
+            bytes[4..64].fill(0x13);
+            std::fs::write(c.p.path("data/damaged.parquet"), &bytes).unwrap();
+            let sha = canary::hash::sha256_bytes(&bytes);
+            c.edit(
+                "pipeline.yaml",
+                "sources:\n",
+                &format!("sources:\n  damaged:\n    path: data/damaged.parquet\n    sha256: {sha}\n"),
+            );
+            c.add_stages("  read_damaged:\n    kind: sql\n    inputs: [damaged]\n    sql: SELECT * FROM damaged\n");
+        },
+        &["run", "read_damaged"],
+        1,
+        &[
+            "stage `read_damaged` failed",
+            "one of its input files (`data/damaged.parquet`) is damaged or not the format its name says",
+        ],
+        Loc::Named,
+    ),
+    case(
         "COPY over a published source",
         "sql",
         |c| {

@@ -285,12 +285,12 @@ pub async fn register_file(session: &SessionContext, name: &str, path: &Path) ->
                 strip_datafusion_noise(&e.to_string())
             ),
         )
-        .with_hint(UNREADABLE_INPUT)
+        .with_hint(format!("the file is {UNREADABLE_INPUT}"))
     })
 }
 
-/// What to do about an input DataFusion cannot read.
-const UNREADABLE_INPUT: &str = "the file is damaged or not the format its name says: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it";
+/// What is wrong with an input file DataFusion cannot read, and what to do.
+pub const UNREADABLE_INPUT: &str = "damaged or not the format its name says: replace it (`canary fetch` brings a source again once it is deleted), or check the stage that wrote it";
 
 /// Registers the Parquet input `name` again, declared in order by its first column, if it holds
 /// at least `from_bytes` bytes and is found in that order (`input_order`); whether it was.
@@ -311,7 +311,7 @@ pub async fn declare_order(
                 strip_datafusion_noise(&e.to_string())
             ),
         )
-        .with_hint(UNREADABLE_INPUT)
+        .with_hint(format!("the file is {UNREADABLE_INPUT}"))
     };
     let order = match is_parquet {
         true => input_order::rising_first_column(path, from_bytes).map_err(cannot)?,

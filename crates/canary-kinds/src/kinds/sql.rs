@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use datafusion::arrow::error::ArrowError;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
@@ -17,7 +18,7 @@ use crate::session::canonical::{self, TieBreak};
 use crate::session::sorted_aggregation::{in_key_order, most_keys, outgrows, Keys};
 use crate::session::{
     declare_order, human_bytes, register_file, runtime_for, session_with, strip_datafusion_noise,
-    task_for, Resources,
+    task_for, Resources, UNREADABLE_INPUT,
 };
 use crate::stage::{Input, OutputTable, StageContext, StageKind};
 use crate::table::{write_stream_temp, StreamError, Written};
@@ -63,7 +64,20 @@ impl StageKind for Sql {
                 ))
                 .with_hint("raise the limit (`canary run --memory 2GB`, or `settings: {memory: 2GB}` in pipeline.yaml), or make the query hold less at once: a median or `array_agg` over a whole table, with no GROUP BY, holds all its values");
             }
-            Error::stage(&ctx.stage.name, strip_datafusion_noise(&e.to_string()))
+            let error = Error::stage(&ctx.stage.name, strip_datafusion_noise(&e.to_string()));
+            if undecodable(&e) {
+                let files: Vec<String> = ctx
+                    .inputs
+                    .iter()
+                    .flat_map(|(name, input)| tables(name, input))
+                    .map(|(_, path)| format!("`{}`", ctx.pipeline.relative(path)))
+                    .collect();
+                return error.with_hint(format!(
+                    "one of its input files ({}) is {UNREADABLE_INPUT}",
+                    files.join(", ")
+                ));
+            }
+            error
                 .at(located(ctx, sql, &e))
                 .with_hint(format!("fix the SQL in {where_sql}; `canary sql` tries a query against the current outputs"))
         };
@@ -224,6 +238,16 @@ async fn aggregates_in_key_order(df: &DataFrame, resources: &Resources, keys: Ke
 /// Whether a logical plan aggregates anywhere.
 fn has_aggregate(plan: &LogicalPlan) -> bool {
     matches!(plan, LogicalPlan::Aggregate(_)) || plan.inputs().into_iter().any(has_aggregate)
+}
+
+/// An input's bytes that Parquet could not decode, however DataFusion wrapped the error: the
+/// file is at fault, not the SQL.
+fn undecodable(e: &DataFusionError) -> bool {
+    match e.find_root() {
+        DataFusionError::ParquetError(_) => true,
+        DataFusionError::ArrowError(e, _) => matches!(**e, ArrowError::ParquetError(_)),
+        _ => false,
+    }
 }
 
 /// DataFusion's "resources exhausted", however it was wrapped.
